@@ -1,0 +1,93 @@
+"""Finite-difference gradient checks.
+
+For a function ``f`` and a random upstream gradient ``u`` (one per output), the analytic
+vector-Jacobian product ``u^T J`` from the backward pass must equal the central difference
+``(L(x + eps e_i) - L(x - eps e_i)) / (2 eps)`` of ``L(x) = sum(u * f(x))`` for every input
+element ``i``. A random ``u`` matters: with ``u = 1`` (``f(x).sum()``) a wrong softmax backward
+still passes, because the gradient of a sum of probabilities is zero whatever the code does.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from .grad_mode import no_grad
+
+
+class GradcheckError(RuntimeError):
+    """Raised when an analytic gradient disagrees with its finite-difference estimate."""
+
+
+def _outputs(res):
+    from ..tensor import Tensor
+
+    outs = res if isinstance(res, (tuple, list)) else (res,)
+    return [o for o in outs if isinstance(o, Tensor) and o.array.dtype.kind == "f"]
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, seed=0, **_ignored):
+    """Check ``fn``'s backward against central differences, for every input that requires grad.
+
+    Inputs should be float64 (a float32 check warns: its differences are too noisy to mean much).
+    Returns True, or raises :class:`GradcheckError` naming the input, the element, and both values.
+    """
+    from ..tensor import Tensor
+    from . import grad as autograd_grad
+
+    inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input requires grad")
+    for i in checked:
+        if inputs[i].array.dtype != np.float64:
+            import warnings
+
+            warnings.warn(f"gradcheck: input {i} is {inputs[i].dtype}, not float64; the check may be unreliable",
+                          stacklevel=2)
+    rng = np.random.default_rng(seed)
+    outs = _outputs(fn(*inputs))
+    ups = []
+    for o in outs:
+        u = rng.standard_normal(o.shape).astype(o.array.dtype)
+        ups.append(backend.to_device(u, o.device))
+
+    def loss_value():
+        with no_grad():
+            vals = _outputs(fn(*inputs))
+        return sum(float((backend.to_device(v.array, backend.CPU).astype(np.float64) *
+                          backend.to_device(u, backend.CPU)).sum()) for v, u in zip(vals, ups))
+
+    diff_outs = [(o, u) for o, u in zip(outs, ups) if o.requires_grad]
+    if diff_outs:
+        analytic = autograd_grad([o for o, _ in diff_outs], [inputs[i] for i in checked],
+                                 grad_outputs=[Tensor._make(u) for _, u in diff_outs], allow_unused=True)
+    else:
+        analytic = [None] * len(checked)
+
+    for k, i in enumerate(checked):
+        x = inputs[i]
+        host = backend.to_device(x.array, backend.CPU)
+        a = np.zeros(host.shape) if analytic[k] is None else backend.to_device(analytic[k].array, backend.CPU)
+        flat = host.reshape(-1).copy()
+        numeric = np.zeros(flat.size)
+        for j in range(flat.size):
+            orig = flat[j]
+            for sign in (1, -1):
+                flat[j] = orig + sign * eps
+                x.array = backend.to_device(flat.reshape(host.shape).copy(), x.device)
+                numeric[j] += sign * loss_value()
+            flat[j] = orig
+        x.array = backend.to_device(host, x.device)
+        numeric /= 2 * eps
+        a = a.reshape(-1)
+        bad = np.abs(a - numeric) > atol + rtol * np.abs(numeric)
+        if bad.any():
+            j = int(np.flatnonzero(bad)[0])
+            idx = np.unravel_index(j, host.shape) if host.shape else ()
+            msg = (f"gradcheck: Jacobian mismatch for input {i} (shape {tuple(host.shape)}) at element "
+                   f"{tuple(int(v) for v in idx)}: analytic {a[j]!r} vs numerical {numeric[j]!r} "
+                   f"({int(bad.sum())} of {bad.size} elements differ; atol={atol}, rtol={rtol})")
+            if raise_exception:
+                raise GradcheckError(msg)
+            return False
+    return True

@@ -1,0 +1,497 @@
+"""The Tensor: an array, plus what autograd needs (``requires_grad``, ``grad``, ``grad_fn``).
+
+``Tensor.array`` is the raw NumPy (CPU) or CuPy (GPU) array. Every operation lives in
+:mod:`minigrad.ops` as an :class:`~minigrad.autograd.graph.Op`; the methods below only
+delegate to those functions, so ``x.exp()`` and ``minigrad.exp(x)`` are the same call.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import backend
+from . import dtypes as _dt
+from .autograd import graph as _graph
+from .autograd.grad_mode import is_grad_enabled
+
+
+class Size(tuple):
+    """The shape of a tensor: a tuple that prints like torch's ``Size``."""
+
+    def __repr__(self):
+        return f"minigrad.Size({list(self)})"
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+
+class Tensor:
+    """An N-dimensional array that can record the operations applied to it."""
+
+    __slots__ = ("array", "requires_grad", "grad", "grad_fn", "_hooks", "_version", "__weakref__")
+    __array_priority__ = 1000  # numpy scalars defer to our reflected operators
+
+    def __init__(self, data=(), *, dtype=None, device=None, requires_grad=False):
+        # torch.Tensor(data) (the legacy constructor) gives the default float type
+        from .creation import tensor as _tensor
+
+        t = _tensor(data, dtype=dtype or _dt.get_default_dtype(), device=device)
+        self.array, self.grad, self.grad_fn = t.array, None, None
+        self.requires_grad, self._hooks, self._version = bool(requires_grad), None, 0
+
+    @classmethod
+    def _make(cls, array, requires_grad=False, grad_fn=None):
+        """Fast internal constructor around an existing array (no copy, no checks)."""
+        if isinstance(array, np.generic):
+            array = np.asarray(array)
+        t = object.__new__(cls)
+        t.array = array
+        t.requires_grad = requires_grad
+        t.grad = None
+        t.grad_fn = grad_fn
+        t._hooks = None
+        t._version = 0
+        return t
+
+    # ----------------------------------------------------------------- attributes
+    @property
+    def shape(self) -> Size:
+        return Size(self.array.shape)
+
+    @property
+    def dtype(self) -> _dt.dtype:
+        return _dt.from_numpy_dtype(self.array.dtype)
+
+    @property
+    def device(self) -> backend.Device:
+        return backend.device_of(self.array)
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    @property
+    def ndim(self) -> int:
+        return self.array.ndim
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def data(self) -> "Tensor":
+        """A tensor sharing this one's storage, outside the graph (torch's ``.data``)."""
+        return Tensor._make(self.array)
+
+    @data.setter
+    def data(self, value: "Tensor"):
+        self.array = value.array if isinstance(value, Tensor) else value
+
+    @property
+    def T(self) -> "Tensor":
+        return _ops.permute(self, tuple(range(self.ndim - 1, -1, -1)))
+
+    @property
+    def mT(self) -> "Tensor":
+        return _ops.transpose(self, -2, -1)
+
+    def dim(self) -> int:
+        return self.array.ndim
+
+    def numel(self) -> int:
+        return int(self.array.size)
+
+    nelement = numel
+
+    def size(self, dim=None):
+        if dim is None:
+            return Size(self.array.shape)
+        return self.array.shape[dim]
+
+    def element_size(self) -> int:
+        return self.array.dtype.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        return self.array.dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.array.nbytes)
+
+    def is_floating_point(self) -> bool:
+        return self.array.dtype.kind == "f"
+
+    def is_contiguous(self) -> bool:
+        return bool(self.array.flags.c_contiguous)
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.array.shape[0]
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.array.shape[0]))
+
+    def __hash__(self):
+        return id(self)
+
+    # ----------------------------------------------------------------- conversion
+    def item(self):
+        if self.array.size != 1:
+            raise RuntimeError(
+                f"a Tensor with {self.array.size} elements cannot be converted to Scalar (item() needs exactly one)"
+            )
+        return self.array.reshape(()).item()
+
+    def tolist(self):
+        return backend.to_device(self.array, backend.CPU).tolist()
+
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        if self.requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        if self.device.type != "cpu":
+            if force:
+                return backend.to_device(self.array, backend.CPU)
+            raise TypeError(
+                f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to copy the tensor to "
+                "host memory first."
+            )
+        return self.array
+
+    def __array__(self, dtype=None, copy=None):
+        arr = self.numpy()
+        return arr if dtype is None else arr.astype(dtype)
+
+    def __bool__(self):
+        if self.array.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self.array.size} elements is ambiguous")
+        return bool(self.item())
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.array.dtype.kind not in "iub" or self.array.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __format__(self, spec):
+        if self.ndim == 0 and spec:
+            return format(self.item(), spec)
+        return format(repr(self), spec)
+
+    def __repr__(self):
+        return _repr(self)
+
+    # ----------------------------------------------------------------- autograd
+    def detach(self) -> "Tensor":
+        return Tensor._make(self.array)
+
+    def detach_(self) -> "Tensor":
+        self.grad_fn = None
+        self.requires_grad = False
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        if not self.is_leaf:
+            if not requires_grad:
+                raise RuntimeError(
+                    "you can only change requires_grad flags of leaf variables. Use detach() for a non-leaf tensor."
+                )
+            return self
+        if requires_grad and self.array.dtype.kind != "f":
+            raise RuntimeError(f"only Tensors of floating point dtype can require gradients, got {self.dtype}")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def retain_grad(self) -> None:
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is not None:
+            _graph.attach_retain(self.grad_fn, self)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is None:
+            self._hooks = (self._hooks or []) + [hook]
+        else:
+            self.grad_fn._hooks = (self.grad_fn._hooks or []) + [hook]
+        return _HookHandle(self, hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        from .autograd import backward
+
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+
+    # ----------------------------------------------------------------- dtype/device
+    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False) -> "Tensor":
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype, device = a.dtype, a.device
+            elif isinstance(a, (str, backend.Device)) and not (isinstance(a, str) and a in _dt._NAMES):
+                device = a
+            else:
+                dtype = a
+        out = self
+        if device is not None:
+            out = _ops.to_device(out, backend.Device(device))
+        if dtype is not None:
+            out = _ops.to_dtype(out, _dt.as_dtype(dtype))
+        if copy and out is self:
+            out = _ops.clone(self)
+        return out
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"minigrad.{self.dtype.name.capitalize()}Tensor"
+        return self.to(dtype)
+
+    def type_as(self, other: "Tensor") -> "Tensor":
+        return self.to(other.dtype)
+
+    def float(self):
+        return self.to(_dt.float32)
+
+    def double(self):
+        return self.to(_dt.float64)
+
+    def half(self):
+        return self.to(_dt.float16)
+
+    def long(self):
+        return self.to(_dt.int64)
+
+    def int(self):
+        return self.to(_dt.int32)
+
+    def bool(self):
+        return self.to(_dt.bool_)
+
+    def cpu(self):
+        return self.to(backend.CPU)
+
+    def cuda(self, device=None, non_blocking=False):
+        return self.to(backend.Device("cuda" if device is None else device))
+
+    def pin_memory(self):
+        return self
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        from .creation import tensor
+
+        return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        from .creation import zeros
+
+        return zeros(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        from .creation import ones
+
+        return ones(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        from .creation import full
+
+        return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
+                    requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return self.new_zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    # ----------------------------------------------------------------- operators
+    def __add__(self, other):
+        return _ops.add(self, other)
+
+    def __radd__(self, other):
+        return _ops.add(other, self)
+
+    def __sub__(self, other):
+        return _ops.sub(self, other)
+
+    def __rsub__(self, other):
+        return _ops.sub(other, self)
+
+    def __mul__(self, other):
+        return _ops.mul(self, other)
+
+    def __rmul__(self, other):
+        return _ops.mul(other, self)
+
+    def __truediv__(self, other):
+        return _ops.div(self, other)
+
+    def __rtruediv__(self, other):
+        return _ops.div(other, self)
+
+    def __floordiv__(self, other):
+        return _ops.div(self, other, rounding_mode="floor")
+
+    def __rfloordiv__(self, other):
+        return _ops.div(other, self, rounding_mode="floor")
+
+    def __mod__(self, other):
+        return _ops.remainder(self, other)
+
+    def __pow__(self, other):
+        return _ops.pow(self, other)
+
+    def __rpow__(self, other):
+        return _ops.pow(other, self)
+
+    def __matmul__(self, other):
+        return _ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _ops.matmul(other, self)
+
+    def __neg__(self):
+        return _ops.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _ops.abs(self)
+
+    def __invert__(self):
+        return _ops.logical_not(self) if self.array.dtype.kind == "b" else _ops.bitwise_not(self)
+
+    def __and__(self, other):
+        return _ops.logical_and(self, other)
+
+    def __or__(self, other):
+        return _ops.logical_or(self, other)
+
+    def __xor__(self, other):
+        return _ops.logical_xor(self, other)
+
+    def __eq__(self, other):
+        return _ops.eq(self, other)
+
+    def __ne__(self, other):
+        return _ops.ne(self, other)
+
+    def __lt__(self, other):
+        return _ops.lt(self, other)
+
+    def __le__(self, other):
+        return _ops.le(self, other)
+
+    def __gt__(self, other):
+        return _ops.gt(self, other)
+
+    def __ge__(self, other):
+        return _ops.ge(self, other)
+
+    def __getitem__(self, index):
+        return _ops.getitem(self, index)
+
+    def __setitem__(self, index, value):
+        _ops.setitem(self, index, value)
+
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
+
+
+class _HookHandle:
+    def __init__(self, tensor, hook):
+        self._tensor, self._hook = tensor, hook
+
+    def remove(self):
+        t = self._tensor
+        owner = t if t.grad_fn is None else t.grad_fn
+        if owner._hooks and self._hook in owner._hooks:
+            owner._hooks = [h for h in owner._hooks if h is not self._hook] or None
+
+
+# Methods that simply forward to the function of the same name in minigrad.ops.
+_DELEGATED = """
+add sub mul div true_divide remainder neg pow exp log log1p expm1 log2 sqrt rsqrt square abs sin cos tanh sigmoid
+relu erf reciprocal sign floor ceil round trunc clamp clip maximum minimum where masked_fill lerp
+eq ne lt le gt ge isnan isinf isfinite logical_not logical_and logical_or logical_xor bitwise_not allclose equal
+sum mean var std max min amax amin logsumexp prod cumsum softmax log_softmax argmax argmin any all norm
+reshape view flatten unflatten squeeze unsqueeze transpose permute expand expand_as repeat contiguous t split chunk
+unbind view_as reshape_as flip swapaxes movedim narrow
+matmul mm bmm dot outer
+index_select gather scatter scatter_add masked_select
+add_ sub_ mul_ div_ zero_ fill_ copy_ clamp_ masked_fill_ uniform_ normal_ clamp_min clamp_max exp_ relu_
+clone
+""".split()
+
+
+def _delegate(name):
+    def method(self, *args, **kwargs):
+        fn = getattr(_ops, name, None)
+        if fn is None:
+            raise NotImplementedError(f"Tensor.{name} is not implemented in minigrad")
+        return fn(self, *args, **kwargs)
+
+    method.__name__ = name
+    method.__qualname__ = f"Tensor.{name}"
+    method.__doc__ = f"Same as ``minigrad.{name}(self, ...)``."
+    return method
+
+
+for _name in _DELEGATED:
+    if not hasattr(Tensor, _name):
+        setattr(Tensor, _name, _delegate(_name))
+# these torch methods have different names from the functions that implement them
+Tensor.absolute = Tensor.abs
+Tensor.multiply = Tensor.mul
+Tensor.subtract = Tensor.sub
+Tensor.divide = Tensor.div
+Tensor.greater = Tensor.gt
+Tensor.less = Tensor.lt
+
+
+def _repr(t: Tensor) -> str:
+    arr = backend.to_device(t.array, backend.CPU)
+    prefix = "tensor("
+    kind = arr.dtype.kind
+    if kind == "f":
+        finite = arr[np.isfinite(arr)]
+        integral = finite.size == 0 or bool(np.all(finite == np.round(finite)))
+        body = np.array2string(
+            arr, separator=", ", prefix=prefix, precision=4, floatmode="maxprec" if integral else "fixed",
+            threshold=1000, edgeitems=3,
+        )
+    else:
+        body = np.array2string(arr, separator=", ", prefix=prefix, threshold=1000, edgeitems=3)
+    extras = []
+    if t.device.type != "cpu":
+        extras.append(f"device='{t.device}'")
+    if t.dtype not in (_dt.float32, _dt.int64, _dt.bool_) or arr.size == 0:
+        if not (arr.size == 0 and t.dtype is _dt.float32):
+            extras.append(f"dtype={t.dtype!r}")
+    if t.grad_fn is not None:
+        extras.append(f"grad_fn=<{t.grad_fn.name()}>")
+    elif t.requires_grad:
+        extras.append("requires_grad=True")
+    return prefix + body + "".join(", " + e for e in extras) + ")"
+
+
+_graph.Tensor = Tensor
+from . import ops as _ops  # noqa: E402  (ops import Tensor from here)
+
+__all__ = ["Tensor", "Size", "is_grad_enabled"]

@@ -1,0 +1,91 @@
+"""One test definition, two libraries: run ``fn(lib, *tensors)`` with torch and with minigrad.
+
+``compare`` checks the forward values (and dtype and shape), then backpropagates the *same
+random* upstream gradient through both and checks every input gradient; in float64 it also
+runs minigrad's finite-difference ``gradcheck``. Tolerances: float64 1e-10 relative, float32 1e-5.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+import minigrad as mg
+
+TOL = {np.float64: (1e-10, 1e-12), np.float32: (1e-5, 1e-6), np.float16: (1e-2, 1e-3)}
+
+
+def _flat(out):
+    if isinstance(out, (tuple, list)):
+        res = []
+        for o in out:
+            res.extend(_flat(o))
+        return res
+    return [out]
+
+
+def _to_np(t):
+    if isinstance(t, torch.Tensor):
+        return t.detach().cpu().numpy()
+    if isinstance(t, mg.Tensor):
+        return t.detach().cpu().numpy()
+    return np.asarray(t)
+
+
+def assert_close(actual, expected, rtol, atol, what=""):
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != torch's {expected.shape}"
+    if expected.dtype.kind == "f":
+        np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol, equal_nan=True, err_msg=what)
+    else:
+        np.testing.assert_array_equal(actual, expected, err_msg=what)
+
+
+def compare(fn, *arrays, grad=True, rtol=None, atol=None, gradcheck=None, seed=0, grad_inputs=None,
+            check_dtype=True):
+    """Compare ``fn`` on torch and minigrad for the NumPy ``arrays`` (non-arrays are passed as they are).
+
+    ``grad_inputs``: indices of the arrays that should require grad (default: every float array).
+    """
+    is_arr = [isinstance(a, np.ndarray) for a in arrays]
+    if grad_inputs is None:
+        grad_inputs = [i for i, a in enumerate(arrays) if is_arr[i] and a.dtype.kind == "f"]
+    grad_inputs = set(grad_inputs) if grad else set()
+    fdtype = next((a.dtype.type for a in arrays if isinstance(a, np.ndarray) and a.dtype.kind == "f"), np.float64)
+    d_rtol, d_atol = TOL.get(fdtype, (1e-10, 1e-12))
+    rtol = d_rtol if rtol is None else rtol
+    atol = d_atol if atol is None else atol
+
+    t_in = [torch.tensor(a, requires_grad=i in grad_inputs) if is_arr[i] else a for i, a in enumerate(arrays)]
+    m_in = [mg.tensor(a, requires_grad=i in grad_inputs) if is_arr[i] else a for i, a in enumerate(arrays)]
+    t_out = _flat(fn(torch, *t_in))
+    m_out = _flat(fn(mg, *m_in))
+    assert len(t_out) == len(m_out), f"torch gave {len(t_out)} outputs, minigrad {len(m_out)}"
+    for k, (t, m) in enumerate(zip(t_out, m_out)):
+        if isinstance(t, torch.Tensor):
+            assert isinstance(m, mg.Tensor), f"output {k}: minigrad returned {type(m).__name__}, not a Tensor"
+            if check_dtype:
+                assert str(m.dtype).split(".")[-1] == str(t.dtype).split(".")[-1].replace("bool", "bool"), (
+                    f"output {k}: dtype {m.dtype} != torch's {t.dtype}")
+        assert_close(_to_np(m), _to_np(t), rtol, atol, f"forward output {k}")
+
+    if grad_inputs:
+        rng = np.random.default_rng(seed)
+        t_diff = [(t, m) for t, m in zip(t_out, m_out) if isinstance(t, torch.Tensor) and t.requires_grad]
+        if t_diff:
+            ups = [rng.standard_normal(tuple(t.shape)).astype(_to_np(t).dtype) for t, _ in t_diff]
+            torch.autograd.backward([t for t, _ in t_diff], [torch.tensor(u) for u in ups])
+            assert all(m.requires_grad for _, m in t_diff), "minigrad output does not require grad"
+            mg.autograd.backward([m for _, m in t_diff], [mg.tensor(u) for u in ups])
+            for i in sorted(grad_inputs):
+                tg, mgg = t_in[i].grad, m_in[i].grad
+                if tg is None:
+                    assert mgg is None or not np.any(_to_np(mgg)), f"input {i}: torch has no grad, minigrad has one"
+                    continue
+                assert mgg is not None, f"input {i}: minigrad computed no gradient"
+                assert_close(_to_np(mgg), _to_np(tg), rtol, atol, f"gradient of input {i}")
+
+    if gradcheck is None:
+        gradcheck = fdtype is np.float64
+    if gradcheck and grad_inputs:
+        g_in = [mg.tensor(a, requires_grad=i in grad_inputs) if is_arr[i] else a for i, a in enumerate(arrays)]
+        mg.autograd.gradcheck(lambda *xs: fn(mg, *xs), g_in)
