@@ -1,4 +1,8 @@
 """Every differentiable operation, grouped by family; each family's public functions are re-exported here."""
+# each family module lists its public functions in __all__ and is star-imported here
 from .convert import clone, contiguous, to_device, to_dtype  # noqa: F401
 from .elementwise import *  # noqa: F401,F403
-# each family module lists its public functions in __all__
+
+from .conv import *  # noqa: F401,F403
+from .normalization import *  # noqa: F401,F403
+from .pooling import *  # noqa: F401,F403

@@ -1,0 +1,1 @@
+"""Functional forms of the layers (torch.nn.functional)."""

@@ -1,0 +1,1 @@
+"""Dataset, DataLoader and collate (torch.utils.data)."""
