@@ -100,12 +100,13 @@ def _add(slot, g):
         slot[1] = True
 
 
-def run_backward(roots, root_grads, retain_graph=False, capture=None):
+def run_backward(roots, root_grads, retain_graph=False, capture=None, tracer=None):
     """Backpropagate from ``roots`` (tensors) seeded with ``root_grads`` (arrays).
 
     Without ``capture`` the gradients of leaves that require grad accumulate into ``.grad``.
     With ``capture`` (a list of tensors, for :func:`minigrad.autograd.grad`) nothing is
     accumulated; the gradients of those tensors are returned instead (None where none flowed).
+    ``tracer(node, grad_out, grads_in)``, if given, sees every node as it runs (used by ``viz.explain``).
     """
     node_grads = {}  # node -> [array, owned]
     leaf_grads = {}  # id(leaf) -> (leaf, [array, owned])
@@ -168,6 +169,8 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
             grads = node.backward(g)
             if not isinstance(grads, tuple):
                 grads = (grads,)
+            if tracer is not None:
+                tracer(node, g, grads)
         if not retain_graph:
             node.release()
         for i, x in enumerate(inputs):
