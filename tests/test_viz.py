@@ -21,7 +21,7 @@ def test_mermaid_lists_every_op_leaf_and_edge():
     assert sum('("Mul")' in ln for ln in lines) == 2 and sum('("Exp")' in ln for ln in lines) == 1
     assert any('"x, 2 float32, requires_grad"]:::grad' in ln for ln in lines)
     assert any('"c, 2 float32"]' in ln and ":::grad" not in ln for ln in lines)
-    assert sum("-->" in ln for ln in lines) == 7  # 6 graph edges + the edge to the output box
+    assert sum("-->" in ln for ln in lines) == 8  # 7 graph edges + the edge to the output box
     assert 'out[["y, 2 float32, requires_grad"]]' in text
 
 
@@ -29,7 +29,7 @@ def test_dot_is_well_formed():
     x, w, c, y = _graph()
     dot = viz.to_dot(y)
     assert dot.startswith("digraph minigrad {") and dot.rstrip().endswith("}")
-    assert dot.count("->") == 7 and dot.count("shape=ellipse") == 4
+    assert dot.count("->") == 8 and dot.count("shape=ellipse") == 4
 
 
 def test_drawing_a_freed_graph_is_a_clear_error():
