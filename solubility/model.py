@@ -16,7 +16,7 @@ conv's ReLU, which removes the leak: predictions no longer depend on the padding
 
 Dropout for lockstep runs: ``forward(..., dropout_mask=m)`` uses the given keep-mask ``m`` (0/1,
 shape of conv1's output) instead of drawing one, so both libraries can drop the same units. minigrad
-applies it with its dropout op (``F.dropout(x, p, mask=m)``); torch multiplies by ``m / (1 - p)``.
+applies it with its dropout op (``F.dropout(x, p, mask=m)``); torch computes ``x * m * (1 / (1 - p))``.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def is_torch(lib) -> bool:
 def apply_dropout_mask(lib, x, keep_mask, p: float):
     """Inverted dropout with a given 0/1 ``keep_mask``: kept units are scaled by 1/(1-p)."""
     if is_torch(lib):
-        return x * (keep_mask / (1.0 - p))
+        return x * keep_mask * (1.0 / (1.0 - p))  # the same two roundings as minigrad's Dropout op
     return lib.nn.functional.dropout(x, p, training=True, mask=keep_mask)
 
 
