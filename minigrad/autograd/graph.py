@@ -217,7 +217,7 @@ def _accumulate_into(t, g, owned):
         t.grad = Tensor._make(g if owned and g.flags.c_contiguous else g.copy())
     else:
         acc = t.grad.array
-        if acc.shape == g.shape and acc.flags.writeable:
+        if acc.shape == g.shape and getattr(acc.flags, "writeable", True):  # CuPy flags have no writeable
             acc += g
         else:
             t.grad = Tensor._make(acc + g)
