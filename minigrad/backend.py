@@ -136,3 +136,29 @@ class _Null:
 
     def __exit__(self, *exc):
         return False
+
+
+_cpu_erf = None
+
+
+def erf(array):
+    """The error function, element-wise. NumPy has none: SciPy's is used when installed, else a
+    numba ufunc over ``math.erf``; CuPy arrays use ``cupyx.scipy.special.erf``."""
+    global _cpu_erf
+    xp = get_array_module(array)
+    if xp is not np:
+        if hasattr(xp, "erf"):  # a GPU stand-in may provide it directly
+            return xp.erf(array)
+        import cupyx.scipy.special
+
+        return cupyx.scipy.special.erf(array)
+    if _cpu_erf is None:
+        try:
+            from scipy.special import erf as _cpu_erf
+        except ImportError:
+            import math
+
+            import numba
+
+            _cpu_erf = numba.vectorize(["float32(float32)", "float64(float64)"], cache=True)(lambda v: math.erf(v))
+    return _cpu_erf(array).astype(array.dtype, copy=False)

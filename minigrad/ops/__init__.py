@@ -2,7 +2,12 @@
 # each family module lists its public functions in __all__ and is star-imported here
 from .convert import clone, contiguous, to_device, to_dtype  # noqa: F401
 from .elementwise import *  # noqa: F401,F403
+from .compare import *  # noqa: F401,F403
+from .reduce import *  # noqa: F401,F403
 
+from .linear import *  # noqa: F401,F403
+from .embedding import *  # noqa: F401,F403
+from .dropout import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403

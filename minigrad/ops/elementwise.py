@@ -9,11 +9,17 @@ from .. import backend
 from .. import dtypes as _dt
 from ..autograd.graph import Op
 from ..tensor import Tensor
-from ._util import apply_binary, operands
+from ._util import apply_binary, as_tensor_like, cast, check_same_device, operands
 
 xp_of = backend.get_array_module
 
-__all__ = ["add", "sub", "mul", "div", "true_divide", "divide", "neg", "negative", "pow", "exp"]
+__all__ = [
+    "add", "sub", "mul", "div", "true_divide", "divide", "neg", "negative", "pow", "remainder", "lerp",
+    "exp", "log", "log1p", "expm1", "log2", "sqrt", "rsqrt", "square", "abs", "absolute", "sin", "cos", "tanh",
+    "sigmoid", "relu", "erf", "reciprocal", "sign", "floor", "ceil", "round", "trunc", "fix",
+    "gelu", "silu", "softplus", "leaky_relu", "elu", "hardtanh", "relu6",
+    "clamp", "clip", "clamp_min", "clamp_max", "maximum", "minimum", "where", "masked_fill",
+]
 
 
 # ------------------------------------------------------------------ arithmetic
@@ -121,9 +127,10 @@ def add(input, other, *, alpha=1):
 def sub(input, other, *, alpha=1):
     if alpha != 1:
         other = mul(other, alpha)
+    if _is_bool(input) or _is_bool(other):
+        raise RuntimeError("sub: subtraction with a bool tensor is not supported; to invert a mask use ~ or "
+                           "logical_not(), to compare masks use logical_xor()")
     a, b = operands("sub", input, other)
-    if a.array.dtype.kind == "b":
-        raise RuntimeError("sub: subtraction of two bool tensors is not supported; use logical_xor instead")
     return apply_binary(Sub, "sub", a, b)
 
 
@@ -147,6 +154,8 @@ true_divide = divide = div
 
 
 def neg(input):
+    if _is_bool(input):
+        raise RuntimeError("neg: negation of a bool tensor is not supported; use ~ or logical_not() instead")
     return Neg()(input)
 
 
@@ -155,10 +164,72 @@ negative = neg
 
 def pow(input, exponent):
     a, b = operands("pow", input, exponent)
+    if a.array.dtype.kind == "b":
+        raise RuntimeError("pow: not implemented for bool tensors; convert them to an integer or float dtype first")
     return apply_binary(Pow, "pow", a, b)
 
 
-# ------------------------------------------------------------------ unary math (template)
+class Remainder(Op):
+    """``a - floor(a / b) * b``: the result takes the sign of the divisor, like Python's ``%``."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return xp_of(a).remainder(a, b)
+
+    def backward(self, grad):
+        ga, gb = self.needs_input_grad
+        db = None
+        if gb:
+            db = -grad * xp_of(grad).floor(self.a / self.b)
+        return (grad if ga else None), db
+
+
+class Lerp(Op):
+    """``start + weight * (end - start)``; for ``weight >= 0.5`` it is computed from ``end`` (more accurate)."""
+
+    def forward(self, start, end, weight):
+        self.diff, self.weight = end - start, weight
+        return xp_of(start).where(weight < 0.5, start + weight * self.diff, end - self.diff * (1 - weight))
+
+    def backward(self, grad):
+        gs, ge, gw = self.needs_input_grad
+        w = self.weight
+        return ((grad * (1 - w) if gs else None), (grad * w if ge else None), (grad * self.diff if gw else None))
+
+
+def remainder(input, other):
+    a, b = operands("remainder", input, other)
+    if a.array.dtype.kind == "b":
+        raise RuntimeError("remainder: not implemented for bool tensors")
+    return apply_binary(Remainder, "remainder", a, b)
+
+
+def lerp(input, end, weight):
+    """Linear interpolation ``input + weight * (end - input)``; ``weight`` is a number or a tensor."""
+    if not isinstance(input, Tensor) or not isinstance(end, Tensor):
+        raise TypeError("lerp(): 'input' and 'end' must be Tensors")
+    if input.dtype is not end.dtype:
+        raise RuntimeError(f"lerp: expected input and end to have the same dtype, but got {input.dtype} and "
+                           f"{end.dtype}")
+    if not input.is_floating_point():
+        raise RuntimeError(f"lerp: expected floating point tensors, got {input.dtype}")
+    w = weight if isinstance(weight, Tensor) else as_tensor_like(weight, input, input.dtype)
+    if w.dtype is not input.dtype:
+        raise RuntimeError(f"lerp: expected weight to have dtype {input.dtype}, but got {w.dtype}")
+    check_same_device("lerp", input, end, w)
+    try:
+        return Lerp()(input, end, w)
+    except ValueError as e:
+        raise RuntimeError(f"lerp: shapes {tuple(input.shape)}, {tuple(end.shape)} and {tuple(w.shape)} are not "
+                           f"broadcastable") from e
+
+
+def _is_bool(x) -> bool:
+    return isinstance(x, bool) or (isinstance(x, Tensor) and x.array.dtype.kind == "b")
+
+
+# ------------------------------------------------------------------ unary math
+# Each op keeps on ``self`` the cheaper of its input or output for the backward pass.
 class Exp(Op):
     def forward(self, x):
         self.out = xp_of(x).exp(x)
@@ -168,10 +239,280 @@ class Exp(Op):
         return grad * self.out
 
 
-def _float_input(op: str, x: Tensor) -> Tensor:
-    """Integer and bool inputs of float-valued functions are promoted to the default float, as in torch."""
+class Log(Op):
+    def forward(self, x):
+        self.x = x
+        return xp_of(x).log(x)
+
+    def backward(self, grad):
+        return grad / self.x
+
+
+class Log1p(Op):
+    def forward(self, x):
+        self.x = x
+        return xp_of(x).log1p(x)
+
+    def backward(self, grad):
+        return grad / (1 + self.x)
+
+
+class Expm1(Op):
+    def forward(self, x):
+        self.out = xp_of(x).expm1(x)
+        return self.out
+
+    def backward(self, grad):
+        return grad * (self.out + 1)
+
+
+class Log2(Op):
+    def forward(self, x):
+        self.x = x
+        return xp_of(x).log2(x)
+
+    def backward(self, grad):
+        return grad / (self.x * _LN2)
+
+
+_LN2 = 0.6931471805599453
+
+
+class Sqrt(Op):
+    def forward(self, x):
+        self.out = xp_of(x).sqrt(x)
+        return self.out
+
+    def backward(self, grad):
+        return grad / (2 * self.out)
+
+
+class Rsqrt(Op):
+    def forward(self, x):
+        self.out = 1 / xp_of(x).sqrt(x)
+        return self.out
+
+    def backward(self, grad):
+        return -0.5 * grad * self.out**3
+
+
+class Square(Op):
+    def forward(self, x):
+        self.x = x
+        return x * x
+
+    def backward(self, grad):
+        return 2 * grad * self.x
+
+
+class Abs(Op):
+    """|x|; its gradient is sign(x), so 0 at x = 0 (torch's choice of subgradient)."""
+
+    def forward(self, x):
+        self.x = x
+        return xp_of(x).abs(x)
+
+    def backward(self, grad):
+        return grad * xp_of(grad).sign(self.x)
+
+
+class Sin(Op):
+    def forward(self, x):
+        self.x = x
+        return xp_of(x).sin(x)
+
+    def backward(self, grad):
+        return grad * xp_of(grad).cos(self.x)
+
+
+class Cos(Op):
+    def forward(self, x):
+        self.x = x
+        return xp_of(x).cos(x)
+
+    def backward(self, grad):
+        return -grad * xp_of(grad).sin(self.x)
+
+
+class Tanh(Op):
+    def forward(self, x):
+        self.out = xp_of(x).tanh(x)
+        return self.out
+
+    def backward(self, grad):
+        return grad * (1 - self.out * self.out)
+
+
+def _sigmoid(xp, x):
+    """1 / (1 + e^-x) without overflow: e^-|x| never exceeds 1."""
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+class Sigmoid(Op):
+    def forward(self, x):
+        self.out = _sigmoid(xp_of(x), x)
+        return self.out
+
+    def backward(self, grad):
+        return grad * self.out * (1 - self.out)
+
+
+class Relu(Op):
+    """max(x, 0); the gradient at exactly 0 is 0, as in torch."""
+
+    def forward(self, x):
+        self.mask = x > 0
+        return x * self.mask
+
+    def backward(self, grad):
+        return grad * self.mask
+
+
+_TWO_OVER_SQRT_PI = 1.1283791670955126
+_SQRT_HALF = 0.7071067811865476
+_INV_SQRT_2PI = 0.3989422804014327
+_SQRT_2_OVER_PI = 0.7978845608028654
+
+
+class Erf(Op):
+    def forward(self, x):
+        self.x = x
+        return backend.erf(x)
+
+    def backward(self, grad):
+        return grad * _TWO_OVER_SQRT_PI * xp_of(grad).exp(-self.x * self.x)
+
+
+class Reciprocal(Op):
+    def forward(self, x):
+        self.out = 1 / x
+        return self.out
+
+    def backward(self, grad):
+        return -grad * self.out * self.out
+
+
+class Rounding(Op):
+    """sign, floor, ceil, round, trunc: piecewise constant, so their gradient is zero everywhere."""
+
+    def __init__(self, fn, *args):
+        self.fn, self.args = fn, args
+
+    def forward(self, x):
+        return getattr(xp_of(x), self.fn)(x, *self.args)
+
+    def backward(self, grad):
+        return xp_of(grad).zeros_like(grad)
+
+
+# ------------------------------------------------------------------ activations
+class Gelu(Op):
+    """x * Phi(x) (Phi: the standard normal CDF), exact with erf or approximated with tanh."""
+
+    def __init__(self, approximate):
+        self.approximate = approximate
+
+    def forward(self, x):
+        xp = xp_of(x)
+        self.x = x
+        if self.approximate == "tanh":
+            self.t = xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3))
+            return 0.5 * x * (1 + self.t)
+        self.cdf = 0.5 * (1 + backend.erf(x * _SQRT_HALF))
+        return x * self.cdf
+
+    def backward(self, grad):
+        xp, x = xp_of(grad), self.x
+        if self.approximate == "tanh":
+            t = self.t
+            inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
+            return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * inner)
+        pdf = _INV_SQRT_2PI * xp.exp(-0.5 * x * x)
+        return grad * (self.cdf + x * pdf)
+
+
+class Silu(Op):
+    """x * sigmoid(x) (also called swish)."""
+
+    def forward(self, x):
+        self.x, self.s = x, _sigmoid(xp_of(x), x)
+        return x * self.s
+
+    def backward(self, grad):
+        s = self.s
+        return grad * s * (1 + self.x * (1 - s))
+
+
+class Softplus(Op):
+    """log(1 + e^(beta x)) / beta, and x itself once beta x > threshold (where they agree to float precision)."""
+
+    def __init__(self, beta, threshold):
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x):
+        xp = xp_of(x)
+        z = x * self.beta if self.beta != 1 else x
+        self.z = z
+        return xp.where(z > self.threshold, x, xp.logaddexp(0, z) / self.beta)
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        return grad * xp.where(self.z > self.threshold, 1, _sigmoid(xp, self.z))
+
+
+class LeakyRelu(Op):
+    def __init__(self, slope):
+        self.slope = slope
+
+    def forward(self, x):
+        self.pos = x > 0
+        return xp_of(x).where(self.pos, x, x * self.slope)
+
+    def backward(self, grad):
+        return xp_of(grad).where(self.pos, grad, grad * self.slope)
+
+
+class Elu(Op):
+    """x for x > 0, alpha * (e^x - 1) otherwise; at 0 the gradient is alpha (torch's convention)."""
+
+    def __init__(self, alpha):
+        self.alpha = alpha
+
+    def forward(self, x):
+        xp = xp_of(x)
+        self.x = x
+        return xp.where(x > 0, x, self.alpha * xp.expm1(xp.minimum(x, 0)))
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        x = self.x
+        return xp.where(x > 0, grad, grad * self.alpha * xp.exp(xp.minimum(x, 0)))
+
+
+class Hardtanh(Op):
+    """x clipped to [lo, hi]; the gradient is 1 strictly inside and 0 at and beyond the bounds (as torch)."""
+
+    def __init__(self, lo, hi):
+        self.lo, self.hi = lo, hi
+
+    def forward(self, x):
+        self.inside = (x > self.lo) & (x < self.hi)
+        return xp_of(x).clip(x, self.lo, self.hi)
+
+    def backward(self, grad):
+        return grad * self.inside
+
+
+def _tensor_arg(op: str, x) -> Tensor:
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(x).__name__}")
+    return x
+
+
+def _float_input(op: str, x: Tensor) -> Tensor:
+    """Integer and bool inputs of float-valued functions are promoted to the default float, as in torch."""
+    _tensor_arg(op, x)
     if x.array.dtype.kind == "f":
         return x
     from .convert import to_dtype
@@ -179,5 +520,371 @@ def _float_input(op: str, x: Tensor) -> Tensor:
     return to_dtype(x, _dt.get_default_dtype())
 
 
+def _numeric_input(op: str, x: Tensor) -> Tensor:
+    """For ops that keep integer dtypes (abs, square, relu...): bool is rejected like torch does."""
+    _tensor_arg(op, x)
+    if x.array.dtype.kind == "b":
+        raise RuntimeError(f"{op}: not implemented for bool tensors")
+    return x
+
+
 def exp(input):
     return Exp()(_float_input("exp", input))
+
+
+def log(input):
+    return Log()(_float_input("log", input))
+
+
+def log1p(input):
+    return Log1p()(_float_input("log1p", input))
+
+
+def expm1(input):
+    return Expm1()(_float_input("expm1", input))
+
+
+def log2(input):
+    return Log2()(_float_input("log2", input))
+
+
+def sqrt(input):
+    return Sqrt()(_float_input("sqrt", input))
+
+
+def rsqrt(input):
+    """1 / sqrt(input)."""
+    return Rsqrt()(_float_input("rsqrt", input))
+
+
+def square(input):
+    """input * input; an integer tensor stays integer (bool becomes int64, as in torch)."""
+    _tensor_arg("square", input)
+    if input.array.dtype.kind == "b":
+        from .convert import to_dtype
+
+        input = to_dtype(input, _dt.int64)
+    return Square()(input)
+
+
+def abs(input):
+    if _tensor_arg("abs", input).array.dtype.kind == "b":
+        raise RuntimeError("abs: not implemented for bool tensors")
+    return Abs()(input)
+
+
+absolute = abs
+
+
+def sin(input):
+    return Sin()(_float_input("sin", input))
+
+
+def cos(input):
+    return Cos()(_float_input("cos", input))
+
+
+def tanh(input):
+    return Tanh()(_float_input("tanh", input))
+
+
+def sigmoid(input):
+    """1 / (1 + e^-x), computed without overflow for large |x|."""
+    return Sigmoid()(_float_input("sigmoid", input))
+
+
+def relu(input, inplace=False):
+    if inplace:
+        raise NotImplementedError("relu(inplace=True) is not supported; use relu(x)")
+    return Relu()(_numeric_input("relu", input))
+
+
+def erf(input):
+    return Erf()(_float_input("erf", input))
+
+
+def reciprocal(input):
+    return Reciprocal()(_float_input("reciprocal", input))
+
+
+def sign(input):
+    x = _tensor_arg("sign", input)
+    if x.array.dtype.kind == "b":
+        return x
+    return Rounding("sign")(x)
+
+
+def _rounding(fn: str, x: Tensor, *args) -> Tensor:
+    if _tensor_arg(fn, x).array.dtype.kind != "f":
+        return x  # integers are already whole (torch returns them unchanged)
+    return Rounding(fn, *args)(x)
+
+
+def floor(input):
+    return _rounding("floor", input)
+
+
+def ceil(input):
+    return _rounding("ceil", input)
+
+
+def round(input, *, decimals=0):
+    """Round half to even (banker's rounding), like torch; ``decimals`` rounds to that many decimal places."""
+    return _rounding("round", input, decimals) if decimals else _rounding("round", input)
+
+
+def trunc(input):
+    return _rounding("trunc", input)
+
+
+fix = trunc
+
+
+def gelu(input, approximate="none"):
+    """Gaussian Error Linear Unit, ``x * Phi(x)``; ``approximate='tanh'`` uses the tanh formula."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return Gelu(approximate)(_float_input("gelu", input))
+
+
+def silu(input, inplace=False):
+    return Silu()(_float_input("silu", input))
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    if beta == 0:
+        raise ValueError("softplus: beta must be non-zero")
+    return Softplus(beta, threshold)(_float_input("softplus", input))
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    return LeakyRelu(negative_slope)(_float_input("leaky_relu", input))
+
+
+def elu(input, alpha=1.0, inplace=False):
+    return Elu(alpha)(_float_input("elu", input))
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
+    return Hardtanh(min_val, max_val)(_float_input("hardtanh", input))
+
+
+def relu6(input, inplace=False):
+    return hardtanh(input, 0.0, 6.0)
+
+
+# ------------------------------------------------------------------ clamp, maximum/minimum, where, masked_fill
+class Clamp(Op):
+    """Clamp to number bounds (None: unbounded). At a bound the gradient still passes, as in torch."""
+
+    def __init__(self, lo, hi):
+        self.lo, self.hi = lo, hi
+
+    def forward(self, x):
+        xp = xp_of(x)
+        lo, hi = self.lo, self.hi
+        self.keep = xp.ones(x.shape, bool) if lo is None else x >= lo
+        out = x if lo is None else xp.maximum(x, xp.asarray(lo, x.dtype))
+        if hi is not None:
+            self.keep &= out <= hi
+            out = xp.minimum(out, xp.asarray(hi, x.dtype))
+        return out if out is not x else x.copy()
+
+    def backward(self, grad):
+        return grad * self.keep
+
+
+class ClampTensor(Op):
+    """Clamp to tensor bounds: ``min(max(x, lo), hi)``. Each output element takes its gradient from the one
+    operand it copied; where x equals a bound, x gets it."""
+
+    def __init__(self, has_lo, has_hi):
+        self.has_lo, self.has_hi = has_lo, has_hi
+
+    def forward(self, x, *bounds):
+        xp = xp_of(x)
+        out = x
+        self.from_lo = self.from_hi = None
+        if self.has_lo:
+            self.from_lo = x < bounds[0]
+            out = xp.maximum(x, bounds[0])
+        if self.has_hi:
+            self.from_hi = out > bounds[-1]
+            out = xp.minimum(out, bounds[-1])
+            if self.from_lo is not None:
+                self.from_lo = self.from_lo & ~self.from_hi
+        return out
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        need = self.needs_input_grad
+        from_x = None
+        grads = []
+        for mask in (self.from_lo, self.from_hi):
+            if mask is not None:
+                grads.append(xp.where(mask, grad, 0) if need[len(grads) + 1] else None)
+                from_x = ~mask if from_x is None else from_x & ~mask
+        gx = xp.where(from_x, grad, 0) if need[0] else None
+        return (gx, *grads)
+
+
+class Maximum(Op):
+    """Element-wise max; where the two are equal each gets half the gradient (torch's convention)."""
+
+    def forward(self, a, b):
+        xp = xp_of(a)
+        self.a, self.b = a, b
+        return xp.maximum(a, b)
+
+    def backward(self, grad):
+        return _split_ties(grad, self.a > self.b, self.a == self.b, self.needs_input_grad)
+
+
+class Minimum(Op):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return xp_of(a).minimum(a, b)
+
+    def backward(self, grad):
+        return _split_ties(grad, self.a < self.b, self.a == self.b, self.needs_input_grad)
+
+
+def _split_ties(grad, a_wins, tie, needs):
+    xp = xp_of(grad)
+    half = grad * 0.5
+    ga = xp.where(a_wins, grad, xp.where(tie, half, 0)) if needs[0] else None
+    gb = xp.where(a_wins, 0, xp.where(tie, half, grad)) if needs[1] else None
+    return ga, gb
+
+
+class Where(Op):
+    """Pick ``a`` where the condition holds, else ``b``; each gets the gradient of the elements it supplied."""
+
+    def forward(self, cond, a, b):
+        self.cond = cond
+        return xp_of(a).where(cond, a, b)
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        _, ga, gb = self.needs_input_grad
+        return None, (xp.where(self.cond, grad, 0) if ga else None), (xp.where(self.cond, 0, grad) if gb else None)
+
+
+class MaskedFill(Op):
+    """``value`` where ``mask`` is True, else ``x``; ``value`` (a 0-d tensor) gets the masked gradient's sum."""
+
+    def forward(self, x, mask, value):
+        self.mask = mask
+        return xp_of(x).where(mask, value, x)
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        gx, _, gv = self.needs_input_grad
+        return (xp.where(self.mask, 0, grad) if gx else None), None, (xp.where(self.mask, grad, 0) if gv else None)
+
+
+def clamp(input, min=None, max=None):
+    """Limit ``input`` to ``[min, max]`` (numbers or tensors; a missing bound is unbounded).
+
+    If ``min > max`` every element becomes ``max``, as in torch. The result dtype follows type promotion.
+    """
+    x = _tensor_arg("clamp", input)
+    if min is None and max is None:
+        raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
+    dt = _dt.result_type(*[v for v in (x, min, max) if v is not None])
+    if x.array.dtype.kind == "b" or dt.name == "bool":
+        raise RuntimeError("clamp: not implemented for bool tensors")
+    if not isinstance(min, Tensor) and not isinstance(max, Tensor):
+        return Clamp(min, max)(cast(x, dt))
+    bounds = []
+    for b in (min, max):
+        if b is not None:
+            bounds.append(cast(b, dt) if isinstance(b, Tensor) else as_tensor_like(b, x, dt))
+    check_same_device("clamp", x, *bounds)
+    try:
+        return ClampTensor(min is not None, max is not None)(cast(x, dt), *bounds)
+    except ValueError as e:
+        shapes = ", ".join(str(tuple(t.shape)) for t in (x, *bounds))
+        raise RuntimeError(f"clamp: shapes {shapes} are not broadcastable") from e
+
+
+clip = clamp
+
+
+def clamp_min(input, min):
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    return clamp(input, max=max)
+
+
+def _pairwise(op_cls, name, input, other):
+    if not isinstance(input, Tensor) or not isinstance(other, Tensor):
+        raise TypeError(f"{name}(): expected both arguments to be Tensors, got {type(input).__name__} and "
+                        f"{type(other).__name__}")
+    a, b = operands(name, input, other)
+    return apply_binary(op_cls, name, a, b)
+
+
+def maximum(input, other):
+    """Element-wise maximum of two tensors (NaN propagates); ties share the gradient equally."""
+    return _pairwise(Maximum, "maximum", input, other)
+
+
+def minimum(input, other):
+    """Element-wise minimum of two tensors (NaN propagates); ties share the gradient equally."""
+    return _pairwise(Minimum, "minimum", input, other)
+
+
+def where(condition, input=None, other=None):
+    """``input`` where ``condition`` is True, else ``other`` (tensors or numbers, broadcast together).
+
+    ``where(condition)`` alone returns the indices of the True elements, like ``nonzero(as_tuple=True)``.
+    """
+    if not isinstance(condition, Tensor):
+        raise TypeError(f"where(): argument 'condition' must be Tensor, not {type(condition).__name__}")
+    if condition.array.dtype.kind != "b":
+        raise RuntimeError(f"where: expected condition to be a bool tensor, but got {condition.dtype}")
+    if input is None and other is None:
+        xp = xp_of(condition.array)
+        return tuple(Tensor._make(i.astype(_dt.int64.np)) for i in xp.nonzero(condition.array))
+    if input is None or other is None:
+        raise TypeError("where(): expected both 'input' and 'other' (or neither)")
+    if isinstance(input, Tensor) or isinstance(other, Tensor):
+        a, b = operands("where", input, other)
+    else:
+        dt = _dt.result_type(input, other)
+        a, b = as_tensor_like(input, condition, dt), as_tensor_like(other, condition, dt)
+    check_same_device("where", condition, a, b)
+    try:
+        return Where()(condition, a, b)
+    except ValueError as e:
+        raise RuntimeError(f"where: shapes {tuple(condition.shape)}, {tuple(a.shape)} and {tuple(b.shape)} are "
+                           f"not broadcastable") from e
+
+
+def masked_fill(input, mask, value):
+    """A copy of ``input`` with ``value`` (a number or a 0-d tensor) wherever the bool ``mask`` is True."""
+    x = _tensor_arg("masked_fill", input)
+    if not isinstance(mask, Tensor) or mask.array.dtype.kind != "b":
+        got = mask.dtype if isinstance(mask, Tensor) else type(mask).__name__
+        raise RuntimeError(f"masked_fill: expected mask to be a bool tensor, but got {got}")
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(f"masked_fill: only supports a 0-dimensional value tensor, but got a tensor with "
+                               f"{value.ndim} dimension(s)")
+        v = cast(value, x.dtype)
+    else:
+        if x.array.dtype.kind in "iub" and isinstance(value, float) and value != int(value):
+            raise RuntimeError(f"masked_fill: value {value} cannot be converted to {x.dtype} without overflow")
+        v = as_tensor_like(value, x, x.dtype)
+    check_same_device("masked_fill", x, mask, v)
+    try:
+        out = MaskedFill()(x, mask, v)
+    except ValueError as e:
+        raise RuntimeError(f"masked_fill: mask of shape {tuple(mask.shape)} cannot be broadcast to input of shape "
+                           f"{tuple(x.shape)}") from e
+    return out

@@ -1,0 +1,579 @@
+"""Reductions (sum, mean, var, max, logsumexp, prod, norm...), scans (cumsum) and softmax.
+
+A reduction over ``dim`` (an int, a tuple of ints, or None for every dimension) removes those
+dimensions unless ``keepdim=True``. Its backward pass is the mirror image: it puts the removed
+dimensions back as size-1 axes and broadcasts the gradient over them (see :func:`_expand`).
+"""
+from __future__ import annotations
+
+import builtins
+import math
+from collections import namedtuple
+
+from .. import backend
+from .. import dtypes as _dt
+from ..autograd.graph import Op
+from ..tensor import Tensor
+from ._util import normalize_dim, normalize_dims
+
+xp_of = backend.get_array_module
+
+__all__ = [
+    "sum", "mean", "var", "std", "max", "min", "amax", "amin", "logsumexp", "prod", "cumsum", "softmax",
+    "log_softmax", "argmax", "argmin", "any", "all", "norm",
+]
+
+# what max(x, dim) and min(x, dim) return, like torch.return_types.max / min
+max_result = namedtuple("max", ["values", "indices"])
+min_result = namedtuple("min", ["values", "indices"])
+
+
+# ------------------------------------------------------------------ helpers
+def _tensor(op: str, x) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(x).__name__}")
+    return x
+
+
+def _axes(op: str, dim, ndim: int) -> tuple:
+    """Reduced axes as a sorted tuple; ``None`` and ``()`` mean all. A 0-d tensor accepts dim 0 / -1 (no axis)."""
+    if isinstance(dim, (tuple, list)) and len(dim) == 0:
+        dim = None
+    if isinstance(dim, (tuple, list)):
+        seen = set()
+        for d in dim:
+            nd = normalize_dim(int(d), ndim, op)
+            if nd in seen:
+                raise RuntimeError(f"{op}: dim {nd} appears multiple times in the list of dims")
+            seen.add(nd)
+    axes = normalize_dims(dim, ndim, op)
+    return axes if ndim else ()
+
+
+def _count(shape, axes) -> int:
+    n = 1
+    for a in axes:
+        n *= shape[a]
+    return n
+
+
+def _keep(grad, shape, axes, keepdim):
+    """Reshape a reduced gradient so it broadcasts against the input (size-1 axes where dims were removed)."""
+    if keepdim or not axes:
+        return grad
+    kept = list(shape)
+    for a in axes:
+        kept[a] = 1
+    return grad.reshape(kept)
+
+
+def _expand(grad, shape, axes, keepdim):
+    """The gradient of a reduction broadcast back to the input shape (a read-only view, no copy)."""
+    return xp_of(grad).broadcast_to(_keep(grad, shape, axes, keepdim), shape)
+
+
+def _float_only(op: str, x: Tensor) -> None:
+    if x.array.dtype.kind != "f":
+        raise RuntimeError(f"{op}(): could not infer output dtype. Input dtype must be a floating point dtype, "
+                           f"got {x.dtype}")
+
+
+def _cast(x: Tensor, dt) -> Tensor:
+    from .convert import to_dtype
+
+    return to_dtype(x, dt)
+
+
+def _int_to_long(x: Tensor, dtype) -> Tensor:
+    """sum/prod/cumsum accumulate bool and integers in int64, as torch does; ``dtype=`` overrides."""
+    if dtype is not None:
+        return _cast(x, dtype)
+    if x.array.dtype.kind in "biu":
+        return _cast(x, _dt.int64)
+    return x
+
+
+def _check_nonempty(op: str, x: Tensor, axes, full: bool) -> None:
+    if x.array.size:
+        return
+    if full:
+        raise RuntimeError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
+                           f"reduction dim with the 'dim' argument.")
+    for a in axes:
+        if x.shape[a] == 0:
+            raise IndexError(f"{op}(): Expected reduction dim {a} to have non-zero size.")
+
+
+def _errstate(xp):
+    return xp.errstate(divide="ignore", invalid="ignore") if hasattr(xp, "errstate") else _Nothing()
+
+
+class _Nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+# ------------------------------------------------------------------ sum, mean, var, std
+class Sum(Op):
+    def __init__(self, axes, keepdim):
+        self.axes, self.keepdim = axes, keepdim
+
+    def forward(self, x):
+        self.shape = x.shape
+        return x.sum(axis=self.axes, keepdims=self.keepdim)
+
+    def backward(self, grad):
+        return _expand(grad, self.shape, self.axes, self.keepdim)
+
+
+class Mean(Op):
+    def __init__(self, axes, keepdim):
+        self.axes, self.keepdim = axes, keepdim
+
+    def forward(self, x):
+        self.shape = x.shape
+        self.n = _count(x.shape, self.axes)
+        out = x.sum(axis=self.axes, keepdims=self.keepdim)
+        return out / self.n if self.n else out * math.nan  # the mean of nothing is NaN, as in torch
+
+    def backward(self, grad):
+        return _expand(grad / self.n, self.shape, self.axes, self.keepdim)
+
+
+class Var(Op):
+    """Sum of squared deviations from the mean divided by ``N - correction`` (1: Bessel's correction)."""
+
+    def __init__(self, axes, keepdim, correction, sqrt):
+        self.axes, self.keepdim, self.correction, self.sqrt = axes, keepdim, correction, sqrt
+
+    def forward(self, x):
+        xp = xp_of(x)
+        n = _count(x.shape, self.axes)
+        self.denom = builtins.max(n - self.correction, 0)
+        with _errstate(xp):
+            mu = x.sum(axis=self.axes, keepdims=True) / n if n else x.sum(axis=self.axes, keepdims=True) * math.nan
+            self.dev = x - mu
+            out = (self.dev * self.dev).sum(axis=self.axes, keepdims=self.keepdim) / x.dtype.type(self.denom)
+            if self.sqrt:
+                out = xp.sqrt(out)
+        self.out = out
+        return out
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        with _errstate(xp):
+            g = grad / self.denom
+            if self.sqrt:  # d sqrt(v) = dv / (2 sqrt(v)); where std is 0 torch's gradient is 0
+                g = xp.where(self.out == 0, 0, g / (2 * self.out))
+            return 2 * self.dev * _keep(g, self.dev.shape, self.axes, self.keepdim)
+
+
+def sum(input, dim=None, keepdim=False, *, dtype=None):
+    """Sum over ``dim`` (all dims when None). Bool and integer tensors sum to int64 unless ``dtype`` is given."""
+    x = _int_to_long(_tensor("sum", input), dtype)
+    return Sum(_axes("sum", dim, x.ndim), keepdim)(x)
+
+
+def mean(input, dim=None, keepdim=False, *, dtype=None):
+    """Arithmetic mean over ``dim``; integer tensors need ``dtype=`` (an error otherwise, as in torch)."""
+    x = _tensor("mean", input)
+    if dtype is not None:
+        x = _cast(x, dtype)
+    _float_only("mean", x)
+    return Mean(_axes("mean", dim, x.ndim), keepdim)(x)
+
+
+def _correction(op: str, dim, unbiased, correction):
+    if isinstance(dim, bool):  # var(x, False): the positional argument is `unbiased`
+        dim, unbiased = None, dim
+    if unbiased is not None and correction is not None:
+        raise RuntimeError(f"{op}: cannot specify both 'unbiased' and 'correction'")
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    return dim, correction
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Variance over ``dim`` with ``N - correction`` in the denominator (``unbiased=False`` is ``correction=0``)."""
+    x = _tensor("var", input)
+    _float_only("var", x)
+    dim, c = _correction("var", dim, unbiased, correction)
+    return Var(_axes("var", dim, x.ndim), keepdim, c, False)(x)
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Standard deviation: the square root of :func:`var` (same arguments)."""
+    x = _tensor("std", input)
+    _float_only("std", x)
+    dim, c = _correction("std", dim, unbiased, correction)
+    return Var(_axes("std", dim, x.ndim), keepdim, c, True)(x)
+
+
+# ------------------------------------------------------------------ max, min, amax, amin, argmax, argmin
+class AMax(Op):
+    """Max (or min) over ``axes``; the gradient is shared equally among tied extremes (torch's amax rule)."""
+
+    def __init__(self, axes, keepdim, largest):
+        self.axes, self.keepdim, self.largest = axes, keepdim, largest
+
+    def forward(self, x):
+        out = x.max(axis=self.axes, keepdims=True) if self.largest else x.min(axis=self.axes, keepdims=True)
+        self.mask = x == out
+        return out if self.keepdim else out.reshape([s for i, s in enumerate(x.shape) if i not in self.axes])
+
+    def backward(self, grad):
+        mask = self.mask
+        count = mask.sum(axis=self.axes, keepdims=True)
+        return mask * (_keep(grad, mask.shape, self.axes, self.keepdim) / count)
+
+
+class MaxDim(Op):
+    """Max (or min) along one dim, remembering where it was; the gradient goes to that one element."""
+
+    def __init__(self, axis, keepdim, largest):
+        self.axis, self.keepdim, self.largest = axis, keepdim, largest
+
+    def forward(self, x):
+        xp = xp_of(x)
+        self.shape = x.shape
+        if x.ndim == 0:
+            self.indices = xp.zeros((), _dt.int64.np)
+            return x.copy()
+        ax = self.axis
+        idx = (x.argmax(axis=ax) if self.largest else x.argmin(axis=ax)).astype(_dt.int64.np)
+        idx = xp.expand_dims(idx, ax)
+        out = xp.take_along_axis(x, idx, axis=ax)
+        if not self.keepdim:
+            idx, out = idx.squeeze(ax), out.squeeze(ax)
+        self.indices = idx
+        return out
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        if len(self.shape) == 0:
+            return grad
+        ax = self.axis
+        g, idx = grad, self.indices
+        if not self.keepdim:
+            g, idx = xp.expand_dims(g, ax), xp.expand_dims(idx, ax)
+        positions = xp.arange(self.shape[ax]).reshape([-1 if i == ax else 1 for i in range(len(self.shape))])
+        return xp.where(positions == idx, g, 0)
+
+
+def _max_like(name: str, largest: bool, input, dim, keepdim, other):
+    x = _tensor(name, input)
+    if isinstance(dim, Tensor) and other is None:
+        dim, other = None, dim  # max(a, b): the element-wise maximum
+    if other is not None:
+        from .elementwise import maximum, minimum
+
+        return maximum(x, other) if largest else minimum(x, other)
+    if x.array.dtype.kind == "b" and dim is None:
+        return any(x) if largest else all(x)
+    if dim is None:
+        _check_nonempty(name, x, (), True)
+        return AMax(tuple(range(x.ndim)), False, largest)(x)
+    axis = normalize_dim(dim, x.ndim, name)
+    _check_nonempty(name, x, (axis,) if x.ndim else (), False)
+    op = MaxDim(axis, keepdim, largest)
+    values = op(x)
+    result = max_result if largest else min_result
+    return result(values, Tensor._make(op.indices))
+
+
+def max(input, dim=None, keepdim=False, *, other=None):
+    """``max(x)``: the largest value (ties share the gradient equally).
+    ``max(x, dim, keepdim=False)``: a named tuple ``(values, indices)``; the gradient goes to the index.
+    ``max(x, y)``: the element-wise :func:`maximum`."""
+    return _max_like("max", True, input, dim, keepdim, other)
+
+
+def min(input, dim=None, keepdim=False, *, other=None):
+    """Like :func:`max`, for the smallest values."""
+    return _max_like("min", False, input, dim, keepdim, other)
+
+
+def _amax_like(name, largest, input, dim, keepdim):
+    x = _tensor(name, input)
+    axes = _axes(name, dim, x.ndim)
+    _check_nonempty(name, x, axes, False)
+    if x.array.size == 0 and not axes and x.ndim:
+        return AMax((), keepdim, largest)(x)
+    return AMax(axes, keepdim, largest)(x)
+
+
+def amax(input, dim=(), keepdim=False):
+    """Largest values over ``dim`` (all dims by default); tied maxima share the gradient equally."""
+    return _amax_like("amax", True, input, dim, keepdim)
+
+
+def amin(input, dim=(), keepdim=False):
+    """Smallest values over ``dim``; tied minima share the gradient equally."""
+    return _amax_like("amin", False, input, dim, keepdim)
+
+
+def _arg(name: str, largest: bool, input, dim, keepdim):
+    x = _tensor(name, input)
+    a = x.array
+    xp = xp_of(a)
+    if dim is None:
+        _check_nonempty(name, x, (), True)
+        flat = a.reshape(-1)
+        idx = xp.asarray(flat.argmax() if largest else flat.argmin(), dtype=_dt.int64.np)
+        return Tensor._make(idx.reshape((1,) * a.ndim) if keepdim else idx)
+    axis = normalize_dim(dim, a.ndim, name)
+    if a.ndim == 0:
+        return Tensor._make(xp.zeros((), _dt.int64.np))
+    _check_nonempty(name, x, (axis,), False)
+    idx = (a.argmax(axis=axis) if largest else a.argmin(axis=axis)).astype(_dt.int64.np)
+    return Tensor._make(xp.expand_dims(idx, axis) if keepdim else idx)
+
+
+def argmax(input, dim=None, keepdim=False):
+    """Index of the largest value (the first one on ties), over the flattened tensor when ``dim`` is None."""
+    return _arg("argmax", True, input, dim, keepdim)
+
+
+def argmin(input, dim=None, keepdim=False):
+    """Index of the smallest value (the first one on ties)."""
+    return _arg("argmin", False, input, dim, keepdim)
+
+
+# ------------------------------------------------------------------ logsumexp, prod, cumsum
+class LogSumExp(Op):
+    """``log(sum(exp(x)))`` computed as ``m + log(sum(exp(x - m)))`` with ``m`` the max, so nothing overflows."""
+
+    def __init__(self, axes, keepdim):
+        self.axes, self.keepdim = axes, keepdim
+
+    def forward(self, x):
+        xp = xp_of(x)
+        self.x = x
+        if x.size == 0:
+            m = xp.zeros([1 if i in self.axes else s for i, s in enumerate(x.shape)], x.dtype)
+        else:
+            m = x.max(axis=self.axes, keepdims=True)
+            m = xp.where(xp.isfinite(m), m, 0)  # all -inf (or an inf) in a slice: don't subtract it
+        with _errstate(xp):
+            out = xp.log(xp.exp(x - m).sum(axis=self.axes, keepdims=True)) + m
+        self.out_k = out
+        return out if self.keepdim else out.reshape([s for i, s in enumerate(x.shape) if i not in self.axes])
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        return _keep(grad, self.x.shape, self.axes, self.keepdim) * xp.exp(self.x - self.out_k)
+
+
+class Prod(Op):
+    """Product over ``axes``. Its gradient is ``out / x`` except where x has zeros, so those are handled apart:
+    with one zero in a slice only that element gets a gradient (the product of the others), with two none."""
+
+    def __init__(self, axes, keepdim):
+        self.axes, self.keepdim = axes, keepdim
+
+    def forward(self, x):
+        self.x = x
+        self.out_k = x.prod(axis=self.axes, keepdims=True)
+        return self.out_k if self.keepdim else self.out_k.reshape(
+            [s for i, s in enumerate(x.shape) if i not in self.axes])
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        x, axes = self.x, self.axes
+        g = _keep(grad, x.shape, axes, self.keepdim)
+        zero = x == 0
+        zeros = zero.sum(axis=axes, keepdims=True)
+        safe = xp.where(zero, 1, x)
+        others = safe.prod(axis=axes, keepdims=True)  # product of the non-zero elements
+        local = xp.where(zeros == 0, self.out_k / safe, xp.where((zeros == 1) & zero, others, 0))
+        return g * local
+
+
+class CumSum(Op):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        return x.cumsum(axis=self.axis)
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        # each input element feeds every later output: the gradient is a reversed cumulative sum
+        return xp.flip(xp.flip(grad, self.axis).cumsum(axis=self.axis), self.axis)
+
+
+def logsumexp(input, dim=None, keepdim=False):
+    """Numerically stable ``log(sum(exp(input), dim))``; ``dim=None`` reduces every dim."""
+    from .elementwise import _float_input
+
+    x = _float_input("logsumexp", input)
+    return LogSumExp(_axes("logsumexp", dim, x.ndim), keepdim)(x)
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    """Product of the elements (over one ``dim`` if given); integers multiply in int64."""
+    x = _int_to_long(_tensor("prod", input), dtype)
+    if dim is None:
+        return Prod(tuple(range(x.ndim)), False)(x)
+    if isinstance(dim, (tuple, list)):
+        raise TypeError("prod(): argument 'dim' must be int, not a tuple")
+    return Prod(_axes("prod", dim, x.ndim), keepdim)(x)
+
+
+def cumsum(input, dim, *, dtype=None):
+    """Running sum along ``dim``: ``out[i] = x[0] + ... + x[i]``."""
+    x = _int_to_long(_tensor("cumsum", input), dtype)
+    axis = normalize_dim(dim, x.ndim, "cumsum")
+    if x.ndim == 0:
+        from .convert import clone
+
+        return clone(x)
+    return CumSum(axis)(x)
+
+
+# ------------------------------------------------------------------ softmax, log_softmax
+class Softmax(Op):
+    """``exp(x - max) / sum(exp(x - max))`` along one axis (shifting by the max changes nothing but overflow)."""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        xp = xp_of(x)
+        m = x.max(axis=self.axis, keepdims=True) if x.size else 0
+        e = xp.exp(x - xp.where(xp.isfinite(m), m, 0) if x.size else x)
+        self.out = e / e.sum(axis=self.axis, keepdims=True)
+        return self.out
+
+    def backward(self, grad):
+        y = self.out
+        return y * (grad - (grad * y).sum(axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(Op):
+    """``x - logsumexp(x)`` along one axis."""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        xp = xp_of(x)
+        if x.size:
+            m = x.max(axis=self.axis, keepdims=True)
+            shifted = x - xp.where(xp.isfinite(m), m, 0)
+        else:
+            shifted = x
+        self.out = shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
+        return self.out
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        return grad - xp.exp(self.out) * grad.sum(axis=self.axis, keepdims=True)
+
+
+def _softmax_input(name, input, dim, dtype):
+    from .elementwise import _float_input
+
+    x = _float_input(name, input)
+    if dtype is not None:
+        x = _cast(x, dtype)
+    if dim is None:
+        raise TypeError(f"{name}(): missing the 'dim' argument (the dimension to normalise over)")
+    axis = normalize_dim(dim, x.ndim, name)
+    return x, axis
+
+
+def softmax(input, dim=None, dtype=None):
+    """Probabilities along ``dim``: positive and summing to 1. Stable for large logits."""
+    x, axis = _softmax_input("softmax", input, dim, dtype)
+    return Softmax(axis if x.ndim else None)(x)
+
+
+def log_softmax(input, dim=None, dtype=None):
+    """``log(softmax(x))`` computed directly (stable, no log of 0)."""
+    x, axis = _softmax_input("log_softmax", input, dim, dtype)
+    return LogSoftmax(axis if x.ndim else None)(x)
+
+
+# ------------------------------------------------------------------ any, all, norm
+def _logical_reduce(name: str, input, dim, keepdim):
+    x = _tensor(name, input)
+    a = x.array
+    axes = _axes(name, dim, x.ndim)
+    fn = a.any if name == "any" else a.all
+    return Tensor._make(xp_of(a).asarray(fn(axis=axes, keepdims=keepdim)))
+
+
+def any(input, dim=None, keepdim=False):
+    """True where any element over ``dim`` is non-zero (bool result)."""
+    return _logical_reduce("any", input, dim, keepdim)
+
+
+def all(input, dim=None, keepdim=False):
+    """True where every element over ``dim`` is non-zero (bool result)."""
+    return _logical_reduce("all", input, dim, keepdim)
+
+
+class Norm(Op):
+    """The vector p-norm ``(sum |x|^p)^(1/p)`` over ``axes``; p = inf / -inf give max / min of ``|x|``, p = 0
+    counts non-zeros. Where the norm is 0 the gradient is taken as 0 (torch's choice)."""
+
+    def __init__(self, p, axes, keepdim):
+        self.p, self.axes, self.keepdim = p, axes, keepdim
+
+    def forward(self, x):
+        xp = xp_of(x)
+        p, axes = self.p, self.axes
+        self.x = x
+        a = xp.abs(x)
+        if p == 2:
+            out = xp.sqrt((x * x).sum(axis=axes, keepdims=True))
+        elif p == 1:
+            out = a.sum(axis=axes, keepdims=True)
+        elif p == math.inf:
+            out = a.max(axis=axes, keepdims=True) if x.size else a.sum(axis=axes, keepdims=True)
+        elif p == -math.inf:
+            out = a.min(axis=axes, keepdims=True)
+        elif p == 0:
+            out = (x != 0).sum(axis=axes, keepdims=True).astype(x.dtype)
+        else:
+            out = (a**p).sum(axis=axes, keepdims=True) ** (1.0 / p)
+        self.out_k = out
+        return out if self.keepdim else out.reshape([s for i, s in enumerate(x.shape) if i not in axes])
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        p, x, out = self.p, self.x, self.out_k
+        g = _keep(grad, x.shape, self.axes, self.keepdim)
+        if p == 0:
+            return xp.zeros_like(x)
+        if p == 1:
+            return g * xp.sign(x)
+        with _errstate(xp):
+            if p == 2:
+                return g * xp.where(out == 0, 0, x / out)
+            if p in (math.inf, -math.inf):
+                hit = xp.abs(x) == out
+                return g * xp.sign(x) * hit / hit.sum(axis=self.axes, keepdims=True)
+            a = xp.abs(x)
+            return g * xp.where(out == 0, 0, xp.sign(x) * a ** (p - 1) / out ** (p - 1))
+
+
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """Vector norm of ``input`` over ``dim`` (all elements by default). ``p``: a number, inf, -inf or 'fro' (= 2)."""
+    x = _tensor("norm", input)
+    if dtype is not None:
+        x = _cast(x, dtype)
+    if x.array.dtype.kind != "f":
+        raise RuntimeError(f"norm: expected a floating point tensor as input, got {x.dtype}")
+    if p is None or p == "fro":
+        p = 2
+    if isinstance(p, str):
+        raise NotImplementedError(f"norm: p={p!r} is not supported (only vector norms: numbers, inf, 'fro')")
+    axes = _axes("norm", dim, x.ndim)
+    if x.array.size == 0 and p in (-math.inf,):
+        _check_nonempty("norm", x, axes, False)
+    return Norm(float(p), axes, keepdim)(x)
