@@ -1,1 +1,172 @@
-__all__ = []
+"""Activation layers: thin modules around the element-wise functions of :mod:`minigrad.nn.functional`.
+
+``inplace=True`` is accepted for compatibility with torch code; minigrad always returns a new
+tensor (an in-place activation would overwrite values that the backward pass may still need).
+"""
+from __future__ import annotations
+
+import warnings
+
+from ... import ops as _ops
+from .module import Module
+
+__all__ = ["ReLU", "GELU", "Sigmoid", "Tanh", "SiLU", "Softmax", "LogSoftmax", "LeakyReLU", "Softplus", "ELU",
+           "Hardtanh"]
+
+
+def _fn(name):
+    fn = getattr(_ops, name, None)
+    if fn is None:
+        raise NotImplementedError(f"minigrad.{name} is not implemented yet")
+    return fn
+
+
+class ReLU(Module):
+    """``max(x, 0)``."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return _fn("relu")(input)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
+
+
+class GELU(Module):
+    """``x * Phi(x)`` (Phi: the standard normal CDF); ``approximate='tanh'`` uses the tanh formula."""
+
+    def __init__(self, approximate: str = "none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, input):
+        return _fn("gelu")(input, approximate=self.approximate)
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
+
+
+class Sigmoid(Module):
+    """``1 / (1 + exp(-x))``."""
+
+    def forward(self, input):
+        return _fn("sigmoid")(input)
+
+
+class Tanh(Module):
+    def forward(self, input):
+        return _fn("tanh")(input)
+
+
+class SiLU(Module):
+    """``x * sigmoid(x)`` (also called swish)."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return _fn("silu")(input)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
+
+
+def _legacy_softmax_dim(name: str, ndim: int) -> int:
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X "
+                  "as an argument.", stacklevel=3)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+class Softmax(Module):
+    """``exp(x) / sum(exp(x))`` along ``dim``: each slice becomes a probability distribution."""
+
+    def __init__(self, dim: int | None = None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        dim = self.dim if self.dim is not None else _legacy_softmax_dim("softmax", input.ndim)
+        return _fn("softmax")(input, dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Module):
+    """``log(softmax(x))`` along ``dim``, computed stably as ``x - logsumexp(x)``."""
+
+    def __init__(self, dim: int | None = None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        dim = self.dim if self.dim is not None else _legacy_softmax_dim("log_softmax", input.ndim)
+        return _fn("log_softmax")(input, dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class LeakyReLU(Module):
+    """``x`` for positive inputs, ``negative_slope * x`` otherwise."""
+
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
+        super().__init__()
+        self.negative_slope = negative_slope
+        self.inplace = inplace
+
+    def forward(self, input):
+        return _fn("leaky_relu")(input, self.negative_slope)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
+
+
+class Softplus(Module):
+    """``log(1 + exp(beta * x)) / beta``, a smooth ReLU (linear above ``threshold`` for stability)."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+        super().__init__()
+        self.beta = beta
+        self.threshold = threshold
+
+    def forward(self, input):
+        return _fn("softplus")(input, self.beta, self.threshold)
+
+    def extra_repr(self):
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class ELU(Module):
+    """``x`` for positive inputs, ``alpha * (exp(x) - 1)`` otherwise."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False):
+        super().__init__()
+        self.alpha = alpha
+        self.inplace = inplace
+
+    def forward(self, input):
+        return _fn("elu")(input, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class Hardtanh(Module):
+    """``x`` clipped to ``[min_val, max_val]``."""
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
+        super().__init__()
+        self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
+
+    def forward(self, input):
+        return _fn("hardtanh")(input, self.min_val, self.max_val)
+
+    def extra_repr(self):
+        return f"min_val={self.min_val}, max_val={self.max_val}" + (", inplace=True" if self.inplace else "")

@@ -1,1 +1,24 @@
-__all__ = []
+"""``Dropout``: randomly zero activations while training (a regulariser); the identity in eval mode."""
+from __future__ import annotations
+
+from ...ops.dropout import dropout
+from .module import Module
+
+__all__ = ["Dropout"]
+
+
+class Dropout(Module):
+    """Zero each element with probability ``p`` in training mode and scale the rest by ``1/(1-p)``."""
+
+    def __init__(self, p: float = 0.5, inplace: bool = False):
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        self.p = p
+        self.inplace = inplace
+
+    def forward(self, input, mask=None):
+        return dropout(input, self.p, self.training, self.inplace, mask=mask)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"

@@ -1,1 +1,55 @@
-__all__ = []
+"""``Linear`` (a fully connected layer, ``y = x W^T + b``) and ``Identity``."""
+from __future__ import annotations
+
+import math
+
+from ... import creation
+from ...ops.linear import linear
+from .. import init
+from ..parameter import Parameter
+from .module import Module
+
+__all__ = ["Linear", "Identity"]
+
+
+class Identity(Module):
+    """Returns its input unchanged (a placeholder, e.g. to switch a layer off); ignores its arguments."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, input):
+        return input
+
+
+class Linear(Module):
+    """``y = x @ weight.T + bias`` over the last dimension of ``x``.
+
+    ``weight``: ``(out_features, in_features)``, ``bias``: ``(out_features,)``. Initialised like torch:
+    ``weight`` from ``kaiming_uniform_(a=sqrt(5))``, which works out to U(-1/sqrt(in), 1/sqrt(in)),
+    and ``bias`` from the same U(-1/sqrt(in), 1/sqrt(in)).
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None):
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        self.weight = Parameter(creation.empty((out_features, in_features), dtype=dtype, device=device))
+        if bias:
+            self.bias = Parameter(creation.empty(out_features, dtype=dtype, device=device))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.in_features
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input):
+        return linear(input, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -1,0 +1,61 @@
+"""Dropout: zero each element with probability ``p`` during training, scale the survivors by ``1/(1-p)``.
+
+The scaling keeps the expected value of every activation unchanged, so nothing needs to change at
+evaluation time (dropout is then the identity). The keep-mask is drawn once, from the seeded
+generator in :mod:`minigrad.random`, and saved: backward multiplies by exactly the same mask.
+"""
+from __future__ import annotations
+
+from .. import backend
+from ..autograd.graph import Op
+from ..random import rng
+from ..tensor import Tensor
+
+__all__ = ["dropout"]
+
+
+class Dropout(Op):
+    """``x * mask * scale`` with a fixed 0/1 ``mask`` (an array of x's dtype) and ``scale = 1/(1-p)``."""
+
+    def __init__(self, mask, scale):
+        self.mask, self.scale = mask, scale
+
+    def forward(self, x):
+        return x * self.mask * x.dtype.type(self.scale)
+
+    def backward(self, grad):
+        return grad * self.mask * grad.dtype.type(self.scale)
+
+
+def draw_mask(shape, p: float, dtype, device, generator=None):
+    """A keep-mask (1 = keep, probability ``1 - p``) of ``shape``, drawn on the host from minigrad's generator."""
+    keep = rng(generator).random(shape) >= p
+    return backend.to_device(keep.astype(dtype), device)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *, mask=None,
+            generator=None) -> Tensor:
+    """torch.nn.functional.dropout. ``mask`` (minigrad-only): an explicit keep-mask (0/1 or bool, array or
+    Tensor, input's shape) used instead of a random draw, so two libraries can be fed the same mask.
+    """
+    if not isinstance(input, Tensor):
+        raise TypeError(f"dropout(): argument 'input' must be Tensor, not {type(input).__name__}")
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or (p == 0.0 and mask is None):
+        return input
+    if input.array.dtype.kind != "f":
+        raise RuntimeError(f"dropout(): expected a floating-point input, got {input.dtype}")
+    dt = input.array.dtype
+    if mask is None:
+        m = draw_mask(input.shape, p, dt, input.device, generator)
+    else:
+        m = mask.array if isinstance(mask, Tensor) else mask
+        if tuple(m.shape) != tuple(input.shape):
+            raise RuntimeError(f"dropout(): mask of shape {tuple(m.shape)} does not match input of shape "
+                               f"{tuple(input.shape)}")
+        m = backend.to_device(m, input.device)
+        m = m.astype(dt) if m.dtype != dt else m
+    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
+    # ``inplace`` is accepted for compatibility; the result is always a new tensor (safe for autograd)
+    return Dropout(m, scale)(input)
