@@ -1,0 +1,107 @@
+"""The lessons are executable: every Python block runs, shown outputs are checked, references resolve.
+
+Conventions (see lessons/00-how-to-read-this-repo.md):
+* the ```python blocks of one lesson run in order in one namespace, like a notebook;
+* a ```output block right after a python block holds what that block prints (checked exactly,
+  after stripping trailing spaces); so does a ```mermaid block (a graph drawn by ``minigrad.viz``,
+  rendered as a picture on GitHub); a block whose first line is ``# no-run`` is shown, not run;
+* `path/to/file.py` and `path/to/file.py::Name.attr` in backticks are references: the file must
+  exist and the name must be importable from it; relative Markdown links must point at files.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSONS = sorted((ROOT / "lessons").glob("[0-9][0-9]-*.md"))
+BLOCK = re.compile(r"^```(\w+)[^\n]*\n(.*?)^```\s*$", re.S | re.M)
+REF = re.compile(r"`((?:minigrad|parity|solubility|benchmarks|lessons|tests)/[\w/.-]+\.py)(?:::([\w.]+))?`")
+LINK = re.compile(r"\]\(((?!https?:|#)[^)#\s]+)(?:#[^)]*)?\)")
+
+
+def _blocks(text):
+    """(language, code) pairs in document order."""
+    return [(m.group(1), m.group(2)) for m in BLOCK.finditer(text)]
+
+
+def test_there_are_lessons():
+    assert len(LESSONS) >= 11, [p.name for p in LESSONS]
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_lesson_code_runs_and_outputs_match(path, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    blocks = _blocks(path.read_text())
+    ns: dict = {"__name__": f"lesson_{path.stem.replace('-', '_')}"}
+    ran = 0
+    for i, (lang, code) in enumerate(blocks):
+        if lang != "python" or code.lstrip().startswith("# no-run"):
+            continue
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            try:
+                exec(compile(code, f"{path.name}[block {i}]", "exec"), ns)
+            except Exception as e:  # name the lesson and block
+                raise AssertionError(f"{path.name}: python block {i} raised {type(e).__name__}: {e}\n{code}") from e
+        ran += 1
+        if i + 1 < len(blocks) and blocks[i + 1][0] in ("output", "mermaid"):
+            want = "\n".join(ln.rstrip() for ln in blocks[i + 1][1].strip("\n").splitlines())
+            got = "\n".join(ln.rstrip() for ln in buf.getvalue().strip("\n").splitlines())
+            assert got == want, f"{path.name}: output of block {i} differs\n--- shown\n{want}\n--- actual\n{got}"
+    assert ran > 0, f"{path.name} has no runnable python block"
+
+
+def _resolve(file: str, symbol: str | None):
+    assert (ROOT / file).is_file(), f"referenced file {file} does not exist"
+    if not symbol:
+        return
+    module = file[:-3].replace("/", ".")
+    if module.endswith(".__init__"):
+        module = module[: -len(".__init__")]
+    obj = importlib.import_module(module)
+    for part in symbol.split("."):
+        assert hasattr(obj, part), f"{file}::{symbol}: {part!r} not found"
+        obj = getattr(obj, part)
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_lesson_references_exist(path):
+    text = path.read_text()
+    refs = REF.findall(text)
+    assert refs, f"{path.name} names no file of the project"
+    for file, symbol in refs:
+        _resolve(file, symbol)
+    for link in LINK.findall(text):
+        target = (path.parent / link).resolve()
+        assert target.exists(), f"{path.name}: broken link {link}"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_lesson_ends_with_exercises(path):
+    assert re.search(r"^## Exercises", path.read_text(), re.M), f"{path.name} has no Exercises section"
+
+
+def test_every_minigrad_module_is_taught_somewhere():
+    text = "\n".join(p.read_text() for p in LESSONS)
+    modules = [p.relative_to(ROOT).as_posix() for p in (ROOT / "minigrad").rglob("*.py")]
+    missing = []
+    for m in modules:
+        pkg_dir = m[: -len("/__init__.py")] if m.endswith("/__init__.py") else None
+        if m in text or (pkg_dir and f"{pkg_dir}/" in text):
+            continue
+        missing.append(m)
+    assert not missing, f"modules no lesson references: {missing}"
+
+
+def test_readme_links_the_lessons_in_order():
+    readme = (ROOT / "README.md").read_text()
+    positions = [readme.find(f"lessons/{p.name}") for p in LESSONS]
+    assert all(pos >= 0 for pos in positions), "README must link every lesson"
+    assert positions == sorted(positions), "README must list the lessons in order"
