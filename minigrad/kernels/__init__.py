@@ -1,0 +1,194 @@
+"""Compiled CPU kernels for the few hot spots NumPy handles badly, each with a plain-NumPy twin.
+
+Which implementation runs is a switch:
+
+* the environment variable ``MINIGRAD_KERNELS=numba`` (the default when numba is installed) or
+  ``MINIGRAD_KERNELS=numpy`` (plain NumPy everywhere: easier to step through in a debugger);
+* at run time, ``minigrad.kernels.set_backend("numpy")`` or, for a block, ``with minigrad.kernels.use("numpy"):``.
+
+The functions below take raw arrays. They only handle NumPy arrays: for anything else (CuPy arrays
+on a GPU) they return ``None`` and the calling op uses its own array-module code instead. Ops call them
+like this, so minigrad works the same with or without numba, only slower::
+
+    res = kernels.embedding_backward(indices, grad2d, num_embeddings, padding_idx)
+    if res is None:
+        res = <the op's own xp code>
+
+numba compiles a kernel the first time it sees a new combination of argument types (about a second
+each; with ``cache=True`` later processes load the machine code from disk). :func:`warmup` does that
+up front and returns how long it took, so benchmarks can report it apart from their timings.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+
+import numpy as np
+
+from . import cpu
+
+__all__ = [
+    "available", "get_backend", "set_backend", "use", "warmup", "BACKENDS",
+    "embedding_backward", "relu_backward", "masked_pool_forward", "masked_pool_backward", "adam_update", "col2im",
+]
+
+BACKENDS = ("numba", "numpy")
+
+
+def available() -> bool:
+    """True when numba is installed, so the ``"numba"`` backend can be chosen."""
+    return cpu.HAVE_NUMBA
+
+
+def _check(name: str) -> str:
+    name = str(name).strip().lower()
+    if name not in BACKENDS:
+        raise ValueError(f"minigrad.kernels: unknown backend {name!r}; choose one of {BACKENDS}")
+    if name == "numba" and not cpu.HAVE_NUMBA:
+        raise RuntimeError("minigrad.kernels: the 'numba' backend needs numba installed (pip install numba)")
+    return name
+
+
+def _initial() -> str:
+    env = os.environ.get("MINIGRAD_KERNELS", "").strip().lower()
+    if env:
+        if env not in BACKENDS:
+            raise ValueError(f"MINIGRAD_KERNELS={env!r} is not one of {BACKENDS}")
+        if env == "numba" and not cpu.HAVE_NUMBA:
+            raise RuntimeError("MINIGRAD_KERNELS=numba but numba is not installed")
+        return env
+    return "numba" if cpu.HAVE_NUMBA else "numpy"
+
+
+_backend = _initial()
+_table = cpu.NUMBA if _backend == "numba" else cpu.NUMPY
+
+
+def get_backend() -> str:
+    """The backend in use: ``"numba"`` or ``"numpy"``."""
+    return _backend
+
+
+def set_backend(name: str) -> str:
+    """Choose ``"numba"`` or ``"numpy"`` for every kernel; returns the previous choice."""
+    global _backend, _table
+    name = _check(name)
+    prev = _backend
+    _backend, _table = name, (cpu.NUMBA if name == "numba" else cpu.NUMPY)
+    return prev
+
+
+@contextlib.contextmanager
+def use(name: str):
+    """``with kernels.use("numpy"): ...`` runs a block with another backend and restores the old one."""
+    prev = set_backend(name)
+    try:
+        yield
+    finally:
+        set_backend(prev)
+
+
+def _host(*arrays) -> bool:
+    """True when every array is a plain NumPy array (not CuPy, not the fake GPU's arrays)."""
+    return all(type(a) is np.ndarray for a in arrays)
+
+
+def _contig(*arrays) -> bool:
+    return all(a.flags.c_contiguous for a in arrays)
+
+
+# ----------------------------------------------------------------------------- the kernels
+def embedding_backward(indices, grad2d, num_embeddings: int, padding_idx=None):
+    """Scatter-add for the embedding backward: rows of ``grad2d`` (M, D) summed into (num_embeddings, D).
+
+    ``indices`` (M,) may repeat (that is the point: every repeat must be added); the row
+    ``padding_idx`` (a non-negative int, or None) gets no gradient. Returns None for non-NumPy arrays.
+    """
+    if not _host(indices, grad2d) or grad2d.dtype.kind != "f" or indices.dtype.kind not in "iu":
+        return None
+    pad = -1 if padding_idx is None else int(padding_idx)
+    return _table["embedding_backward"](indices, grad2d, int(num_embeddings), pad)
+
+
+def relu_backward(grad, out):
+    """``grad * (out > 0)``: ReLU's input gradient computed from its output. None if not applicable."""
+    if not _host(grad, out) or grad.shape != out.shape:
+        return None
+    if _backend == "numba" and not _contig(grad, out):
+        return cpu.relu_backward_numpy(grad, out)
+    return _table["relu_backward"](grad, out)
+
+
+def masked_pool_forward(x, w):
+    """Weighted sum over the last axis: ``out[n, c] = sum_l x[n, c, l] * w[n, l]`` for x (N, C, L), w (N, L).
+
+    With ``w = mask / mask.sum(-1, keepdims=True)`` this is the mean over the real (unpadded) positions.
+    """
+    if not _host(x, w) or x.ndim != 3 or w.shape != (x.shape[0], x.shape[2]):
+        return None
+    return _table["masked_pool_forward"](x, w)
+
+
+def masked_pool_backward(grad, w, relu_out=None):
+    """Gradient of :func:`masked_pool_forward` w.r.t. ``x``: ``grad[n, c] * w[n, l]``, shape (N, C, L).
+
+    If ``relu_out`` (N, C, L) is given, the gradient is also masked by ``relu_out > 0``: the backward of a
+    ReLU feeding the pool, fused into the same pass.
+    """
+    arrays = (grad, w) if relu_out is None else (grad, w, relu_out)
+    if not _host(*arrays) or grad.ndim != 2 or w.ndim != 2 or grad.shape[0] != w.shape[0]:
+        return None
+    if relu_out is not None and relu_out.shape != (grad.shape[0], grad.shape[1], w.shape[1]):
+        return None
+    return _table["masked_pool_backward"](grad, w, relu_out)
+
+
+def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq=None, *, step: int, lr: float, beta1: float,
+                beta2: float, eps: float, weight_decay: float = 0.0, decoupled: bool = False,
+                maximize: bool = False):
+    """One Adam (``decoupled=False``) / AdamW (``decoupled=True``) update of ``param`` in place, torch's formula.
+
+    Updates ``param``, ``exp_avg``, ``exp_avg_sq`` (and ``max_exp_avg_sq`` for AMSGrad) in place and
+    returns True; returns None (doing nothing) when the arrays are not NumPy arrays of one float dtype and shape.
+    """
+    arrays = [param, grad, exp_avg, exp_avg_sq] + ([] if max_exp_avg_sq is None else [max_exp_avg_sq])
+    if not _host(*arrays) or param.dtype.kind != "f":
+        return None
+    if any(a.shape != param.shape or a.dtype != param.dtype for a in arrays):
+        return None
+    fn = _table["adam_update"]
+    if _backend == "numba" and not _contig(*arrays):
+        fn = cpu.adam_update_numpy
+    fn(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, int(step), float(lr), float(beta1), float(beta2),
+       float(eps), float(weight_decay), bool(decoupled), bool(maximize))
+    return True
+
+
+def col2im(cols, length: int, padding: int):
+    """Fold (N, L_out, C, K) im2col columns back into a (N, C, length) signal (stride 1, dilation 1)."""
+    if not _host(cols) or cols.ndim != 4:
+        return None
+    return _table["col2im"](cols, int(length), int(padding))
+
+
+def warmup(dtypes=(np.float32, np.float64)) -> float:
+    """Compile (or load from the cache) every numba kernel for ``dtypes``; returns the seconds it took."""
+    if not cpu.HAVE_NUMBA:
+        return 0.0
+    t0 = time.perf_counter()
+    idx = np.array([0, 1, 1], dtype=np.int64)
+    for dt in dtypes:
+        g = np.ones((3, 2), dtype=dt)
+        cpu.embedding_backward_numba(idx, g, 2, -1)
+        cpu.embedding_backward_numba(idx, np.ones((2, 3), dtype=dt).T, 2, -1)  # non-contiguous grads too
+        a = np.ones((2, 3, 4), dtype=dt)
+        cpu.relu_backward_numba(a, a)
+        w = np.ones((2, 4), dtype=dt)
+        cpu.masked_pool_backward_numba(np.ones((2, 3), dtype=dt), w)
+        cpu.masked_pool_backward_numba(np.ones((2, 3), dtype=dt), w, a)
+        p = np.ones(4, dtype=dt)
+        cpu.adam_update_numba(p, p.copy(), p.copy(), p.copy(), None, 1, 1e-3, 0.9, 0.999, 1e-8, 0.0, False, False)
+        cpu.adam_update_numba(p, p.copy(), p.copy(), p.copy(), p.copy(), 1, 1e-3, 0.9, 0.999, 1e-8, 0.0, True, False)
+        cpu.col2im_numba(np.ones((1, 3, 2, 2), dtype=dt), 3, 0)
+    return time.perf_counter() - t0

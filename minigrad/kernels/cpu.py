@@ -1,0 +1,274 @@
+"""CPU kernels: each compiled numba loop sits beside the plain-NumPy reference it must agree with.
+
+Why compiled loops at all? NumPy is fast when one call does a lot of work on whole arrays. It is
+slow when the natural algorithm is a loop with data-dependent writes (a scatter-add with repeated
+indices) or when a chain of small element-wise steps makes NumPy walk the same large array several
+times, allocating a temporary each time (ReLU's backward ``grad * (out > 0)`` makes a boolean array
+and then a product; Adam's update walks the parameters about ten times). A numba loop does the
+whole thing in one pass with no temporaries.
+
+Every ``*_numba`` function here has a ``*_numpy`` twin with the same signature and meaning; the
+dispatcher in :mod:`minigrad.kernels` picks one (``MINIGRAD_KERNELS=numba|numpy`` or
+``minigrad.kernels.set_backend``) and ``tests/test_kernels.py`` checks that both agree.
+
+All functions take and return NumPy arrays (never Tensors). ``cache=True`` stores the compiled
+machine code next to this file, so only the very first run on a machine pays the compile time.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+try:
+    import numba
+
+    HAVE_NUMBA = True
+except ImportError:  # numba is optional: every kernel has a NumPy path
+    numba = None
+    HAVE_NUMBA = False
+
+
+def _njit(**options):
+    """``numba.njit(cache=True, ...)`` when numba is installed; otherwise leave the function uncompiled."""
+
+    def deco(fn):
+        if not HAVE_NUMBA:
+            return fn
+        # error_model="numpy": division by zero gives inf/nan as in NumPy instead of raising, which also
+        # lets LLVM vectorise loops that divide
+        return numba.njit(cache=True, nogil=True, error_model="numpy", **options)(fn)
+
+    return deco
+
+
+# ----------------------------------------------------------------------------- embedding backward
+def embedding_backward_numpy(indices, grad2d, num_embeddings, padding_idx=-1):
+    """``out[indices[i]] += grad2d[i]`` for every row ``i`` (repeats summed); row ``padding_idx`` stays 0.
+
+    ``indices``: 1-D integers, length M; ``grad2d``: (M, D). ``padding_idx=-1`` means none.
+    The reference uses ``np.add.at``, the unbuffered scatter-add that, unlike ``out[idx] += g``,
+    adds every repeated index.
+    """
+    out = np.zeros((num_embeddings, grad2d.shape[1]), dtype=grad2d.dtype)
+    np.add.at(out, indices, grad2d)
+    if padding_idx >= 0:
+        out[padding_idx] = 0
+    return out
+
+
+@_njit()
+def _embedding_backward_loop(indices, grad2d, out, padding_idx):
+    m, d = grad2d.shape
+    for i in range(m):
+        row = indices[i]
+        if row == padding_idx:
+            continue
+        for j in range(d):
+            out[row, j] += grad2d[i, j]
+
+
+def embedding_backward_numba(indices, grad2d, num_embeddings, padding_idx=-1):
+    """Same as :func:`embedding_backward_numpy`, as one compiled loop over the rows."""
+    out = np.zeros((num_embeddings, grad2d.shape[1]), dtype=grad2d.dtype)
+    _embedding_backward_loop(indices, grad2d, out, padding_idx)
+    return out
+
+
+# ----------------------------------------------------------------------------- ReLU backward
+def relu_backward_numpy(grad, out):
+    """Gradient of ReLU from its *output*: ``grad`` where ``out > 0``, else 0 (two passes, one temporary)."""
+    return grad * (out > 0)
+
+
+@_njit()
+def _relu_backward_loop(grad, out, res):
+    for i in range(res.shape[0]):
+        res[i] = grad[i] if out[i] > 0 else 0
+
+
+def relu_backward_numba(grad, out):
+    """Same as :func:`relu_backward_numpy` in one pass (``grad`` and ``out`` contiguous, same shape)."""
+    res = np.empty(out.shape, dtype=np.result_type(grad.dtype, out.dtype))
+    _relu_backward_loop(grad.reshape(-1), out.reshape(-1), res.reshape(-1))
+    return res
+
+
+# ----------------------------------------------------------------------------- masked mean pooling
+# x: (N, C, L) features; w: (N, L) weights, the mask divided by the number of real positions of
+# each sequence, so that out[n, c] = sum_l x[n, c, l] * w[n, l] is the mean over real positions.
+def masked_pool_forward_numpy(x, w):
+    """``out[n, c] = sum_l x[n, c, l] * w[n, l]``: a batch of matrix-vector products."""
+    return np.matmul(x, w[:, :, None])[:, :, 0]
+
+
+def masked_pool_backward_numpy(grad, w, relu_out=None):
+    """Gradient of :func:`masked_pool_forward_numpy` w.r.t. ``x``: ``grad[n, c] * w[n, l]``.
+
+    With ``relu_out`` (the output of the ReLU that fed the pool), also applies that ReLU's backward,
+    so one pass replaces two.
+    """
+    gx = grad[:, :, None] * w[:, None, :]
+    if relu_out is not None:
+        gx *= relu_out > 0
+    return gx
+
+
+@_njit()
+def _masked_pool_backward_loop(grad, w, out):
+    n_, c_, l_ = out.shape
+    for n in range(n_):
+        for c in range(c_):
+            g = grad[n, c]
+            for j in range(l_):
+                out[n, c, j] = g * w[n, j]
+
+
+@_njit()
+def _masked_pool_relu_backward_loop(grad, w, relu_out, out):
+    n_, c_, l_ = out.shape
+    for n in range(n_):
+        for c in range(c_):
+            g = grad[n, c]
+            for j in range(l_):
+                out[n, c, j] = g * w[n, j] if relu_out[n, c, j] > 0 else 0
+
+
+def masked_pool_backward_numba(grad, w, relu_out=None):
+    """Same as :func:`masked_pool_backward_numpy`, one pass over the (N, C, L) result."""
+    dtype = np.result_type(grad.dtype, w.dtype)
+    out = np.empty((grad.shape[0], grad.shape[1], w.shape[1]), dtype=dtype)
+    if relu_out is None:
+        _masked_pool_backward_loop(grad, w, out)
+    else:
+        _masked_pool_relu_backward_loop(grad, w, relu_out, out)
+    return out
+
+
+# ----------------------------------------------------------------------------- Adam / AdamW
+def adam_update_numpy(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, beta2, eps,
+                      weight_decay, decoupled, maximize):
+    """One Adam (``decoupled=False``) or AdamW (``decoupled=True``) step, in place, as torch writes it.
+
+    ``step`` counts from 1. ``max_exp_avg_sq`` is the AMSGrad running maximum, or None.
+    The update, in torch's order: ``g = -grad`` if maximize; Adam adds ``weight_decay * param`` to
+    ``g``, AdamW instead shrinks ``param *= 1 - lr * weight_decay``; ``m += (1 - beta1) (g - m)``,
+    ``v = beta2 v + (1 - beta2) g^2``; ``param -= lr / (1 - beta1^t) * m / (sqrt(v / (1 - beta2^t)) + eps)``.
+    """
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        if decoupled:
+            param *= 1 - lr * weight_decay
+        else:
+            g = g + weight_decay * param
+    exp_avg += (1 - beta1) * (g - exp_avg)
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1 - beta2) * (g * g)
+    v = exp_avg_sq
+    if max_exp_avg_sq is not None:
+        np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+        v = max_exp_avg_sq
+    step_size = lr / (1 - beta1 ** step)
+    bc2_sqrt = math.sqrt(1 - beta2 ** step)
+    denom = np.sqrt(v) / bc2_sqrt
+    denom += eps
+    param -= step_size * (exp_avg / denom)
+
+
+@_njit()
+def _adam_loop(param, grad, exp_avg, exp_avg_sq, c1, beta2, c2, step_size, inv_bc2_sqrt, eps, decay, shrink, sign):
+    for i in range(param.shape[0]):
+        p = param[i]
+        g = sign * grad[i] + decay * p
+        m = exp_avg[i] + c1 * (g - exp_avg[i])
+        v = beta2 * exp_avg_sq[i] + c2 * g * g
+        exp_avg[i] = m
+        exp_avg_sq[i] = v
+        param[i] = p * shrink - step_size * m / (math.sqrt(v) * inv_bc2_sqrt + eps)
+
+
+@_njit()
+def _amsgrad_loop(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, c1, beta2, c2, step_size, inv_bc2_sqrt, eps,
+                  decay, shrink, sign):
+    for i in range(param.shape[0]):
+        p = param[i]
+        g = sign * grad[i] + decay * p
+        m = exp_avg[i] + c1 * (g - exp_avg[i])
+        v = beta2 * exp_avg_sq[i] + c2 * g * g
+        exp_avg[i] = m
+        exp_avg_sq[i] = v
+        vmax = max(max_exp_avg_sq[i], v)
+        max_exp_avg_sq[i] = vmax
+        param[i] = p * shrink - step_size * m / (math.sqrt(vmax) * inv_bc2_sqrt + eps)
+
+
+def adam_update_numba(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, beta2, eps,
+                      weight_decay, decoupled, maximize):
+    """Same as :func:`adam_update_numpy` in one pass (all arrays contiguous, same shape and dtype).
+
+    The scalars are converted to the parameters' dtype first, so float32 parameters are updated in
+    float32 arithmetic (as torch does) and the loop vectorises.
+    """
+    s = param.dtype.type
+    decay = 0.0 if decoupled else weight_decay
+    shrink = 1.0 - lr * weight_decay if decoupled else 1.0
+    consts = (s(1 - beta1), s(beta2), s(1 - beta2), s(lr / (1 - beta1 ** step)), s(1 / math.sqrt(1 - beta2 ** step)),
+              s(eps), s(decay), s(shrink), s(-1.0 if maximize else 1.0))
+    flat = (param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1), exp_avg_sq.reshape(-1))
+    if max_exp_avg_sq is None:
+        _adam_loop(*flat, *consts)
+    else:
+        _amsgrad_loop(*flat, max_exp_avg_sq.reshape(-1), *consts)
+
+
+# ----------------------------------------------------------------------------- col2im (Conv1d backward)
+def col2im_numpy(cols, length, padding):
+    """Fold im2col columns back into a signal, summing the overlaps: the adjoint of im2col.
+
+    ``cols``: (N, L_out, C, K), where ``cols[n, t, c, k]`` is the gradient for input position
+    ``t + k - padding`` (stride 1, dilation 1). Returns (N, C, length). One strided add per tap.
+    """
+    n, l_out, c, k = cols.shape
+    out = np.zeros((n, c, length + 2 * padding), dtype=cols.dtype)
+    for tap in range(k):
+        out[:, :, tap:tap + l_out] += cols[:, :, :, tap].transpose(0, 2, 1)
+    return out[:, :, padding:padding + length]
+
+
+@_njit()
+def _col2im_loop(cols, out, padding):
+    n_, l_out, c_, k_ = cols.shape
+    length = out.shape[2]
+    for n in range(n_):
+        for t in range(l_out):
+            for c in range(c_):
+                for k in range(k_):
+                    pos = t + k - padding
+                    if 0 <= pos < length:
+                        out[n, c, pos] += cols[n, t, c, k]
+
+
+def col2im_numba(cols, length, padding):
+    """Same as :func:`col2im_numpy` as one compiled loop."""
+    out = np.zeros((cols.shape[0], cols.shape[2], length), dtype=cols.dtype)
+    _col2im_loop(cols, out, padding)
+    return out
+
+
+NUMPY = {
+    "embedding_backward": embedding_backward_numpy,
+    "relu_backward": relu_backward_numpy,
+    "masked_pool_forward": masked_pool_forward_numpy,
+    "masked_pool_backward": masked_pool_backward_numpy,
+    "adam_update": adam_update_numpy,
+    "col2im": col2im_numpy,
+}
+NUMBA = {
+    "embedding_backward": embedding_backward_numba,
+    "relu_backward": relu_backward_numba,
+    # the forward is a batched matrix-vector product: BLAS beats a hand loop, and there is nothing to fuse
+    "masked_pool_forward": masked_pool_forward_numpy,
+    "masked_pool_backward": masked_pool_backward_numba,
+    "adam_update": adam_update_numba,
+    "col2im": col2im_numba,
+}
