@@ -1,9 +1,288 @@
-"""1-d pooling ops (stub until written)."""
+"""1-d pooling over the last axis of ``(N, C, L)`` or unbatched ``(C, L)`` inputs.
+
+Fixed-window pools (``max_pool1d``, ``avg_pool1d``) work tap by tap, like conv1d's im2col: the
+window's j-th element for every output position is one strided slice
+``xpad[..., j*dilation : ... : stride]``, so a window of K elements is K vectorised passes
+and the backward pass adds K shifted slices back (no scatter).
+
+Adaptive pools choose their bins from the output size, as torch does: bin ``i`` covers
+``[floor(i*L/out), ceil((i+1)*L/out))``, so bins may differ in length by one and may overlap.
+"""
+from __future__ import annotations
+
+from .. import backend
+from ..autograd.graph import Op
+from ..tensor import Tensor
+from .conv import single
+
+xp_of = backend.get_array_module
+
 __all__ = ["max_pool1d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d"]
 
 
-def max_pool1d(*args, **kwargs):
-    raise NotImplementedError("max_pool1d is not written yet")
+def _check_input(op: str, input) -> None:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(input).__name__}")
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"{op}: expected a 2-d (unbatched) or 3-d (batched) input, but got input of size "
+                           f"{list(input.shape)}")
+    if input.array.dtype.kind != "f":
+        raise RuntimeError(f"{op}: expected a floating-point input, got {input.dtype}")
+    if input.shape[-1] == 0:
+        raise RuntimeError(f"{op}: expected input with a non-empty last dimension, but got input of size "
+                           f"{list(input.shape)}")
 
 
-avg_pool1d = adaptive_avg_pool1d = adaptive_max_pool1d = max_pool1d
+def _window_args(op, kernel_size, stride, padding, dilation):
+    k = single(kernel_size, "kernel_size", op)
+    s = k if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) else single(
+        stride, "stride", op)
+    p, d = single(padding, "padding", op), single(dilation, "dilation", op)
+    if k <= 0:
+        raise RuntimeError(f"{op}() kernel_size must be greater than zero, but got {k}")
+    if s <= 0:
+        raise RuntimeError(f"{op}() stride must be greater than zero, but got {s}")
+    if d <= 0:
+        raise RuntimeError(f"{op}() dilation must be greater than zero, but got {d}")
+    if p < 0:
+        raise RuntimeError(f"{op}() padding must be non-negative, but got {p}")
+    if p > (d * (k - 1) + 1) // 2:
+        raise RuntimeError(f"{op}() padding should be at most half of the effective kernel size, but got "
+                           f"padding={p}, kernel_size={k} and dilation={d}")
+    return k, s, p, d
+
+
+def _output_length(op, length, k, s, p, d, ceil_mode):
+    """torch's pooling output size, including the ceil_mode rule that the last window must start
+    inside the input or the left padding."""
+    span = length + 2 * p - d * (k - 1) - 1
+    out = (span + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (out - 1) * s >= length + p:
+        out -= 1
+    if out < 1:
+        raise RuntimeError(f"{op}() Invalid computed output size: {out} (input length {length}, kernel_size={k}, "
+                           f"stride={s}, padding={p}, dilation={d})")
+    return out
+
+
+def _padded(x, p, total, fill):
+    """``x`` with ``p`` elements of ``fill`` on the left and enough on the right to reach ``total``."""
+    xp = xp_of(x)
+    length = x.shape[-1]
+    if p == 0 and total == length:
+        return x
+    out = xp.empty(x.shape[:-1] + (total,), x.dtype)
+    out[..., :p] = fill
+    out[..., p:p + length] = x
+    out[..., p + length:] = fill
+    return out
+
+
+class MaxPool1d(Op):
+    """Maximum of each window; the gradient goes to the (first) position of the maximum."""
+
+    def __init__(self, k, s, p, d, l_out):
+        self.k, self.s, self.p, self.d, self.l_out = k, s, p, d, l_out
+
+    def forward(self, x):
+        xp = xp_of(x)
+        k, s, p, d, l_out = self.k, self.s, self.p, self.d, self.l_out
+        self.length = x.shape[-1]
+        self.total = max(self.length + 2 * p, (l_out - 1) * s + d * (k - 1) + 1)
+        xpad = _padded(x, p, self.total, -xp.inf)
+        span = s * (l_out - 1) + 1
+        best = xpad[..., 0:span:s].copy()
+        tap = xp.zeros(best.shape, xp.int8 if k < 128 else xp.int64)
+        for j in range(1, k):
+            cand = xpad[..., j * d:j * d + span:s]
+            take = (cand > best) | xp.isnan(cand)  # strict '>' keeps the first maximum; NaN wins, as in torch
+            best = xp.where(take, cand, best)
+            tap[take] = j
+        self.tap = tap
+        return best
+
+    def indices(self):
+        """Indices of the maxima in the unpadded input (torch's ``return_indices``), as int64."""
+        xp = xp_of(self.tap)
+        start = xp.arange(self.l_out, dtype=xp.int64) * self.s - self.p
+        return start + self.tap.astype(xp.int64) * self.d
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        k, s, p, d, l_out = self.k, self.s, self.p, self.d, self.l_out
+        gpad = xp.zeros(grad.shape[:-1] + (self.total,), grad.dtype)
+        span = s * (l_out - 1) + 1
+        zero = xp.zeros((), grad.dtype)
+        for j in range(k):
+            gpad[..., j * d:j * d + span:s] += xp.where(self.tap == j, grad, zero)
+        return gpad[..., p:p + self.length]
+
+
+class AvgPool1d(Op):
+    """Mean of each window; the divisor counts padding or not (``count_include_pad``)."""
+
+    def __init__(self, k, s, p, l_out, count_include_pad):
+        self.k, self.s, self.p, self.l_out, self.include = k, s, p, l_out, count_include_pad
+
+    def forward(self, x):
+        xp = xp_of(x)
+        k, s, p, l_out = self.k, self.s, self.p, self.l_out
+        length = self.length = x.shape[-1]
+        self.total = max(length + 2 * p, (l_out - 1) * s + k)
+        xpad = _padded(x, p, self.total, 0)
+        span = s * (l_out - 1) + 1
+        acc = xpad[..., 0:span:s].copy()
+        for j in range(1, k):
+            acc += xpad[..., j:j + span:s]
+        # window of output i: [i*s - p, i*s - p + k), clipped to the padded input, or to the input itself
+        start = xp.arange(l_out) * s - p
+        end = xp.minimum(start + k, length + p)
+        if self.include:
+            count = end - start
+        else:
+            count = xp.minimum(end, length) - xp.maximum(start, 0)
+        self.count = count.astype(x.dtype)
+        acc /= self.count
+        return acc
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        k, s, p, l_out = self.k, self.s, self.p, self.l_out
+        g = grad / self.count
+        gpad = xp.zeros(grad.shape[:-1] + (self.total,), grad.dtype)
+        span = s * (l_out - 1) + 1
+        for j in range(k):
+            gpad[..., j:j + span:s] += g
+        return gpad[..., p:p + self.length]
+
+
+def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """Maximum over sliding windows of ``kernel_size`` elements (``dilation`` apart) along the last axis.
+
+    ``stride`` defaults to ``kernel_size``; padding is implicit ``-inf``. With ``return_indices``
+    also returns, for every output, the int64 index of its maximum in the input's last axis.
+    """
+    op = "max_pool1d"
+    _check_input(op, input)
+    k, s, p, d = _window_args(op, kernel_size, stride, padding, dilation)
+    l_out = _output_length(op, input.shape[-1], k, s, p, d, ceil_mode)
+    node = MaxPool1d(k, s, p, d, l_out)
+    out = node(input)
+    if return_indices:
+        return out, Tensor._make(node.indices())
+    return out
+
+
+def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """Mean over sliding windows of ``kernel_size`` elements along the last axis (zero padding).
+
+    With ``count_include_pad`` the padded zeros count in the divisor; windows that ``ceil_mode``
+    lets run past the padding are divided only by their part inside it (as torch does).
+    """
+    op = "avg_pool1d"
+    _check_input(op, input)
+    k, s, p, _ = _window_args(op, kernel_size, stride, padding, 1)
+    l_out = _output_length(op, input.shape[-1], k, s, p, 1, ceil_mode)
+    return AvgPool1d(k, s, p, l_out, bool(count_include_pad))(input)
+
+
+# ------------------------------------------------------------------ adaptive pools
+def _bins(xp, length, out):
+    """Start and end (exclusive) of each of the ``out`` adaptive bins over ``length`` elements."""
+    i = xp.arange(out, dtype=xp.int64)
+    start = (i * length) // out
+    end = -((-(i + 1) * length) // out)  # ceil((i+1)*L/out) in integer arithmetic
+    return start, end
+
+
+def _output_size(op, output_size) -> int:
+    if isinstance(output_size, (tuple, list)):
+        if len(output_size) != 1:
+            raise RuntimeError(f"{op}: output_size must be an int or a 1-element tuple, got {tuple(output_size)}")
+        output_size = output_size[0]
+    out = single(output_size, "output_size", op)
+    if out < 0:
+        raise RuntimeError(f"{op}: output_size must be non-negative, got {out}")
+    return out
+
+
+class AdaptiveAvgPool1d(Op):
+    """Bin means as one matrix product: ``out = x @ A`` with ``A[l, i] = 1/len(bin i)`` for ``l`` in bin i."""
+
+    def __init__(self, out):
+        self.out = out
+
+    def forward(self, x):
+        xp = xp_of(x)
+        length = x.shape[-1]
+        start, end = _bins(xp, length, self.out)
+        pos = xp.arange(length)[:, None]
+        inside = (pos >= start[None, :]) & (pos < end[None, :])
+        self.a = inside / (end - start).astype(x.dtype)
+        self.a = self.a.astype(x.dtype, copy=False)
+        return xp.matmul(x, self.a)
+
+    def backward(self, grad):
+        return xp_of(grad).matmul(grad, self.a.T)
+
+
+class AdaptiveMaxPool1d(Op):
+    """Bin maxima. Bins are gathered into a padded ``(..., out, longest bin)`` array (short bins
+    repeat their last element, which can never win a tie against itself)."""
+
+    def __init__(self, out):
+        self.out = out
+
+    def forward(self, x):
+        xp = xp_of(x)
+        length = x.shape[-1]
+        self.length = length
+        start, end = _bins(xp, length, self.out)
+        width = int((end - start).max()) if self.out else 0
+        idx = xp.minimum(start[:, None] + xp.arange(width)[None, :], end[:, None] - 1)
+        windows = x[..., idx]  # (..., out, width)
+        if width and bool(xp.isnan(windows).any()):
+            # torch lets NaN win: the first NaN of each bin becomes its maximum
+            nan = xp.isnan(windows)
+            arg = xp.where(nan.any(axis=-1), xp.argmax(nan, axis=-1), xp.argmax(xp.where(nan, 0, windows), axis=-1))
+        else:
+            arg = xp.argmax(windows, axis=-1) if width else xp.zeros(x.shape[:-1] + (0,), xp.int64)
+        self.index = start + arg  # position of each maximum in the input's last axis
+        self.start, self.width = start, end - start
+        return xp.take_along_axis(x, self.index, axis=-1)
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        gx = xp.zeros(grad.shape[:-1] + (self.length,), grad.dtype)
+        if self.out <= self.length:
+            # bins start at distinct positions, so for a fixed offset j the targets start+j never repeat
+            offset = self.index - self.start
+            zero = xp.zeros((), grad.dtype)
+            for j in range(int(offset.max()) + 1 if offset.size else 0):
+                bins = xp.nonzero(self.width > j)[0]  # the bins that are longer than j
+                gx[..., self.start[bins] + j] += xp.where(offset[..., bins] == j, grad[..., bins], zero)
+        else:
+            # more bins than elements: several outputs can share one maximum, so add with repeats
+            lead = grad.reshape(-1, self.out)
+            rows = xp.arange(lead.shape[0])[:, None]
+            xp.add.at(gx.reshape(-1, self.length), (rows, self.index.reshape(-1, self.out)), lead)
+        return gx
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
+    """Mean over ``output_size`` bins that tile the last axis (torch's bin boundaries)."""
+    op = "adaptive_avg_pool1d"
+    _check_input(op, input)
+    return AdaptiveAvgPool1d(_output_size(op, output_size))(input)
+
+
+def adaptive_max_pool1d(input: Tensor, output_size, return_indices=False):
+    """Maximum over ``output_size`` bins that tile the last axis; optionally with int64 indices."""
+    op = "adaptive_max_pool1d"
+    _check_input(op, input)
+    node = AdaptiveMaxPool1d(_output_size(op, output_size))
+    out = node(input)
+    if return_indices:
+        return out, Tensor._make(node.index)
+    return out
