@@ -4,6 +4,10 @@ from .convert import clone, contiguous, to_device, to_dtype  # noqa: F401
 from .elementwise import *  # noqa: F401,F403
 from .compare import *  # noqa: F401,F403
 from .reduce import *  # noqa: F401,F403
+from .shape import *  # noqa: F401,F403
+from .index import *  # noqa: F401,F403
+from .linalg import *  # noqa: F401,F403
+from .inplace import *  # noqa: F401,F403
 
 from .linear import *  # noqa: F401,F403
 from .embedding import *  # noqa: F401,F403

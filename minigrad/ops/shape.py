@@ -1,0 +1,626 @@
+"""Shape ops: reshape, transpose, expand, cat, split, pad, ... with torch's semantics.
+
+Most of these only change how the same numbers are laid out, so their backward passes just
+undo the layout change on the gradient: a reshape is undone by reshaping back, a permutation
+by the inverse permutation, a slice by writing the gradient into a zero array of the input's
+shape. NumPy returns *views* (no copy) for reshape of contiguous data, transpose, slicing,
+flip and broadcast_to, and these ops keep those views.
+"""
+from __future__ import annotations
+
+import numbers
+
+from .. import backend
+from .. import dtypes as _dt
+from ..autograd.graph import Op
+from ..tensor import Tensor
+from ._util import cast, check_same_device, normalize_dim
+
+xp_of = backend.get_array_module
+
+__all__ = [
+    "reshape", "view", "flatten", "unflatten", "squeeze", "unsqueeze", "transpose", "swapaxes", "swapdims",
+    "permute", "movedim", "moveaxis", "expand", "expand_as", "broadcast_to", "broadcast_tensors", "repeat", "t",
+    "cat", "concat", "concatenate", "stack", "split", "chunk", "unbind", "view_as", "reshape_as", "flip",
+    "narrow", "pad",
+]
+
+
+def _sizes(args, op):
+    """``f(x, 2, 3)``, ``f(x, (2, 3))`` and ``f(x, [2, 3])`` all mean the sizes ``(2, 3)``."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = args[0]
+    out = []
+    for s in args:
+        if isinstance(s, Tensor):
+            s = s.item()
+        if not isinstance(s, numbers.Integral) or isinstance(s, bool):
+            raise TypeError(f"{op}: sizes must be integers, got {type(s).__name__} in {tuple(args)!r}")
+        out.append(int(s))
+    return tuple(out)
+
+
+def _fmt(shape):
+    return "[" + ", ".join(str(s) for s in shape) + "]"
+
+
+# ------------------------------------------------------------------ reshaping (views where NumPy can)
+class Reshape(Op):
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        return x.reshape(self.shape)
+
+    def backward(self, grad):
+        return grad.reshape(self.in_shape)
+
+
+def _infer_shape(op, in_shape, shape):
+    """Resolve one ``-1`` in ``shape`` from the number of elements; torch's error when the numbers differ."""
+    numel = 1
+    for s in in_shape:
+        numel *= s
+    known, infer = 1, None
+    for i, s in enumerate(shape):
+        if s == -1:
+            if infer is not None:
+                raise RuntimeError(f"{op}: only one dimension can be inferred (got shape {_fmt(shape)})")
+            infer = i
+        elif s < 0:
+            raise RuntimeError(f"{op}: invalid shape dimension {s} in {_fmt(shape)}")
+        else:
+            known *= s
+    if infer is not None:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"{op}: shape '{_fmt(shape)}' is invalid for input of size {numel} "
+                               f"(input shape {_fmt(in_shape)})")
+        shape = shape[:infer] + (numel // known,) + shape[infer + 1:]
+    elif known != numel:
+        raise RuntimeError(f"{op}: shape '{_fmt(shape)}' is invalid for input of size {numel} "
+                           f"(input shape {_fmt(in_shape)})")
+    return shape
+
+
+def reshape(input: Tensor, *shape) -> Tensor:
+    """Same data, new shape (one size may be ``-1``: inferred). A view when the data allow it."""
+    shape = _infer_shape("reshape", input.shape, _sizes(shape, "reshape"))
+    if shape == input.array.shape:
+        return input
+    return Reshape(shape)(input)
+
+
+def view(input: Tensor, *shape) -> Tensor:
+    """Like :func:`reshape`. (torch refuses non-viewable layouts; NumPy copies them instead.)"""
+    if len(shape) == 1 and isinstance(shape[0], (_dt.dtype, str)):
+        raise NotImplementedError("view(dtype) (reinterpreting the bytes) is not supported by minigrad")
+    shape = _infer_shape("view", input.shape, _sizes(shape, "view"))
+    if shape == input.array.shape:
+        return input
+    return Reshape(shape)(input)
+
+
+def view_as(input: Tensor, other: Tensor) -> Tensor:
+    return view(input, other.shape)
+
+
+def reshape_as(input: Tensor, other: Tensor) -> Tensor:
+    return reshape(input, other.shape)
+
+
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge dims ``start_dim..end_dim`` (inclusive) into one; a 0-d tensor becomes 1-d."""
+    shape = input.shape
+    if input.ndim == 0:
+        return reshape(input, (1,))
+    s = normalize_dim(start_dim, input.ndim, "flatten")
+    e = normalize_dim(end_dim, input.ndim, "flatten")
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    n = 1
+    for d in shape[s:e + 1]:
+        n *= d
+    return reshape(input, tuple(shape[:s]) + (n,) + tuple(shape[e + 1:]))
+
+
+def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
+    """Split dim ``dim`` into ``sizes`` (one may be ``-1``)."""
+    d = normalize_dim(dim, input.ndim, "unflatten")
+    sizes = _sizes((sizes,), "unflatten")
+    inner = _infer_shape("unflatten", (input.shape[d],), sizes)
+    return reshape(input, tuple(input.shape[:d]) + inner + tuple(input.shape[d + 1:]))
+
+
+def squeeze(input: Tensor, dim=None) -> Tensor:
+    """Drop dims of size 1: all of them, or only those among ``dim`` (an int or a tuple)."""
+    shape = input.shape
+    if dim is None:
+        dims = [i for i, s in enumerate(shape) if s == 1]
+    else:
+        dims = [dim] if isinstance(dim, numbers.Integral) else list(dim)
+        dims = [normalize_dim(d, input.ndim, "squeeze") for d in dims]
+        dims = [d for d in dims if input.ndim and shape[d] == 1]
+    return reshape(input, tuple(s for i, s in enumerate(shape) if i not in dims))
+
+
+def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    """Insert a dim of size 1 at ``dim`` (in ``[-ndim-1, ndim]``)."""
+    d = normalize_dim(dim, input.ndim + 1, "unsqueeze")
+    shape = tuple(input.shape)
+    return reshape(input, shape[:d] + (1,) + shape[d:])
+
+
+# ------------------------------------------------------------------ permutations
+class Permute(Op):
+    def __init__(self, axes):
+        self.axes = axes
+
+    def forward(self, x):
+        return x.transpose(self.axes)
+
+    def backward(self, grad):
+        inverse = [0] * len(self.axes)
+        for i, a in enumerate(self.axes):
+            inverse[a] = i
+        return grad.transpose(inverse)
+
+
+def permute(input: Tensor, *dims) -> Tensor:
+    """Reorder the dims: output dim ``i`` is input dim ``dims[i]`` (a view)."""
+    dims = _sizes(dims, "permute")
+    if len(dims) != input.ndim:
+        raise RuntimeError(f"permute: number of dimensions in the tensor input does not match the length of the "
+                           f"desired ordering of dimensions i.e. input.dim() = {input.ndim} is not equal to "
+                           f"len(dims) = {len(dims)}")
+    axes = tuple(normalize_dim(d, input.ndim, "permute") for d in dims)
+    if len(set(axes)) != len(axes):
+        raise RuntimeError(f"permute: repeated dim in {list(dims)}")
+    if axes == tuple(range(input.ndim)):
+        return input
+    return Permute(axes)(input)
+
+
+def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    """Swap two dims (a view)."""
+    a = normalize_dim(dim0, input.ndim, "transpose")
+    b = normalize_dim(dim1, input.ndim, "transpose")
+    axes = list(range(input.ndim))
+    if input.ndim:
+        axes[a], axes[b] = axes[b], axes[a]
+    return permute(input, tuple(axes))
+
+
+swapaxes = swapdims = transpose
+
+
+def t(input: Tensor) -> Tensor:
+    """Transpose a matrix; 0-d and 1-d tensors are returned as they are."""
+    if input.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
+    return transpose(input, 0, 1) if input.ndim == 2 else input
+
+
+def movedim(input: Tensor, source, destination) -> Tensor:
+    """Move dim(s) ``source`` to position(s) ``destination``; the others keep their order."""
+    src = (source,) if isinstance(source, numbers.Integral) else tuple(source)
+    dst = (destination,) if isinstance(destination, numbers.Integral) else tuple(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(src)} dims) should "
+                           f"contain the same number of dims as destination ({list(dst)} dims)")
+    n = input.ndim
+    src = [normalize_dim(d, n, "movedim") for d in src]
+    dst = [normalize_dim(d, n, "movedim") for d in dst]
+    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise RuntimeError("movedim: repeated dim in source or destination")
+    order = [None] * n
+    for s, d in zip(src, dst):
+        order[d] = s
+    rest = iter(i for i in range(n) if i not in src)
+    order = [next(rest) if o is None else o for o in order]
+    return permute(input, tuple(order))
+
+
+moveaxis = movedim
+
+
+# ------------------------------------------------------------------ broadcasting and tiling
+class Expand(Op):
+    """A read-only broadcast view; its backward returns the gradient as it is and the engine's
+    ``sum_to`` sums it over the broadcast dims."""
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        return xp_of(x).broadcast_to(x, self.shape)
+
+    def backward(self, grad):
+        return grad
+
+
+def expand(input: Tensor, *sizes) -> Tensor:
+    """Broadcast to ``sizes`` without copying (``-1`` keeps a dim's size; new dims go in front)."""
+    sizes = _sizes(sizes, "expand")
+    shape = tuple(input.shape)
+    lead = len(sizes) - len(shape)
+    if lead < 0:
+        raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to the "
+                           f"number of dimensions in the tensor ({len(shape)})")
+    out = []
+    for i, s in enumerate(sizes):
+        if i < lead:
+            if s < 0:
+                raise RuntimeError(f"expand: the expanded size of the tensor (-1) isn't allowed in a leading, "
+                                   f"non-existing dimension {i}")
+            out.append(s)
+            continue
+        cur = shape[i - lead]
+        if s == -1:
+            s = cur
+        if cur != s and cur != 1:
+            raise RuntimeError(f"The expanded size of the tensor ({s}) must match the existing size ({cur}) at "
+                               f"non-singleton dimension {i}.  Target sizes: {_fmt(sizes)}.  "
+                               f"Tensor sizes: {_fmt(shape)}")
+        out.append(s)
+    out = tuple(out)
+    if out == shape:
+        return input
+    return Expand(out)(input)
+
+
+def expand_as(input: Tensor, other: Tensor) -> Tensor:
+    return expand(input, other.shape)
+
+
+def broadcast_to(input: Tensor, size) -> Tensor:
+    return expand(input, size)
+
+
+def broadcast_tensors(*tensors):
+    """Expand every tensor to their common broadcast shape (views)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (tuple, list)):
+        tensors = tuple(tensors[0])
+    shapes = [tuple(x.shape) for x in tensors]
+    n = max((len(s) for s in shapes), default=0)
+    out = [1] * n
+    for s in shapes:
+        for i, d in enumerate(s, start=n - len(s)):
+            if d != 1:
+                if out[i] != 1 and out[i] != d:
+                    raise RuntimeError(f"broadcast_tensors: shapes {shapes} are not broadcastable "
+                                       f"(sizes {out[i]} and {d} at dim {i})")
+                out[i] = d
+    return tuple(expand(x, tuple(out)) for x in tensors)
+
+
+class Repeat(Op):
+    """Tile the input; the gradient of each input element is the sum over its tiles."""
+
+    def __init__(self, reps):
+        self.reps = reps
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        lead = len(self.reps) - x.ndim
+        self.padded = (1,) * lead + x.shape
+        return xp_of(x).tile(x.reshape(self.padded), self.reps)
+
+    def backward(self, grad):
+        # view the gradient as (r0, s0, r1, s1, ...) and sum over the repetition axes r_i
+        split = []
+        for r, s in zip(self.reps, self.padded):
+            split += [r, s]
+        g = grad.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
+        return g.reshape(self.in_shape)
+
+
+def repeat(input: Tensor, *sizes) -> Tensor:
+    """Tile ``sizes[i]`` copies along each dim (extra leading sizes add new dims), as ``torch.Tensor.repeat``."""
+    sizes = _sizes(sizes, "repeat")
+    if len(sizes) < input.ndim:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of "
+                           f"tensor (repeat dims {_fmt(sizes)}, tensor shape {_fmt(input.shape)})")
+    if any(s < 0 for s in sizes):
+        raise RuntimeError(f"repeat: repeats can not be negative, got {_fmt(sizes)}")
+    return Repeat(sizes)(input)
+
+
+# ------------------------------------------------------------------ joining
+class Cat(Op):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, *xs):
+        self.sizes = [x.shape[self.axis] for x in xs]
+        return xp_of(xs[0]).concatenate(xs, axis=self.axis)
+
+    def backward(self, grad):
+        # each input's gradient is its slab of the output gradient (a view)
+        out, start = [], 0
+        lead = (slice(None),) * self.axis
+        for need, n in zip(self.needs_input_grad, self.sizes):
+            out.append(grad[lead + (slice(start, start + n),)] if need else None)
+            start += n
+        return tuple(out)
+
+
+def _tensor_list(op, tensors):
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (tuple, list)):
+        raise TypeError(f"{op}(): argument 'tensors' must be a tuple or list of Tensors, "
+                        f"not {type(tensors).__name__}")
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError(f"{op}(): expected a non-empty list of Tensors")
+    for i, x in enumerate(tensors):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{op}(): expected a Tensor at position {i}, got {type(x).__name__}")
+    check_same_device(op, *tensors)
+    return tensors
+
+
+def _promote(tensors):
+    dt = tensors[0].dtype
+    for x in tensors[1:]:
+        dt = _dt._higher(dt, x.dtype)
+    return [cast(x, dt) for x in tensors]
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    """Join tensors along an existing dim; dtypes are promoted to a common one, as in torch.
+
+    As in torch, 1-d empty tensors (shape ``(0,)``) are skipped, whatever the others' shapes.
+    """
+    tensors = _tensor_list("cat", tensors)
+    for i, x in enumerate(tensors):
+        if x.ndim == 0:
+            raise RuntimeError(f"cat: zero-dimensional tensor (at position {i}) cannot be concatenated")
+    tensors = _promote(tensors)
+    kept = [x for x in tensors if not (x.ndim == 1 and x.shape[0] == 0)] or tensors[:1]
+    ref = kept[0]
+    d = normalize_dim(dim, ref.ndim, "cat")
+    for i, x in enumerate(kept):
+        if x.ndim != ref.ndim:
+            raise RuntimeError(f"cat: Tensors must have same number of dimensions: got {ref.ndim} and {x.ndim} "
+                               f"(shapes {_fmt(ref.shape)} and {_fmt(x.shape)})")
+        for k in range(ref.ndim):
+            if k != d and x.shape[k] != ref.shape[k]:
+                raise RuntimeError(f"cat: Sizes of tensors must match except in dimension {d}. Expected size "
+                                   f"{ref.shape[k]} but got size {x.shape[k]} for tensor number {i} in the list "
+                                   f"(shapes {_fmt(ref.shape)} and {_fmt(x.shape)}, mismatch in dimension {k})")
+    if len(kept) == 1:
+        return kept[0]
+    return Cat(d)(*kept)
+
+
+concat = concatenate = cat
+
+
+class Stack(Op):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, *xs):
+        return xp_of(xs[0]).stack(xs, axis=self.axis)
+
+    def backward(self, grad):
+        lead = (slice(None),) * self.axis
+        return tuple(grad[lead + (i,)] if need else None for i, need in enumerate(self.needs_input_grad))
+
+
+def stack(tensors, dim: int = 0) -> Tensor:
+    """Join equally shaped tensors along a new dim ``dim``."""
+    tensors = _tensor_list("stack", tensors)
+    ref = tensors[0].shape
+    for i, x in enumerate(tensors):
+        if x.shape != ref:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got {_fmt(ref)} at entry 0 and "
+                               f"{_fmt(x.shape)} at entry {i}")
+    d = normalize_dim(dim, len(ref) + 1, "stack")
+    return Stack(d)(*_promote(tensors))
+
+
+# ------------------------------------------------------------------ slicing
+class Slice(Op):
+    """A basic-indexing view ``x[index]``; backward writes the gradient into zeros of the input's shape.
+
+    (Used by narrow, split, chunk and unbind. Each piece's backward allocates a full-size zero array,
+    so unbinding a dim of size k costs k such arrays in the backward pass.)
+    """
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        return x[self.index]
+
+    def backward(self, grad):
+        g = xp_of(grad).zeros(self.in_shape, grad.dtype)
+        g[self.index] = grad
+        return g
+
+
+def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """The view ``input[..., start:start+length, ...]`` along ``dim`` (``start`` may be negative)."""
+    if input.ndim == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    d = normalize_dim(dim, input.ndim, "narrow")
+    size = input.shape[d]
+    start = int(start)
+    if not -size <= start <= size:
+        raise IndexError(f"narrow: start ({start}) is out of range for dimension {d} of size {size}")
+    if start < 0:
+        start += size
+    if length < 0 or start + length > size:
+        raise RuntimeError(f"narrow: start ({start}) + length ({length}) exceeds dimension size ({size}).")
+    return Slice((slice(None),) * d + (slice(start, start + length),))(input)
+
+
+def split(tensor: Tensor, split_size_or_sections, dim: int = 0):
+    """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or pieces of the listed sizes."""
+    d = normalize_dim(dim, tensor.ndim, "split")
+    if tensor.ndim == 0:
+        raise RuntimeError("split: a 0-d tensor cannot be split")
+    size = tensor.shape[d]
+    if isinstance(split_size_or_sections, numbers.Integral):
+        step = int(split_size_or_sections)
+        if step < 0 or (step == 0 and size != 0):
+            raise RuntimeError(f"split: split_size can only be 0 if dimension size is 0, but got {step}")
+        sections = [min(step, size - s) for s in range(0, size, step)] if size else [0]
+    else:
+        sections = [int(s) for s in split_size_or_sections]
+        if sum(sections) != size or any(s < 0 for s in sections):
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's size "
+                               f"at dimension {d}), but got split_sizes={list(sections)}")
+    out, start = [], 0
+    for n in sections:
+        out.append(narrow(tensor, d, start, n))
+        start += n
+    return tuple(out)
+
+
+def chunk(input: Tensor, chunks: int, dim: int = 0):
+    """Split into ``chunks`` pieces of equal size ``ceil(n / chunks)`` (fewer when the size runs out)."""
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    d = normalize_dim(dim, input.ndim, "chunk")
+    size = input.shape[d]
+    step = -(-size // chunks)
+    if step == 0:
+        return split(input, [0] * chunks, d) if size == 0 else (input,)
+    return split(input, step, d)
+
+
+class Select(Op):
+    """``x[..., i, ...]`` along one dim (the dim disappears)."""
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        return x[self.index]
+
+    def backward(self, grad):
+        g = xp_of(grad).zeros(self.in_shape, grad.dtype)
+        g[self.index] = grad
+        return g
+
+
+def unbind(input: Tensor, dim: int = 0):
+    """All slices along ``dim``, with that dim removed."""
+    if input.ndim == 0:
+        raise RuntimeError("unbind: dimension specified as 0 but tensor has no dimensions")
+    d = normalize_dim(dim, input.ndim, "unbind")
+    lead = (slice(None),) * d
+    return tuple(Select(lead + (i,))(input) for i in range(input.shape[d]))
+
+
+class Flip(Op):
+    def __init__(self, axes):
+        self.axes = axes
+
+    def forward(self, x):
+        return xp_of(x).flip(x, self.axes)
+
+    def backward(self, grad):
+        return xp_of(grad).flip(grad, self.axes)
+
+
+def flip(input: Tensor, dims) -> Tensor:
+    """Reverse the order of elements along ``dims`` (a view)."""
+    dims = (dims,) if isinstance(dims, numbers.Integral) else tuple(dims)
+    axes = tuple(normalize_dim(d, input.ndim, "flip") for d in dims)
+    if len(set(axes)) != len(axes):
+        raise RuntimeError(f"flip: dim {list(dims)} appears multiple times in the list of dims")
+    if not axes or input.ndim == 0:
+        return input
+    return Flip(axes)(input)
+
+
+# ------------------------------------------------------------------ padding
+class ConstantPad(Op):
+    """Pad with a constant; negative amounts crop. ``pads`` holds one ``(before, after)`` per dim."""
+
+    def __init__(self, pads, value):
+        self.pads, self.value = pads, value
+
+    def forward(self, x):
+        xp = xp_of(x)
+        self.in_shape = x.shape
+        # cropping (negative amounts) is a slice of the input
+        self.crop = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for (lo, hi), n in zip(self.pads, x.shape))
+        inner = x[self.crop]
+        out_shape = tuple(s + max(lo, 0) + max(hi, 0) for s, (lo, hi) in zip(inner.shape, self.pads))
+        # the kept input is written into the middle of an array filled with the value
+        self.place = tuple(slice(max(lo, 0), max(lo, 0) + s) for s, (lo, _) in zip(inner.shape, self.pads))
+        out = xp.full(out_shape, self.value, dtype=x.dtype)
+        out[self.place] = inner
+        return out
+
+    def backward(self, grad):
+        g = grad[self.place]
+        if g.shape == self.in_shape:
+            return g
+        full = xp_of(grad).zeros(self.in_shape, grad.dtype)
+        full[self.crop] = g
+        return full
+
+
+def _pad_index(n, lo, hi, mode, xp):
+    """For one dim: which input position each output position reads in reflect/replicate/circular mode."""
+    idx = xp.arange(-lo, n + hi)
+    if mode == "replicate":
+        return xp.clip(idx, 0, n - 1)
+    if mode == "circular":
+        return idx % n
+    period = 2 * (n - 1)  # reflect: ... 2 1 [0 1 2 3] 2 1 0 ...
+    idx = xp.abs(idx) % period if period else xp.zeros_like(idx)
+    return xp.where(idx >= n, period - idx, idx)
+
+
+def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
+    """Pad (or, with negative amounts, crop) the last dims; ``pad`` lists ``(before, after)`` pairs
+    starting from the **last** dim: ``(left, right)`` pads dim -1, ``(left, right, top, bottom)``
+    pads dims -1 and -2, as ``torch.nn.functional.pad``. Modes: 'constant' (``value``, default 0),
+    'reflect', 'replicate', 'circular'.
+    """
+    pad = [int(p) for p in pad]
+    if len(pad) % 2:
+        raise RuntimeError("pad: Padding length must be divisible by 2")
+    if len(pad) // 2 > input.ndim:
+        raise RuntimeError(f"pad: Padding length should be less than or equal to two times the input dimension "
+                           f"but got padding length {len(pad)} and input of dimension {input.ndim}")
+    k = len(pad) // 2
+    pads = [(0, 0)] * (input.ndim - k) + [(pad[2 * i], pad[2 * i + 1]) for i in range(k)][::-1]
+    for d, ((lo, hi), n) in enumerate(zip(pads, input.shape)):
+        if n + lo + hi < 0:
+            raise RuntimeError(f"pad: the input size {n} at dimension {d}, plus negative padding {lo} and {hi}, "
+                               f"resulted in a negative output size, which is invalid")
+    if mode == "constant":
+        if not any(lo or hi for lo, hi in pads):
+            return input
+        return ConstantPad(tuple(pads), 0 if value is None else value)(input)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"pad: mode {mode!r} is not supported (use constant, reflect, replicate or "
+                                  "circular)")
+    if value:
+        raise RuntimeError(f"pad: padding mode \"{mode}\" doesn't take in value argument")
+    from .index import index_select  # the non-constant modes are gathers along each padded dim
+
+    xp = xp_of(input.array)
+    out = input
+    for d, ((lo, hi), n) in enumerate(zip(pads, input.shape)):
+        if not (lo or hi):
+            continue
+        if mode == "reflect" and (lo >= n or hi >= n):
+            raise RuntimeError(f"pad: Argument #4: Padding size should be less than the corresponding input "
+                               f"dimension, but got: padding ({lo}, {hi}) at dimension {d} of input "
+                               f"{_fmt(input.shape)}")
+        if mode == "circular" and (lo > n or hi > n):
+            raise RuntimeError("pad: Padding value causes wrapping around more than once.")
+        if n == 0:
+            raise RuntimeError(f"pad: cannot pad an empty dimension {d} in {mode} mode")
+        out = index_select(out, d, Tensor._make(_pad_index(n, lo, hi, mode, xp)))
+    return out
