@@ -12,6 +12,7 @@ from .inplace import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .embedding import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
+from .losses import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403

@@ -70,10 +70,14 @@ def embedding(input: Tensor, weight: Tensor, padding_idx=None, max_norm=None, no
     """
     if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
         raise TypeError("embedding(): input and weight must be Tensors")
+    if input.array.dtype.kind == "f" and weight.array.dtype.kind in "iu":
+        input, weight = weight, input  # torch.embedding(weight, indices) takes them the other way round
     if max_norm is not None or scale_grad_by_freq or sparse:
         raise NotImplementedError("embedding(): max_norm, scale_grad_by_freq and sparse are not supported in minigrad")
     if weight.ndim != 2:
-        raise RuntimeError(f"embedding(): weight must be 2-D (num_embeddings, embedding_dim), got {tuple(weight.shape)}")
+        raise RuntimeError(
+            f"embedding(): weight must be 2-D (num_embeddings, embedding_dim), got {tuple(weight.shape)}"
+        )
     if input.array.dtype.kind not in "iu":
         raise RuntimeError(
             f"embedding(): expected the indices to be an integer tensor (Long or Int), got {input.dtype}"

@@ -57,8 +57,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if in_f != weight.shape[1]:
         m = input.array.size // in_f if in_f else 0
         raise RuntimeError(
-            f"linear(): mat1 and mat2 shapes cannot be multiplied ({m}x{in_f} and {weight.shape[1]}x{weight.shape[0]}): "
-            f"input has {in_f} features but weight expects {weight.shape[1]}"
+            f"linear(): mat1 and mat2 shapes cannot be multiplied ({m}x{in_f} and "
+            f"{weight.shape[1]}x{weight.shape[0]}): input has {in_f} features but weight expects {weight.shape[1]}"
         )
     tensors = (input, weight) if bias is None else (input, weight, bias)
     if bias is not None and tuple(bias.shape) not in ((weight.shape[0],), (), (1,)):
