@@ -28,6 +28,8 @@ from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, s
 from .tensor import Size, Tensor  # noqa: F401
 
 from . import nn, optim, utils  # noqa: E402,F401  (after Tensor: they build on it)
+from . import amp, backends, cuda  # noqa: E402,F401
+from .amp import autocast  # noqa: E402,F401
 
 half = float16
 float = float32  # noqa: A001  (torch.float is float32)

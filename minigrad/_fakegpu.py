@@ -260,6 +260,10 @@ class ndarray:
     def __format__(self, spec):
         return format(self._a, spec) if self._a.ndim == 0 else format(str(self), spec)
 
+    def copy(self, order="C"):
+        """A copy on the *current* device (CuPy's rule, even when this array lives on another one)."""
+        return _new(self._a.copy(order=order), _current_id())
+
     def __copy__(self):
         return _new(self._a.copy(), self._dev)
 
@@ -405,7 +409,7 @@ def _method(name):
     return method
 
 
-_METHODS = """all any argmax argmin argpartition argsort astype choose clip compress conj conjugate copy cumprod cumsum
+_METHODS = """all any argmax argmin argpartition argsort astype choose clip compress conj conjugate cumprod cumsum
 diagonal dot fill flatten max mean min nonzero partition prod put ravel repeat reshape round sort squeeze std sum
 swapaxes take tobytes trace transpose var view""".split()
 for _name in _METHODS:
@@ -530,8 +534,8 @@ def array(obj, dtype=None, copy=True, order="K", subok=False, ndmin=0, *, blocki
             return _new(np.array(obj._a, dtype=dtype, copy=True, order=order, ndmin=ndmin), _current_id())
         return asarray(obj, dtype)
     if isinstance(obj, (list, tuple)) and any(isinstance(v, ndarray) for v in obj):
-        return stack([asarray(v) for v in obj]).astype(dtype) if dtype is not None else stack(
-            [asarray(v) for v in obj])
+        out = _call(np.stack, ([asarray(v) for v in obj],), {})
+        return out if dtype is None else out.astype(dtype)
     return _new(np.array(obj, dtype=dtype, copy=True, order=order, ndmin=ndmin), _current_id())
 
 

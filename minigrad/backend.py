@@ -120,6 +120,8 @@ def to_device(array, dev: Device):
         return gpu_module().asnumpy(array)
     gpu = module_for(dev)
     with gpu.cuda.Device(dev.index):
+        if src.type == "cuda":  # GPU to GPU: asarray would return the array where it is; copy() allocates here
+            return array.copy()
         return gpu.asarray(array)
 
 

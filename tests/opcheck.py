@@ -6,10 +6,15 @@ runs minigrad's finite-difference ``gradcheck``. Tolerances: float64 1e-10 relat
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import torch
 
 import minigrad as mg
+
+# MINIGRAD_TEST_DEVICE=cuda (with MINIGRAD_FAKE_GPU=1 on a machine without a GPU) runs minigrad's side on the GPU
+DEVICE = os.environ.get("MINIGRAD_TEST_DEVICE") or None
 
 TOL = {np.float64: (1e-10, 1e-12), np.float32: (1e-5, 1e-6), np.float16: (1e-2, 1e-3)}
 
@@ -56,13 +61,16 @@ def compare(fn, *arrays, grad=True, rtol=None, atol=None, gradcheck=None, seed=0
     atol = d_atol if atol is None else atol
 
     t_in = [torch.tensor(a, requires_grad=i in grad_inputs) if is_arr[i] else a for i, a in enumerate(arrays)]
-    m_in = [mg.tensor(a, requires_grad=i in grad_inputs) if is_arr[i] else a for i, a in enumerate(arrays)]
+    m_in = [mg.tensor(a, requires_grad=i in grad_inputs, device=DEVICE) if is_arr[i] else a
+            for i, a in enumerate(arrays)]
     t_out = _flat(fn(torch, *t_in))
     m_out = _flat(fn(mg, *m_in))
     assert len(t_out) == len(m_out), f"torch gave {len(t_out)} outputs, minigrad {len(m_out)}"
     for k, (t, m) in enumerate(zip(t_out, m_out)):
         if isinstance(t, torch.Tensor):
             assert isinstance(m, mg.Tensor), f"output {k}: minigrad returned {type(m).__name__}, not a Tensor"
+            if DEVICE:
+                assert m.device == mg.device(DEVICE), f"output {k} is on {m.device}, not on {DEVICE}"
             if check_dtype:
                 assert str(m.dtype).split(".")[-1] == str(t.dtype).split(".")[-1].replace("bool", "bool"), (
                     f"output {k}: dtype {m.dtype} != torch's {t.dtype}")
@@ -75,17 +83,20 @@ def compare(fn, *arrays, grad=True, rtol=None, atol=None, gradcheck=None, seed=0
             ups = [rng.standard_normal(tuple(t.shape)).astype(_to_np(t).dtype) for t, _ in t_diff]
             torch.autograd.backward([t for t, _ in t_diff], [torch.tensor(u) for u in ups])
             assert all(m.requires_grad for _, m in t_diff), "minigrad output does not require grad"
-            mg.autograd.backward([m for _, m in t_diff], [mg.tensor(u) for u in ups])
+            mg.autograd.backward([m for _, m in t_diff], [mg.tensor(u, device=DEVICE) for u in ups])
             for i in sorted(grad_inputs):
                 tg, mgg = t_in[i].grad, m_in[i].grad
                 if tg is None:
                     assert mgg is None or not np.any(_to_np(mgg)), f"input {i}: torch has no grad, minigrad has one"
                     continue
                 assert mgg is not None, f"input {i}: minigrad computed no gradient"
+                if DEVICE:
+                    assert mgg.device == mg.device(DEVICE), f"gradient of input {i} is on {mgg.device}, not {DEVICE}"
                 assert_close(_to_np(mgg), _to_np(tg), rtol, atol, f"gradient of input {i}")
 
     if gradcheck is None:
         gradcheck = fdtype is np.float64
     if gradcheck and grad_inputs:
-        g_in = [mg.tensor(a, requires_grad=i in grad_inputs) if is_arr[i] else a for i, a in enumerate(arrays)]
+        g_in = [mg.tensor(a, requires_grad=i in grad_inputs, device=DEVICE) if is_arr[i] else a
+                for i, a in enumerate(arrays)]
         mg.autograd.gradcheck(lambda *xs: fn(mg, *xs), g_in)

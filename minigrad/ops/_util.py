@@ -29,6 +29,9 @@ def check_same_device(op: str, *tensors) -> None:
 def as_tensor_like(x, ref: Tensor, dt: _dt.dtype) -> Tensor:
     """A Python scalar as a constant 0-d tensor of ``dt`` on ``ref``'s device."""
     xp = backend.get_array_module(ref.array)
+    if xp is not np:  # on the GPU: create it on ref's device, not on the current one
+        with backend.using_device(ref.device):
+            return Tensor._make(xp.asarray(x, dtype=dt.np))
     return Tensor._make(xp.asarray(x, dtype=dt.np))
 
 
