@@ -124,6 +124,7 @@ ADAM_CASES = [
     dict(weight_decay=0.1),
     dict(weight_decay=0.05, amsgrad=True),
     dict(maximize=True, lr=0.01, betas=(0.8, 0.99)),
+    dict(betas=(0.3, 0.9)),  # 1 - beta1 >= 0.5: torch's lerp switches to its other form
     dict(weight_decay=0.1, maximize=True, amsgrad=True, eps=1e-6),
 ]
 

@@ -161,7 +161,11 @@ def adam_update_numpy(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr
             param *= 1 - lr * weight_decay
         else:
             g = g + weight_decay * param
-    exp_avg += (1 - beta1) * (g - exp_avg)
+    w = 1 - beta1
+    if w < 0.5:  # torch's lerp uses whichever of its two algebraically equal forms is better conditioned
+        exp_avg += w * (g - exp_avg)
+    else:
+        exp_avg[...] = g - (g - exp_avg) * beta1
     exp_avg_sq *= beta2
     exp_avg_sq += (1 - beta2) * (g * g)
     v = exp_avg_sq
@@ -176,11 +180,12 @@ def adam_update_numpy(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr
 
 
 @_njit()
-def _adam_loop(param, grad, exp_avg, exp_avg_sq, c1, beta2, c2, step_size, inv_bc2_sqrt, eps, decay, shrink, sign):
+def _adam_loop(param, grad, exp_avg, exp_avg_sq, lerp_low, beta1, c1, beta2, c2, step_size, inv_bc2_sqrt, eps, decay,
+               shrink, sign):
     for i in range(param.shape[0]):
         p = param[i]
         g = sign * grad[i] + decay * p
-        m = exp_avg[i] + c1 * (g - exp_avg[i])
+        m = exp_avg[i] + c1 * (g - exp_avg[i]) if lerp_low else g - (g - exp_avg[i]) * beta1
         v = beta2 * exp_avg_sq[i] + c2 * g * g
         exp_avg[i] = m
         exp_avg_sq[i] = v
@@ -188,12 +193,12 @@ def _adam_loop(param, grad, exp_avg, exp_avg_sq, c1, beta2, c2, step_size, inv_b
 
 
 @_njit()
-def _amsgrad_loop(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, c1, beta2, c2, step_size, inv_bc2_sqrt, eps,
-                  decay, shrink, sign):
+def _amsgrad_loop(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lerp_low, beta1, c1, beta2, c2, step_size,
+                  inv_bc2_sqrt, eps, decay, shrink, sign):
     for i in range(param.shape[0]):
         p = param[i]
         g = sign * grad[i] + decay * p
-        m = exp_avg[i] + c1 * (g - exp_avg[i])
+        m = exp_avg[i] + c1 * (g - exp_avg[i]) if lerp_low else g - (g - exp_avg[i]) * beta1
         v = beta2 * exp_avg_sq[i] + c2 * g * g
         exp_avg[i] = m
         exp_avg_sq[i] = v
@@ -212,7 +217,8 @@ def adam_update_numba(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr
     s = param.dtype.type
     decay = 0.0 if decoupled else weight_decay
     shrink = 1.0 - lr * weight_decay if decoupled else 1.0
-    consts = (s(1 - beta1), s(beta2), s(1 - beta2), s(lr / (1 - beta1 ** step)), s(1 / math.sqrt(1 - beta2 ** step)),
+    consts = (bool(1 - beta1 < 0.5), s(beta1), s(1 - beta1), s(beta2), s(1 - beta2), s(lr / (1 - beta1 ** step)),
+              s(1 / math.sqrt(1 - beta2 ** step)),
               s(eps), s(decay), s(shrink), s(-1.0 if maximize else 1.0))
     flat = (param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1), exp_avg_sq.reshape(-1))
     if max_exp_avg_sq is None:

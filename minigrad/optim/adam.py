@@ -1,7 +1,7 @@
 """Adam: adaptive moment estimation, and ``_adam_update``, the element-wise kernel that Adam and AdamW share."""
 from __future__ import annotations
 
-from .. import backend
+from .. import backend, kernels
 from ..tensor import Tensor
 from .optimizer import Optimizer
 
@@ -27,6 +27,11 @@ def _adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, step, lr, 
     This is the one function to replace by a fused numba/CuPy kernel: everything it touches is an array
     of the parameter's shape, and the scalars are Python floats.
     """
+    # the compiled one-pass version (minigrad.kernels) when it applies; None means "not handled here"
+    if kernels.adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq if amsgrad else None, step=step, lr=lr,
+                           beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay, decoupled=decoupled,
+                           maximize=maximize):
+        return
     xp = backend.get_array_module(param)
     g = -grad if maximize else grad
     if weight_decay != 0:
