@@ -25,6 +25,7 @@ from .dtypes import (  # noqa: F401
 )
 from .ops import *  # noqa: F401,F403
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: F401
+from .serialization import load, save  # noqa: F401
 from .tensor import Size, Tensor  # noqa: F401
 
 from . import nn, optim, utils  # noqa: E402,F401  (after Tensor: they build on it)
