@@ -25,9 +25,14 @@ __all__ = ["build_model", "model_class", "is_torch", "apply_dropout_mask"]
 _CLASSES = {}
 
 
+def _name(lib) -> str:
+    # under `python -m parity swap` a module named "torch" stands for minigrad; it says so
+    return getattr(getattr(lib, "__minigrad_module__", lib), "__name__", "")
+
+
 def is_torch(lib) -> bool:
-    """True for the real PyTorch module, False for minigrad."""
-    return getattr(lib, "__name__", "") == "torch"
+    """True for the real PyTorch module, False for minigrad (also when minigrad is imported as torch)."""
+    return _name(lib) == "torch"
 
 
 def apply_dropout_mask(lib, x, keep_mask, p: float):
@@ -39,7 +44,7 @@ def apply_dropout_mask(lib, x, keep_mask, p: float):
 
 def model_class(lib):
     """The model class built on ``lib.nn.Module`` (made once per library and cached)."""
-    key = getattr(lib, "__name__", id(lib))
+    key = _name(lib) or str(id(lib))
     if key in _CLASSES:
         return _CLASSES[key]
     nn, F = lib.nn, lib.nn.functional

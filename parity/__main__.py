@@ -1,0 +1,198 @@
+"""``python -m parity``: the project's main job (``make run``).
+
+With no arguments: build the embedded synthetic dataset, run the lockstep check (torch and minigrad
+step by step, float64 then float32), train both libraries independently for a few epochs, print
+the tables and write a report (Markdown, JSON, PNG plots) to ``--out``. The exit status is 0 when
+every lockstep comparison is within tolerance, 1 when one diverged (the message names the first
+tensor and step), 2 for bad arguments or data.
+
+``python -m parity swap SCRIPT.py [args...]`` runs a PyTorch script with torch mapped to minigrad.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+_EPILOG = """examples:
+  python -m parity                                    # embedded data, lockstep + short training
+  python -m parity --data ../shared/data/solubility/sample.csv --epochs 5
+  python -m parity --data proteins.fasta --labels labels.csv --split homology
+  python -m parity --dtype float64 --steps 200 --no-train
+  python -m parity --device cuda                      # CuPy vs torch CUDA (skipped if unavailable)
+  python -m parity swap my_torch_script.py --its-args
+"""
+
+
+def _parser():
+    p = argparse.ArgumentParser(prog="python -m parity", description="minigrad vs torch parity suite "
+                                "(the protein-solubility CNN trained side by side)", epilog=_EPILOG,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    d = p.add_argument_group("data")
+    d.add_argument("--data", help="CSV (id,sequence,label[,...]) or FASTA file; default: embedded synthetic data")
+    d.add_argument("--labels", help="side file of id,label rows for a FASTA --data")
+    d.add_argument("--threshold", type=float, help="read the label column as a number; label = value >= THRESHOLD")
+    d.add_argument("--limit", type=int, help="use only this many proteins of --data (a stratified random subset)")
+    d.add_argument("--n-synthetic", type=int, default=800, help="size of the embedded dataset (default 800)")
+    d.add_argument("--max-len", type=int, help="truncate sequences to this many residues (default: keep all)")
+    d.add_argument("--ambiguous", choices=("substitute", "unknown", "error"), default="substitute",
+                   help="policy for B Z J U O X (see solubility.encoding; default substitute)")
+    d.add_argument("--split", choices=("auto", "stratified", "homology", "partition"), default="auto",
+                   help="auto: the data's 'partition' column when present, else stratified (default auto)")
+    d.add_argument("--identity", type=float, default=0.5, help="clustering identity for --split homology")
+    r = p.add_argument_group("run")
+    r.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="cpu (NumPy vs torch) or cuda "
+                   "(CuPy vs torch CUDA)")
+    r.add_argument("--dtype", default="both", choices=("float64", "float32", "both"),
+                   help="lockstep precision(s) (default both); training runs in float32 unless float64")
+    r.add_argument("--steps", type=int, default=200, help="lockstep steps for float64 (default 200)")
+    r.add_argument("--steps32", type=int, default=50, help="lockstep steps for float32 (default 50)")
+    r.add_argument("--lockstep-batch-size", type=int, default=8, help="lockstep batch size (default 8)")
+    r.add_argument("--epochs", type=int, default=4, help="training epochs per library (default 4)")
+    r.add_argument("--batch-size", type=int, default=32, help="training batch size (default 32)")
+    r.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    r.add_argument("--patience", type=int, default=3, help="early-stopping patience in epochs (default 3)")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--mask-after-conv", action="store_true", help="zero padded positions after each conv "
+                   "(removes the course model's padding leak; default off, faithful to the course)")
+    r.add_argument("--tol64", type=float, help="float64 lockstep tolerance (default 1e-9 relative)")
+    r.add_argument("--tol32", type=float, help="float32 lockstep tolerance (default 2e-3 relative)")
+    r.add_argument("--no-lockstep", action="store_true", help="skip the lockstep check")
+    r.add_argument("--no-train", action="store_true", help="skip the independent training")
+    o = p.add_argument_group("output")
+    o.add_argument("--out", default="parity-report", help="report folder (default ./parity-report)")
+    o.add_argument("--no-plots", action="store_true", help="do not draw PNG plots")
+    o.add_argument("--quiet", action="store_true", help="no progress bars")
+    return p
+
+
+def load_dataset(args):
+    """Records -> ProteinDataset, split indices, and a description for the report."""
+    from solubility import ProteinDataset, make_synthetic, read_records
+    from solubility.split import homology_split, partition_split, stratified_split
+
+    if args.data:
+        kw = {"ambiguous": args.ambiguous}
+        if args.threshold is not None:
+            kw["threshold"] = args.threshold
+        records = read_records(args.data, labels=args.labels, **kw)
+        desc = args.data
+        if args.limit and args.limit < len(records):
+            labels = np.array([r.label for r in records])
+            keep, _, _ = stratified_split(labels, val_fraction=0.5 * (1 - args.limit / len(records)),
+                                          test_fraction=0.5 * (1 - args.limit / len(records)), seed=args.seed)
+            records = [records[i] for i in keep]
+            desc += f" (stratified subset of {len(records)})"
+    else:
+        records = make_synthetic(args.n_synthetic, seed=args.seed)
+        desc = f"embedded synthetic data (solubility.synthetic, seed {args.seed})"
+    ds = ProteinDataset(records, max_len=args.max_len, ambiguous=args.ambiguous)
+    split = args.split
+    if split == "auto":
+        split = "partition" if records and "partition" in records[0].extra else "stratified"
+    if split == "partition":
+        if "partition" not in records[0].extra:
+            raise ValueError("--split partition: the data has no 'partition' column")
+        tr, va, te = partition_split([r.extra["partition"] for r in records])
+        how = "by the data's partition column (homology folds)"
+    elif split == "homology":
+        tr, va, te, clusters = homology_split([r.sequence for r in records], ds.labels, identity=args.identity,
+                                              seed=args.seed)
+        how = f"homology-aware, {int(clusters.max()) + 1} clusters at identity {args.identity}"
+    else:
+        tr, va, te = stratified_split(ds.labels, seed=args.seed)
+        how = "stratified random 80/10/10"
+    return ds, (tr, va, te), {"description": desc, "n": len(ds), "split": how,
+                              "split_sizes": f"{len(tr)}/{len(va)}/{len(te)}"}
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == "swap":
+        return _swap(argv[1:])
+    args = _parser().parse_args(argv)
+    from .lockstep import TOLERANCES, device_available, run_lockstep
+    from .report import lockstep_table, training_table, write_report
+    from .train import train_both
+
+    if args.device != "cpu":
+        ok, why = device_available(args.device)
+        if not ok:
+            print(f"parity: SKIPPED --device {args.device}: {why}")
+            return 0
+    t0 = time.perf_counter()
+    try:
+        ds, (tr, va, te), data_info = load_dataset(args)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"parity: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"data: {data_info['description']}: {data_info['n']} proteins, split {data_info['split']} "
+          f"({data_info['split_sizes']})")
+    config = {k: v for k, v in vars(args).items() if v is not None and k not in ("quiet",)}
+    report = {"config": config, "data": data_info, "lockstep": [], "train": None, "ok": True}
+    failures = []
+    if not args.no_lockstep:
+        dtypes = ["float64", "float32"] if args.dtype == "both" else [args.dtype]
+        for dt in dtypes:
+            tol = {"float64": args.tol64, "float32": args.tol32}[dt] or TOLERANCES[dt]
+            steps = args.steps if dt == "float64" else args.steps32
+            res = run_lockstep(ds.subset(tr), steps=steps, batch_size=args.lockstep_batch_size, dtype=dt,
+                               device=args.device, seed=args.seed, lr=args.lr, mask_after_conv=args.mask_after_conv,
+                               tolerance=tol, progress=not args.quiet)
+            summary = res.summary()
+            summary["history"] = res.history
+            report["lockstep"].append(summary)
+            if not res.ok:
+                failures.append(f"{dt}: {res.first_divergence}")
+        print("\nLockstep: max relative error |minigrad - torch| / max|torch| over all steps")
+        print(lockstep_table(report["lockstep"]))
+    if not args.no_train:
+        dt = "float64" if args.dtype == "float64" else "float32"
+        results = train_both(ds.subset(tr), ds.subset(va), ds.subset(te), epochs=args.epochs,
+                             batch_size=args.batch_size, lr=args.lr, seed=args.seed, patience=args.patience,
+                             dtype=dt, device=args.device, mask_after_conv=args.mask_after_conv,
+                             progress=not args.quiet)
+        report["train"] = {r.library: {"history": r.history, "best_epoch": r.best_epoch,
+                                       "stopped_early": r.stopped_early, "test_metrics": r.test_metrics,
+                                       "test_probs": r.test_probs, "test_labels": r.test_labels,
+                                       "seconds": r.seconds} for r in results}
+        print(f"\nIndependent training ({dt}, same initial weights and data order, own dropout):")
+        print(training_table(report["train"]))
+    report["ok"] = not failures
+    report["seconds"] = time.perf_counter() - t0
+    files = write_report(report, args.out, plots=not args.no_plots)
+    print(f"\nreport: {', '.join(f'{args.out}/{f}' for f in files)}  ({report['seconds']:.1f} s)")
+    if failures:
+        for f in failures:
+            print(f"parity: FAIL: {f}", file=sys.stderr)
+        return 1
+    print("parity: PASS")
+    return 0
+
+
+def _swap(argv) -> int:
+    from .swap import MissingTorchAPI, MissingTorchModule, run_script
+
+    if not argv or argv[0] in ("-h", "--help"):
+        print("usage: python -m parity swap SCRIPT.py [args...]\n\nRun a PyTorch script with `import torch` "
+              "mapped to minigrad; a torch API minigrad lacks is reported by its torch name.")
+        return 0 if argv else 2
+    try:
+        run_script(argv[0], argv[1:])
+    except (MissingTorchAPI, MissingTorchModule) as exc:
+        print(f"parity swap: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 3
+    except ImportError as exc:
+        if exc.name and exc.name.split(".")[0] == "torch":
+            print(f"parity swap: {exc} - minigrad does not provide it", file=sys.stderr)
+            return 3
+        raise
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,247 @@
+"""Lockstep twin training: torch and minigrad take the same steps and are compared after every one.
+
+Both models start from identical weights (torch initialises, :func:`parity.transfer.copy_weights`
+copies into minigrad), see identical batches (one length-bucketed batch order, padded once in NumPy)
+and identical dropout (one keep-mask per step, drawn in NumPy and fed to both: minigrad's dropout op
+takes ``mask=``, torch multiplies by it). Per step we compare
+
+    loss, logits, every parameter's gradient, every parameter after the Adam step
+
+as ``abs = max |minigrad - torch|`` and ``rel = abs / max |torch|`` (the error relative to the
+tensor's largest entry; an element-wise ratio would blow up at entries that happen to be near 0).
+
+Tolerances (``rel``, every compared tensor, every step):
+
+* float64: ``1e-9`` (the task's bound after 200 steps; measured errors are ~1e-13).
+* float32: ``2e-3``. Float32 torch and float32 NumPy are each ~7e-7 (relative) away from the float64
+  answer on one step, so they differ by ~1e-6 on logits and gradients. Adam then amplifies those
+  differences for gradient entries near zero: an element whose gradient is ~1e-8 moves by up to
+  lr = 1e-3 in a direction set by its rounding, and a ReLU input within ~1e-6 of zero can flip. The
+  parameter error therefore grows by up to ~lr per step on a few entries, relative to weights of
+  size ~0.05. We measured max rel ~1e-4 on logits/gradients and a few 1e-4 on parameters over 20-50
+  steps; 2e-3 leaves headroom while still catching any wrong gradient (a real bug gives rel ~1e-1..1).
+
+The first (step, tensor) beyond tolerance is reported in :attr:`LockstepResult.first_divergence`.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from solubility.dataset import LengthBucketSampler, pad_batch
+from solubility.model import build_model
+
+from .transfer import copy_weights, to_numpy
+
+__all__ = ["TOLERANCES", "Divergence", "LockstepResult", "compare_arrays", "device_available", "run_lockstep"]
+
+TOLERANCES = {"float64": 1e-9, "float32": 2e-3}
+
+
+def compare_arrays(a, b) -> tuple[float, float]:
+    """``(max |a - b|, max |a - b| / max |b|)`` for two arrays of the same shape (b is the reference)."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"compare_arrays: shapes differ, {a.shape} vs {b.shape}")
+    if a.size == 0:
+        return 0.0, 0.0
+    diff = np.abs(a - b)
+    if not np.isfinite(diff).all():
+        return math.inf, math.inf
+    err = float(diff.max())
+    scale = float(np.abs(b).max())
+    return err, (err / scale if scale > 0 else (0.0 if err == 0 else math.inf))
+
+
+@dataclass
+class Divergence:
+    step: int
+    tensor: str
+    abs_err: float
+    rel_err: float
+    tolerance: float
+
+    def __str__(self):
+        return (f"step {self.step}: {self.tensor} diverged: max abs err {self.abs_err:.3e}, "
+                f"rel err {self.rel_err:.3e} > tolerance {self.tolerance:.1e}")
+
+
+@dataclass
+class LockstepResult:
+    """Per-step records and the verdict of a lockstep run."""
+
+    dtype: str
+    device: str
+    steps: int
+    tolerance: float
+    history: list = field(default_factory=list)  # one dict per step (see run_lockstep)
+    first_divergence: Divergence | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.first_divergence is None
+
+    def max_rel(self, group: str | None = None) -> float:
+        key = "max_rel" if group is None else f"{group}_rel"
+        return max((h[key] for h in self.history), default=0.0)
+
+    def max_abs(self, group: str | None = None) -> float:
+        key = "max_abs" if group is None else f"{group}_abs"
+        return max((h[key] for h in self.history), default=0.0)
+
+    def worst(self) -> tuple[str, int, float]:
+        """(tensor, step, rel) of the largest relative error seen."""
+        best = ("-", 0, 0.0)
+        for h in self.history:
+            if h["max_rel"] > best[2]:
+                best = (h["worst"], h["step"], h["max_rel"])
+        return best
+
+    def summary(self) -> dict:
+        tensor, step, rel = self.worst()
+        out = {"dtype": self.dtype, "device": self.device, "steps": self.steps, "steps_run": len(self.history),
+               "tolerance": self.tolerance,
+               "ok": self.ok, "seconds": round(self.seconds, 2), "worst_tensor": tensor, "worst_step": step,
+               "max_rel": self.max_rel(), "max_abs": self.max_abs()}
+        for g in ("loss", "logits", "grad", "param"):
+            out[f"{g}_max_rel"] = self.max_rel(g)
+            out[f"{g}_max_abs"] = self.max_abs(g)
+        out["first_divergence"] = str(self.first_divergence) if self.first_divergence else None
+        return out
+
+
+def device_available(device: str, mg=None, torch=None) -> tuple[bool, str]:
+    """Whether both libraries can use ``device``; the reason when they cannot."""
+    if device == "cpu":
+        return True, ""
+    if torch is None:
+        import torch
+    if mg is None:
+        import minigrad as mg
+    if not torch.cuda.is_available():
+        return False, "torch.cuda is not available (CPU-only torch build or no GPU)"
+    cuda = getattr(mg, "cuda", None)
+    ok = cuda.is_available() if cuda is not None and hasattr(cuda, "is_available") else \
+        mg.backend.gpu_module() is not None
+    if not ok:
+        return False, "minigrad.cuda is not available (no CuPy or no GPU)"
+    return True, ""
+
+
+def _grads_and_params(model):
+    grads, params = {}, {}
+    for name, p in model.named_parameters():
+        params[name] = to_numpy(p).copy()
+        grads[name] = None if p.grad is None else to_numpy(p.grad).copy()
+    return grads, params
+
+
+def run_lockstep(dataset, *, steps: int = 50, batch_size: int = 8, dtype: str = "float64", device: str = "cpu",
+                 seed: int = 0, lr: float = 1e-3, mask_after_conv: bool = False, tolerance: float | None = None,
+                 stop_on_divergence: bool = True, progress: bool = False, libs=None,
+                 model_kwargs: dict | None = None) -> LockstepResult:
+    """Train torch and minigrad twins side by side for ``steps`` steps and compare them after each step.
+
+    ``libs`` = ``(reference, candidate)``, by default ``(torch, minigrad)``. Each history entry holds
+    ``step``, ``loss`` (both values), per group (``loss``, ``logits``, ``grad``, ``param``) the max
+    ``_abs`` and ``_rel`` error, ``max_abs``/``max_rel`` over all, and ``worst`` (the tensor name).
+    """
+    if libs is None:
+        import torch
+
+        import minigrad
+
+        libs = (torch, minigrad)
+    ref, cand = libs
+    if dtype not in TOLERANCES:
+        raise ValueError(f"run_lockstep: dtype must be one of {list(TOLERANCES)}, got {dtype!r}")
+    tol = TOLERANCES[dtype] if tolerance is None else tolerance
+    ok, why = device_available(device, mg=cand, torch=ref)
+    if not ok:
+        raise RuntimeError(f"lockstep on {device}: {why}")
+    np_dtype = np.dtype(dtype)
+    model_kwargs = dict(model_kwargs or {})
+    ref.manual_seed(seed)
+    cand.manual_seed(seed)
+    models = [build_model(lib, dtype=getattr(lib, dtype), mask_after_conv=mask_after_conv, **model_kwargs)
+              for lib in libs]
+    models = [m.to(device) if device != "cpu" else m for m in models]
+    copy_weights(models[0], models[1])
+    opts = [lib.optim.Adam(m.parameters(), lr=lr) for lib, m in zip(libs, models)]
+    p = models[0].p
+    hidden = models[0].conv1.out_channels
+
+    sampler = LengthBucketSampler(dataset.lengths, batch_size, shuffle=True, seed=seed)
+    mask_rng = np.random.default_rng([seed, 12345])
+    result = LockstepResult(dtype=dtype, device=device, steps=steps, tolerance=tol)
+    batches = iter(())
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=steps, desc=f"lockstep {dtype} {device}", unit="step", leave=False)
+    t0 = time.perf_counter()
+    for m in models:
+        m.train()
+    for step in range(1, steps + 1):
+        idx = next(batches, None)
+        if idx is None:
+            batches = iter(sampler)
+            idx = next(batches)
+        b = pad_batch([dataset[i] for i in idx], np_dtype)
+        n, L = b["sequence"].shape
+        keep = (mask_rng.random((n, hidden, L)) >= p).astype(np_dtype)
+        outs = []
+        for lib, model, opt in zip(libs, models, opts):
+            def t(a, lib=lib):
+                x = lib.from_numpy(a.copy())
+                return x.to(device) if device != "cpu" else x
+
+            logits = model(t(b["sequence"]), t(b["mask"]), dropout_mask=t(keep))
+            loss = lib.nn.functional.cross_entropy(logits, t(b["label"]))
+            opt.zero_grad()
+            loss.backward()
+            grads, _ = _grads_and_params(model)
+            opt.step()
+            _, params = _grads_and_params(model)
+            outs.append({"loss": to_numpy(loss).copy(), "logits": to_numpy(logits).copy(), "grads": grads,
+                         "params": params})
+        r, c = outs
+        rec = {"step": step, "loss_ref": float(r["loss"]), "loss_cand": float(c["loss"]), "batch_len": int(L)}
+        pairs = [("loss", "loss", c["loss"], r["loss"]), ("logits", "logits", c["logits"], r["logits"])]
+        for name in r["grads"]:
+            if (r["grads"][name] is None) != (c["grads"][name] is None):
+                missing = "minigrad" if c["grads"][name] is None else "torch"
+                result.first_divergence = result.first_divergence or Divergence(
+                    step, f"grad:{name} (no gradient in {missing})", math.inf, math.inf, tol)
+                continue
+            if r["grads"][name] is not None:
+                pairs.append(("grad", f"grad:{name}", c["grads"][name], r["grads"][name]))
+        pairs += [("param", f"param:{name}", c["params"][name], r["params"][name]) for name in r["params"]]
+        rec["max_abs"], rec["max_rel"], rec["worst"] = 0.0, 0.0, "-"
+        for g in ("loss", "logits", "grad", "param"):
+            rec[f"{g}_abs"] = rec[f"{g}_rel"] = 0.0
+        for group, name, a, bref in pairs:
+            ea, er = compare_arrays(a, bref)
+            rec[f"{group}_abs"] = max(rec[f"{group}_abs"], ea)
+            rec[f"{group}_rel"] = max(rec[f"{group}_rel"], er)
+            if er > rec["max_rel"] or rec["worst"] == "-":
+                rec["max_rel"], rec["worst"] = max(er, rec["max_rel"]), name
+            rec["max_abs"] = max(rec["max_abs"], ea)
+            if er > tol and result.first_divergence is None:
+                result.first_divergence = Divergence(step, name, ea, er, tol)
+        result.history.append(rec)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(max_rel=f"{rec['max_rel']:.1e}")
+        if result.first_divergence is not None and stop_on_divergence:
+            break
+    if bar is not None:
+        bar.close()
+    result.seconds = time.perf_counter() - t0
+    return result
