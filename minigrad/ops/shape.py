@@ -328,19 +328,26 @@ def repeat(input: Tensor, *sizes) -> Tensor:
 
 # ------------------------------------------------------------------ joining
 class Cat(Op):
-    def __init__(self, axis):
-        self.axis = axis
+    """Join along ``axis``; inputs flagged in ``skip`` (torch's legacy 1-d empty tensors) are left out."""
+
+    def __init__(self, axis, skip):
+        self.axis, self.skip = axis, skip
 
     def forward(self, *xs):
-        self.sizes = [x.shape[self.axis] for x in xs]
-        return xp_of(xs[0]).concatenate(xs, axis=self.axis)
+        self.sizes = [x.shape[self.axis] if not s else 0 for x, s in zip(xs, self.skip)]
+        return xp_of(xs[0]).concatenate([x for x, s in zip(xs, self.skip) if not s], axis=self.axis)
 
     def backward(self, grad):
         # each input's gradient is its slab of the output gradient (a view)
         out, start = [], 0
         lead = (slice(None),) * self.axis
-        for need, n in zip(self.needs_input_grad, self.sizes):
-            out.append(grad[lead + (slice(start, start + n),)] if need else None)
+        for need, n, skip in zip(self.needs_input_grad, self.sizes, self.skip):
+            if not need:
+                out.append(None)
+            elif skip:
+                out.append(xp_of(grad).zeros((0,), grad.dtype))
+            else:
+                out.append(grad[lead + (slice(start, start + n),)])
             start += n
         return tuple(out)
 
@@ -376,7 +383,10 @@ def cat(tensors, dim: int = 0) -> Tensor:
         if x.ndim == 0:
             raise RuntimeError(f"cat: zero-dimensional tensor (at position {i}) cannot be concatenated")
     tensors = _promote(tensors)
-    kept = [x for x in tensors if not (x.ndim == 1 and x.shape[0] == 0)] or tensors[:1]
+    skip = [x.ndim == 1 and x.shape[0] == 0 for x in tensors]
+    if all(skip) or all(x.ndim == 1 for x in tensors):
+        skip = [False] * len(tensors)
+    kept = [x for x, s in zip(tensors, skip) if not s]
     ref = kept[0]
     d = normalize_dim(dim, ref.ndim, "cat")
     for i, x in enumerate(kept):
@@ -388,9 +398,9 @@ def cat(tensors, dim: int = 0) -> Tensor:
                 raise RuntimeError(f"cat: Sizes of tensors must match except in dimension {d}. Expected size "
                                    f"{ref.shape[k]} but got size {x.shape[k]} for tensor number {i} in the list "
                                    f"(shapes {_fmt(ref.shape)} and {_fmt(x.shape)}, mismatch in dimension {k})")
-    if len(kept) == 1:
-        return kept[0]
-    return Cat(d)(*kept)
+    if len(tensors) == 1:
+        return tensors[0]
+    return Cat(d, tuple(skip))(*tensors)
 
 
 concat = concatenate = cat
