@@ -71,7 +71,8 @@ class _Workspace:
             return
         self.free.append(buf)
         if len(self.free) > self.keep:
-            self.free.remove(min(self.free, key=lambda b: b.size))
+            # drop the smallest by position: list.remove would compare arrays with ==
+            self.free.pop(min(range(len(self.free)), key=lambda i: self.free[i].size))
 
     def clear(self):
         self.free.clear()
