@@ -113,7 +113,7 @@ def result_type(*operands) -> dtype:
     """
     groups: list = [None, None, None]  # dim tensors, 0-d tensors, scalars
     for op in operands:
-        if hasattr(op, "dtype") and hasattr(op, "ndim"):
+        if hasattr(op, "dtype") and hasattr(op, "ndim") and not isinstance(op, np.generic):  # NumPy scalars: numbers
             g, d = (0 if op.ndim else 1), op.dtype
         else:
             g, d = 2, scalar_dtype(op)
