@@ -1,1 +1,2 @@
 """Data loading utilities (torch.utils)."""
+from . import data  # noqa: F401
