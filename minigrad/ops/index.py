@@ -51,9 +51,16 @@ def _index_array(obj, x: Tensor):
 
 
 def _convert_index(index, x: Tensor):
-    """Translate a torch-style index into a NumPy one; also say whether it holds arrays, and of which kind."""
+    """Translate a torch-style index into NumPy ``steps`` (applied one after the other) and say
+    whether the index holds integer arrays (which may repeat a position).
+
+    NumPy and torch differ in one corner: with arrays in the index, NumPy treats a plain int as one
+    more array, so ``x[None, 2, ::2, idx]`` has its "advanced" indices separated by a slice and puts
+    their dims first. torch applies ints first, as basic indexing. To follow torch, such an index
+    is applied in two steps: the ints (a view), then the rest.
+    """
     items = index if isinstance(index, tuple) else (index,)
-    out, has_int_arrays, has_arrays = [], False, False
+    out, has_int_arrays, has_arrays, has_ints = [], False, False, False
     for it in items:
         if it is None or it is Ellipsis:
             out.append(it)
@@ -67,8 +74,10 @@ def _convert_index(index, x: Tensor):
             has_arrays = True
         elif isinstance(it, numbers.Integral):
             out.append(int(it))
+            has_ints = True
         elif isinstance(it, Tensor) and it.ndim == 0 and it.array.dtype.kind in "iu" and it.dtype != _dt.uint8:
             out.append(int(it.item()))  # a 0-d integer tensor indexes like an int
+            has_ints = True
         elif isinstance(it, (Tensor, list)) or _is_array(it):
             arr = _index_array(it, x)
             has_arrays = True
@@ -77,34 +86,58 @@ def _convert_index(index, x: Tensor):
         else:
             raise IndexError(f"getitem: only integers, slices (`:`), ellipsis (`...`), None and long or bool "
                              f"tensors are valid indices, got {type(it).__name__}")
-    return tuple(out), has_arrays, has_int_arrays
+    if not (has_arrays and has_ints):
+        return (tuple(out),), has_int_arrays
+    first, second = [], []
+    for it in out:
+        if isinstance(it, int) and not isinstance(it, bool):
+            first.append(it)
+        elif it is Ellipsis:
+            first.append(it)
+            second.append(it)
+        elif it is None or isinstance(it, slice):
+            first.append(it)
+            second.append(slice(None))
+        else:  # an array: keep its dims for the second step (a bool mask covers mask.ndim dims)
+            first.extend([slice(None)] * (it.ndim if getattr(it, "dtype", None) is not None and
+                                          it.dtype.kind == "b" else 1))
+            second.append(it)
+    return (tuple(first), tuple(second)), has_int_arrays
+
+
+def _view(arr, steps):
+    """Apply all but the last step (basic indexes, so the result is a view of ``arr``)."""
+    for s in steps[:-1]:
+        arr = arr[s]
+    return arr
 
 
 class GetItem(Op):
     """``x[index]``. Basic indexes give views; arrays in the index give copies (NumPy's rules)."""
 
-    def __init__(self, index, repeats):
-        self.index, self.repeats = index, repeats
+    def __init__(self, steps, repeats):
+        self.steps, self.repeats = steps, repeats
 
     def forward(self, x):
         self.in_shape = x.shape
-        return x[self.index]
+        return _view(x, self.steps)[self.steps[-1]]
 
     def backward(self, grad):
         xp = xp_of(grad)
         g = xp.zeros(self.in_shape, grad.dtype)
         if self.repeats:
-            xp.add.at(g, self.index, grad)  # integer arrays may repeat a position: add every occurrence
+            # integer arrays may repeat a position: add every occurrence
+            xp.add.at(_view(g, self.steps), self.steps[-1], grad)
         else:
-            g[self.index] = grad
+            _view(g, self.steps)[self.steps[-1]] = grad
         return g
 
 
 def getitem(input: Tensor, index) -> Tensor:
     """``input[index]`` with ints, slices, None, ``...``, bool masks and integer tensors/arrays/lists."""
-    idx, _, has_int = _convert_index(index, input)
+    steps, has_int = _convert_index(index, input)
     try:
-        return GetItem(idx, has_int)(input)
+        return GetItem(steps, has_int)(input)
     except IndexError as e:
         raise IndexError(f"getitem: {e} (tensor shape {list(input.shape)})") from None
 
@@ -113,13 +146,13 @@ def getitem(input: Tensor, index) -> Tensor:
 class SetItem(Op):
     """Out-of-place ``x[index] = v``: used when the write must be recorded for autograd."""
 
-    def __init__(self, index, repeats):
-        self.index, self.repeats = index, repeats
+    def __init__(self, steps):
+        self.steps = steps
 
     def forward(self, x, v):
         self.v_shape = v.shape
         out = x.copy()
-        out[self.index] = v
+        _view(out, self.steps)[self.steps[-1]] = v
         return out
 
     def backward(self, grad):
@@ -127,9 +160,9 @@ class SetItem(Op):
         gx = gv = None
         if need_x:  # the overwritten positions no longer influence the output
             gx = grad.copy()
-            gx[self.index] = 0
+            _view(gx, self.steps)[self.steps[-1]] = 0
         if need_v:  # v was broadcast to the indexed shape; the engine sums the gradient back
-            gv = grad[self.index]
+            gv = _view(grad, self.steps)[self.steps[-1]]
             if gv.ndim < len(self.v_shape):
                 gv = gv.reshape((1,) * (len(self.v_shape) - gv.ndim) + gv.shape)
         return gx, gv
@@ -162,28 +195,28 @@ def setitem(input: Tensor, index, value) -> None:
     """
     from .inplace import check_inplace, rebase, snapshot, write_error
 
-    idx, _, has_int = _convert_index(index, input)
+    steps, _ = _convert_index(index, input)
     v = _value_tensor(value, input)
     if is_grad_enabled() and (input.requires_grad or v.requires_grad):
         check_inplace(input)
         try:
-            new = SetItem(idx, has_int)(snapshot(input), v)
+            new = SetItem(steps)(snapshot(input), v)
         except ValueError as e:
-            raise _shape_error(e, input, idx, v) from None
+            raise _shape_error(e, input, steps, v) from None
         rebase(input, new)
         return
     try:
-        input.array[idx] = v.array
+        _view(input.array, steps)[steps[-1]] = v.array
     except ValueError as e:
         if not getattr(input.array.flags, "writeable", True):
             raise write_error("setitem") from None
-        raise _shape_error(e, input, idx, v) from None
+        raise _shape_error(e, input, steps, v) from None
     input._version += 1
 
 
-def _shape_error(e, x, idx, v):
+def _shape_error(e, x, steps, v):
     try:
-        target = list(x.array[idx].shape)
+        target = list(_view(x.array, steps)[steps[-1]].shape)
     except Exception:  # noqa: BLE001  (the index itself is bad: report NumPy's message)
         return RuntimeError(f"setitem: {e}")
     return RuntimeError(f"setitem: shape mismatch: value tensor of shape {list(v.shape)} cannot be broadcast to "
@@ -198,10 +231,10 @@ def _check_index(op, index: Tensor, kinds="i"):
         raise RuntimeError(f"{op}(): Expected dtype int64 for index, got {index.dtype}")
 
 
-def _check_bounds(op, idx, n, dim):
+def _check_bounds(op, idx, n, dim, exc=RuntimeError):
     if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= n):
         bad = int(idx.min()) if int(idx.min()) < 0 else int(idx.max())
-        raise IndexError(f"{op}(): index {bad} is out of bounds for dimension {dim} with size {n}")
+        raise exc(f"{op}(): index {bad} is out of bounds for dimension {dim} with size {n}")
 
 
 class IndexSelect(Op):
@@ -229,7 +262,7 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
         return getitem(index_select(input.reshape(1), 0, index), 0 if index.ndim == 0 else slice(None))
     d = normalize_dim(dim, input.ndim, "index_select")
     idx = index.array.reshape(-1)
-    _check_bounds("index_select", idx, input.shape[d], d)
+    _check_bounds("index_select", idx, input.shape[d], d, IndexError)
     return IndexSelect(d, idx)(input)
 
 
@@ -408,7 +441,7 @@ def masked_select(input: Tensor, mask: Tensor) -> Tensor:
                            f"{mask.dtype if isinstance(mask, Tensor) else type(mask).__name__}")
     check_same_device("masked_select", input, mask)
     x, m = broadcast_tensors(input, mask)
-    return GetItem((m.array,), False)(x)
+    return GetItem(((m.array,),), False)(x)
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
