@@ -31,6 +31,8 @@ class MatMul(Op):
         xp = xp_of(grad)
         need_a, need_b = self.needs_input_grad
         a, b = self.a, self.b
+        if a.ndim == 1 and b.ndim == 1:  # dot product: grad is a scalar
+            return (grad * b if need_a else None), (grad * a if need_b else None)
         # view 1-d operands as matrices: a as a row (1, k), b as a column (k, 1); the gradient gets those dims back
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
@@ -48,8 +50,10 @@ class MatMul(Op):
             if b2.ndim == 2 and a2.ndim > 2:
                 # a shared matrix b (a Linear-style layer): fold the batch into one product instead of
                 # computing one (k, n) product per batch entry and summing them
-                k = a2.shape[-1]
-                gb = xp.matmul(a2.reshape(-1, k).T, g.reshape(-1, g.shape[-1]))
+                rows = 1
+                for n in a2.shape[:-1]:
+                    rows *= n
+                gb = xp.matmul(a2.reshape(rows, a2.shape[-1]).T, g.reshape(rows, g.shape[-1]))
             else:
                 gb = xp.matmul(xp.swapaxes(a2, -1, -2), g)
             if b.ndim == 1:
