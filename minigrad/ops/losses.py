@@ -222,8 +222,13 @@ class BinaryCrossEntropy(Op):
             g = g * self.weight
         x, t = self.x, self.t
         gx_needed, gt_needed = self.needs_input_grad
-        gx = g * (x - t) / xp.maximum((1 - x) * x, x.dtype.type(1e-12)) if gx_needed else None
-        gt = g * (self.log1mx - self.logx) if gt_needed else None
+        # torch keeps its epsilon as a float32 constant, so 1e-12 is rounded to float32 before use
+        eps = x.dtype.type(xp.float32(1e-12))
+        gx = g * (x - t) / xp.maximum((1 - x) * x, eps) if gx_needed else None
+        gt = None
+        if gt_needed:  # torch differentiates the target through the *unclamped* logs
+            with _ignore_fp_warnings(xp):
+                gt = g * (xp.log1p(-x) - xp.log(x))
         return gx, gt
 
 
@@ -412,6 +417,8 @@ class ClassIndexNLL(Op):
             g = grad.reshape(-1)
         elif self.reduction == "sum":
             g = xp.broadcast_to(grad, (M,))
+        elif self.den == 0:  # every target ignored: the loss is nan, but no sample passes a gradient back
+            g = xp.zeros((M,), dtype=grad.dtype)
         else:
             g = xp.broadcast_to(grad / self.den, (M,))
         A = xp.zeros((M, C), dtype=logp.dtype)
