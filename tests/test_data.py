@@ -330,3 +330,15 @@ def test_loader_with_weighted_sampler_and_subset_sampler():
     loader = mud.DataLoader(ds, batch_size=4, sampler=mud.SubsetRandomSampler([0, 2, 4, 6, 7], generator=g))
     seen = _order(loader)
     assert sorted(seen) == [0, 2, 4, 6, 7] and len(loader) == 2
+
+
+def test_collate_keeps_gpu_tensors_on_the_gpu(monkeypatch):
+    from minigrad import _fakegpu, backend
+
+    monkeypatch.setattr(backend, "_gpu_module", _fakegpu)
+    X = minigrad.tensor(np.arange(12.0).reshape(4, 3), device="cuda")
+    batch = next(iter(mud.DataLoader(mud.TensorDataset(X), batch_size=3)))[0]
+    assert batch.device.type == "cuda" and batch.shape == (3, 3)
+    np.testing.assert_array_equal(batch.cpu().array, np.arange(9.0).reshape(3, 3))
+    with pytest.raises(RuntimeError, match="one device"):
+        mud.default_collate([minigrad.zeros(2), minigrad.zeros(2, device="cuda")])

@@ -332,3 +332,51 @@ def test_adam_update_kernel_on_arrays():
     np.testing.assert_allclose(p, [0.9, -1.9, 0.4], rtol=1e-12)
     np.testing.assert_allclose(m, 0.1 * g, rtol=1e-12)
     np.testing.assert_allclose(v, 0.001 * g * g, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name,kwargs", [("Adam", dict(lr=0.02, amsgrad=True, weight_decay=0.1)),
+                                         ("Adam", dict(lr=0.01, betas=(0.3, 0.5), maximize=True)),
+                                         ("AdamW", dict(lr=0.05, weight_decay=0.1))])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_plain_array_adam_path_matches_torch(name, kwargs, dtype, monkeypatch):
+    """With the compiled kernel switched off, the array-module path (used on the GPU) follows torch too."""
+    import minigrad.optim.adam as adam_mod
+
+    monkeypatch.setattr(adam_mod.kernels, "adam_update", lambda *a, **k: None)
+    mg, th = _pair(_make_params(dtype))
+    mg_opt, th_opt = getattr(optim, name)(mg, **kwargs), getattr(torch.optim, name)(th, **kwargs)
+    _run(mg_opt, th_opt, mg, th, 100 if dtype == np.float64 else 30)
+    if dtype == np.float64:
+        _assert_params_close(mg, th)
+    else:
+        _assert_params_close(mg, th, rtol=2e-4, atol=2e-5)
+        assert all(m.array.dtype == np.float32 for m in mg)
+
+
+@pytest.mark.parametrize("name,kwargs", [("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.1)),
+                                         ("Adam", dict(lr=0.02, amsgrad=True)), ("AdamW", dict(lr=0.02)),
+                                         ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5))])
+def test_optimizers_on_the_fake_gpu(name, kwargs, monkeypatch):
+    """On a (stand-in) GPU the updates stay on the device, and still follow torch."""
+    from minigrad import _fakegpu, backend
+
+    monkeypatch.setattr(backend, "_gpu_module", _fakegpu)
+    arrays = _make_params()
+    mg = [minigrad.tensor(a.copy(), device="cuda", requires_grad=True) for a in arrays]
+    th = [torch.tensor(a.copy(), requires_grad=True) for a in arrays]
+    mg_opt, th_opt = getattr(optim, name)(mg, **kwargs), getattr(torch.optim, name)(th, **kwargs)
+    for _ in range(50):
+        for m, t in zip(mg, th):
+            g = _grad_fn(t.detach().numpy())
+            m.grad = minigrad.tensor(g, device="cuda")
+            t.grad = torch.tensor(g)
+        mg_opt.step()
+        th_opt.step()
+    for m, t in zip(mg, th):
+        assert m.device.type == "cuda"
+        np.testing.assert_allclose(m.cpu().array, t.detach().numpy(), rtol=1e-10, atol=1e-12)
+    for s in mg_opt.state.values():
+        for k, v in s.items():
+            assert v.device.type == ("cpu" if k == "step" else "cuda")
+    mg_opt.zero_grad(set_to_none=False)
+    assert mg[0].grad.device.type == "cuda" and not mg[0].grad.cpu().array.any()

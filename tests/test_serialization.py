@@ -245,3 +245,21 @@ def test_manifest_problems_are_reported(tmp_path):
     with pytest.raises(CheckpointError, match="could not read arrays/0.npy"):  # object arrays are never unpickled
         minigrad.load(write({"format": "minigrad-checkpoint", "version": 1, "root": {"t": "ndarray", "i": 0}},
                             [("arrays/0.npy", np.array([{"a": 1}], dtype=object))]))
+
+
+def test_gpu_tensors_round_trip_and_map_location(monkeypatch):
+    from minigrad import _fakegpu
+
+    monkeypatch.setattr(backend, "_gpu_module", _fakegpu)
+    t = minigrad.tensor(np.arange(4.0), device="cuda:1")
+    buf = io.BytesIO()
+    minigrad.save({"t": t, "c": minigrad.ones(2)}, buf)
+    buf.seek(0)
+    out = minigrad.load(buf)
+    assert str(out["t"].device) == "cuda:1" and out["c"].device == backend.CPU
+    np.testing.assert_array_equal(out["t"].cpu().array, np.arange(4.0))
+    buf.seek(0)
+    assert minigrad.load(buf, map_location="cpu")["t"].device == backend.CPU
+    buf.seek(0)
+    moved = minigrad.load(buf, map_location={"cuda:1": "cuda:0", "cpu": "cuda:0"})
+    assert str(moved["t"].device) == "cuda:0" and str(moved["c"].device) == "cuda:0"

@@ -39,13 +39,20 @@ def _adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, step, lr, 
             param *= 1 - lr * weight_decay
         else:
             g = g + weight_decay * param
+    # two scratch arrays per call; the products keep torch's order ((1 - beta2) * g) * g
     w = 1 - beta1
+    tmp = xp.empty_like(exp_avg)  # (an array even when the parameter is 0-d)
+    xp.subtract(g, exp_avg, out=tmp)
     if abs(w) < 0.5:  # torch's lerp picks the better-conditioned of its two forms
-        exp_avg += w * (g - exp_avg)
+        tmp *= w
+        exp_avg += tmp
     else:
-        exp_avg[...] = g - (g - exp_avg) * (1 - w)
+        tmp *= 1 - w
+        xp.subtract(g, tmp, out=exp_avg)
+    xp.multiply(g, 1 - beta2, out=tmp)
+    tmp *= g
     exp_avg_sq *= beta2
-    exp_avg_sq += (1 - beta2) * g * g
+    exp_avg_sq += tmp
     bias_correction1 = 1 - beta1**step
     bias_correction2 = 1 - beta2**step
     step_size = lr / bias_correction1
@@ -53,10 +60,12 @@ def _adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, step, lr, 
     if amsgrad:
         xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
         second = max_exp_avg_sq
-    denom = xp.sqrt(second)
+    denom = xp.sqrt(second, out=tmp)
     denom /= bias_correction2**0.5
     denom += eps
-    param += -step_size * (exp_avg / denom)
+    xp.divide(exp_avg, denom, out=denom)
+    denom *= -step_size
+    param += denom
 
 
 class Adam(Optimizer):

@@ -125,7 +125,7 @@ class Optimizer:
                 g = p.grad
                 g.grad_fn, g.requires_grad = None, False
                 flags = getattr(g.array, "flags", None)
-                if flags is not None and flags.writeable and flags.owndata:
+                if flags is not None and getattr(flags, "writeable", True) and flags.owndata:
                     g.array.fill(0)
                 else:  # a view or read-only array (e.g. a broadcast): give the gradient its own zeros
                     g.array = backend.get_array_module(g.array).zeros_like(g.array)
