@@ -253,7 +253,7 @@ def test_scalar_operands_and_where_scalars():
     compare(lambda t, a: t.clamp(a.long(), min=0.5), x, grad=False)
     compare(lambda t, a: t.lerp(a, a * 3, 0.25), x)
     compare(lambda t, a: t.lerp(a, a * 3, 0.75), x)
-    compare(lambda t, a: 2.0 ** a + 3 % (a.detach() + 5) + (a + 5) % 3 - 1.5 ** (a * 0.5), x)
+    compare(lambda t, a: 2.0 ** a + 3 % (a.detach() + 5.5) + (a + 5.5) % 3 - 1.5 ** (a * 0.5), x)
     compare(lambda t, a: t.masked_fill(a, a > 1, 7), x)
 
 

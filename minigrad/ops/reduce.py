@@ -140,7 +140,7 @@ class Mean(Op):
         return out / self.n if self.n else out * math.nan  # the mean of nothing is NaN, as in torch
 
     def backward(self, grad):
-        return _expand(grad / self.n, self.shape, self.axes, self.keepdim)
+        return _expand(grad / self.n if self.n else grad, self.shape, self.axes, self.keepdim)
 
 
 class Var(Op):
@@ -364,7 +364,8 @@ class LogSumExp(Op):
 
     def backward(self, grad):
         xp = xp_of(grad)
-        return _keep(grad, self.x.shape, self.axes, self.keepdim) * xp.exp(self.x - self.out_k)
+        with _errstate(xp):  # inf - inf where a slice holds +inf: NaN, as in torch
+            return _keep(grad, self.x.shape, self.axes, self.keepdim) * xp.exp(self.x - self.out_k)
 
 
 class Prod(Op):
@@ -466,7 +467,8 @@ class LogSoftmax(Op):
             shifted = x - xp.where(xp.isfinite(m), m, 0)
         else:
             shifted = x
-        self.out = shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
+        with _errstate(xp):
+            self.out = shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
         return self.out
 
     def backward(self, grad):
