@@ -14,6 +14,10 @@ from minigrad.nn import functional as F
 from tests.nn.twin import check_twin
 from tests.opcheck import compare
 
+
+def _c(lib, a, like):
+    return lib.tensor(a, device=like.device)
+
 DTYPES = [np.float64, np.float32]
 
 
@@ -121,9 +125,9 @@ def test_embedding_gradcheck():
     r = np.random.default_rng(4)
     w = r.standard_normal((5, 3))
     idx = np.array([[0, 4, 4], [2, 0, 1]])
-    compare(lambda lib, w: lib.nn.functional.embedding(lib.tensor(idx), w), w)
+    compare(lambda lib, w: lib.nn.functional.embedding(_c(lib, idx, w), w), w)
     # the padding row's gradient is zero by design (not the true derivative): compare with torch, no gradcheck
-    compare(lambda lib, w: lib.nn.functional.embedding(lib.tensor(idx), w, padding_idx=4), w, gradcheck=False)
+    compare(lambda lib, w: lib.nn.functional.embedding(_c(lib, idx, w), w, padding_idx=4), w, gradcheck=False)
 
 
 def test_embedding_padding_row_initialised_to_zero_and_default_init():

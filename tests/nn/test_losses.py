@@ -13,6 +13,11 @@ from minigrad import nn
 from minigrad.nn import functional as F
 from tests.opcheck import assert_close, compare
 
+
+def _c(lib, a, like):
+    """A constant tensor on the device of ``like`` (so the tests also run with MINIGRAD_TEST_DEVICE=cuda)."""
+    return lib.tensor(a, device=like.device)
+
 REDUCTIONS = ["mean", "sum", "none"]
 DTYPES = [np.float64, np.float32]
 shapes = hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4)
@@ -83,7 +88,7 @@ def test_bce(reduction, dtype, shape, use_weight):
     w = (r.random(shape[-1:]) + 0.2).astype(dtype)
 
     def fn(lib, p, t):
-        return lib.nn.functional.binary_cross_entropy(p, t, weight=lib.tensor(w) if use_weight else None,
+        return lib.nn.functional.binary_cross_entropy(p, t, weight=_c(lib, w, p) if use_weight else None,
                                                       reduction=reduction)
 
     compare(fn, p, t)
@@ -103,7 +108,7 @@ def test_bce_with_logits(reduction, dtype, shape, use_weight, use_pos):
 
     def fn(lib, x, t):
         return lib.nn.functional.binary_cross_entropy_with_logits(
-            x, t, weight=lib.tensor(w) if use_weight else None, pos_weight=lib.tensor(pw) if use_pos else None,
+            x, t, weight=_c(lib, w, x) if use_weight else None, pos_weight=_c(lib, pw, x) if use_pos else None,
             reduction=reduction)
 
     compare(fn, x, t)
@@ -113,7 +118,7 @@ def test_bce_modules_twin():
     r = _rng(6)
     x, t = r.standard_normal((4, 3)), (r.random((4, 3)) > 0.5).astype(np.float64)
     w, pw = r.random(3) + 0.5, r.random(3) + 0.5
-    compare(lambda lib, x, t: lib.nn.BCEWithLogitsLoss(weight=lib.tensor(w), pos_weight=lib.tensor(pw))(x, t), x, t)
+    compare(lambda lib, x, t: lib.nn.BCEWithLogitsLoss(weight=_c(lib, w, x), pos_weight=_c(lib, pw, x))(x, t), x, t)
     compare(lambda lib, x, t: lib.nn.BCELoss(reduction="sum")(lib.sigmoid(x), t), x, t)
     m = nn.BCEWithLogitsLoss(pos_weight=mg.ones(3))
     assert list(m.state_dict()) == list(torch.nn.BCEWithLogitsLoss(pos_weight=torch.ones(3)).state_dict())
@@ -167,7 +172,7 @@ def test_cross_entropy_class_indices(reduction, dtype, n, c, extra, use_weight, 
 
     def fn(lib, x):
         return lib.nn.functional.cross_entropy(
-            x, lib.tensor(y), weight=lib.tensor(w.astype(dtype)) if use_weight else None, ignore_index=ignore_index,
+            x, _c(lib, y, x), weight=_c(lib, w.astype(dtype), x) if use_weight else None, ignore_index=ignore_index,
             reduction=reduction, label_smoothing=smoothing)
 
     with warnings.catch_warnings():
@@ -188,7 +193,7 @@ def test_cross_entropy_probability_targets(reduction, dtype, n, c, extra, use_we
     w = r.random(c) + 0.3
 
     def fn(lib, x, p):
-        return lib.nn.functional.cross_entropy(x, p, weight=lib.tensor(w.astype(dtype)) if use_weight else None,
+        return lib.nn.functional.cross_entropy(x, p, weight=_c(lib, w.astype(dtype), x) if use_weight else None,
                                                reduction=reduction, label_smoothing=smoothing)
 
     compare(fn, x.astype(dtype), p.astype(dtype))  # gradients for both logits and targets
@@ -196,9 +201,9 @@ def test_cross_entropy_probability_targets(reduction, dtype, n, c, extra, use_we
 
 def test_cross_entropy_unbatched_input():
     x = _rng(9).standard_normal(5)
-    compare(lambda lib, x: lib.nn.functional.cross_entropy(x, lib.tensor(3)), x)
-    compare(lambda lib, x: lib.nn.functional.cross_entropy(x, lib.tensor(3), label_smoothing=0.2,
-                                                           weight=lib.arange(1.0, 6.0, dtype=lib.float64)), x)
+    compare(lambda lib, x: lib.nn.functional.cross_entropy(x, _c(lib, 3, x)), x)
+    compare(lambda lib, x: lib.nn.functional.cross_entropy(x, _c(lib, 3, x), label_smoothing=0.2,
+                                                           weight=_c(lib, np.arange(1.0, 6.0), x)), x)
     p = _rng(10).random(5)
     compare(lambda lib, x, p: lib.nn.functional.cross_entropy(x, p / p.sum()), x, p)
 
@@ -207,7 +212,7 @@ def test_cross_entropy_stable_for_large_logits():
     x = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4], [1e4, 1e4, 1e4]])
     y = np.array([1, 2, 0])
     for dtype in DTYPES:
-        compare(lambda lib, x: lib.nn.functional.cross_entropy(x, lib.tensor(y), reduction="none",
+        compare(lambda lib, x: lib.nn.functional.cross_entropy(x, _c(lib, y, x), reduction="none",
                                                                label_smoothing=0.1),
                 x.astype(dtype), gradcheck=False)
     xm = mg.tensor(x, requires_grad=True)
@@ -239,15 +244,15 @@ def test_nll_loss(reduction, dtype, n, c, extra, use_weight, ignore):
     ignore_index = 1 if ignore == 1 else -100
 
     def fn(lib, x):
-        return lib.nn.functional.nll_loss(lib.log_softmax(x, 1), lib.tensor(y),
-                                          weight=lib.tensor(w.astype(dtype)) if use_weight else None,
+        return lib.nn.functional.nll_loss(lib.log_softmax(x, 1), _c(lib, y, x),
+                                          weight=_c(lib, w.astype(dtype), x) if use_weight else None,
                                           ignore_index=ignore_index, reduction=reduction)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         compare(fn, x.astype(dtype))
     # and directly on arbitrary inputs (NLL is linear in its input)
-    compare(lambda lib, x: lib.nn.functional.nll_loss(x, lib.tensor(y), ignore_index=ignore_index,
+    compare(lambda lib, x: lib.nn.functional.nll_loss(x, _c(lib, y, x), ignore_index=ignore_index,
                                                       reduction=reduction), x.astype(dtype))
 
 
@@ -257,10 +262,10 @@ def test_loss_modules_twin():
     y = r.integers(0, 3, (4, 2))
     y[0, 0] = 2
     w = r.random(3) + 0.5
-    compare(lambda lib, x: lib.nn.CrossEntropyLoss(weight=lib.tensor(w), ignore_index=2, label_smoothing=0.1)(
-        x, lib.tensor(y)), x)
-    compare(lambda lib, x: lib.nn.NLLLoss(weight=lib.tensor(w), reduction="sum")(
-        lib.nn.LogSoftmax(dim=1)(x), lib.tensor(y)), x)
+    compare(lambda lib, x: lib.nn.CrossEntropyLoss(weight=_c(lib, w, x), ignore_index=2, label_smoothing=0.1)(
+        x, _c(lib, y, x)), x)
+    compare(lambda lib, x: lib.nn.NLLLoss(weight=_c(lib, w, x), reduction="sum")(
+        lib.nn.LogSoftmax(dim=1)(x), _c(lib, y, x)), x)
     t = r.standard_normal((4, 3, 2))
     for name in ("MSELoss", "L1Loss"):
         compare(lambda lib, x, t: getattr(lib.nn, name)(reduction="sum")(x, t), x, t)
