@@ -192,6 +192,7 @@ def test_base_attributes_and_errors():
     s = mls.StepLR(o, step_size=2)
     assert s.base_lrs == [0.1, 0.02] and s.last_epoch == 0 and s.get_last_lr() == [0.1, 0.02]
     assert o.param_groups[0]["initial_lr"] == 0.1
+    o.step()
     s.step(epoch=6)  # closed form jump
     assert s.get_last_lr() == pytest.approx([0.1 * 0.1**3, 0.02 * 0.1**3])
     with pytest.raises(TypeError, match="is not an Optimizer"):
@@ -226,3 +227,18 @@ def test_lambda_state_dict_keeps_callable_objects():
     sd["lr_lambdas"][0]["rate"] = 0.25
     s.load_state_dict(sd)
     assert s.lr_lambdas[0].rate == 0.25 and "lr_lambdas" in sd
+
+
+def test_warns_when_scheduler_steps_before_optimizer():
+    o, _ = _opts()
+    s = mls.StepLR(o, step_size=2)
+    with pytest.warns(UserWarning, match=r"before `optimizer.step\(\)`"):
+        s.step()
+    o2, _ = _opts()
+    s2 = mls.StepLR(o2, step_size=2)
+    o2.step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s2.step()  # the right order: no warning
+        o2.step()
+        s2.step()

@@ -380,3 +380,17 @@ def test_optimizers_on_the_fake_gpu(name, kwargs, monkeypatch):
             assert v.device.type == ("cpu" if k == "step" else "cuda")
     mg_opt.zero_grad(set_to_none=False)
     assert mg[0].grad.device.type == "cuda" and not mg[0].grad.cpu().array.any()
+
+
+def test_load_a_torch_state_dict():
+    """The other direction: a torch optimizer's state dict (torch tensors inside) loads into minigrad."""
+    mg, th = _pair(_make_params())
+    th_opt = torch.optim.Adam(th, lr=0.03, amsgrad=True)
+    mg_opt = optim.Adam(mg, lr=0.03, amsgrad=True)
+    _run(mg_opt, th_opt, mg, th, 20)
+    fresh = [minigrad.tensor(t.detach().numpy().copy(), requires_grad=True) for t in th]
+    opt2 = optim.Adam(fresh)
+    opt2.load_state_dict(th_opt.state_dict())
+    assert isinstance(opt2.state[fresh[0]]["exp_avg"], minigrad.Tensor)
+    _run(opt2, th_opt, fresh, th, 30)
+    _assert_params_close(fresh, th)

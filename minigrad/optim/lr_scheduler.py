@@ -9,8 +9,11 @@ applied to one optimizer compose, and the rates agree with torch's step by step,
 """
 from __future__ import annotations
 
+import functools
 import math
 import types
+import warnings
+import weakref
 from bisect import bisect_right
 from collections import Counter
 
@@ -36,6 +39,25 @@ def _per_group(name: str, optimizer, value) -> list:
     return [value] * len(optimizer.param_groups)
 
 
+def _track_optimizer_steps(optimizer) -> None:
+    """Make ``optimizer.step()`` record that it ran, so a scheduler stepped too early can warn (as torch does)."""
+    step = optimizer.step
+    if getattr(step, "_tracked_by_lr_scheduler", False):
+        return
+    opt_ref = weakref.ref(optimizer)  # a strong reference here would make the optimizer refer to itself
+    func = type(optimizer).step
+
+    @functools.wraps(func)
+    def tracked_step(*args, **kwargs):
+        opt = opt_ref()
+        opt._opt_called = True
+        return func(opt, *args, **kwargs)
+
+    tracked_step._tracked_by_lr_scheduler = True
+    optimizer._opt_called = False
+    optimizer.step = tracked_step
+
+
 class LRScheduler:
     """Base class: subclasses implement :meth:`get_lr`, the rates for the new ``last_epoch``.
 
@@ -57,6 +79,7 @@ class LRScheduler:
                                    f"scheduler with last_epoch={last_epoch}: load the optimizer's state first")
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        _track_optimizer_steps(optimizer)
         self._initial_step()
 
     def _initial_step(self) -> None:
@@ -80,6 +103,10 @@ class LRScheduler:
 
         Passing ``epoch`` (deprecated in torch too) jumps there using the closed form where one exists.
         """
+        if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", True):
+            warnings.warn(
+                "Detected call of `lr_scheduler.step()` before `optimizer.step()`: call `optimizer.step()` first, "
+                "otherwise the first value of the learning-rate schedule is skipped.", UserWarning, stacklevel=2)
         self._step_count += 1
         self._update_lr(epoch)
 
