@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numbers
 
+from .. import amp as _amp
 from .. import backend
 from ..autograd.graph import Op
 from ..tensor import Tensor
@@ -200,6 +201,8 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     ``padding`` is an int (zeros on both sides), ``'valid'`` (none) or ``'same'`` (output as long
     as the input; only with stride 1). ``groups`` splits the channels into independent groups.
     """
+    if _amp._active:  # autocast: convolutions run in float16
+        input, weight, bias = _amp.autocast_inputs("lower", input, weight, bias)
     op = "conv1d"
     if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
         raise TypeError(f"{op}: expected input and weight to be Tensors, got {type(input).__name__} and "

@@ -8,6 +8,7 @@ the engine.
 """
 from __future__ import annotations
 
+from .. import amp as _amp
 from .. import backend
 from ..autograd.graph import Op
 from ..tensor import Tensor
@@ -73,6 +74,8 @@ def _check_pair(op, a, b):
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """The matrix product with NumPy/torch's rules: 1-d·1-d is a dot product, a 1-d operand acts as a
     row (left) or column (right) vector, and dims before the last two are batch dims that broadcast."""
+    if _amp._active:  # autocast: matmuls run in float16
+        input, other = _amp.autocast_inputs("lower", input, other)
     _check_pair("matmul", input, other)
     a, b = input.shape, other.shape
     if not a or not b:
@@ -100,6 +103,8 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """Matrix times matrix, both strictly 2-d."""
+    if _amp._active:  # autocast: matmuls run in float16
+        input, mat2 = _amp.autocast_inputs("lower", input, mat2)
     _check_pair("mm", input, mat2)
     if input.ndim != 2 or mat2.ndim != 2:
         raise RuntimeError(f"mm: expected 2-D tensors (matrices), but got shapes {list(input.shape)} and "
@@ -111,6 +116,8 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
 
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Batched matrix product of (b, n, m) and (b, m, p) tensors (no broadcasting)."""
+    if _amp._active:  # autocast: matmuls run in float16
+        input, mat2 = _amp.autocast_inputs("lower", input, mat2)
     _check_pair("bmm", input, mat2)
     if input.ndim != 3 or mat2.ndim != 3:
         raise RuntimeError(f"bmm: batch1 and batch2 must be 3D tensors, but got shapes {list(input.shape)} and "

@@ -9,6 +9,7 @@ of ``x`` flattened into one batch dimension ``M``::
 """
 from __future__ import annotations
 
+from .. import amp as _amp
 from ..autograd.graph import Op
 from ..tensor import Tensor
 from ._util import check_same_device
@@ -46,6 +47,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
     ``input``: ``(*, in_features)``; ``weight``: ``(out_features, in_features)``; ``bias``: ``(out_features,)``.
     """
+    if _amp._active:  # autocast: matmuls run in float16
+        input, weight, bias = _amp.autocast_inputs("lower", input, weight, bias)
     for name, t in (("input", input), ("weight", weight), ("bias", bias)):
         if t is not None and not isinstance(t, Tensor):
             raise TypeError(f"linear(): argument '{name}' must be Tensor, not {type(t).__name__}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import warnings
 
+from .. import amp as _amp
 from .. import backend
 from ..autograd.graph import Op
 from ..tensor import Tensor
@@ -140,6 +141,8 @@ class HuberLoss(_Pointwise):
 
 
 def _pointwise(name, op, input, target):
+    if _amp._active:  # autocast: losses are computed in float32
+        input, target = _amp.autocast_inputs("float32", input, target)
     if not isinstance(input, Tensor) or not isinstance(target, Tensor):
         raise TypeError(f"{name}(): input and target must be Tensors")
     if tuple(input.shape) != tuple(target.shape):
@@ -331,6 +334,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     ``pos_weight`` (broadcast along the last dim, one value per class) scales the loss of positive targets.
     """
     fn = "binary_cross_entropy_with_logits"
+    if _amp._active:  # autocast: losses are computed in float32
+        input, target, weight, pos_weight = _amp.autocast_inputs("float32", input, target, weight, pos_weight)
     red = legacy_reduction(size_average, reduce, reduction)
     _check_same_size(fn, input, target)
     x, t = operands(fn, input, target)
@@ -521,6 +526,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     to skip) or class probabilities (floating point, same shape as ``input``).
     """
     fn = "cross_entropy"
+    if _amp._active:  # autocast: losses are computed in float32
+        input, target, weight = _amp.autocast_inputs("float32", input, target, weight)
     red = legacy_reduction(size_average, reduce, reduction)
     if not isinstance(input, Tensor) or not isinstance(target, Tensor):
         raise TypeError(f"{fn}(): input and target must be Tensors")
@@ -546,6 +553,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
     """Negative log-likelihood for log-probabilities ``input`` (e.g. from ``log_softmax``) and class indices."""
     fn = "nll_loss"
+    if _amp._active:  # autocast: losses are computed in float32
+        input, target, weight = _amp.autocast_inputs("float32", input, target, weight)
     red = legacy_reduction(size_average, reduce, reduction)
     if not isinstance(input, Tensor) or not isinstance(target, Tensor):
         raise TypeError(f"{fn}(): input and target must be Tensors")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numbers
 
+from .. import amp as _amp
 from .. import backend
 from ..autograd.graph import Op
 from ..tensor import Tensor
@@ -92,6 +93,8 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bi
                eps: float = 1e-5) -> Tensor:
     """Normalise each sample over its trailing ``normalized_shape`` axes (mean 0, biased variance 1),
     then scale by ``weight`` and shift by ``bias`` (both of shape ``normalized_shape``) when given."""
+    if _amp._active:  # autocast: computed in float32
+        input, weight, bias = _amp.autocast_inputs("float32", input, weight, bias)
     op = "layer_norm"
     if isinstance(normalized_shape, numbers.Integral):
         normalized_shape = (int(normalized_shape),)
@@ -247,6 +250,8 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
                eps: float = 1e-5) -> Tensor:
     """Split the channels of ``input`` ``(N, C, *)`` into ``num_groups`` groups and normalise each group of
     each sample; then a per-channel ``weight`` and ``bias`` (shape ``(C,)``) when given."""
+    if _amp._active:  # autocast: computed in float32
+        input, weight, bias = _amp.autocast_inputs("float32", input, weight, bias)
     op = "group_norm"
     _check_params(op, input, (weight, bias))
     if input.ndim < 2:

@@ -10,6 +10,7 @@ import builtins
 import math
 from collections import namedtuple
 
+from .. import amp as _amp
 from .. import backend
 from .. import dtypes as _dt
 from ..autograd.graph import Op
@@ -173,6 +174,8 @@ class Var(Op):
 
 def sum(input, dim=None, keepdim=False, *, dtype=None):
     """Sum over ``dim`` (all dims when None). Bool and integer tensors sum to int64 unless ``dtype`` is given."""
+    if _amp._active:  # autocast: computed in float32
+        input, = _amp.autocast_inputs("float32", input)
     x = _int_to_long(_tensor("sum", input), dtype)
     return Sum(_axes("sum", dim, x.ndim), keepdim)(x)
 
@@ -490,12 +493,16 @@ def _softmax_input(name, input, dim, dtype):
 
 def softmax(input, dim=None, dtype=None):
     """Probabilities along ``dim``: positive and summing to 1. Stable for large logits."""
+    if _amp._active:  # autocast: computed in float32
+        input, = _amp.autocast_inputs("float32", input)
     x, axis = _softmax_input("softmax", input, dim, dtype)
     return Softmax(axis if x.ndim else None)(x)
 
 
 def log_softmax(input, dim=None, dtype=None):
     """``log(softmax(x))`` computed directly (stable, no log of 0)."""
+    if _amp._active:  # autocast: computed in float32
+        input, = _amp.autocast_inputs("float32", input)
     x, axis = _softmax_input("log_softmax", input, dim, dtype)
     return LogSoftmax(axis if x.ndim else None)(x)
 
