@@ -147,6 +147,8 @@ def div(input, other, *, rounding_mode=None):
     if rounding_mode not in ("floor", "trunc"):
         raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
     a, b = operands("div", input, other)
+    if a.array.dtype.kind == "b":
+        raise NotImplementedError(f"div(rounding_mode={rounding_mode!r}): not implemented for bool tensors")
     return apply_binary(FloorDiv, "div", a, b, rounding_mode)
 
 
@@ -163,6 +165,8 @@ negative = neg
 
 
 def pow(input, exponent):
+    if _is_bool(input) and isinstance(exponent, bool):  # torch keeps bool here: x ** True is x, x ** False is True
+        return Tensor._make(input.array.copy() if exponent else xp_of(input.array).ones_like(input.array))
     a, b = operands("pow", input, exponent)
     if a.array.dtype.kind == "b":
         raise RuntimeError("pow: not implemented for bool tensors; convert them to an integer or float dtype first")
