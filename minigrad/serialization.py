@@ -22,7 +22,7 @@ import base64
 import io
 import json
 import os
-import tempfile
+import secrets
 import zipfile
 from collections import OrderedDict
 
@@ -157,7 +157,12 @@ def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_seri
         return
     path = os.fspath(f)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"minigrad.save: cannot write {path!r}: directory {directory!r} does not exist")
+    # the temporary file sits beside the target (os.replace is only atomic within one file system); creating
+    # it with mode 0o666 lets the umask decide its permissions, as for any ordinary new file
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as fh:
             _write(fh, manifest, enc.arrays)

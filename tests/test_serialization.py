@@ -263,3 +263,26 @@ def test_gpu_tensors_round_trip_and_map_location(monkeypatch):
     buf.seek(0)
     moved = minigrad.load(buf, map_location={"cuda:1": "cuda:0", "cpu": "cuda:0"})
     assert str(moved["t"].device) == "cuda:0" and str(moved["c"].device) == "cuda:0"
+
+
+def test_save_into_missing_directory_and_file_mode(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        minigrad.save(minigrad.ones(1), tmp_path / "no" / "such" / "dir.pt")
+    old = os.umask(0o022)
+    try:
+        minigrad.save(minigrad.ones(1), tmp_path / "m.pt")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "m.pt").stat().st_mode & 0o777 == 0o644  # like any new file, not mkstemp's 0600
+
+
+def test_model_state_dict_round_trip(tmp_path):
+    nn = minigrad.nn
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+    path = tmp_path / "best_model.pt"
+    minigrad.save(model.state_dict(), path)
+    other = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+    other.load_state_dict(minigrad.load(path))
+    for (k, a), (k2, b) in zip(model.state_dict().items(), other.state_dict().items()):
+        assert k == k2 and a.dtype == b.dtype
+        np.testing.assert_array_equal(a.array, b.array)
