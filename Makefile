@@ -21,9 +21,11 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
+# tests check correctness, not speed: one BLAS thread per pytest worker avoids two workers'
+# thread pools fighting over the 2 cores
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q -n 2 $(ARGS)
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=1 $(PY) -m pytest -q -n 2 $(ARGS)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks $(ARGS)
