@@ -1,0 +1,104 @@
+"""Lockstep parity, torch vs minigrad: loss, logits, every gradient and every parameter after every step."""
+import math
+
+import numpy as np
+import pytest
+
+import minigrad
+from parity.lockstep import TOLERANCES, compare_arrays, device_available, run_lockstep
+from solubility import ProteinDataset, make_synthetic, read_records
+
+
+@pytest.fixture(scope="module")
+def embedded():
+    # the embedded default data, kept short so the test runs in seconds
+    return ProteinDataset(make_synthetic(48, seed=0, median_length=60), max_len=80)
+
+
+def _check(res, steps):
+    assert res.ok, str(res.first_divergence)
+    assert len(res.history) == steps
+    for h in res.history:
+        # every step compared something real: the loss values are those of a 2-class CE
+        assert 0.0 < h["loss_ref"] < 5.0 and math.isfinite(h["loss_cand"])
+        assert h["max_rel"] <= res.tolerance
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_lockstep_embedded_default(embedded, dtype):
+    res = run_lockstep(embedded, steps=6, batch_size=4, dtype=dtype, seed=1)
+    _check(res, 6)
+    if dtype == "float64":
+        assert res.max_rel() < 1e-11
+    # both sides changed their parameters: Adam really stepped
+    assert res.history[-1]["loss_ref"] != res.history[0]["loss_ref"]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_lockstep_shared_sample(shared_data, dtype):
+    ds = ProteinDataset(read_records(shared_data / "sample.csv")[:40], max_len=64)
+    res = run_lockstep(ds, steps=4, batch_size=4, dtype=dtype, seed=2, mask_after_conv=(dtype == "float32"))
+    _check(res, 4)
+
+
+def test_lockstep_detects_a_wrong_forward(embedded, monkeypatch):
+    relu = minigrad.nn.functional.relu
+    monkeypatch.setattr(minigrad.nn.functional, "relu", lambda x: relu(x) * 1.0001)
+    res = run_lockstep(embedded, steps=3, batch_size=4, dtype="float64")
+    assert not res.ok and len(res.history) == 1
+    d = res.first_divergence
+    assert d.step == 1 and d.tensor == "loss" and d.rel_err > 1e-9
+    assert "step 1: loss diverged" in str(d)
+
+
+def test_lockstep_detects_a_wrong_gradient_only(embedded, monkeypatch):
+    """A backward bug that leaves the forward exact: found at the first gradient it touches."""
+    import importlib
+
+    cls = importlib.import_module("minigrad.ops.embedding").Embedding  # the op class (the function shadows it)
+    backward = cls.backward
+
+    def bad_backward(self, grad):
+        g = backward(self, grad)
+        return tuple(None if x is None else x * 1.01 for x in g)
+
+    monkeypatch.setattr(cls, "backward", bad_backward)
+    res = run_lockstep(embedded, steps=3, batch_size=4, dtype="float64")
+    d = res.first_divergence
+    assert d is not None and d.step == 1 and d.tensor == "grad:embedding.weight"
+    assert res.history[0]["logits_rel"] < 1e-12  # the forward still agreed
+
+
+def test_tolerances_are_documented_values():
+    assert TOLERANCES == {"float64": 1e-9, "float32": 2e-3}
+
+
+def test_compare_arrays():
+    assert compare_arrays(np.array([1.0, -4.0]), np.array([1.0, -4.0])) == (0.0, 0.0)
+    a, r = compare_arrays(np.array([1.0, -4.1]), np.array([1.0, -4.0]))
+    assert a == pytest.approx(0.1) and r == pytest.approx(0.1 / 4)
+    assert compare_arrays(np.array([np.nan]), np.array([1.0])) == (math.inf, math.inf)
+    assert compare_arrays(np.zeros(2), np.zeros(2)) == (0.0, 0.0)
+    with pytest.raises(ValueError, match="shapes differ"):
+        compare_arrays(np.zeros(2), np.zeros(3))
+
+
+def test_bad_dtype_and_unavailable_device(embedded):
+    with pytest.raises(ValueError, match="dtype must be one of"):
+        run_lockstep(embedded, steps=1, dtype="float16")
+    import torch
+
+    ok, why = device_available("cuda")
+    if not torch.cuda.is_available():
+        assert not ok and "torch.cuda is not available" in why
+        with pytest.raises(RuntimeError, match="lockstep on cuda: torch.cuda is not available"):
+            run_lockstep(embedded, steps=1, device="cuda")
+
+
+@pytest.mark.gpu
+def test_lockstep_gpu(embedded):
+    ok, why = device_available("cuda")
+    if not ok:
+        pytest.skip(why)
+    for dtype in ("float64", "float32"):
+        _check(run_lockstep(embedded, steps=4, batch_size=4, dtype=dtype, device="cuda"), 4)
