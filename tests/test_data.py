@@ -342,3 +342,40 @@ def test_collate_keeps_gpu_tensors_on_the_gpu(monkeypatch):
     np.testing.assert_array_equal(batch.cpu().array, np.arange(9.0).reshape(3, 3))
     with pytest.raises(RuntimeError, match="one device"):
         mud.default_collate([minigrad.zeros(2), minigrad.zeros(2, device="cuda")])
+
+
+# ------------------------------------------------------------------------------------------ properties
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@given(n=st.integers(0, 40), batch_size=st.integers(1, 12), drop_last=st.booleans(), shuffle=st.booleans(),
+       seed=st.integers(0, 2**31))
+def test_loader_batches_partition_the_dataset(n, batch_size, drop_last, shuffle, seed):
+    ds = mud.TensorDataset(minigrad.tensor(np.arange(n)))
+    minigrad.manual_seed(seed)
+    loader = mud.DataLoader(ds, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last)
+    got = [b[0].tolist() for b in loader]
+    want_sizes = [len(b) for b in tud.DataLoader(list(range(n)), batch_size=batch_size, drop_last=drop_last)]
+    assert [len(b) for b in got] == want_sizes and len(loader) == len(want_sizes)
+    flat = [i for b in got for i in b]
+    assert len(set(flat)) == len(flat)  # no sample twice in an epoch
+    if not drop_last:
+        assert sorted(flat) == list(range(n))
+    if not shuffle:
+        assert flat == list(range(len(flat)))
+    minigrad.manual_seed(seed)
+    assert [b[0].tolist() for b in loader] == got  # reproducible
+
+
+@given(n=st.integers(0, 60), parts=st.lists(st.integers(1, 20), min_size=1, max_size=4))
+def test_random_split_fractions_match_torch_sizes(n, parts):
+    fracs = [p / sum(parts) for p in parts]
+    if not (abs(sum(fracs) - 1) < 1e-9 and sum(fracs) <= 1):
+        return  # rounding made the fractions sum to a hair over 1: torch then treats them as lengths
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mine = mud.random_split(list(range(n)), fracs, generator=minigrad.Generator().manual_seed(0))
+        theirs = tud.random_split(list(range(n)), fracs, generator=torch.Generator().manual_seed(0))
+    assert [len(s) for s in mine] == [len(s) for s in theirs]
+    assert sorted(i for s in mine for i in s.indices) == list(range(n))

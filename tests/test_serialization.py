@@ -286,3 +286,42 @@ def test_model_state_dict_round_trip(tmp_path):
     for (k, a), (k2, b) in zip(model.state_dict().items(), other.state_dict().items()):
         assert k == k2 and a.dtype == b.dtype
         np.testing.assert_array_equal(a.array, b.array)
+
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+_leaf = st.one_of(
+    st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(allow_nan=False), st.text(max_size=5),
+    st.binary(max_size=5),
+    hnp.arrays(st.sampled_from([np.float32, np.float64, np.int64, np.int8, np.bool_, np.float16]),
+               hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=3)).map(minigrad.from_numpy),
+)
+_tree = st.recursive(_leaf, lambda kids: st.one_of(
+    st.lists(kids, max_size=3), st.lists(kids, max_size=3).map(tuple),
+    st.dictionaries(st.one_of(st.text(max_size=4), st.integers(-5, 5)), kids, max_size=3),
+    st.dictionaries(st.text(max_size=4), kids, max_size=3).map(OrderedDict),
+), max_leaves=10)
+
+
+def _same(a, b):
+    assert type(a) is type(b)
+    if isinstance(a, minigrad.Tensor):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_array_equal(a.array, b.array)
+    elif isinstance(a, dict):
+        assert list(a) == list(b)
+        for k in a:
+            _same(a[k], b[k])
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            _same(x, y)
+    else:
+        assert a == b
+
+
+@given(_tree)
+def test_round_trip_of_arbitrary_nested_objects(obj):
+    _same(_roundtrip(obj), obj)
