@@ -1,0 +1,172 @@
+"""Per-op micro benchmarks, each written once for both libraries (``lib`` is torch or minigrad)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .cases import Case, tensor
+
+
+def _rng(ctx):
+    return np.random.default_rng(ctx.seed)
+
+
+def _dispatch(lib, ctx):
+    """20 small ops on 4x4 tensors, forward and backward: measures the per-op Python overhead."""
+    rng = _rng(ctx)
+    a = tensor(lib, rng.standard_normal((4, 4)).astype(np.float32), ctx, True)
+    b = tensor(lib, rng.standard_normal((4, 4)).astype(np.float32), ctx, True)
+
+    def fn(i):
+        a.grad = b.grad = None
+        x = a * b + a                      # 2
+        x = x - b / (b.abs() + 1.0)        # 4 (abs, add, div, sub)
+        y = x.tanh() * a.sigmoid()         # 3
+        y = y + x.relu() * 0.5             # 3
+        z = (y * y + 1.0).sqrt()           # 3
+        z = z.exp().log1p() - y            # 3
+        loss = (z * a).mean()              # 2  -> 20 ops
+        loss.backward()
+
+    return fn
+
+
+def _elementwise(lib, ctx):
+    n = 1 << 14 if ctx.quick else 1 << 21
+    rng = _rng(ctx)
+    a = tensor(lib, rng.standard_normal(n).astype(np.float32), ctx, True)
+    b = tensor(lib, rng.standard_normal(n).astype(np.float32), ctx, True)
+
+    def fn(i):
+        a.grad = b.grad = None
+        y = ((a * b + a).relu() * b).sum()
+        y.backward()
+
+    return fn
+
+
+def _matmul(lib, ctx):
+    n = 32 if ctx.quick else 512
+    rng = _rng(ctx)
+    a = tensor(lib, rng.standard_normal((n, n)).astype(np.float32), ctx, True)
+    b = tensor(lib, rng.standard_normal((n, n)).astype(np.float32), ctx, True)
+
+    def fn(i):
+        a.grad = b.grad = None
+        (a @ b).sum().backward()
+
+    return fn
+
+
+def _conv_shapes(ctx):
+    return (2, 8, 16, 40) if ctx.quick else (ctx.batch, 64, 128, 950)
+
+
+def _conv_inputs(lib, ctx, grad):
+    n, cin, cout, length = _conv_shapes(ctx)
+    rng = _rng(ctx)
+    x = tensor(lib, rng.standard_normal((n, cin, length)).astype(np.float32), ctx, grad)
+    lib.manual_seed(ctx.seed)
+    conv = lib.nn.Conv1d(cin, cout, 5, padding=2)
+    if ctx.device != "cpu":
+        conv = conv.to(ctx.device)
+    return x, conv
+
+
+def _conv_forward(lib, ctx):
+    x, conv = _conv_inputs(lib, ctx, False)
+
+    def fn(i):
+        with lib.no_grad():
+            conv(x)
+
+    return fn
+
+
+def _conv_backward(lib, ctx):
+    x, conv = _conv_inputs(lib, ctx, True)
+
+    def fn(i):
+        x.grad = None
+        conv.zero_grad()
+        conv(x).sum().backward()
+
+    return fn
+
+
+def _emb_inputs(lib, ctx, grad):
+    n, length = (2, 40) if ctx.quick else (ctx.batch, 950)
+    rng = _rng(ctx)
+    idx = tensor(lib, rng.integers(0, 21, (n, length)), ctx)
+    lib.manual_seed(ctx.seed)
+    emb = lib.nn.Embedding(21, 64, padding_idx=0)
+    if ctx.device != "cpu":
+        emb = emb.to(ctx.device)
+    return idx, emb
+
+
+def _emb_forward(lib, ctx):
+    idx, emb = _emb_inputs(lib, ctx, False)
+
+    def fn(i):
+        with lib.no_grad():
+            emb(idx)
+
+    return fn
+
+
+def _emb_backward(lib, ctx):
+    idx, emb = _emb_inputs(lib, ctx, True)
+
+    def fn(i):
+        emb.zero_grad()
+        emb(idx).sum().backward()
+
+    return fn
+
+
+def _cross_entropy(lib, ctx):
+    n, c = (16, 5) if ctx.quick else (4096, 128)
+    rng = _rng(ctx)
+    x = tensor(lib, rng.standard_normal((n, c)).astype(np.float32), ctx, True)
+    y = tensor(lib, rng.integers(0, c, n), ctx)
+
+    def fn(i):
+        x.grad = None
+        lib.nn.functional.cross_entropy(x, y).backward()
+
+    return fn
+
+
+def _adam(lib, ctx):
+    """One Adam step over the course CNN's parameters (about 125k numbers in 8 tensors)."""
+    from solubility.model import build_model
+
+    lib.manual_seed(ctx.seed)
+    model = build_model(lib, device=None if ctx.device == "cpu" else ctx.device)
+    params = list(model.parameters())
+    rng = _rng(ctx)
+    for p in params:
+        p.grad = tensor(lib, rng.standard_normal(tuple(p.shape)).astype(np.float32), ctx)
+    opt = lib.optim.Adam(params, lr=1e-3)
+
+    def fn(i):
+        opt.step()
+
+    return fn
+
+
+def cases(ctx) -> list:
+    n, cin, cout, length = _conv_shapes(ctx)
+    conv = f"x ({n},{cin},{length}) -> {cout} ch, k5 p2"
+    emb = "(2,40) into 21x64" if ctx.quick else f"({ctx.batch},950) into 21x64, padding_idx 0"
+    return [
+        Case("micro", "dispatch: 20 ops fwd+bwd", "4x4 float32", _dispatch),
+        Case("micro", "elementwise chain fwd+bwd", "2^14" if ctx.quick else "2^21 float32", _elementwise),
+        Case("micro", "matmul fwd+bwd", "32x32" if ctx.quick else "512x512 float32", _matmul),
+        Case("micro", "conv1d forward (no_grad)", conv, _conv_forward),
+        Case("micro", "conv1d fwd+bwd", conv, _conv_backward),
+        Case("micro", "embedding forward (no_grad)", emb, _emb_forward),
+        Case("micro", "embedding fwd+bwd", emb, _emb_backward),
+        Case("micro", "cross_entropy fwd+bwd", "(16,5)" if ctx.quick else "(4096,128)", _cross_entropy),
+        Case("micro", "Adam step (CNN params)", "~125k params, 8 tensors", _adam),
+    ]
