@@ -46,9 +46,9 @@ def _window_args(op, kernel_size, stride, padding, dilation):
         raise RuntimeError(f"{op}() dilation must be greater than zero, but got {d}")
     if p < 0:
         raise RuntimeError(f"{op}() padding must be non-negative, but got {p}")
-    if p > (d * (k - 1) + 1) // 2:
-        raise RuntimeError(f"{op}() padding should be at most half of the effective kernel size, but got "
-                           f"padding={p}, kernel_size={k} and dilation={d}")
+    if p > k // 2:  # torch's rule, which ignores the dilation
+        raise RuntimeError(f"{op}() padding should be at most half of kernel size, but got padding={p} and "
+                           f"kernel_size={k}")
     return k, s, p, d
 
 
@@ -243,9 +243,10 @@ class AdaptiveMaxPool1d(Op):
         idx = xp.minimum(start[:, None] + xp.arange(width)[None, :], end[:, None] - 1)
         windows = x[..., idx]  # (..., out, width)
         if width and bool(xp.isnan(windows).any()):
-            # torch lets NaN win: the first NaN of each bin becomes its maximum
+            # torch lets NaN win: the last NaN of each bin becomes its maximum (padded repeats excluded)
             nan = xp.isnan(windows)
-            arg = xp.where(nan.any(axis=-1), xp.argmax(nan, axis=-1), xp.argmax(xp.where(nan, 0, windows), axis=-1))
+            last_nan = xp.minimum(width - 1 - xp.argmax(nan[..., ::-1], axis=-1), end - start - 1)
+            arg = xp.where(nan.any(axis=-1), last_nan, xp.argmax(xp.where(nan, 0, windows), axis=-1))
         else:
             arg = xp.argmax(windows, axis=-1) if width else xp.zeros(x.shape[:-1] + (0,), xp.int64)
         self.index = start + arg  # position of each maximum in the input's last axis
