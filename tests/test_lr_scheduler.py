@@ -35,7 +35,7 @@ def _compare(make, steps=100, cls="SGD", lrs=(0.1, 0.02), **kw):
             seq_th.append(th_s.get_last_lr())
             assert [g["lr"] for g in mg_opt.param_groups] == seq_mg[-1]
     np.testing.assert_allclose(np.array(seq_mg), np.array(seq_th), rtol=1e-10, atol=0)
-    assert mg_s.last_epoch == th_s.last_epoch
+    assert getattr(mg_s, "last_epoch", None) == getattr(th_s, "last_epoch", None)
     return np.array(seq_mg)
 
 
@@ -54,6 +54,11 @@ SCHEDULES = {
     "SequentialLR": lambda m, o: m.SequentialLR(
         o, [m.LinearLR(o, start_factor=0.2, total_iters=5), m.CosineAnnealingLR(o, T_max=60),
             m.ExponentialLR(o, gamma=0.9)], milestones=[5, 70]),
+    "PolynomialLR": lambda m, o: m.PolynomialLR(o, total_iters=60, power=1.7),
+    "ChainedScheduler": lambda m, o: m.ChainedScheduler([m.LinearLR(o, start_factor=0.3, total_iters=10),
+                                                         m.ExponentialLR(o, gamma=0.97)]),
+    "CosineAnnealingWarmRestarts": lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=7, T_mult=2, eta_min=0.001),
+    "CosineAnnealingWarmRestarts-1": lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=9),
     "OneCycleLR": lambda m, o: m.OneCycleLR(o, max_lr=[0.5, 0.1], total_steps=100),
     "OneCycleLR-3phase-linear": lambda m, o: m.OneCycleLR(o, max_lr=0.3, total_steps=120, three_phase=True,
                                                          anneal_strategy="linear"),
@@ -242,3 +247,20 @@ def test_warns_when_scheduler_steps_before_optimizer():
         s2.step()  # the right order: no warning
         o2.step()
         s2.step()
+
+
+def test_warm_restarts_fractional_epochs():
+    mg_opt, th_opt = _opts()
+    a = mls.CosineAnnealingWarmRestarts(mg_opt, T_0=3, T_mult=2)
+    b = TLS.CosineAnnealingWarmRestarts(th_opt, T_0=3, T_mult=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for epoch in range(12):
+            for i in range(4):
+                a.step(epoch + i / 4)
+                b.step(epoch + i / 4)
+                assert a.get_last_lr() == pytest.approx(b.get_last_lr(), rel=1e-12)
+    with pytest.raises(ValueError, match="Expected positive integer T_0"):
+        mls.CosineAnnealingWarmRestarts(mg_opt, T_0=0)
+    with pytest.raises(ValueError, match="non-negative epoch"):
+        a.step(-1)
