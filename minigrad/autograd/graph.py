@@ -51,7 +51,10 @@ class Op:
         if is_grad_enabled():
             for t in inputs:
                 if t.requires_grad:
-                    self.inputs = inputs
+                    # non-leaf inputs are kept as snapshots (same array and grad_fn, new object): an in-place op
+                    # that later rebases the tensor (minigrad.ops.inplace) must not re-route this edge
+                    self.inputs = tuple(x if x.grad_fn is None else Tensor._make(x.array, True, x.grad_fn)
+                                        for x in inputs)
                     return Tensor._make(out, True, self)
         return Tensor._make(out)
 
