@@ -1,5 +1,6 @@
 """minigrad.optim against torch.optim: 100-step float64 trajectories, state dicts, options and errors."""
 import io
+import math
 
 import numpy as np
 import pytest
@@ -394,3 +395,47 @@ def test_load_a_torch_state_dict():
     assert isinstance(opt2.state[fresh[0]]["exp_avg"], minigrad.Tensor)
     _run(opt2, th_opt, fresh, th, 30)
     _assert_params_close(fresh, th)
+
+
+def test_training_loop_end_to_end_matches_torch(tmp_path):
+    """The course's loop (DataLoader -> model -> loss -> backward -> step -> scheduler; save the best) in both
+    libraries, from the same weights and the same batches, ends at the same weights (float64)."""
+    from minigrad.utils.data import DataLoader, TensorDataset
+
+    rng = np.random.default_rng(0)
+    X, w_true = rng.standard_normal((24, 3)), np.array([[1.5], [-2.0], [0.5]])
+    Y = X @ w_true + 0.1 * rng.standard_normal((24, 1))
+    mg_model = minigrad.nn.Sequential(minigrad.nn.Linear(3, 4), minigrad.nn.Tanh(), minigrad.nn.Linear(4, 1)).double()
+    th_model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1)).double()
+    with torch.no_grad():
+        for (_, p), (_, q) in zip(mg_model.named_parameters(), th_model.named_parameters()):
+            q.copy_(torch.from_numpy(p.array.copy()))
+    mg_opt = optim.AdamW(mg_model.parameters(), lr=0.05)
+    th_opt = torch.optim.AdamW(th_model.parameters(), lr=0.05)
+    mg_sched = optim.lr_scheduler.ReduceLROnPlateau(mg_opt, patience=0, factor=0.5, threshold=0.1)
+    th_sched = torch.optim.lr_scheduler.ReduceLROnPlateau(th_opt, patience=0, factor=0.5, threshold=0.1)
+    mg_loader = DataLoader(TensorDataset(minigrad.tensor(X), minigrad.tensor(Y)), batch_size=5)
+    th_loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.tensor(X), torch.tensor(Y)),
+                                            batch_size=5)
+    best = math.inf
+    for _epoch in range(8):
+        total = 0.0
+        for (xb, yb), (xt, yt) in zip(mg_loader, th_loader):
+            mg_opt.zero_grad()
+            th_opt.zero_grad()
+            loss = minigrad.nn.functional.mse_loss(mg_model(xb), yb)
+            tloss = torch.nn.functional.mse_loss(th_model(xt), yt)
+            loss.backward()
+            tloss.backward()
+            mg_opt.step()
+            th_opt.step()
+            total += loss.item()
+        mg_sched.step(total)
+        th_sched.step(total)
+        if total < best:
+            best = total
+            minigrad.save(mg_model.state_dict(), tmp_path / "best.pt")
+    for p, q in zip(mg_model.parameters(), th_model.parameters()):
+        np.testing.assert_allclose(p.array, q.detach().numpy(), rtol=1e-9, atol=1e-12)
+    assert mg_opt.param_groups[0]["lr"] == th_opt.param_groups[0]["lr"] < 0.05  # the plateau logic kicked in
+    mg_model.load_state_dict(minigrad.load(tmp_path / "best.pt"))
