@@ -185,31 +185,41 @@ def test_adam_update_dispatch_in_place_and_fallbacks():
 
 
 # ----------------------------------------------------------------------------- col2im
-def _im2col(x, k, padding):
-    """(N, C, L) -> (N, L_out, C, K) with cols[n, t, c, j] = xpad[n, c, t + j] (stride 1)."""
-    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding)))
-    l_out = xp.shape[2] - k + 1
-    return np.stack([xp[:, :, j:j + l_out] for j in range(k)], axis=-1).transpose(0, 2, 1, 3)
+def _im2col(xpad_t, k, stride, dilation, l_out):
+    """(N, Lp, C) channels-last padded signal -> (N, L_out, K, C) columns, as Conv1d builds them."""
+    return np.stack([xpad_t[:, j * dilation:j * dilation + stride * (l_out - 1) + 1:stride] for j in range(k)], axis=2)
 
 
-@given(n=st.integers(0, 2), c=st.integers(1, 3), length=st.integers(1, 8), k=st.integers(1, 4),
-       padding=st.integers(0, 3), seed=st.integers(0, 2**16), dtype=st.sampled_from(DTYPES))
-def test_col2im_is_the_adjoint_of_im2col_and_matches_torch(n, c, length, k, padding, seed, dtype):
-    if length + 2 * padding < k:
+@given(n=st.integers(0, 2), c=st.integers(1, 3), length=st.integers(1, 9), k=st.integers(1, 4),
+       padding=st.integers(0, 3), stride=st.integers(1, 3), dilation=st.integers(1, 2), seed=st.integers(0, 2**16),
+       dtype=st.sampled_from(DTYPES))
+def test_col2im_is_the_adjoint_of_im2col_and_matches_torch(n, c, length, k, padding, stride, dilation, seed, dtype):
+    lp = length + 2 * padding
+    if lp < dilation * (k - 1) + 1:
         return  # no output positions: not a valid convolution
+    l_out = (lp - dilation * (k - 1) - 1) // stride + 1
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, c, length)).astype(dtype)
-    cols = rng.standard_normal(_im2col(x, k, padding).shape).astype(dtype)
-    # torch: the input gradient of a conv whose weight is the identity on (channel, tap) pairs
+    cols = rng.standard_normal((n, l_out, k, c)).astype(dtype)
+    # torch: the input gradient of unfold (torch's im2col) for the same upstream columns
     tx = torch.tensor(x, requires_grad=True)
-    t_cols = torch.nn.functional.unfold(tx[:, :, None, :], (1, k), padding=(0, padding))  # (N, C*K, L_out)
-    t_cols.backward(torch.tensor(cols.transpose(0, 2, 3, 1).reshape(n, c * k, cols.shape[1])))
+    t_cols = torch.nn.functional.unfold(tx[:, :, None, :], (1, k), dilation=(1, dilation), padding=(0, padding),
+                                        stride=(1, stride))  # (N, C*K, L_out), channel-major
+    t_cols.backward(torch.tensor(cols.transpose(0, 3, 2, 1).reshape(n, c * k, l_out)))
+    xpad_t = np.pad(x, ((0, 0), (0, 0), (padding, padding))).transpose(0, 2, 1)
     for fn in _both("col2im"):
-        got = fn(cols, length, padding)
-        assert got.shape == (n, c, length) and got.dtype == dtype
-        np.testing.assert_allclose(got, tx.grad.numpy(), **TOL[dtype], err_msg=fn.__name__)
-        # adjoint identity <im2col(x), cols> == <x, col2im(cols)>
-        np.testing.assert_allclose(np.vdot(_im2col(x, k, padding), cols), np.vdot(x, got), rtol=1e-4)
+        got = fn(cols, lp, stride, dilation)
+        assert got.shape == (n, lp, c) and got.dtype == dtype
+        inner = got[:, padding:padding + length].transpose(0, 2, 1)
+        np.testing.assert_allclose(inner, tx.grad.numpy(), **TOL[dtype], err_msg=fn.__name__)
+        # adjoint identity <im2col(x), cols> == <x, col2im(cols)> (padding rows included)
+        np.testing.assert_allclose(np.vdot(_im2col(xpad_t, k, stride, dilation, l_out), cols), np.vdot(xpad_t, got),
+                                   rtol=1e-4, atol=1e-5)
+
+
+def test_col2im_rejects_columns_that_do_not_fit():
+    with pytest.raises(ValueError, match="do not fit"):
+        kernels.col2im(np.ones((1, 4, 3, 2)), 5)
 
 
 # ----------------------------------------------------------------------------- the switch
@@ -253,7 +263,7 @@ def test_non_numpy_arrays_are_declined():
     assert kernels.relu_backward(a, a) is None
     assert kernels.embedding_backward(np.array([0, 1]), a[:, :2].T.copy().view(NotNumpy), 3) is None
     assert kernels.masked_pool_backward(a, np.ones((2, 4))) is None
-    assert kernels.col2im(np.ones((1, 2, 3)), 2, 0) is None  # wrong rank
+    assert kernels.col2im(np.ones((1, 2, 3)), 2) is None  # wrong rank
     assert kernels.embedding_backward(np.array([0.5]), np.ones((1, 2)), 3) is None  # float indices
 
 

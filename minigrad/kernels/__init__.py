@@ -165,11 +165,19 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq=None, *, step: 
     return True
 
 
-def col2im(cols, length: int, padding: int):
-    """Fold (N, L_out, C, K) im2col columns back into a (N, C, length) signal (stride 1, dilation 1)."""
-    if not _host(cols) or cols.ndim != 4:
+def col2im(cols, padded_length: int, stride: int = 1, dilation: int = 1):
+    """Conv1d's col2im: fold columns (N, L_out, K, C) into a zero-padded (N, padded_length, C) signal.
+
+    ``cols[n, t, j, :]`` is added to row ``t * stride + j * dilation`` of the result (channels last).
+    Returns None for non-NumPy arrays.
+    """
+    if not _host(cols) or cols.ndim != 4 or cols.dtype.kind != "f":
         return None
-    return _table["col2im"](cols, int(length), int(padding))
+    n, l_out, k, c = cols.shape
+    if l_out and (l_out - 1) * stride + (k - 1) * dilation >= padded_length:
+        raise ValueError(f"col2im: columns of {l_out} positions x {k} taps (stride {stride}, dilation {dilation}) "
+                         f"do not fit in a signal of length {padded_length}")
+    return _table["col2im"](cols, int(padded_length), int(stride), int(dilation))
 
 
 def warmup(dtypes=(np.float32, np.float64)) -> float:
@@ -190,5 +198,5 @@ def warmup(dtypes=(np.float32, np.float64)) -> float:
         p = np.ones(4, dtype=dt)
         cpu.adam_update_numba(p, p.copy(), p.copy(), p.copy(), None, 1, 1e-3, 0.9, 0.999, 1e-8, 0.0, False, False)
         cpu.adam_update_numba(p, p.copy(), p.copy(), p.copy(), p.copy(), 1, 1e-3, 0.9, 0.999, 1e-8, 0.0, True, False)
-        cpu.col2im_numba(np.ones((1, 3, 2, 2), dtype=dt), 3, 0)
+        cpu.col2im_numba(np.ones((1, 3, 2, 2), dtype=dt), 4, 1, 1)
     return time.perf_counter() - t0

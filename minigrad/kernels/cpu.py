@@ -228,36 +228,38 @@ def adam_update_numba(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr
 
 
 # ----------------------------------------------------------------------------- col2im (Conv1d backward)
-def col2im_numpy(cols, length, padding):
-    """Fold im2col columns back into a signal, summing the overlaps: the adjoint of im2col.
+# Conv1d's im2col (see minigrad/ops/conv.py) copies, for every output position t and tap j, the input row
+# xpad[n, t * stride + j * dilation, :] (channels last) into cols[n, t, j, :]. Its adjoint, col2im, adds
+# every column back into the row it came from; rows shared by several (t, j) pairs receive the sum.
+def col2im_numpy(cols, padded_length, stride=1, dilation=1):
+    """Fold columns ``cols`` (N, L_out, K, C) back into a zero-padded signal (N, padded_length, C), channels last.
 
-    ``cols``: (N, L_out, C, K), where ``cols[n, t, c, k]`` is the gradient for input position
-    ``t + k - padding`` (stride 1, dilation 1). Returns (N, C, length). One strided add per tap.
+    One strided slice-add per tap: within one tap the rows ``t * stride + j * dilation`` never repeat, so
+    plain ``+=`` is exact; the K taps overlap each other, which the K separate adds handle.
     """
-    n, l_out, c, k = cols.shape
-    out = np.zeros((n, c, length + 2 * padding), dtype=cols.dtype)
-    for tap in range(k):
-        out[:, :, tap:tap + l_out] += cols[:, :, :, tap].transpose(0, 2, 1)
-    return out[:, :, padding:padding + length]
+    n, l_out, k, c = cols.shape
+    out = np.zeros((n, padded_length, c), dtype=cols.dtype)
+    span = stride * (l_out - 1) + 1
+    for j in range(k):
+        out[:, j * dilation:j * dilation + span:stride] += cols[:, :, j, :]
+    return out
 
 
 @_njit()
-def _col2im_loop(cols, out, padding):
-    n_, l_out, c_, k_ = cols.shape
-    length = out.shape[2]
+def _col2im_loop(cols, out, stride, dilation):
+    n_, l_out, k_, c_ = cols.shape
     for n in range(n_):
         for t in range(l_out):
-            for c in range(c_):
-                for k in range(k_):
-                    pos = t + k - padding
-                    if 0 <= pos < length:
-                        out[n, c, pos] += cols[n, t, c, k]
+            for j in range(k_):
+                row = t * stride + j * dilation
+                for c in range(c_):
+                    out[n, row, c] += cols[n, t, j, c]
 
 
-def col2im_numba(cols, length, padding):
-    """Same as :func:`col2im_numpy` as one compiled loop."""
-    out = np.zeros((cols.shape[0], cols.shape[2], length), dtype=cols.dtype)
-    _col2im_loop(cols, out, padding)
+def col2im_numba(cols, padded_length, stride=1, dilation=1):
+    """Same as :func:`col2im_numpy` in one pass over ``cols`` (the NumPy version walks the output K times)."""
+    out = np.zeros((cols.shape[0], padded_length, cols.shape[3]), dtype=cols.dtype)
+    _col2im_loop(cols, out, stride, dilation)
     return out
 
 
