@@ -38,6 +38,7 @@ def test_tensor_round_trip_keeps_dtype_shape_values(dtype, shape, tmp_path):
         assert out.dtype == t.dtype and out.shape == t.shape
         np.testing.assert_array_equal(out.array, arr)
         assert out.array is not arr
+        assert out.array.flags.writeable  # loaded tensors can be trained in place
 
 
 def test_non_contiguous_tensor_saves_its_values():
