@@ -379,3 +379,11 @@ def test_random_split_fractions_match_torch_sizes(n, parts):
         theirs = tud.random_split(list(range(n)), fracs, generator=torch.Generator().manual_seed(0))
     assert [len(s) for s in mine] == [len(s) for s in theirs]
     assert sorted(i for s in mine for i in s.indices) == list(range(n))
+
+
+def test_collate_of_samples_that_require_grad_stays_in_the_graph():
+    w = minigrad.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    batch = mud.default_collate([w * 2, w * 3])
+    assert batch.grad_fn is not None and batch.shape == (2, 2)
+    (batch * minigrad.tensor(np.array([[1.0, 0.0], [0.0, 1.0]]))).sum().backward()
+    np.testing.assert_allclose(w.grad.array, [2.0, 3.0])

@@ -41,6 +41,10 @@ def _stack(batch) -> Tensor:
         if type(t.array) is not type(first.array) or t.device != first.device:
             raise RuntimeError(f"default_collate: all samples must be on one device, found {first.device} and "
                                f"{t.device}")
+    if any(t.requires_grad for t in batch):  # samples inside a graph: stack them in the graph too
+        from ...ops import stack
+
+        return stack(list(batch))
     xp = backend.get_array_module(first.array)
     return Tensor._make(xp.stack([t.array for t in batch]))
 
