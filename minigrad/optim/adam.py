@@ -75,6 +75,9 @@ class Adam(Optimizer):
     decoupled weight decay use :class:`~minigrad.optim.AdamW`. ``amsgrad`` keeps the running maximum of the
     second moment; ``maximize`` ascends instead of descending. State per parameter: ``step`` (a 0-d tensor),
     ``exp_avg``, ``exp_avg_sq`` and, with amsgrad, ``max_exp_avg_sq``.
+
+    ``foreach``, ``fused``, ``capturable`` and ``differentiable`` are accepted (and kept in ``defaults``) so that
+    torch code and state dicts carry over; minigrad ignores them.
     """
 
     _decoupled = False

@@ -17,6 +17,9 @@ class RMSprop(Optimizer):
         else:      avg = sqrt(v) + eps
         momentum > 0:  buf = momentum * buf + g / avg;  p -= lr * buf
         else:          p -= lr * g / avg
+
+    ``foreach``, ``fused``, ``capturable`` and ``differentiable`` are accepted (and kept in ``defaults``) so that
+    torch code and state dicts carry over; minigrad ignores them.
     """
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,

@@ -16,6 +16,9 @@ class SGD(Optimizer):
         buf = g  (first step)  or  momentum * buf + (1 - dampening) * g      # if momentum != 0
         g = g + momentum * buf  (nesterov)  or  buf                           # if momentum != 0
         p = p - lr * g
+
+    ``foreach``, ``fused``, ``capturable`` and ``differentiable`` are accepted (and kept in ``defaults``) so that
+    torch code and state dicts carry over; minigrad ignores them.
     """
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
