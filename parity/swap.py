@@ -51,7 +51,7 @@ def _proxy(torch_name: str, real: types.ModuleType) -> types.ModuleType:
         except AttributeError:
             # maybe a submodule that has not been imported yet (torch.nn.functional)
             sub = f"{real.__name__}.{attr}"
-            if importlib.util.find_spec(sub) is None:
+            if not hasattr(real, "__path__") or importlib.util.find_spec(sub) is None:
                 raise MissingTorchAPI(f"{torch_name}.{attr} is not implemented by minigrad {_NOTE}") from None
             value = importlib.import_module(sub)
         if isinstance(value, types.ModuleType) and value.__name__.startswith("minigrad"):
