@@ -104,7 +104,7 @@ NONLEAF = {
     "fill_tensor": lambda lib, a, b: (a * 1).fill_(b.sum()),
     "copy_": lambda lib, a, b: (a * 1).copy_(b) * a,
     "copy_broadcast": lambda lib, a, b: (a * 1).copy_(b[0]),
-    "into_plain": lambda lib, a, b: lib.zeros(3, 4, dtype=a.dtype).add_(a).mul_(b),
+    "into_plain": lambda lib, a, b: lib.zeros(3, 4, dtype=a.dtype, device=a.device).add_(a).mul_(b),
 }
 
 

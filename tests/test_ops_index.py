@@ -35,7 +35,7 @@ def test_getitem_basic_indices(shape, data):
 def test_getitem_integer_arrays_with_repeats(shape, data):
     index = data.draw(hnp.integer_array_indices(shape, result_shape=hnp.array_shapes(min_dims=1, max_dims=2,
                                                                                       max_side=5)))
-    compare(lambda lib, a: a[tuple(lib.tensor(i) for i in index)], _arr(shape))
+    compare(lambda lib, a: a[tuple(lib.tensor(i, device=a.device) for i in index)], _arr(shape))
     compare(lambda lib, a: a[index], _arr(shape))  # numpy arrays as indices
 
 
@@ -43,12 +43,13 @@ def test_getitem_integer_arrays_with_repeats(shape, data):
 def test_getitem_mixed_indices(dtype):
     x = _arr((4, 3, 5), dtype)
     compare(lambda lib, a: a[[0, 0, 2, 0]], x)  # a list, repeated rows: gradients add up
-    compare(lambda lib, a: a[lib.tensor([3, -1, 3])], x)
+    compare(lambda lib, a: a[lib.tensor([3, -1, 3], device=a.device)], x)
     compare(lambda lib, a: a[1:, [2, 2]], x)
-    compare(lambda lib, a: a[..., lib.tensor([[0, 4], [4, 4]])], x)
-    compare(lambda lib, a: a[lib.tensor([0, 1]), :, lib.tensor([1, 1])], x)  # separated advanced indices
-    compare(lambda lib, a: a[None, 2, ::2, lib.tensor([1, 0])], x)
-    compare(lambda lib, a: a[lib.tensor(1)], x)  # a 0-d integer tensor
+    compare(lambda lib, a: a[..., lib.tensor([[0, 4], [4, 4]], device=a.device)], x)
+    # separated advanced indices
+    compare(lambda lib, a: a[lib.tensor([0, 1], device=a.device), :, lib.tensor([1, 1], device=a.device)], x)
+    compare(lambda lib, a: a[None, 2, ::2, lib.tensor([1, 0], device=a.device)], x)
+    compare(lambda lib, a: a[lib.tensor(1, device=a.device)], x)  # a 0-d integer tensor
     compare(lambda lib, a: a[-1, 1:3, ::3], x)
     compare(lambda lib, a: a[[]], x)
 
@@ -57,10 +58,10 @@ def test_getitem_mixed_indices(dtype):
 def test_getitem_boolean_masks(dtype):
     x = _arr((3, 4), dtype)
     mask = x > 0
-    compare(lambda lib, a: a[lib.tensor(mask)], x)
+    compare(lambda lib, a: a[lib.tensor(mask, device=a.device)], x)
     compare(lambda lib, a: a[mask], x)  # a numpy mask
-    compare(lambda lib, a: a[lib.tensor(mask[:, 0])], x)  # rows
-    compare(lambda lib, a: a[:, lib.tensor([True, False, True, True])], x)
+    compare(lambda lib, a: a[lib.tensor(mask[:, 0], device=a.device)], x)  # rows
+    compare(lambda lib, a: a[:, lib.tensor([True, False, True, True], device=a.device)], x)
     compare(lambda lib, a: a[a > 0.5], x)
 
 
@@ -140,7 +141,7 @@ def test_setitem_on_non_leaf_is_recorded(dtype):
 
 def test_setitem_value_requiring_grad_into_plain_tensor():
     def fn(lib, v):
-        buf = lib.zeros(2, 3, dtype=v.dtype)
+        buf = lib.zeros(2, 3, dtype=v.dtype, device=v.device)
         buf[1] = v
         return buf * buf
 
@@ -167,8 +168,9 @@ def test_index_select_with_repeats(shape, data):
     nd = len(shape)
     d = data.draw(st.integers(-nd, nd - 1))
     idx = np.array(data.draw(st.lists(st.integers(0, shape[d] - 1), min_size=0, max_size=5)), dtype=np.int64)
-    compare(lambda lib, a: lib.index_select(a, d, lib.tensor(idx)), _arr(shape))
-    compare(lambda lib, a: a.index_select(d, lib.tensor(idx[:1].reshape(()) if idx.size else idx)), _arr(shape))
+    compare(lambda lib, a: lib.index_select(a, d, lib.tensor(idx, device=a.device)), _arr(shape))
+    first = idx[:1].reshape(()) if idx.size else idx
+    compare(lambda lib, a: a.index_select(d, lib.tensor(first, device=a.device)), _arr(shape))
 
 
 def test_index_select_errors():
@@ -199,18 +201,18 @@ def test_gather_with_repeats(shape, data):
     if idx.shape[d] > shape[d] or any(idx.shape[k] > shape[k] for k in range(nd) if k != d):
         return
     neg = d - nd if data.draw(st.booleans()) else d
-    compare(lambda lib, a: lib.gather(a, neg, lib.tensor(idx)), _arr(shape))
+    compare(lambda lib, a: lib.gather(a, neg, lib.tensor(idx, device=a.device)), _arr(shape))
 
 
 def test_gather_take_along_dim_examples():
     x = _arr((3, 4))
     idx = np.array([[0, 0, 3], [1, 1, 1]])
-    compare(lambda lib, a: a.gather(1, lib.tensor(idx)), x)
-    compare(lambda lib, a: lib.gather(a, 0, lib.tensor(idx[:, :2] % 3)), x)
-    compare(lambda lib, a: lib.take_along_dim(a, lib.tensor(np.argsort(x, axis=1)), dim=1), x)
-    compare(lambda lib, a: lib.take_along_dim(a, lib.tensor([[0], [3], [3]]), 1), x)  # broadcasts
-    compare(lambda lib, a: lib.take_along_dim(a, lib.tensor([11, 0, 0])), x)
-    compare(lambda lib, a: lib.gather(a, 0, lib.tensor(0)), _arr(()))
+    compare(lambda lib, a: a.gather(1, lib.tensor(idx, device=a.device)), x)
+    compare(lambda lib, a: lib.gather(a, 0, lib.tensor(idx[:, :2] % 3, device=a.device)), x)
+    compare(lambda lib, a: lib.take_along_dim(a, lib.tensor(np.argsort(x, axis=1), device=a.device), dim=1), x)
+    compare(lambda lib, a: lib.take_along_dim(a, lib.tensor([[0], [3], [3]], device=a.device), 1), x)  # broadcasts
+    compare(lambda lib, a: lib.take_along_dim(a, lib.tensor([11, 0, 0], device=a.device)), x)
+    compare(lambda lib, a: lib.gather(a, 0, lib.tensor(0, device=a.device)), _arr(()))
     with pytest.raises(RuntimeError, match="index 4 is out of bounds for dimension 1 with size 4"):
         mg.gather(mg.tensor(x), 1, mg.tensor([[4]]))
     with pytest.raises(RuntimeError, match="same number of dimensions"):
@@ -230,22 +232,24 @@ def test_scatter_and_scatter_add(shape, data):
         return
     # (scatter of a src with repeated targets keeps an unspecified write: see the next test)
     # torch 2.13 cannot backpropagate into a src larger than the index: compare that case forward + input grad
-    compare(lambda lib, a, s: lib.scatter_add(a, d, lib.tensor(idx), s), _arr(shape), _arr(idx.shape, seed=1))
-    compare(lambda lib, a, s: lib.scatter_add(a, d, lib.tensor(idx), s), _arr(shape), _arr(src_shape, seed=1),
-            grad_inputs=[0])
-    compare(lambda lib, a: a.scatter(d, lib.tensor(idx), 2.5), _arr(shape))
-    compare(lambda lib, a: lib.scatter(a, d, lib.tensor(idx), value=-1.0), _arr(shape))
+    def fn(lib, a, s):
+        return lib.scatter_add(a, d, lib.tensor(idx, device=a.device), s)
+
+    compare(fn, _arr(shape), _arr(idx.shape, seed=1))
+    compare(fn, _arr(shape), _arr(src_shape, seed=1), grad_inputs=[0])
+    compare(lambda lib, a: a.scatter(d, lib.tensor(idx, device=a.device), 2.5), _arr(shape))
+    compare(lambda lib, a: lib.scatter(a, d, lib.tensor(idx, device=a.device), value=-1.0), _arr(shape))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_scatter_src_with_unique_targets(dtype):
     x, src = _arr((3, 5), dtype), _arr((4, 6), dtype, seed=1)
     idx = np.array([[4, 0, 2], [1, 3, 0]])  # no repeats within a row: a well-defined result
-    compare(lambda lib, a, s: lib.scatter(a, 1, lib.tensor(idx), s), x, src[:2, :3].copy())
-    compare(lambda lib, a, s: lib.scatter(a, 1, lib.tensor(idx), s), x, src, grad_inputs=[0])
+    compare(lambda lib, a, s: lib.scatter(a, 1, lib.tensor(idx, device=a.device), s), x, src[:2, :3].copy())
+    compare(lambda lib, a, s: lib.scatter(a, 1, lib.tensor(idx, device=a.device), s), x, src, grad_inputs=[0])
     idx0 = np.array([[2, 0, 1, 0, 2], [0, 1, 2, 1, 1]])
-    compare(lambda lib, a, s: a.scatter(0, lib.tensor(idx0[:1]), s), x, src[:1, :5].copy())
-    compare(lambda lib, a, s: lib.scatter_add(a, 0, lib.tensor(idx0), s), x, src[:2, :5].copy())
+    compare(lambda lib, a, s: a.scatter(0, lib.tensor(idx0[:1], device=a.device), s), x, src[:1, :5].copy())
+    compare(lambda lib, a, s: lib.scatter_add(a, 0, lib.tensor(idx0, device=a.device), s), x, src[:2, :5].copy())
     if dtype is np.float64:  # the part of a larger src that is read gets the gradient (torch cannot do this one)
         s = mg.tensor(src, requires_grad=True)
         assert mg.autograd.gradcheck(lambda t: mg.scatter_add(mg.tensor(x), 0, mg.tensor(idx0), t), [s])
@@ -267,7 +271,7 @@ def test_scatter_errors():
 def test_masked_select(shapes, data):
     xs, ms = shapes.input_shapes
     mask = data.draw(hnp.arrays(np.bool_, ms))
-    compare(lambda lib, a: lib.masked_select(a, lib.tensor(mask)), _arr(xs))
+    compare(lambda lib, a: lib.masked_select(a, lib.tensor(mask, device=a.device)), _arr(xs))
 
 
 def test_masked_select_requires_bool():

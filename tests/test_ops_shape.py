@@ -206,10 +206,10 @@ def test_cat_aliases_and_promotion(dtype):
     # mixed dtypes promote like torch
     compare(lambda lib, a, b: lib.cat([a, b.to(lib.float64)]), _arr((2,), dtype), _arr((3,), np.float32),
             gradcheck=False)
-    compare(lambda lib, a: lib.cat([a, lib.tensor([1, 2])]), _arr((2,), dtype))
-    compare(lambda lib, a: lib.stack([a, lib.ones(2, dtype=lib.int64)]), _arr((2,), dtype))
+    compare(lambda lib, a: lib.cat([a, lib.tensor([1, 2], device=a.device)]), _arr((2,), dtype))
+    compare(lambda lib, a: lib.stack([a, lib.ones(2, dtype=lib.int64, device=a.device)]), _arr((2,), dtype))
     # torch skips 1-d empty tensors whatever the other shapes
-    compare(lambda lib, a: lib.cat([a, lib.zeros(0, dtype=a.dtype)], 1), _arr((2, 3), dtype))
+    compare(lambda lib, a: lib.cat([a, lib.zeros(0, dtype=a.dtype, device=a.device)], 1), _arr((2, 3), dtype))
 
 
 def test_cat_stack_errors():
