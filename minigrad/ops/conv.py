@@ -25,7 +25,7 @@ from __future__ import annotations
 import numbers
 
 from .. import amp as _amp
-from .. import backend
+from .. import backend, kernels
 from ..autograd.graph import Op
 from ..tensor import Tensor
 from ._util import check_same_device
@@ -168,12 +168,15 @@ class Conv1d(Op):
             gw = gw.reshape(g, c_out // g, k, c_g).transpose(0, 1, 3, 2).reshape(c_out, c_g, k)
         if need[0]:
             gcols = xp.matmul(g4.transpose(0, 1, 3, 2), self.wm)  # (N, G, L_out, K*C/G)
-            gcols = gcols.reshape(n, g, l_out, k, c_g).transpose(0, 2, 1, 3, 4)
             lp = length + pl + pr
-            gxt = xp.zeros((n, lp, g, c_g), grad.dtype)
-            span = s * (l_out - 1) + 1
-            for j in range(k):  # col2im: each tap's columns go back to where they came from
-                gxt[:, j * d:j * d + span:s] += gcols[:, :, :, j, :]
+            # one compiled pass over the columns when minigrad.kernels has it (None otherwise: CuPy, no numba)
+            gxt = kernels.col2im(gcols.reshape(n, l_out, k, c), lp, s, d) if g == 1 else None
+            if gxt is None:
+                gcols = gcols.reshape(n, g, l_out, k, c_g).transpose(0, 2, 1, 3, 4)
+                gxt = xp.zeros((n, lp, g, c_g), grad.dtype)
+                span = s * (l_out - 1) + 1
+                for j in range(k):  # col2im: each tap's columns go back to where they came from
+                    gxt[:, j * d:j * d + span:s] += gcols[:, :, :, j, :]
             gx = gxt.reshape(n, lp, c)[:, pl:pl + length].transpose(0, 2, 1)
             if self.unbatched:
                 gx = gx[0]
