@@ -15,21 +15,25 @@ __all__ = ["dropout"]
 
 
 class Dropout(Op):
-    """``x * mask * scale`` with a fixed 0/1 ``mask`` (an array of x's dtype) and ``scale = 1/(1-p)``."""
+    """``x * mask * scale`` with a fixed 0/1 ``mask`` (an array of x's dtype) and ``scale = 1/(1-p)``.
+
+    The mask is multiplied by the scale once, up front: its entries are exactly 0 or ``scale`` (rounded
+    to x's dtype), so ``x * (mask * scale)`` equals ``(x * mask) * scale`` bit for bit, with one product.
+    """
 
     def __init__(self, mask, scale):
-        self.mask, self.scale = mask, scale
+        self.mask = mask * mask.dtype.type(scale)
 
     def forward(self, x):
-        return x * self.mask * x.dtype.type(self.scale)
+        return x * self.mask
 
     def backward(self, grad):
-        return grad * self.mask * grad.dtype.type(self.scale)
+        return grad * self.mask
 
 
 def draw_mask(shape, p: float, dtype, device, generator=None):
     """A keep-mask (1 = keep, probability ``1 - p``) of ``shape``, drawn on the host from minigrad's generator."""
-    keep = rng(generator).random(shape) >= p
+    keep = rng(generator).random(shape, dtype="float32") >= p  # float32 draws: half the cost of float64
     return backend.to_device(keep.astype(dtype), device)
 
 

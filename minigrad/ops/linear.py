@@ -22,7 +22,11 @@ class Linear(Op):
 
     def forward(self, x, w, b=None):
         self.x, self.w = x, w
-        y = x @ w.T  # matmul handles any leading batch dims of x
+        if x.ndim > 2 and x.flags.c_contiguous:
+            # one (M, in) x (in, out) matrix product instead of a batch of small ones
+            y = (x.reshape(-1, x.shape[-1]) @ w.T).reshape(x.shape[:-1] + (w.shape[0],))
+        else:
+            y = x @ w.T
         if b is not None:
             y += b  # y is a fresh array, so adding in place saves a copy
         return y
@@ -32,7 +36,10 @@ class Linear(Op):
         needs = self.needs_input_grad
         gx = gw = gb = None
         if needs[0]:
-            gx = grad @ w
+            if grad.ndim > 2 and grad.flags.c_contiguous:
+                gx = (grad.reshape(-1, w.shape[0]) @ w).reshape(grad.shape[:-1] + (w.shape[1],))
+            else:
+                gx = grad @ w
         if needs[1] or (len(needs) > 2 and needs[2]):
             g2 = grad.reshape(-1, w.shape[0])  # (M, out)
             if needs[1]:
