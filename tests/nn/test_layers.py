@@ -233,7 +233,7 @@ ACTIVATIONS = [
     lambda n: n.ReLU(), lambda n: n.GELU(), lambda n: n.GELU(approximate="tanh"), lambda n: n.Sigmoid(),
     lambda n: n.Tanh(), lambda n: n.SiLU(), lambda n: n.Softmax(dim=1), lambda n: n.LogSoftmax(dim=-1),
     lambda n: n.LeakyReLU(0.2), lambda n: n.Softplus(beta=2.0, threshold=5.0), lambda n: n.ELU(alpha=0.7),
-    lambda n: n.Hardtanh(-0.5, 0.5), lambda n: n.Identity(), lambda n: n.Flatten(),
+    lambda n: n.Hardtanh(-0.5, 0.5), lambda n: n.Identity(), lambda n: n.Flatten(), lambda n: n.ReLU6(),
 ]
 
 

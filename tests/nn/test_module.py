@@ -11,32 +11,29 @@ import minigrad as mg
 from minigrad import nn
 
 
-class Block(object):
-    """Builds the same small model from torch.nn or minigrad.nn (so the two cannot drift)."""
+def build_net(lib):
+    """The same small model from torch.nn or minigrad.nn (one body, so the two cannot drift)."""
+    n = lib.nn
 
-    @staticmethod
-    def build(lib):
-        n = lib.nn
+    class Net(n.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = n.Sequential(n.Linear(4, 8), n.ReLU(), n.Dropout(0.2), n.Linear(8, 8))
+            self.norm = n.BatchNorm1d(8)
+            self.emb = n.Embedding(10, 4, padding_idx=0)
+            self.heads = n.ModuleList([n.Linear(8, 2), n.Linear(8, 3, bias=False)])
+            self.extra = n.ModuleDict({"proj": n.Linear(3, 3), "act": n.Tanh()})
+            self.register_buffer("scale", lib.ones(3))
+            self.register_buffer("cache", lib.zeros(2), persistent=False)
 
-        class Net(n.Module):
-            def __init__(self):
-                super().__init__()
-                self.features = n.Sequential(n.Linear(4, 8), n.ReLU(), n.Dropout(0.2), n.Linear(8, 8))
-                self.norm = n.BatchNorm1d(8)
-                self.emb = n.Embedding(10, 4, padding_idx=0)
-                self.heads = n.ModuleList([n.Linear(8, 2), n.Linear(8, 3, bias=False)])
-                self.extra = n.ModuleDict({"proj": n.Linear(3, 3), "act": n.Tanh()})
-                self.register_buffer("scale", lib.ones(3))
-                self.register_buffer("cache", lib.zeros(2), persistent=False)
+        def forward(self, x):
+            return self.heads[0](self.norm(self.features(x)))
 
-            def forward(self, x):
-                return self.heads[0](self.norm(self.features(x)))
-
-        return Net()
+    return Net()
 
 
 def test_state_dict_keys_match_torch():
-    t, m = Block.build(torch), Block.build(mg)
+    t, m = build_net(torch), build_net(mg)
     assert list(m.state_dict().keys()) == list(t.state_dict().keys())
     assert [n for n, _ in m.named_parameters()] == [n for n, _ in t.named_parameters()]
     assert [n for n, _ in m.named_buffers()] == [n for n, _ in t.named_buffers()]
@@ -49,7 +46,7 @@ def test_state_dict_keys_match_torch():
 
 
 def test_load_state_dict_from_torch_copies_values_in_place():
-    t, m = Block.build(torch), Block.build(mg)
+    t, m = build_net(torch), build_net(mg)
     w = m.features[0].weight
     res = m.load_state_dict(t.state_dict())
     assert res.missing_keys == [] and res.unexpected_keys == []
@@ -58,7 +55,7 @@ def test_load_state_dict_from_torch_copies_values_in_place():
     for k, v in t.state_dict().items():
         np.testing.assert_array_equal(m.state_dict()[k].numpy(), v.numpy())
     # and back: a minigrad state dict (values shared with the model) loads into another minigrad model
-    m2 = Block.build(mg)
+    m2 = build_net(mg)
     m2.load_state_dict(m.state_dict())
     np.testing.assert_array_equal(m2.heads[1].weight.detach().numpy(), m.heads[1].weight.detach().numpy())
 
@@ -140,7 +137,7 @@ def test_shared_parameters_are_listed_once():
 
 
 def test_train_eval_requires_grad_zero_grad():
-    m = Block.build(mg)
+    m = build_net(mg)
     assert m.training and m.features[2].training
     assert m.eval() is m
     assert not any(mod.training for mod in m.modules())
@@ -160,7 +157,7 @@ def test_train_eval_requires_grad_zero_grad():
 
 
 def test_to_dtype_keeps_parameter_objects_and_integer_buffers():
-    m = Block.build(mg)
+    m = build_net(mg)
     w = m.features[0].weight
     assert m.double() is m
     assert m.features[0].weight is w and w.dtype == mg.float64
@@ -202,7 +199,7 @@ def test_apply_and_hooks():
 
 
 def test_repr_matches_torch():
-    t, m = Block.build(torch), Block.build(mg)
+    t, m = build_net(torch), build_net(mg)
     assert repr(m) == repr(t)
     for tm, mm in [
         (torch.nn.Linear(3, 2, bias=False), nn.Linear(3, 2, bias=False)),
@@ -281,7 +278,7 @@ def test_identity_flatten_unflatten():
 
 
 def test_deepcopy_and_pickle():
-    m = Block.build(mg)
+    m = build_net(mg)
     m2 = copy.deepcopy(m)
     assert isinstance(m2.features[0].weight, nn.Parameter)
     assert m2.features[0].weight is not m.features[0].weight
@@ -314,7 +311,7 @@ def _nonleaf_param():
 
 
 def test_get_submodule_and_parameter():
-    m = Block.build(mg)
+    m = build_net(mg)
     assert m.get_submodule("features.0") is m.features[0]
     assert m.get_parameter("heads.1.weight") is m.heads[1].weight
     with pytest.raises(AttributeError):

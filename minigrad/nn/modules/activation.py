@@ -10,7 +10,7 @@ import warnings
 from ... import ops as _ops
 from .module import Module
 
-__all__ = ["ReLU", "GELU", "Sigmoid", "Tanh", "SiLU", "Softmax", "LogSoftmax", "LeakyReLU", "Softplus", "ELU",
+__all__ = ["ReLU", "ReLU6", "GELU", "Sigmoid", "Tanh", "SiLU", "Softmax", "LogSoftmax", "LeakyReLU", "Softplus", "ELU",
            "Hardtanh"]
 
 
@@ -30,6 +30,20 @@ class ReLU(Module):
 
     def forward(self, input):
         return _fn("relu")(input)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
+
+
+class ReLU6(Module):
+    """``min(max(x, 0), 6)``."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return _fn("relu6")(input)
 
     def extra_repr(self):
         return "inplace=True" if self.inplace else ""
