@@ -435,10 +435,12 @@ relu erf reciprocal sign floor ceil round trunc clamp clip maximum minimum where
 eq ne lt le gt ge isnan isinf isfinite logical_not logical_and logical_or logical_xor bitwise_not allclose equal
 sum mean var std max min amax amin logsumexp prod cumsum softmax log_softmax argmax argmin any all norm
 reshape view flatten unflatten squeeze unsqueeze transpose permute expand expand_as repeat contiguous t split chunk
-unbind view_as reshape_as flip swapaxes movedim narrow
-matmul mm bmm dot outer
+unbind view_as reshape_as flip swapaxes movedim narrow broadcast_to swapdims moveaxis take_along_dim
+matmul mm bmm dot outer inner vdot ger
 index_select gather scatter scatter_add masked_select
 add_ sub_ mul_ div_ zero_ fill_ copy_ clamp_ masked_fill_ uniform_ normal_ clamp_min clamp_max exp_ relu_
+clip_ neg_ abs_ sqrt_ log_ sigmoid_ tanh_ sin_ cos_ square_ reciprocal_ floor_ ceil_ trunc_ pow_ clamp_min_
+clamp_max_ lerp_ addcmul_ addcdiv_ scatter_ scatter_add_
 clone
 """.split()
 

@@ -224,3 +224,47 @@ def test_rebase_does_not_reroute_earlier_uses(dtype):
         return z, h
 
     compare(fn, _arr((2, 3), dtype), _arr((2, 3), dtype, seed=1))
+
+
+EXTRA = {
+    "neg_": lambda lib, x, o: x.neg_(),
+    "abs_": lambda lib, x, o: x.abs_(),
+    "sqrt_": lambda lib, x, o: x.abs_().sqrt_(),
+    "log_": lambda lib, x, o: x.abs_().add_(0.5).log_(),
+    "sigmoid_": lambda lib, x, o: x.sigmoid_(),
+    "tanh_": lambda lib, x, o: x.tanh_(),
+    "sin_": lambda lib, x, o: x.sin_(),
+    "cos_": lambda lib, x, o: x.cos_(),
+    "square_": lambda lib, x, o: x.square_(),
+    "reciprocal_": lambda lib, x, o: x.add_(3.0).reciprocal_(),
+    "floor_": lambda lib, x, o: x.floor_(),
+    "ceil_": lambda lib, x, o: x.ceil_(),
+    "trunc_": lambda lib, x, o: x.trunc_(),
+    "pow_": lambda lib, x, o: x.pow_(2),
+    "clip_": lambda lib, x, o: x.clip_(-0.2, 0.2),
+    "clamp_min_": lambda lib, x, o: x.clamp_min_(0.1),
+    "clamp_max_": lambda lib, x, o: x.clamp_max_(o),
+    "lerp_": lambda lib, x, o: x.lerp_(o, 0.3),
+    "addcmul_": lambda lib, x, o: x.addcmul_(o, o, value=-0.5),
+    "addcdiv_": lambda lib, x, o: x.addcdiv_(o, o.abs() + 1, value=2),
+    "scatter_": lambda lib, x, o: x.scatter_(1, lib.tensor([[2, 0], [1, 1]], device=x.device), 7.0),
+    "scatter_add_": lambda lib, x, o: x.scatter_add_(
+        1, lib.tensor([[2, 0, 2], [1, 1, 0]], device=x.device), o.expand(2, 3).contiguous()),
+}
+
+
+@pytest.mark.parametrize("name", list(EXTRA))
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_more_inplace_ops_no_grad_and_recorded(name, dtype):
+    fn = EXTRA[name]
+    x, o = _arr((2, 3), dtype), _arr((3,), dtype, seed=1)
+    t, m = torch.tensor(x), mg.tensor(x)
+    view = m[0]
+    base = m.array
+    assert fn(mg, m, mg.tensor(o)) is m and m.array is base
+    fn(torch, t, torch.tensor(o))
+    tol = 1e-12 if dtype is np.float64 else 1e-6
+    assert_close(m.numpy(), t.numpy(), tol, tol, name)
+    assert_close(view.numpy(), t[0].numpy(), tol, tol, name + " (view)")
+    # on a non-leaf the op is recorded: forward and gradients as torch
+    compare(lambda lib, a, b: fn(lib, a * 1, b), x, o)

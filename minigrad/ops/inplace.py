@@ -11,6 +11,9 @@ Three cases, decided at each call:
    computed *out of place* by the ordinary differentiable op, and ``x`` is **rebased** onto it:
    ``x.array`` and ``x.grad_fn`` are replaced by the result's. The values and gradients are
    correct; what differs from torch is that other views of the old array are not updated.
+   Ops recorded *before* the write keep seeing the old value (the engine records non-leaf
+   inputs as snapshots). One corner is not covered: a tensor that required no grad, was used
+   by a recorded op, and is then overwritten in place with a value that requires grad.
 
 The result always keeps ``x``'s dtype. As in torch, a result of a higher category than ``x``
 (a float result into an integer tensor, ``int_tensor.add_(0.5)``) is an error. Each write
@@ -21,14 +24,16 @@ from __future__ import annotations
 from .. import backend
 from .. import dtypes as _dt
 from ..autograd.graph import Op
-from ..autograd.grad_mode import is_grad_enabled
+from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..tensor import Tensor
 from ._util import check_same_device, is_scalar
 
 xp_of = backend.get_array_module
 
 __all__ = ["add_", "sub_", "mul_", "div_", "zero_", "fill_", "copy_", "clamp_", "clip_", "masked_fill_",
-           "uniform_", "normal_", "exp_", "relu_"]
+           "uniform_", "normal_", "exp_", "relu_", "neg_", "abs_", "sqrt_", "log_", "sigmoid_", "tanh_", "sin_", "cos_",
+           "square_", "reciprocal_", "floor_", "ceil_", "trunc_", "pow_", "clamp_min_", "clamp_max_", "lerp_",
+           "addcmul_", "addcdiv_", "scatter_", "scatter_add_"]
 
 _LEAF_MSG = "a leaf Variable that requires grad is being used in an in-place operation."
 _TORCH_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long",
@@ -316,3 +321,77 @@ def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None
 
     host = rng(generator).normal(mean, std, size=tuple(self.shape)).astype(self.array.dtype)
     return _fill_with("normal_", self, backend.to_device(host, self.device))
+
+
+# ------------------------------------------------------------------ the rest, through their out-of-place ops
+def _via(op: str, self: Tensor, compute, *others) -> Tensor:
+    """An in-place op written as ``compute(t)``, the out-of-place op applied to ``t``."""
+    if _record(self, *others):
+        new = compute(snapshot(self))
+    else:
+        with no_grad():
+            new = compute(Tensor._make(self.array))
+    _check_cast(op, self, new.dtype)
+    if new.shape != self.shape:
+        raise RuntimeError(f"{op}: output with shape {list(self.shape)} doesn't match the broadcast shape "
+                           f"{list(new.shape)}")
+    if new.requires_grad:
+        return _finish(op, self, new)
+    res = new.array
+
+    def put(a):
+        a[...] = res
+
+    return _write(op, self, put)
+
+
+def _unary(name):
+    def fn(self: Tensor) -> Tensor:
+        return _via(name + "_", self, lambda t: getattr(_ops(), name)(t))
+
+    fn.__name__ = name + "_"
+    fn.__doc__ = f"``{name}`` in place."
+    return fn
+
+
+neg_, abs_, sqrt_, log_, sigmoid_, tanh_, sin_, cos_, square_, reciprocal_, floor_, ceil_, trunc_ = (
+    _unary(n) for n in ("neg", "abs", "sqrt", "log", "sigmoid", "tanh", "sin", "cos", "square", "reciprocal",
+                        "floor", "ceil", "trunc"))
+
+
+def pow_(self: Tensor, exponent) -> Tensor:
+    """``self = self ** exponent`` in place."""
+    return _via("pow_", self, lambda t: _ops().pow(t, exponent), exponent)
+
+
+def clamp_min_(self: Tensor, min) -> Tensor:  # noqa: A002
+    return clamp_(self, min=min)
+
+
+def clamp_max_(self: Tensor, max) -> Tensor:  # noqa: A002
+    return clamp_(self, max=max)
+
+
+def lerp_(self: Tensor, end: Tensor, weight) -> Tensor:
+    """``self += weight * (end - self)`` in place."""
+    return _via("lerp_", self, lambda t: _ops().lerp(t, end, weight), end, weight)
+
+
+def addcmul_(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
+    """``self += value * tensor1 * tensor2`` in place (used by hand-written optimisers)."""
+    return _via("addcmul_", self, lambda t: t + _ops().mul(tensor1, tensor2) * value, tensor1, tensor2)
+
+
+def addcdiv_(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
+    """``self += value * tensor1 / tensor2`` in place."""
+    return _via("addcdiv_", self, lambda t: t + _ops().div(tensor1, tensor2) * value, tensor1, tensor2)
+
+
+def scatter_(self: Tensor, dim: int, index: Tensor, src=None, *, value=None, reduce=None) -> Tensor:
+    """In-place :func:`minigrad.scatter` (e.g. ``zeros(n, C).scatter_(1, labels[:, None], 1.0)``)."""
+    return _via("scatter_", self, lambda t: _ops().scatter(t, dim, index, src, value=value, reduce=reduce), src)
+
+
+def scatter_add_(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    """In-place :func:`minigrad.scatter_add`."""
+    return _via("scatter_add_", self, lambda t: _ops().scatter_add(t, dim, index, src), src)
