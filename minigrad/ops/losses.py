@@ -61,7 +61,7 @@ def _reduce(loss, reduction: str):
 def _upstream(grad, reduction: str, n):
     """The gradient reaching each element: ``grad`` itself (none), broadcast (sum), or divided by ``n`` (mean)."""
     if reduction == "mean":
-        return grad / grad.dtype.type(n)
+        return grad / grad.dtype.type(n) if n else grad * 0  # an empty input gets an empty gradient anyway
     return grad
 
 
@@ -472,7 +472,7 @@ class SoftTargetCrossEntropy(Op):
         elif self.reduction == "sum":
             g = grad
         else:
-            g = grad / grad.dtype.type(self.M)
+            g = _upstream(grad, "mean", self.M)
         gx_needed, gt_needed = self.needs_input_grad
         gx = gt = None
         if gx_needed:
