@@ -268,3 +268,29 @@ def test_more_inplace_ops_no_grad_and_recorded(name, dtype):
     assert_close(view.numpy(), t[0].numpy(), tol, tol, name + " (view)")
     # on a non-leaf the op is recorded: forward and gradients as torch
     compare(lambda lib, a, b: fn(lib, a * 1, b), x, o)
+
+
+@pytest.mark.parametrize("write", [
+    lambda lib, w: w[0].mul_(2),
+    lambda lib, w: w.view(6).add_(1),
+    lambda lib, w: w.t()[1:].zero_(),
+    lambda lib, w: w[1][2:].__setitem__(0, 5.0),
+])
+def test_writing_into_a_view_of_a_leaf_errors_like_torch(write):
+    for lib in (torch, mg):
+        w = lib.ones(2, 3, requires_grad=True)
+        with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad is being used in an "
+                                               "in-place operation."):
+            write(lib, w)
+        with lib.no_grad():
+            write(lib, w)  # allowed without recording, and it writes into w
+        assert not bool((w.detach() == 1).all())
+
+
+def test_writing_into_a_copy_of_a_leaf_is_allowed():
+    for lib in (torch, mg):
+        w = lib.ones(2, 3, requires_grad=True)
+        c = w[[0, 1]]  # advanced indexing copies: not a view
+        c.mul_(2)
+        c.sum().backward()
+        assert w.grad.tolist() == [[2.0] * 3] * 2

@@ -117,6 +117,8 @@ class GetItem(Op):
 
     def __init__(self, steps, repeats):
         self.steps, self.repeats = steps, repeats
+        # only indexes without arrays give views of the input's memory
+        self.is_view = not any(_is_array(i) for step in steps for i in step)
 
     def forward(self, x):
         self.in_shape = x.shape

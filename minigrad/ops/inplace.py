@@ -10,7 +10,8 @@ Three cases, decided at each call:
 3. **A non-leaf (or a write of a value that requires grad), with grad mode on**: the result is
    computed *out of place* by the ordinary differentiable op, and ``x`` is **rebased** onto it:
    ``x.array`` and ``x.grad_fn`` are replaced by the result's. The values and gradients are
-   correct; what differs from torch is that other views of the old array are not updated.
+   correct; what differs from torch is that other views of the old array (and the base of a
+   view) are not updated. Writing into a view of a leaf that requires grad is an error, as in torch.
    Ops recorded *before* the write keep seeing the old value (the engine records non-leaf
    inputs as snapshots). One corner is not covered: a tensor that required no grad, was used
    by a recorded op, and is then overwritten in place with a value that requires grad.
@@ -42,9 +43,20 @@ _TORCH_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short
 
 # ------------------------------------------------------------------ the machinery shared with setitem
 def check_inplace(t: Tensor) -> None:
-    """torch's error for writing into a leaf that requires grad while grad mode is on."""
-    if t.requires_grad and t.grad_fn is None and is_grad_enabled():
+    """torch's errors for writing into a leaf that requires grad, or into a view of one, in grad mode."""
+    if not (t.requires_grad and is_grad_enabled()):
+        return
+    if t.grad_fn is None:
         raise RuntimeError(_LEAF_MSG)
+    fn = t.grad_fn
+    while getattr(fn, "is_view", False) and fn.inputs:  # walk up a chain of views to its base
+        base = fn.inputs[0]
+        if base.grad_fn is None:
+            if base.requires_grad:
+                raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
+                                   "operation.")
+            return
+        fn = base.grad_fn
 
 
 def snapshot(t: Tensor) -> Tensor:

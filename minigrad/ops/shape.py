@@ -46,6 +46,8 @@ def _fmt(shape):
 
 # ------------------------------------------------------------------ reshaping (views where NumPy can)
 class Reshape(Op):
+    is_view = True  # the output shares the input's memory
+
     def __init__(self, shape):
         self.shape = shape
 
@@ -153,6 +155,8 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
 
 # ------------------------------------------------------------------ permutations
 class Permute(Op):
+    is_view = True  # the output shares the input's memory
+
     def __init__(self, axes):
         self.axes = axes
 
@@ -228,6 +232,8 @@ moveaxis = movedim
 class Expand(Op):
     """A read-only broadcast view; its backward returns the gradient as it is and the engine's
     ``sum_to`` sums it over the broadcast dims."""
+
+    is_view = True  # the output shares the input's memory
 
     def __init__(self, shape):
         self.shape = shape
@@ -438,6 +444,8 @@ class Slice(Op):
     so unbinding a dim of size k costs k such arrays in the backward pass.)
     """
 
+    is_view = True  # the output shares the input's memory
+
     def __init__(self, index):
         self.index = index
 
@@ -505,6 +513,8 @@ def chunk(input: Tensor, chunks: int, dim: int = 0):
 class Select(Op):
     """``x[..., i, ...]`` along one dim (the dim disappears)."""
 
+    is_view = True  # the output shares the input's memory
+
     def __init__(self, index):
         self.index = index
 
@@ -528,6 +538,8 @@ def unbind(input: Tensor, dim: int = 0):
 
 
 class Flip(Op):
+    is_view = True  # the output shares the input's memory
+
     def __init__(self, axes):
         self.axes = axes
 
