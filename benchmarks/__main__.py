@@ -30,6 +30,9 @@ def parse_args(argv):
     ap.add_argument("--profile", action="store_true", help="cProfile minigrad's CNN training step and dispatch case")
     ap.add_argument("--keep-openblas-env", action="store_true",
                     help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (by default the run restarts without them)")
+    ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                    help="wall: elapsed time (default); cpu: the process's CPU time, steadier on a busy machine "
+                         "(use with --threads 1)")
     ap.add_argument("--seed", type=int, default=0)
     return ap.parse_args(argv)
 

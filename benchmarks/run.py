@@ -87,6 +87,7 @@ def run(args) -> int:
         if not torch.cuda.is_available() or minigrad.backend.gpu_module() is None:
             print("benchmarks: --device cuda needs torch with CUDA and CuPy with a visible GPU")
             return 2
+    cached = _numba_cache_present(kernels)
     compile_s = kernels.warmup()
     ctx = Context(device=args.device, quick=args.quick, batch=s["batch"], infer_batch=s["infer_batch"],
                   n_batches=s["n_batches"], max_len=s["max_len"], seed=args.seed, data=data_path)
@@ -94,16 +95,16 @@ def run(args) -> int:
     if args.no_numpy_kernels:
         impls = [i for i in impls if i.name != "minigrad[numpy]"]
     info = machine_info(threads, args.device)
-    method = METHOD.format(**s)
+    method = METHOD.format(clock=args.clock, **s)
     notes = [f"timing method: {method}",
-             f"numba kernels warm-up (compile, or load from the on-disk cache): {compile_s:.2f} s, excluded from "
-             "every timing",
+             f"numba kernels warm-up: {compile_s:.2f} s ({'loaded from the on-disk cache' if cached else 'compiled'}"
+             "), excluded from every timing",
              f"data: {data_path}", "float32 throughout"]
     print("minigrad benchmarks")
     for k, v in info.items():
         print(f"  {k}: {v}")
     print(f"  method: {method}")
-    print(f"  numba warm-up: {compile_s:.2f} s (excluded)\n")
+    print(f"  numba warm-up: {compile_s:.2f} s ({'from cache' if cached else 'compiled'}; excluded)\n")
 
     all_cases = micro.cases(ctx) + cnn.cases(ctx) + data.cases(ctx)
     rows = []
@@ -128,7 +129,7 @@ def run(args) -> int:
             reps = max(1, reps // 2)
         try:
             timings = run_interleaved(calls, impls, rounds=s["rounds"], reps=reps, warmup=s["warmup"],
-                                      pause=s["pause"])
+                                      pause=s["pause"], clock=args.clock)
         except Exception as exc:
             notes.append(f"{case.name}: timing failed: {type(exc).__name__}: {exc}")
             continue
@@ -189,6 +190,14 @@ def run(args) -> int:
         paths = report.write(args.out, rows, info, notes, extra)
         print("wrote " + ", ".join(paths))
     return 0
+
+
+def _numba_cache_present(kernels) -> bool:
+    """Whether numba's on-disk cache already holds compiled kernels (then warm-up only loads them)."""
+    import glob
+
+    base = os.environ.get("NUMBA_CACHE_DIR") or os.path.join(os.path.dirname(kernels.cpu.__file__), "__pycache__")
+    return bool(glob.glob(os.path.join(base, "**", "cpu.*.nbi"), recursive=True))
 
 
 def _selected_group(group, only):

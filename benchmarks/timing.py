@@ -9,7 +9,7 @@ from typing import Callable
 METHOD = ("blocks: each round runs every implementation in turn ({reps} timed calls each, order alternating "
           "between rounds), a {pause:.2f} s pause before each block so the previous library's BLAS threads go "
           "idle; {warmup} warm-up call(s) per implementation before its first block are not timed; "
-          "{rounds} round(s); figure = median of all timed calls")
+          "{rounds} round(s); figure = median of all timed calls; clock: {clock}")
 
 
 @dataclass
@@ -40,12 +40,22 @@ class Timing:
         return s[len(s) // 4], s[(3 * len(s)) // 4]
 
 
-def run_interleaved(calls: dict, impls: list, *, rounds: int, reps: int, warmup: int, pause: float) -> dict:
+CLOCKS = {
+    "wall": time.perf_counter,
+    # CPU seconds of all this process's threads: steadier than wall time on a machine that other jobs load,
+    # but it also counts threads spinning while they wait, so use it with --threads 1
+    "cpu": time.process_time,
+}
+
+
+def run_interleaved(calls: dict, impls: list, *, rounds: int, reps: int, warmup: int, pause: float,
+                    clock: str = "wall") -> dict:
     """Time ``calls[name](i)`` for every implementation; returns ``{name: Timing}``.
 
     ``calls[name]`` is a function of the call index ``i`` (0, 1, ... within a block) so that every
     implementation sees the same inputs in the same order (the CNN cycles through its batches).
     """
+    now = CLOCKS[clock]
     results = {imp.name: Timing() for imp in impls if imp.name in calls}
     order = [imp for imp in impls if imp.name in calls]
     warmed = set()
@@ -64,11 +74,11 @@ def run_interleaved(calls: dict, impls: list, *, rounds: int, reps: int, warmup:
                 if pause:
                     time.sleep(pause)
                 for i in range(reps):
-                    t0 = time.perf_counter()
+                    t0 = now()
                     fn(i)
                     if imp.sync:
                         imp.sync()
-                    results[imp.name].seconds.append(time.perf_counter() - t0)
+                    results[imp.name].seconds.append(now() - t0)
             finally:
                 if imp.exit:
                     imp.exit()

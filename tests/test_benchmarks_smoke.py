@@ -63,7 +63,7 @@ def test_openblas_restart_refuses_after_numpy_import(monkeypatch):
 
 def test_quick_run_end_to_end(tmp_path, shared_data, capsys):
     args = parse_args(["--quick", "--out", str(tmp_path), "--no-memory", "--threads", "1", "--reps", "1",
-                       "--data", str(shared_data / "sample.csv"), "--max-len", "24"])
+                       "--data", str(shared_data / "sample.csv"), "--max-len", "24", "--clock", "cpu"])
     assert run(args) == 0
     out = capsys.readouterr().out
     assert "minigrad/torch" in out and "numba warm-up" in out and "blocks:" in out
