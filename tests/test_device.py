@@ -4,6 +4,12 @@ checked to stay on the device. (The strict stand-in raises on any silent host/de
 
 Run the whole op suite on the stand-in too: ``MINIGRAD_FAKE_GPU=1 MINIGRAD_TEST_DEVICE=cuda pytest``.
 """
+import copy
+import os
+import pathlib
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -314,3 +320,26 @@ def test_clip_grad_norm_on_the_gpu(fake_gpu):
     np.testing.assert_array_equal(host(p.grad), ref)
     assert float(total) == ref_total
 
+
+
+def test_importing_minigrad_does_not_import_cupy():
+    code = "import sys, minigrad; assert 'cupy' not in sys.modules; print(minigrad.cuda.is_available())"
+    env = {k: v for k, v in os.environ.items() if k != "MINIGRAD_FAKE_GPU"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         cwd=str(pathlib.Path(__file__).resolve().parents[1]))
+    assert out.returncode == 0, out.stderr
+
+
+def test_save_load_and_deepcopy_on_the_gpu(fake_gpu, tmp_path):
+    mg.manual_seed(0)
+    m = mg.nn.Linear(3, 2).cuda()
+    mg.save(m.state_dict(), tmp_path / "m.pt")
+    sd = mg.load(tmp_path / "m.pt")
+    assert all(v.is_cuda for v in sd.values())
+    sd_cpu = mg.load(tmp_path / "m.pt", map_location="cpu")
+    assert not any(v.is_cuda for v in sd_cpu.values())
+    for k in sd:
+        np.testing.assert_array_equal(host(sd[k]), sd_cpu[k].numpy())
+        np.testing.assert_array_equal(host(sd[k]), host(m.state_dict()[k]))
+    c = copy.deepcopy(m)
+    assert c.weight.is_cuda and c.weight.array is not m.weight.array
