@@ -57,7 +57,8 @@ def test_without_cuda(no_gpu):
     mg.cuda.manual_seed_all(0)  # no-ops without CUDA, as in torch
     mg.cuda.manual_seed(0)
     mg.cuda.empty_cache()
-    assert mg.cuda.memory_allocated() == 0
+    assert mg.cuda.memory_allocated() == 0 and mg.cuda.max_memory_allocated() == 0
+    assert mg.cuda.is_bf16_supported() is False
 
 
 def test_backends_settings():

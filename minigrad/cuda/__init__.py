@@ -116,6 +116,20 @@ def memory_reserved(device=None) -> int:
     return 0 if gpu is None else int(gpu.get_default_memory_pool().total_bytes())
 
 
+def max_memory_allocated(device=None) -> int:
+    """The most bytes CuPy's pool has held (its total size: CuPy keeps freed blocks for reuse)."""
+    return memory_reserved(device)
+
+
+def reset_peak_memory_stats(device=None) -> None:
+    """Accepted for torch compatibility (CuPy keeps no peak statistics)."""
+
+
+def is_bf16_supported() -> bool:
+    """False: minigrad has no bfloat16 dtype (NumPy has none)."""
+    return False
+
+
 def manual_seed(seed: int) -> None:
     """Seed CuPy's generator on the current device. minigrad's own random tensors use
     :func:`minigrad.manual_seed` (they are drawn on the host); nothing happens without CUDA, as in torch."""
@@ -146,6 +160,7 @@ def is_initialized() -> bool:
 
 __all__ = [
     "is_available", "device_count", "current_device", "set_device", "device", "get_device_name", "synchronize",
-    "empty_cache", "memory_allocated", "memory_reserved", "manual_seed", "manual_seed_all", "seed_all",
+    "empty_cache", "memory_allocated", "memory_reserved", "max_memory_allocated", "reset_peak_memory_stats",
+    "is_bf16_supported", "manual_seed", "manual_seed_all", "seed_all",
     "is_initialized", "amp",
 ]
