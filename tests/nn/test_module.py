@@ -218,6 +218,11 @@ def test_repr_matches_torch():
         (torch.nn.LogSoftmax(dim=1), nn.LogSoftmax(dim=1)),
         (torch.nn.SiLU(), nn.SiLU()),
         (torch.nn.ModuleList(), nn.ModuleList()),
+        (torch.nn.ModuleList([torch.nn.Linear(1, 1) for _ in range(3)] + [torch.nn.ReLU(), torch.nn.Linear(1, 1)]),
+         nn.ModuleList([nn.Linear(1, 1) for _ in range(3)] + [nn.ReLU(), nn.Linear(1, 1)])),
+        (torch.nn.ModuleList([torch.nn.Sequential(torch.nn.Linear(1, 1), torch.nn.ReLU()) for _ in range(2)]),
+         nn.ModuleList([nn.Sequential(nn.Linear(1, 1), nn.ReLU()) for _ in range(2)])),
+        (torch.nn.ModuleDict({"a": torch.nn.ReLU()}), nn.ModuleDict({"a": nn.ReLU()})),
     ]:
         assert repr(mm) == repr(tm)
 

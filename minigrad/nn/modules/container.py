@@ -150,6 +150,22 @@ class ModuleList(Module):
         for i, m in enumerate(items):
             self.add_module(str(i), m)
 
+    def __repr__(self):
+        # runs of identical layers print once, e.g. "(0-2): 3 x Linear(...)", as torch prints them
+        from .module import _indent
+
+        reprs = [repr(m) for m in self._modules.values()]
+        if not reprs:
+            return "ModuleList()"
+        lines, start = [], 0
+        for i in range(1, len(reprs) + 1):
+            if i == len(reprs) or reprs[i] != reprs[start]:
+                body = _indent(reprs[start], 2)
+                n = i - start
+                lines.append(f"({start}): {body}" if n == 1 else f"({start}-{i - 1}): {n} x {body}")
+                start = i
+        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
+
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleList is a container and has no forward; iterate over it in your own forward")
 
