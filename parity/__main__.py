@@ -80,10 +80,12 @@ def load_dataset(args):
         records = read_records(args.data, labels=args.labels, **kw)
         desc = args.data
         if args.limit and args.limit < len(records):
+            from sklearn.model_selection import train_test_split
+
             labels = np.array([r.label for r in records])
-            keep, _, _ = stratified_split(labels, val_fraction=0.5 * (1 - args.limit / len(records)),
-                                          test_fraction=0.5 * (1 - args.limit / len(records)), seed=args.seed)
-            records = [records[i] for i in keep]
+            keep, _ = train_test_split(np.arange(len(records)), train_size=args.limit, stratify=labels,
+                                       random_state=args.seed)
+            records = [records[i] for i in np.sort(keep)]
             desc += f" (stratified subset of {len(records)})"
     else:
         records = make_synthetic(args.n_synthetic, seed=args.seed)
