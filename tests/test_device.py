@@ -61,13 +61,15 @@ def test_without_cuda(no_gpu):
     assert mg.cuda.is_bf16_supported() is False
 
 
-def test_backends_settings():
-    assert mg.backends.mps.is_available() is False
-    old = mg.backends.cudnn.deterministic
+def test_backends_settings(monkeypatch):
+    import minigrad.backends.cudnn as cudnn
+
+    assert mg.backends.mps.is_available() is False and cudnn is mg.backends.cudnn
+    monkeypatch.setattr(cudnn, "deterministic", cudnn.deterministic)
+    monkeypatch.setattr(cudnn, "benchmark", cudnn.benchmark)
     mg.backends.cudnn.deterministic = True
-    mg.backends.cudnn.benchmark = False
-    assert mg.backends.cudnn.deterministic and mg.backends.cudnn.enabled
-    mg.backends.cudnn.deterministic = old
+    cudnn.benchmark = True
+    assert mg.backends.cudnn.deterministic and mg.backends.cudnn.benchmark and mg.backends.cudnn.enabled
 
 
 def test_cuda_queries_on_the_stand_in(fake_gpu):
