@@ -54,8 +54,8 @@ def is_autocast_enabled(device_type: str = "cuda") -> bool:
 def autocast_inputs(kind: str, *tensors):
     """Operands of an op under autocast: ``kind='lower'`` casts floating tensors to the autocast dtype
     (matmul, linear, conv), ``kind='float32'`` casts float16 tensors up to float32 (reductions, losses).
-    Tensors on a device where autocast is off, non-floating tensors and non-tensors pass unchanged.
-    Returns a tuple (one entry per argument)."""
+    Tensors on a device where autocast is off, float64 tensors (as in torch: only float16/float32 are
+    "eligible"), non-floating tensors and non-tensors pass unchanged. Returns a tuple (one per argument)."""
     if not _active:
         return tensors
     from .ops.convert import to_dtype
@@ -63,7 +63,7 @@ def autocast_inputs(kind: str, *tensors):
 
     out = []
     for t in tensors:
-        if isinstance(t, Tensor) and t.array.dtype.kind == "f":
+        if isinstance(t, Tensor) and t.array.dtype.kind == "f" and t.array.dtype.itemsize < 8:
             low = _state().get(t.device.type)
             if low is not None:
                 if kind == "lower" and t.array.dtype != low.np:

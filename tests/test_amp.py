@@ -68,6 +68,9 @@ def test_autocast_dtypes_per_op_on_the_gpu(fake_gpu):
             assert (x @ x.T).dtype == mg.float32 and not mg.amp.is_autocast_enabled("cuda")
         assert mg.amp.is_autocast_enabled("cuda")
     assert not mg.amp.is_autocast_enabled("cuda") and (x @ x.T).dtype == mg.float32
+    with mg.autocast("cuda"):  # float64 tensors are not autocast (torch's "eligible" rule)
+        x64 = x.double()
+        assert (x64 @ x64.T).dtype == mg.float64 and x64.sum().dtype == mg.float64
     for name, v in half.items():
         assert v.dtype == mg.float16 and v.is_cuda, name
     for name, v in full.items():
