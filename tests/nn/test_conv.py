@@ -225,3 +225,44 @@ def test_conv1d_layer_errors():
         mg.nn.Conv1d(3, 4, 3, padding="full")
     with pytest.raises(ValueError, match="padding_mode must be one of"):
         mg.nn.Conv1d(3, 4, 3, padding_mode="mirror")
+
+
+# ------------------------------------------------------------------ the same ops on the (fake) GPU
+def test_conv_pool_norm_on_fake_gpu_match_cpu(monkeypatch):
+    """Every op of this family runs unchanged on 'cuda' (the strict CuPy stand-in, which refuses silent host
+    arrays) and gives the CPU's values and gradients; outputs stay on the device."""
+    from minigrad import _fakegpu, backend
+
+    monkeypatch.setattr(backend, "_gpu_module", _fakegpu)
+    monkeypatch.setattr(conv_mod, "workspace", conv_mod._Workspace(min_bytes=0))  # pool CPU and GPU buffers
+    f = mg.nn.functional
+    rng = np.random.default_rng(0)
+    x, w, b = rng.standard_normal((2, 4, 11)), rng.standard_normal((6, 2, 3)), rng.standard_normal(6)
+
+    def run(dev):
+        xs = [mg.tensor(a, device=dev, requires_grad=True) for a in (x, w, b)]
+        outs = [f.conv1d(xs[0], xs[1], xs[2], stride=2, padding=1, groups=2),
+                f.conv1d(xs[0], xs[1], None, padding="same", groups=2),
+                f.max_pool1d(xs[0], 3, 2, 1, ceil_mode=True), f.avg_pool1d(xs[0], 3, 2, 1, count_include_pad=False),
+                f.adaptive_avg_pool1d(xs[0], 4), f.adaptive_max_pool1d(xs[0], 5), f.adaptive_max_pool1d(xs[0], 15),
+                f.layer_norm(xs[0], (11,)),
+                f.batch_norm(xs[0], None, None, training=True), f.group_norm(xs[0], 2)]
+        ups = np.random.default_rng(1)
+        res = []
+        for o in outs:
+            assert o.device == mg.device(dev)
+            for t in xs:
+                t.grad = None
+            o.backward(mg.tensor(ups.standard_normal(tuple(o.shape)), device=dev))
+            res.append([o.detach().cpu().numpy()] + [None if t.grad is None else t.grad.cpu().numpy() for t in xs])
+        bn = mg.nn.BatchNorm1d(4).double().to(dev)
+        bn(xs[0])
+        bn.eval()
+        res.append([bn(xs[0]).detach().cpu().numpy(), bn.running_var.cpu().numpy()])
+        return res
+
+    for on_cpu, on_gpu in zip(run("cpu"), run("cuda")):
+        for a, g in zip(on_cpu, on_gpu):
+            assert (a is None) == (g is None)
+            if a is not None:
+                np.testing.assert_allclose(g, a, rtol=1e-12, atol=1e-14)
