@@ -3,6 +3,7 @@
 ``check_twin`` copies the torch module's state into the minigrad one (through ``load_state_dict``,
 which accepts torch tensors), runs both on the same input, backpropagates the same random upstream
 gradient and compares the output, the input gradient and every parameter gradient by name.
+With ``MINIGRAD_TEST_DEVICE=cuda`` the minigrad twin and its inputs live on that device.
 """
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ import numpy as np
 import torch
 
 import minigrad as mg
-from tests.opcheck import TOL, assert_close
+from tests.opcheck import DEVICE, TOL, assert_close
 
 
 def to_np(t):
-    return t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else t.detach().numpy()
+    return t.detach().cpu().numpy()
 
 
 def copy_weights(t_mod, m_mod):
@@ -27,6 +28,8 @@ def check_twin(t_mod, m_mod, *inputs, grad_input=True, seed=0, rtol=None, atol=N
     """``inputs``: NumPy arrays (float ones get requires_grad when ``grad_input``) or other values."""
     if copy:
         copy_weights(t_mod, m_mod)
+    if DEVICE:
+        m_mod.to(DEVICE)
     fdtype = next((a.dtype.type for a in inputs if isinstance(a, np.ndarray) and a.dtype.kind == "f"), None)
     if fdtype is None:
         fdtype = next(iter(t_mod.parameters())).detach().numpy().dtype.type
@@ -37,7 +40,8 @@ def check_twin(t_mod, m_mod, *inputs, grad_input=True, seed=0, rtol=None, atol=N
     def wrap(lib, a):
         if not isinstance(a, np.ndarray):
             return a
-        return lib.tensor(a, requires_grad=grad_input and a.dtype.kind == "f")
+        dev = DEVICE if lib is mg else None
+        return lib.tensor(a, requires_grad=grad_input and a.dtype.kind == "f", device=dev)
 
     t_in = [wrap(torch, a) for a in inputs]
     m_in = [wrap(mg, a) for a in inputs]
@@ -49,7 +53,7 @@ def check_twin(t_mod, m_mod, *inputs, grad_input=True, seed=0, rtol=None, atol=N
         return t_out, m_out
     up = np.random.default_rng(seed).standard_normal(tuple(t_out.shape)).astype(to_np(t_out).dtype)
     t_out.backward(torch.tensor(up))
-    m_out.backward(mg.tensor(up))
+    m_out.backward(mg.tensor(up, device=m_out.device))
     for k, (ti, mi) in enumerate(zip(t_in, m_in)):
         if isinstance(ti, torch.Tensor) and ti.requires_grad:
             assert mi.grad is not None, f"input {k}: no gradient"
@@ -58,7 +62,7 @@ def check_twin(t_mod, m_mod, *inputs, grad_input=True, seed=0, rtol=None, atol=N
     for name, tp in t_mod.named_parameters():
         mp = m_params[name]
         if tp.grad is None:
-            assert mp.grad is None or not np.any(mp.grad.numpy()), f"{name}: torch has no grad, minigrad has one"
+            assert mp.grad is None or not np.any(to_np(mp.grad)), f"{name}: torch has no grad, minigrad has one"
             continue
         assert mp.grad is not None, f"parameter {name}: minigrad computed no gradient"
         assert_close(to_np(mp.grad), to_np(tp.grad), rtol, atol, f"gradient of parameter {name}")
