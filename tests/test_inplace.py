@@ -294,3 +294,11 @@ def test_writing_into_a_copy_of_a_leaf_is_allowed():
         c.mul_(2)
         c.sum().backward()
         assert w.grad.tolist() == [[2.0] * 3] * 2
+
+
+def test_random_fills_need_floating_point():
+    for lib in (torch, mg):
+        with pytest.raises(RuntimeError, match="not implemented for 'Long'"):
+            lib.zeros(3, dtype=lib.int64).uniform_()
+        with pytest.raises(RuntimeError, match="not implemented for 'Long'"):
+            lib.zeros(3, dtype=lib.int64).normal_()

@@ -323,6 +323,9 @@ def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator=None) ->
     """Fill with draws from U(a, b), from ``generator`` or the default generator."""
     from ..random import rng
 
+    if not self.is_floating_point():
+        raise RuntimeError(f"uniform_: not implemented for '{_TORCH_NAMES[self.dtype.name]}' (needs a floating-point "
+                           "tensor)")
     host = rng(generator).uniform(a, b, size=tuple(self.shape)).astype(self.array.dtype)
     return _fill_with("uniform_", self, backend.to_device(host, self.device))
 
@@ -331,6 +334,9 @@ def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None
     """Fill with draws from N(mean, std^2), from ``generator`` or the default generator."""
     from ..random import rng
 
+    if not self.is_floating_point():
+        raise RuntimeError(f"normal_: not implemented for '{_TORCH_NAMES[self.dtype.name]}' (needs a floating-point "
+                           "tensor)")
     host = rng(generator).normal(mean, std, size=tuple(self.shape)).astype(self.array.dtype)
     return _fill_with("normal_", self, backend.to_device(host, self.device))
 
