@@ -98,6 +98,16 @@ def test_trunc_normal():
         init.trunc_normal_(m, a=1.0, b=0.0)
 
 
+@pytest.mark.parametrize("shape", [(3, 5), (5, 3), (4, 2, 3)])
+def test_orthogonal(shape):
+    w = init.orthogonal_(mg.zeros(shape, dtype=mg.float64), gain=2.0).numpy().reshape(shape[0], -1)
+    small = min(w.shape)
+    gram = w @ w.T if w.shape[0] == small else w.T @ w
+    np.testing.assert_allclose(gram, 4.0 * np.eye(small), atol=1e-12)
+    with pytest.raises(ValueError):
+        init.orthogonal_(mg.zeros(3))
+
+
 def test_init_errors_and_no_graph():
     with pytest.raises(ValueError, match="fewer than 2 dimensions"):
         init.xavier_uniform_(mg.zeros(5))
