@@ -58,14 +58,15 @@ MULTI_DIM = {
     "std": lambda t, x, kw: t.std(x, **kw),
     "std_correction2": lambda t, x, kw: x.std(correction=2, **kw),
     "logsumexp": lambda t, x, kw: t.logsumexp(x, **kw) if kw else t.logsumexp(x, dim=tuple(range(x.ndim))),
-    "norm2": lambda t, x, kw: t.norm(x, **kw),
+    "norm2": lambda t, x, kw: t.norm(x, 2, **kw),
+    "norm_fro": lambda t, x, kw: x.norm(**kw) if len(np.atleast_1d(kw.get("dim", 0))) <= 2 else x.norm(2, **kw),
     "norm1": lambda t, x, kw: t.norm(x, p=1, **kw),
     "norm3": lambda t, x, kw: t.norm(x, p=3, **kw),
     "amax": lambda t, x, kw: t.amax(x, **kw),
     "amin": lambda t, x, kw: x.amin(**kw),
     "norm_inf": lambda t, x, kw: t.norm(x, p=math.inf, **kw),
 }
-NEEDS_DISTINCT = {"amax", "amin", "norm_inf", "norm1", "norm2", "norm3"}  # kinks at ties / zeros
+NEEDS_DISTINCT = {"amax", "amin", "norm_inf", "norm1", "norm2", "norm3", "norm_fro", "std", "std_correction2"}
 NEEDS_NONEMPTY = {"amax", "amin", "norm_inf"}
 
 
