@@ -23,7 +23,7 @@ def parse_args(argv):
     ap.add_argument("--n-batches", type=int, default=None, help="distinct real batches the CNN cycles through")
     ap.add_argument("--max-len", type=int, default=None, help="truncate proteins to this many residues")
     ap.add_argument("--data", default=None, help="CSV of proteins (default: ../shared/data/solubility/val.csv)")
-    ap.add_argument("--only", default=None, help="comma-separated groups or name fragments to run (micro,cnn,data)")
+    ap.add_argument("--only", default=None, help="comma-separated groups or name fragments (micro,kernel,cnn,data)")
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement (two subprocesses)")
     ap.add_argument("--no-bucketing", action="store_true", help="skip the bucketing (padding and epoch time) report")
     ap.add_argument("--no-numpy-kernels", action="store_true", help="skip minigrad with MINIGRAD_KERNELS=numpy")
@@ -31,8 +31,10 @@ def parse_args(argv):
     ap.add_argument("--keep-openblas-env", action="store_true",
                     help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (by default the run restarts without them)")
     ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
-                    help="wall: elapsed time (default); cpu: the process's CPU time, steadier on a busy machine "
-                         "(use with --threads 1)")
+                    help="wall: elapsed time (default); cpu: the process's CPU time (counts spinning threads too, "
+                         "and virtual machines may account it coarsely: use with --threads 1, with care)")
+    ap.add_argument("--stat", choices=["median", "min"], default="median",
+                    help="median (default) or min of the timed calls; min is the steadier on a busy machine")
     ap.add_argument("--seed", type=int, default=0)
     return ap.parse_args(argv)
 

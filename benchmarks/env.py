@@ -39,6 +39,9 @@ def pin_threads(n: int) -> dict:
     import torch
     from threadpoolctl import threadpool_limits
 
+    import minigrad  # noqa: F401  (threadpoolctl only limits libraries already loaded: load everything first)
+    import solubility  # noqa: F401  (its metrics pull in scikit-learn and scipy, with their own BLAS)
+
     _limits = threadpool_limits(limits=n)
     torch.set_num_threads(n)
     out = {"blas/openmp (threadpoolctl)": n, "torch.get_num_threads()": torch.get_num_threads()}

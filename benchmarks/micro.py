@@ -170,3 +170,84 @@ def cases(ctx) -> list:
         Case("micro", "cross_entropy fwd+bwd", "(16,5)" if ctx.quick else "(4096,128)", _cross_entropy),
         Case("micro", "Adam step (CNN params)", "~125k params, 8 tensors", _adam),
     ]
+
+
+# ----------------------------------------------------------------------------- the kernels on their own
+def _kernel_case(build):
+    """A case that runs only on minigrad: ``build(ctx)`` returns ``fn(i)`` calling a ``minigrad.kernels`` function.
+
+    The minigrad column then shows the compiled kernel and minigrad[numpy] its NumPy reference.
+    """
+
+    def make(lib, ctx):
+        if getattr(lib, "__name__", "") != "minigrad" or ctx.device != "cpu":
+            return None
+        return build(ctx)
+
+    return make
+
+
+def _k_sizes(ctx):
+    return (2, 8, 40) if ctx.quick else (ctx.batch, 128, 950)
+
+
+def _k_embedding(ctx):
+    from minigrad import kernels
+
+    n, _, length = _k_sizes(ctx)
+    rng = _rng(ctx)
+    idx = rng.integers(0, 21, n * length)
+    g = rng.standard_normal((n * length, 64)).astype(np.float32)
+    return lambda i: kernels.embedding_backward(idx, g, 21, 0)
+
+
+def _k_relu(ctx):
+    from minigrad import kernels
+
+    rng = _rng(ctx)
+    g = rng.standard_normal(_k_sizes(ctx)).astype(np.float32)
+    out = np.maximum(rng.standard_normal(g.shape).astype(np.float32), 0)
+    return lambda i: kernels.relu_backward(g, out)
+
+
+def _k_pool(ctx):
+    from minigrad import kernels
+
+    n, c, length = _k_sizes(ctx)
+    rng = _rng(ctx)
+    g = rng.standard_normal((n, c)).astype(np.float32)
+    w = np.full((n, length), 1.0 / length, np.float32)
+    out = np.maximum(rng.standard_normal((n, c, length)).astype(np.float32), 0)
+    return lambda i: kernels.masked_pool_backward(g, w, out)
+
+
+def _k_adam(ctx):
+    from minigrad import kernels
+
+    rng = _rng(ctx)
+    size = 1000 if ctx.quick else 125_000
+    p, g = rng.standard_normal(size).astype(np.float32), rng.standard_normal(size).astype(np.float32)
+    m, v = np.zeros_like(p), np.zeros_like(p)
+    return lambda i: kernels.adam_update(p, g, m, v, step=i + 1, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8)
+
+
+def _k_col2im(ctx):
+    from minigrad import kernels
+
+    n, c, length = _k_sizes(ctx)
+    cols = _rng(ctx).standard_normal((n, length, 5, c)).astype(np.float32)
+    return lambda i: kernels.col2im(cols, length + 4)
+
+
+def kernel_cases(ctx) -> list:
+    n, c, length = _k_sizes(ctx)
+    act = f"({n},{c},{length}) float32"
+    return [
+        Case("kernel", "embedding_backward (scatter-add)", f"{n * length} rows of 64 into 21",
+             _kernel_case(_k_embedding)),
+        Case("kernel", "relu_backward", act, _kernel_case(_k_relu)),
+        Case("kernel", "masked_pool_backward + ReLU", act, _kernel_case(_k_pool)),
+        Case("kernel", "adam_update", "1000" if ctx.quick else "125k float32", _kernel_case(_k_adam)),
+        Case("kernel", "col2im (conv1d backward)", f"({n},{length},5,{c}) -> ({n},{length + 4},{c})",
+             _kernel_case(_k_col2im)),
+    ]

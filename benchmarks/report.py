@@ -30,10 +30,12 @@ def _ratio(a, b):
     return a / b
 
 
-def make_row(case, timings: dict, unit="ms") -> dict:
-    ms = {k: t.median * 1e3 for k, t in timings.items()}
+def make_row(case, timings: dict, unit="ms", stat="median") -> dict:
+    ms = {k: getattr(t, stat) * 1e3 for k, t in timings.items()}
     iqr = {k: [x * 1e3 for x in t.spread] for k, t in timings.items()}
     return {"group": case.group, "name": case.name, "size": case.size, "unit": unit, "value": ms, "iqr": iqr,
+            "median": {k: t.median * 1e3 for k, t in timings.items()},
+            "min": {k: t.min * 1e3 for k, t in timings.items()},
             "calls": {k: len(t.seconds) for k, t in timings.items()}}
 
 

@@ -89,13 +89,14 @@ def run(args) -> int:
             return 2
     cached = _numba_cache_present(kernels)
     compile_s = kernels.warmup()
+    threads = pin_threads(args.threads)  # again: warm-up may have loaded more thread pools (OpenMP runtimes)
     ctx = Context(device=args.device, quick=args.quick, batch=s["batch"], infer_batch=s["infer_batch"],
                   n_batches=s["n_batches"], max_len=s["max_len"], seed=args.seed, data=data_path)
     impls = _impls(args.device)
     if args.no_numpy_kernels:
         impls = [i for i in impls if i.name != "minigrad[numpy]"]
     info = machine_info(threads, args.device)
-    method = METHOD.format(clock=args.clock, **s)
+    method = METHOD.format(clock=args.clock, stat=args.stat, **s)
     notes = [f"timing method: {method}",
              f"numba kernels warm-up: {compile_s:.2f} s ({'loaded from the on-disk cache' if cached else 'compiled'}"
              "), excluded from every timing",
@@ -106,7 +107,7 @@ def run(args) -> int:
     print(f"  method: {method}")
     print(f"  numba warm-up: {compile_s:.2f} s ({'from cache' if cached else 'compiled'}; excluded)\n")
 
-    all_cases = micro.cases(ctx) + cnn.cases(ctx) + data.cases(ctx)
+    all_cases = micro.cases(ctx) + micro.kernel_cases(ctx) + cnn.cases(ctx) + data.cases(ctx)
     rows = []
     for case in all_cases:
         if not _selected(case, args.only):
@@ -133,7 +134,7 @@ def run(args) -> int:
         except Exception as exc:
             notes.append(f"{case.name}: timing failed: {type(exc).__name__}: {exc}")
             continue
-        row = report.finish_row(report.make_row(case, timings))
+        row = report.finish_row(report.make_row(case, timings, stat=args.stat))
         rows.append(row)
         print(f"  {case.group:5s} {case.name:38s} " + "  ".join(
             f"{k} {v:9.3f} ms" for k, v in row["value"].items()) + f"   ratio {report._fmt(row['ratio'])}", flush=True)

@@ -9,7 +9,7 @@ from typing import Callable
 METHOD = ("blocks: each round runs every implementation in turn ({reps} timed calls each, order alternating "
           "between rounds), a {pause:.2f} s pause before each block so the previous library's BLAS threads go "
           "idle; {warmup} warm-up call(s) per implementation before its first block are not timed; "
-          "{rounds} round(s); figure = median of all timed calls; clock: {clock}")
+          "{rounds} round(s); figure = {stat} of all timed calls; clock: {clock}")
 
 
 @dataclass
@@ -30,6 +30,10 @@ class Timing:
     @property
     def median(self) -> float:
         return statistics.median(self.seconds) if self.seconds else float("nan")
+
+    @property
+    def min(self) -> float:
+        return min(self.seconds) if self.seconds else float("nan")
 
     @property
     def spread(self) -> tuple:
