@@ -40,7 +40,7 @@ from ..ops import (  # noqa: F401
     softplus,
     tanh,
 )
-from ..ops import group_norm  # noqa: F401
+from ..ops import clamp_min, group_norm, norm
 
 __all__ = [
     "linear", "embedding", "dropout", "one_hot", "pad",
@@ -49,5 +49,10 @@ __all__ = [
     "conv1d", "max_pool1d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d",
     "layer_norm", "batch_norm", "group_norm",
     "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss",
+    "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "normalize",
 ]
+
+
+def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None):
+    """Divide ``input`` by its ``p``-norm along ``dim`` (kept at least ``eps``), e.g. unit-length rows."""
+    return input / clamp_min(norm(input, p, dim, keepdim=True), eps)

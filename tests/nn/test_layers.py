@@ -270,3 +270,12 @@ def test_small_model_twin(dtype):
     m.eval()
     x = np.random.default_rng(8).standard_normal((4, 5)).astype(dtype)
     check_twin(t, m, x)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("p,dim", [(2.0, 1), (1.0, -1), (3.0, 0)])
+def test_normalize(dtype, p, dim):
+    x = np.random.default_rng(9).standard_normal((3, 4)).astype(dtype)
+    x[1] = 0  # an all-zero row: the norm is clamped at eps
+    compare(lambda lib, x: lib.nn.functional.normalize(x, p, dim), x, gradcheck=False)
+    compare(lambda lib, x: lib.nn.functional.normalize(x, p, dim), np.random.default_rng(10).standard_normal((3, 4)))
