@@ -143,8 +143,10 @@ class Conv1d(Op):
 
         # weight as (G, C_out/G, K*C_in/G), the same (tap, channel) order as the columns
         wm = w.reshape(g, c_out // g, c_g, k).transpose(0, 1, 3, 2).reshape(g, c_out // g, k * c_g)
-        out = xp.matmul(wm, cols.transpose(0, 2, 3, 1))  # (N, G, C_out/G, L_out)
-        out = out.reshape(n, c_out, l_out)
+        if g == 1:  # (C_out, K*C) @ (N, K*C, L_out): the columns' transpose is free (BLAS reads it as is)
+            out = xp.matmul(wm[0], cols[:, :, 0].transpose(0, 2, 1))
+        else:
+            out = xp.matmul(wm, cols.transpose(0, 2, 3, 1)).reshape(n, c_out, l_out)  # via (N, G, C_out/G, L_out)
         if b is not None:
             out += b[:, None]
 
@@ -164,7 +166,12 @@ class Conv1d(Op):
         if need[1]:
             gw = xp.empty((g, c_out // g, k * c_g), grad.dtype)
             for i in range(g):
-                gw[i] = xp.tensordot(g4[:, i], self.cols[:, :, i], axes=([0, 2], [0, 1]))
+                if c_out // g <= l_out:
+                    # per-sample products summed over the batch: no transposed copy of grad, and the
+                    # (N, C_out/G, K*C/G) partial results are no larger than the columns
+                    gw[i] = xp.matmul(g4[:, i], self.cols[:, :, i]).sum(axis=0)
+                else:
+                    gw[i] = xp.tensordot(g4[:, i], self.cols[:, :, i], axes=([0, 2], [0, 1]))
             gw = gw.reshape(g, c_out // g, k, c_g).transpose(0, 1, 3, 2).reshape(c_out, c_g, k)
         if need[0]:
             gcols = xp.matmul(g4.transpose(0, 1, 3, 2), self.wm)  # (N, G, L_out, K*C/G)
