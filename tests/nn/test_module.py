@@ -122,6 +122,14 @@ def test_registration_rules():
                 self.x = nn.Linear(1, 1)
 
         Bad()
+
+    class Early(nn.Module):  # plain attributes before super().__init__() are fine, as in torch
+        def __init__(self):
+            self.n = 3
+            super().__init__()
+            self.lin = nn.Linear(self.n, 1)
+
+    assert [n for n, _ in Early().named_parameters()] == ["lin.weight", "lin.bias"]
     # re-assigning a child keeps its position (state_dict order stays torch's)
     s = nn.Sequential(nn.Linear(1, 1), nn.Linear(1, 1), nn.Linear(1, 1))
     s[1] = nn.Linear(1, 1)

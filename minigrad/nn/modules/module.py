@@ -128,8 +128,12 @@ class Module:
     # ------------------------------------------------------------------ registration
     def __setattr__(self, name: str, value):
         d = self.__dict__
-        if "_parameters" not in d:
-            raise AttributeError(f"cannot assign {name!r} before Module.__init__() call")
+        if "_parameters" not in d:  # super().__init__() has not run yet: only plain attributes are allowed
+            if isinstance(value, (Parameter, Module)):
+                kind = "parameters" if isinstance(value, Parameter) else "module"
+                raise AttributeError(f"cannot assign {kind} before Module.__init__() call (assigning {name!r})")
+            object.__setattr__(self, name, value)
+            return
         params, buffers, modules = d["_parameters"], d["_buffers"], d["_modules"]
         if isinstance(value, Parameter):
             self._forget(name, keep=params)
