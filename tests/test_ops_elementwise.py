@@ -272,7 +272,7 @@ def test_masked_fill_with_tensor_value_gets_gradient():
 
 def test_masked_fill_broadcasts_mask():
     x = np.arange(6.0).reshape(2, 3)
-    compare(lambda t, a: a.masked_fill(t.tensor([True, False, True]), -1.0), x)
+    compare(lambda t, a: a.masked_fill(t.tensor([True, False, True], device=a.device), -1.0), x)
 
 
 def test_integer_remainder_and_pow_match_torch():
