@@ -120,6 +120,20 @@ def test_workspace_is_reused_and_two_live_graphs_stay_correct(monkeypatch):
         assert len(ws.free) == n_free  # taken and given straight back: nothing will backpropagate
 
 
+def test_workspace_keeps_at_most_keep_buffers_and_hands_out_the_smallest_fit():
+    ws = conv_mod._Workspace(keep=2, min_bytes=0)
+    bufs = [ws.take(np, (n,), np.float64, np.zeros(1))[1] for n in (10, 40, 20)]
+    for b in bufs:
+        ws.give(b)
+    assert sorted(b.size for b in ws.free) == sorted([bufs[1].size, bufs[2].size])  # the smallest was dropped
+    view, buf = ws.take(np, (3, 5), np.float64, np.zeros(1))
+    assert view.shape == (3, 5) and buf is bufs[2] and len(ws.free) == 1  # 20 (+slack) fits 15: smallest fit
+    view, buf = ws.take(np, (3,), np.float32, np.zeros(1))
+    assert buf is not bufs[1] and len(ws.free) == 1  # another dtype: a new buffer
+    small, none = conv_mod._Workspace(min_bytes=1 << 20).take(np, (4,), np.float64, np.zeros(1))
+    assert none is None and small.shape == (4,)  # small requests are plain allocations
+
+
 @pytest.mark.parametrize("make,match", [
     (lambda: (mg.zeros(2, 3, 4, 5), mg.zeros(4, 3, 3)), "Expected 2D \\(unbatched\\) or 3D"),
     (lambda: (mg.zeros(3), mg.zeros(4, 3, 3)), "Expected 2D \\(unbatched\\) or 3D"),
