@@ -8,6 +8,7 @@ machines without a GPU), the 'cuda' device is served by a strict NumPy-backed st
 """
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
@@ -158,9 +159,17 @@ def erf(array):
         try:
             from scipy.special import erf as _cpu_erf
         except ImportError:
-            import math
+            _cpu_erf = _numba_erf()
+    src = array.astype(np.float32) if array.dtype == np.float16 else array
+    return _cpu_erf(src).astype(array.dtype, copy=False)
 
-            import numba
 
-            _cpu_erf = numba.vectorize(["float32(float32)", "float64(float64)"], cache=True)(lambda v: math.erf(v))
-    return _cpu_erf(array).astype(array.dtype, copy=False)
+def _erf_scalar(v):
+    return math.erf(v)
+
+
+def _numba_erf():
+    """``math.erf`` compiled by numba into a NumPy ufunc (the fallback when SciPy is missing)."""
+    import numba
+
+    return numba.vectorize(["float32(float32)", "float64(float64)"], cache=True)(_erf_scalar)

@@ -316,3 +316,21 @@ def test_float32_stays_float32_with_python_scalars():
 def test_gradient_of_shared_input_accumulates():
     # x feeds two branches of where and a maximum: each gets its own part of the gradient
     compare(lambda t, a: t.where(a > 0, a * a, -a) + t.maximum(a, a * 0.5) * t.sigmoid(a), np.array([-1.5, 0.3, 2.0]))
+
+
+def test_erf_numba_fallback_matches_torch():
+    # used when SciPy is not installed: math.erf compiled into a ufunc by numba
+    from minigrad import backend
+
+    x = np.linspace(-4, 4, 17)
+    np.testing.assert_allclose(backend._numba_erf()(x), torch.erf(torch.tensor(x)).numpy(), rtol=1e-14, atol=1e-16)
+
+
+def test_float16_activations_stay_float16():
+    x = np.array([-2.0, -0.5, 0.0, 0.5, 2.0], dtype=np.float16)
+    compare(lambda t, a: (t.erf(a), t.sigmoid(a), t.tanh(a), t.exp(a), t.relu(a)), x, grad=False)
+
+
+def test_relu_accepts_inplace_flag():
+    x = mg.tensor([-1.0, 2.0])
+    assert mg.relu(x, inplace=True).tolist() == [0.0, 2.0]

@@ -292,3 +292,8 @@ def test_sum_of_a_chain_keeps_grad_dtype_and_no_copy_on_forward():
     y = (x.sum(1, keepdim=True) * x).mean()
     y.backward()
     assert y.dtype is mg.float32 and x.grad.dtype is mg.float32 and x.grad.shape == (3, 4)
+
+
+def test_float16_sums_accumulate_in_float32_like_torch():
+    x = np.full(5000, 1.0, dtype=np.float16)
+    compare(lambda t, a: (t.sum(a), t.mean(a), a.sum(0, keepdim=True)), x, grad=False)

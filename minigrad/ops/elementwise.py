@@ -599,8 +599,7 @@ def sigmoid(input):
 
 
 def relu(input, inplace=False):
-    if inplace:
-        raise NotImplementedError("relu(inplace=True) is not supported; use relu(x)")
+    """max(x, 0). ``inplace`` is accepted for torch compatibility; the result is always a new tensor."""
     return Relu()(_numeric_input("relu", input))
 
 

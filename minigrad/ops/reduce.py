@@ -105,6 +105,11 @@ def _check_nonempty(op: str, x: Tensor, axes, full: bool) -> None:
             raise IndexError(f"{op}(): Expected reduction dim {a} to have non-zero size.")
 
 
+def _acc(x):
+    """Accumulator dtype for sums: float16 adds up in float32 (as torch does), everything else in its own."""
+    return "float32" if x.dtype.kind == "f" and x.dtype.itemsize == 2 else None
+
+
 def _errstate(xp):
     return xp.errstate(divide="ignore", invalid="ignore") if hasattr(xp, "errstate") else _Nothing()
 
@@ -124,7 +129,7 @@ class Sum(Op):
 
     def forward(self, x):
         self.shape = x.shape
-        return x.sum(axis=self.axes, keepdims=self.keepdim)
+        return x.sum(axis=self.axes, keepdims=self.keepdim, dtype=_acc(x)).astype(x.dtype, copy=False)
 
     def backward(self, grad):
         return _expand(grad, self.shape, self.axes, self.keepdim)
@@ -137,8 +142,9 @@ class Mean(Op):
     def forward(self, x):
         self.shape = x.shape
         self.n = _count(x.shape, self.axes)
-        out = x.sum(axis=self.axes, keepdims=self.keepdim)
-        return out / self.n if self.n else out * math.nan  # the mean of nothing is NaN, as in torch
+        out = x.sum(axis=self.axes, keepdims=self.keepdim, dtype=_acc(x))
+        out = out / self.n if self.n else out * math.nan  # the mean of nothing is NaN, as in torch
+        return out.astype(x.dtype, copy=False)
 
     def backward(self, grad):
         return _expand(grad / self.n if self.n else grad, self.shape, self.axes, self.keepdim)
