@@ -8,8 +8,9 @@ to float16, while ops that need the range or the precision (reductions such as `
 float32; the casts are ordinary graph ops, so their gradients come back in float32. Op code asks
 :func:`autocast_inputs` for its operands; outside autocast that is one flag test.
 
-On the CPU, autocast with float16 is accepted and does nothing but warn (torch's CPU autocast is
-for bfloat16, which minigrad lacks); with ``device_type='cuda'`` and no CUDA it warns and is off.
+minigrad's autocast acts on 'cuda' only. On the CPU it is accepted but warns and does nothing (half
+precision buys nothing in NumPy, and torch's CPU default, bfloat16, is a dtype minigrad lacks); with
+``device_type='cuda'`` and no CUDA it warns and is off, as in torch.
 
 **GradScaler.** A float16 gradient smaller than about 6e-8 becomes zero. The scaler multiplies
 the loss by a large factor ``S`` before ``backward()`` (:meth:`GradScaler.scale`), divides the
@@ -17,8 +18,9 @@ gradients by ``S`` before the update (:meth:`GradScaler.unscale_`, called by :me
 if you did not), and skips the update when any gradient is inf or NaN, which means ``S`` was too
 large: :meth:`GradScaler.update` then multiplies ``S`` by ``backoff_factor`` (0.5). After
 ``growth_interval`` steps in a row without inf/NaN it multiplies ``S`` by ``growth_factor`` (2).
-Without CUDA (as on the CPU in torch) a ``'cuda'`` scaler warns and disables itself: ``scale``
-returns its input, ``step`` just calls ``optimizer.step()``.
+Without CUDA a ``'cuda'`` scaler warns and disables itself, as in torch: ``scale`` returns its input,
+``step`` just calls ``optimizer.step()``. A ``'cpu'`` scaler does the same (there is no CPU autocast
+here, so nothing underflows).
 """
 from __future__ import annotations
 
