@@ -346,3 +346,35 @@ def test_save_load_and_deepcopy_on_the_gpu(fake_gpu, tmp_path):
         np.testing.assert_array_equal(host(sd[k]), host(m.state_dict()[k]))
     c = copy.deepcopy(m)
     assert c.weight.is_cuda and c.weight.array is not m.weight.array
+
+
+MIXED = {
+    "cross_entropy": lambda g, c, t: F.cross_entropy(g, t), "nll_loss": lambda g, c, t: F.nll_loss(g, t),
+    "mse_loss": lambda g, c, t: F.mse_loss(g, c),
+    "bce_logits": lambda g, c, t: F.binary_cross_entropy_with_logits(g, c),
+    "gather": lambda g, c, t: g.gather(1, t[:, None]), "index_select": lambda g, c, t: g.index_select(0, t),
+    "masked_fill": lambda g, c, t: g.masked_fill(c > 0, 1.0), "stack": lambda g, c, t: mg.stack([g, c]),
+    "maximum": lambda g, c, t: mg.maximum(g, c), "lerp": lambda g, c, t: mg.lerp(g, c, 0.5),
+    "layer_norm": lambda g, c, t: F.layer_norm(g, (4,), mg.ones(4), None), "einsum": lambda g, c, t: mg.einsum(
+        "ij,ij->i", g, c), "dot": lambda g, c, t: mg.dot(g[0], c[0]), "clamp": lambda g, c, t: g.clamp(min=c),
+    "eq": lambda g, c, t: g == c, "pow": lambda g, c, t: g**c,
+    "setitem": lambda g, c, t: g.detach().__setitem__(0, c[0]),
+    "conv1d": lambda g, c, t: F.conv1d(g[None], mg.ones(2, 3, 2)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MIXED))
+def test_mixing_devices_names_both_devices(fake_gpu, name):
+    g, c, t = mg.randn(3, 4, device="cuda", requires_grad=True), mg.randn(3, 4), mg.tensor([0, 1, 2])
+    with pytest.raises(RuntimeError, match=r"cuda:0.*cpu|cpu.*cuda:0"):
+        MIXED[name](g, c, t)
+
+
+def test_what_torch_allows_across_devices(fake_gpu):
+    g, c = mg.randn(3, 4, device="cuda"), mg.randn(3, 4)
+    idx = mg.tensor([2, 0])
+    np.testing.assert_array_equal(host(g[idx]), host(g)[[2, 0]])  # a CPU index tensor may index a GPU tensor
+    assert g[idx].is_cuda
+    g.copy_(c)  # copy_ moves the values across devices
+    assert g.is_cuda
+    np.testing.assert_array_equal(host(g), c.numpy())
