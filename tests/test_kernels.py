@@ -295,3 +295,41 @@ def test_warmup_compiles_and_reports_seconds():
 
 def _root():
     return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+# ----------------------------------------------------------------------------- the ops that use the kernels
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_wired_ops_agree_with_torch_under_both_backends(dtype):
+    """Embedding backward, Conv1d backward (col2im) and Adam give torch's numbers with either backend."""
+    import minigrad as mg
+
+    rng = np.random.default_rng(3)
+    idx = rng.integers(0, 5, (2, 7))
+    idx[0, :2] = 0  # padding rows
+    w0 = rng.standard_normal((5, 3)).astype(dtype)
+    cw = rng.standard_normal((4, 3, 3)).astype(dtype)
+    up = rng.standard_normal((2, 4, 7)).astype(dtype)
+    tol = TOL[dtype]
+
+    tw, tcw = torch.tensor(w0, requires_grad=True), torch.tensor(cw, requires_grad=True)
+    topt = torch.optim.Adam([tw, tcw], lr=0.1)
+    for _ in range(3):
+        topt.zero_grad()
+        h = torch.nn.functional.embedding(torch.tensor(idx), tw, padding_idx=0).transpose(1, 2)
+        torch.nn.functional.conv1d(h, tcw, padding=1).backward(torch.tensor(up))
+        topt.step()
+
+    for backend in _backends():
+        with kernels.use(backend):
+            mw, mcw = mg.tensor(w0, requires_grad=True), mg.tensor(cw, requires_grad=True)
+            mopt = mg.optim.Adam([mw, mcw], lr=0.1)
+            for _ in range(3):
+                mopt.zero_grad()
+                h = mg.nn.functional.embedding(mg.tensor(idx), mw, padding_idx=0).transpose(1, 2)
+                mg.nn.functional.conv1d(h, mcw, padding=1).backward(mg.tensor(up))
+                mopt.step()
+            np.testing.assert_allclose(mw.grad.numpy(), tw.grad.numpy(), **tol, err_msg=backend)
+            np.testing.assert_allclose(mcw.grad.numpy(), tcw.grad.numpy(), **tol, err_msg=backend)
+            np.testing.assert_allclose(mw.detach().numpy(), tw.detach().numpy(), **tol, err_msg=backend)
+            np.testing.assert_allclose(mcw.detach().numpy(), tcw.detach().numpy(), **tol, err_msg=backend)
+            assert mw.grad.numpy()[0].tolist() == [0, 0, 0]  # the padding row gets no gradient
