@@ -302,3 +302,47 @@ def test_random_fills_need_floating_point():
             lib.zeros(3, dtype=lib.int64).uniform_()
         with pytest.raises(RuntimeError, match="not implemented for 'Long'"):
             lib.zeros(3, dtype=lib.int64).normal_()
+
+
+def _through_views(lib, a, b):
+    h = a * 2
+    h[0].mul_(3)  # a row view: h changes too
+    h.t()[1:].add_(b[:, 1:].t())  # a view of a view
+    h.view(-1)[2:4].zero_()  # through a reshape
+    h[1][0] = b[1].sum()  # setitem on a view
+    h.flip(0).narrow(1, 3, 1).fill_(0.5)
+    h.unsqueeze(0).squeeze(0).permute(1, 0)[0].clamp_(max=0.1)
+    return h.exp()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_recorded_writes_through_views_reach_the_base(dtype):
+    compare(_through_views, _arr((3, 4), dtype), _arr((3, 4), dtype, seed=1))
+
+
+def test_write_through_view_of_unrecorded_base_stays_in_place():
+    h = mg.zeros(2, 3)
+    h[0].add_(1)
+    h.t()[2].fill_(7.0)
+    assert h.tolist() == [[1, 1, 7], [0, 0, 7]] and h.grad_fn is None
+
+
+def test_writes_into_copies_do_not_reach_the_base_like_torch():
+    def fn(lib, a):
+        h = a * 2
+        h.t().reshape(-1)[0].fill_(5.0)  # reshape of a transposed tensor copies: h is unchanged
+        h.flip(1)[0].zero_()  # flip copies in torch
+        h[[0, 1]].mul_(0)  # advanced indexing copies
+        e = h.expand(2, 3, 4)
+        return h, e.exp()
+
+    compare(fn, _arr((3, 4)))
+
+
+def test_element_of_a_tensor_is_a_view():
+    x = mg.zeros(3)
+    x[1].fill_(2.0)
+    x[2].add_(5)
+    m = mg.zeros(2, 2)
+    m[1, 0].sub_(1)
+    assert x.tolist() == [0, 2, 5] and m.tolist() == [[0, 0], [-1, 0]]

@@ -18,6 +18,7 @@ from ..autograd.graph import Op
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from ._util import check_same_device, is_scalar, normalize_dim
+from .inplace import ViewOp
 
 xp_of = backend.get_array_module
 
@@ -86,6 +87,8 @@ def _convert_index(index, x: Tensor):
         else:
             raise IndexError(f"getitem: only integers, slices (`:`), ellipsis (`...`), None and long or bool "
                              f"tensors are valid indices, got {type(it).__name__}")
+    if not has_arrays and not any(it is Ellipsis for it in out):
+        out.append(Ellipsis)  # ``a[0, ...]`` is a 0-d *view* where ``a[0]`` would be a NumPy scalar copy
     if not (has_arrays and has_ints):
         return (tuple(out),), has_int_arrays
     first, second = [], []
@@ -112,7 +115,7 @@ def _view(arr, steps):
     return arr
 
 
-class GetItem(Op):
+class GetItem(ViewOp):
     """``x[index]``. Basic indexes give views; arrays in the index give copies (NumPy's rules)."""
 
     def __init__(self, steps, repeats):

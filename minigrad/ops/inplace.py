@@ -10,17 +10,19 @@ Three cases, decided at each call:
 3. **A non-leaf (or a write of a value that requires grad), with grad mode on**: the result is
    computed *out of place* by the ordinary differentiable op, and ``x`` is **rebased** onto it:
    ``x.array`` and ``x.grad_fn`` are replaced by the result's. The values and gradients are
-   correct; what differs from torch is that other views of the old array (and the base of a
-   view) are not updated. Writing into a view of a leaf that requires grad is an error, as in torch.
-   Ops recorded *before* the write keep seeing the old value (the engine records non-leaf
-   inputs as snapshots). One corner is not covered: a tensor that required no grad, was used
-   by a recorded op, and is then overwritten in place with a value that requires grad.
+   correct. A view's base is rebased too (``h[0].mul_(2)`` changes ``h``), but other views taken
+   earlier keep the old array. Writing into a view of a leaf that requires grad is an error, as in
+   torch. Ops recorded *before* the write keep seeing the old value (the engine records non-leaf
+   inputs as snapshots). Not covered: a tensor that requires no grad, already used by a recorded
+   op (or viewed), then overwritten in place with a value that requires grad.
 
 The result always keeps ``x``'s dtype. As in torch, a result of a higher category than ``x``
 (a float result into an integer tensor, ``int_tensor.add_(0.5)``) is an error. Each write
 bumps ``x._version``.
 """
 from __future__ import annotations
+
+import copy
 
 from .. import backend
 from .. import dtypes as _dt
@@ -64,8 +66,67 @@ def snapshot(t: Tensor) -> Tensor:
     return Tensor._make(t.array, t.requires_grad, t.grad_fn)
 
 
+class ViewOp(Op):
+    """Base of ops whose output is a view of their input's memory (reshape, permute, basic indexing, ...).
+
+    A view op remembers the tensor it viewed, its *base* (until backward frees the node). When an
+    in-place write on the view is recorded, :func:`rebase` writes the new values back into the base
+    as well, as torch does (through a chain of views: ``h.t()[1:].add_(1)`` reaches ``h``).
+    """
+
+    is_view = True
+    _base = None
+
+    def __call__(self, *inputs):
+        out = Op.__call__(self, *inputs)
+        if out.grad_fn is self:
+            self._base = inputs[0]
+        return out
+
+
+def _fresh(op: Op) -> Op:
+    """An unrecorded copy of ``op`` (same parameters), to apply the same view again."""
+    new = copy.copy(op)
+    for k in ("inputs", "_hooks", "_retain", "_base"):
+        new.__dict__.pop(k, None)
+    return new
+
+
+class WriteBack(Op):
+    """``base`` with the region that the view op selects replaced by ``value`` (a write through a view)."""
+
+    def __init__(self, view: Op):
+        self.view = view  # used only for its forward on arrays, which returns a view
+
+    def forward(self, base, value):
+        out = base.copy()
+        self.view.forward(out)[...] = value
+        return out
+
+    def backward(self, grad):
+        need_base, need_value = self.needs_input_grad
+        gb = gv = None
+        if need_base:  # the overwritten region no longer reaches the output
+            gb = grad.copy()
+            self.view.forward(gb)[...] = 0
+        if need_value:
+            gv = self.view.forward(grad)
+        return gb, gv
+
+
 def rebase(t: Tensor, new: Tensor) -> Tensor:
-    """Make ``t`` the result ``new`` of an out-of-place computation (same shape and dtype)."""
+    """Make ``t`` the result ``new`` of an out-of-place computation (same shape and dtype).
+
+    When ``t`` is a recorded view of a (non-leaf) base tensor, the new values are written back into
+    the base too (recursively, for a view of a view), and ``t`` becomes the same view of the new base.
+    """
+    fn = t.grad_fn
+    if getattr(fn, "is_view", False) and getattr(fn, "_base", None) is not None and fn.inputs is not None:
+        base, src = fn._base, fn.inputs[0]
+        if base.grad_fn is not None and base.array is src.array and \
+                base.grad_fn is src.grad_fn:
+            rebase(base, WriteBack(_fresh(fn))(snapshot(base), new))
+            new = _fresh(fn)(base)
     t.array, t.grad_fn, t.requires_grad = new.array, new.grad_fn, new.requires_grad
     t._version += 1
     return t

@@ -3,8 +3,8 @@
 Most of these only change how the same numbers are laid out, so their backward passes just
 undo the layout change on the gradient: a reshape is undone by reshaping back, a permutation
 by the inverse permutation, a slice by writing the gradient into a zero array of the input's
-shape. NumPy returns *views* (no copy) for reshape of contiguous data, transpose, slicing,
-flip and broadcast_to, and these ops keep those views.
+shape. NumPy returns *views* (no copy) for reshape of contiguous data, transpose, slicing and
+broadcast_to, and these ops keep those views, as torch does.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from .. import dtypes as _dt
 from ..autograd.graph import Op
 from ..tensor import Tensor
 from ._util import cast, check_same_device, normalize_dim
+from .inplace import ViewOp
 
 xp_of = backend.get_array_module
 
@@ -45,15 +46,17 @@ def _fmt(shape):
 
 
 # ------------------------------------------------------------------ reshaping (views where NumPy can)
-class Reshape(Op):
-    is_view = True  # the output shares the input's memory
-
+class Reshape(ViewOp):
     def __init__(self, shape):
         self.shape = shape
 
     def forward(self, x):
         self.in_shape = x.shape
-        return x.reshape(self.shape)
+        out = x.reshape(self.shape)
+        # a view when the layout allows it; otherwise NumPy copied (as torch's reshape does)
+        base = getattr(out, "base", None)
+        self.is_view = base is not None and (base is x or base is getattr(x, "base", None))
+        return out
 
     def backward(self, grad):
         return grad.reshape(self.in_shape)
@@ -154,9 +157,7 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
 
 
 # ------------------------------------------------------------------ permutations
-class Permute(Op):
-    is_view = True  # the output shares the input's memory
-
+class Permute(ViewOp):
     def __init__(self, axes):
         self.axes = axes
 
@@ -437,14 +438,12 @@ def stack(tensors, dim: int = 0) -> Tensor:
 
 
 # ------------------------------------------------------------------ slicing
-class Slice(Op):
+class Slice(ViewOp):
     """A basic-indexing view ``x[index]``; backward writes the gradient into zeros of the input's shape.
 
     (Used by narrow, split, chunk and unbind. Each piece's backward allocates a full-size zero array,
     so unbinding a dim of size k costs k such arrays in the backward pass.)
     """
-
-    is_view = True  # the output shares the input's memory
 
     def __init__(self, index):
         self.index = index
@@ -510,10 +509,8 @@ def chunk(input: Tensor, chunks: int, dim: int = 0):
     return split(input, step, d)
 
 
-class Select(Op):
+class Select(ViewOp):
     """``x[..., i, ...]`` along one dim (the dim disappears)."""
-
-    is_view = True  # the output shares the input's memory
 
     def __init__(self, index):
         self.index = index
@@ -538,26 +535,25 @@ def unbind(input: Tensor, dim: int = 0):
 
 
 class Flip(Op):
-    is_view = True  # the output shares the input's memory
+    """Reverse along ``axes``. NumPy could return a view, but torch's flip returns new memory, so writes
+    into the result must not reach the input: this op copies."""
 
     def __init__(self, axes):
         self.axes = axes
 
     def forward(self, x):
-        return xp_of(x).flip(x, self.axes)
+        return xp_of(x).flip(x, self.axes).copy()
 
     def backward(self, grad):
         return xp_of(grad).flip(grad, self.axes)
 
 
 def flip(input: Tensor, dims) -> Tensor:
-    """Reverse the order of elements along ``dims`` (a view)."""
+    """Reverse the order of elements along ``dims`` (a copy, as in torch)."""
     dims = (dims,) if isinstance(dims, numbers.Integral) else tuple(dims)
     axes = tuple(normalize_dim(d, input.ndim, "flip") for d in dims)
     if len(set(axes)) != len(axes):
         raise RuntimeError(f"flip: dim {list(dims)} appears multiple times in the list of dims")
-    if not axes or input.ndim == 0:
-        return input
     return Flip(axes)(input)
 
 
