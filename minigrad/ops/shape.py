@@ -54,8 +54,7 @@ class Reshape(ViewOp):
         self.in_shape = x.shape
         out = x.reshape(self.shape)
         # a view when the layout allows it; otherwise NumPy copied (as torch's reshape does)
-        base = getattr(out, "base", None)
-        self.is_view = base is not None and (base is x or base is getattr(x, "base", None))
+        self.is_view = bool(xp_of(x).may_share_memory(out, x))
         return out
 
     def backward(self, grad):
