@@ -378,3 +378,18 @@ def test_what_torch_allows_across_devices(fake_gpu):
     g.copy_(c)  # copy_ moves the values across devices
     assert g.is_cuda
     np.testing.assert_array_equal(host(g), c.numpy())
+
+
+def test_a_0d_cpu_tensor_joins_a_gpu_op_like_a_number(fake_gpu):
+    g = mg.tensor([1.0, 2.0, 3.0], device="cuda", requires_grad=True)
+    s = mg.tensor(2.0, requires_grad=True)
+    y = g * s + s - g / mg.tensor(4.0)
+    assert y.is_cuda
+    np.testing.assert_array_equal(host(y), [3.75, 5.5, 7.25])
+    y.backward(mg.ones(3, device="cuda"))
+    assert s.grad.device == mg.device("cpu") and g.grad.is_cuda  # each gradient on its own tensor's device
+    assert s.grad.item() == 9.0
+    with pytest.raises(RuntimeError, match="cuda:0 and cpu"):
+        mg.tensor(2.0, device="cuda") + mg.ones(3)  # only a CPU 0-d tensor is let in, as in torch
+    with pytest.raises(RuntimeError, match="add_: expected all tensors to be on the same device"):
+        g.detach().add_(mg.ones(3))  # equal shapes too

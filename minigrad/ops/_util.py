@@ -26,6 +26,17 @@ def check_same_device(op: str, *tensors) -> None:
             )
 
 
+def cpu_scalars_follow(a: Tensor, b: Tensor):
+    """torch lets a 0-d CPU tensor join an op with a GPU tensor, like a Python number: move it over."""
+    from .convert import to_device
+
+    if a.ndim == 0 and a.device.type == "cpu" and b.device.type != "cpu":
+        a = to_device(a, b.device)
+    elif b.ndim == 0 and b.device.type == "cpu" and a.device.type != "cpu":
+        b = to_device(b, a.device)
+    return a, b
+
+
 def as_tensor_like(x, ref: Tensor, dt: _dt.dtype) -> Tensor:
     """A Python scalar as a constant 0-d tensor of ``dt`` on ``ref``'s device."""
     xp = backend.get_array_module(ref.array)
@@ -52,6 +63,8 @@ def operands(op: str, a, b, result: _dt.dtype | None = None):
     if a_t and b_t:
         if a.array.dtype == b.array.dtype and type(a.array) is type(b.array) and result is None:
             return a, b
+        if type(a.array) is not type(b.array):
+            a, b = cpu_scalars_follow(a, b)
         check_same_device(op, a, b)
     elif a_t:
         if not is_scalar(b):

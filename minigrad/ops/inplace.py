@@ -155,9 +155,11 @@ def _check_cast(op: str, self: Tensor, result: _dt.dtype) -> None:
 
 
 def _check_shape(op: str, self: Tensor, other) -> None:
-    if not isinstance(other, Tensor) or other.shape == self.shape:
+    if not isinstance(other, Tensor):
         return
-    check_same_device(op, self, other)
+    check_same_device(op, self, other)  # also for equal shapes: torch names both devices
+    if other.shape == self.shape:
+        return
     a, b = tuple(self.shape), tuple(other.shape)
     n = max(len(a), len(b))
     pa, pb = (1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b
