@@ -334,3 +334,21 @@ def test_float16_activations_stay_float16():
 def test_relu_accepts_inplace_flag():
     x = mg.tensor([-1.0, 2.0])
     assert mg.relu(x, inplace=True).tolist() == [0.0, 2.0]
+
+
+NAN_CASES = {
+    "maximum": lambda t, a: t.maximum(a, a * 0 + 2), "minimum": lambda t, a: t.minimum(a * 0 + 2, a),
+    "relu": lambda t, a: t.relu(a), "abs": lambda t, a: t.abs(a), "sign": lambda t, a: t.sign(a) * a,
+    "elu": lambda t, a: (t.nn.functional if t is torch else t).elu(a),
+    "hardtanh": lambda t, a: (t.nn.functional if t is torch else t).hardtanh(a),
+    "leaky_relu": lambda t, a: (t.nn.functional if t is torch else t).leaky_relu(a),
+    "clamp": lambda t, a: t.clamp(a, 0, 2), "where": lambda t, a: t.where(a > 2, a, -a),
+    "sigmoid": lambda t, a: t.sigmoid(a), "gelu": lambda t, a: (t.nn.functional if t is torch else t).gelu(a),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NAN_CASES))
+def test_nan_inputs_propagate_and_route_gradients_like_torch(name):
+    x = np.array([[1.0, np.nan, 3.0], [2.0, 5.0, -1.0]])
+    with np.errstate(invalid="ignore"):
+        compare(NAN_CASES[name], x, gradcheck=False)

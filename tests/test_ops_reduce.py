@@ -297,3 +297,13 @@ def test_sum_of_a_chain_keeps_grad_dtype_and_no_copy_on_forward():
 def test_float16_sums_accumulate_in_float32_like_torch():
     x = np.full(5000, 1.0, dtype=np.float16)
     compare(lambda t, a: (t.sum(a), t.mean(a), a.sum(0, keepdim=True)), x, grad=False)
+
+
+@pytest.mark.parametrize("fn", [lambda t, a: t.max(a), lambda t, a: a.min(), lambda t, a: t.max(a, 1),
+                                lambda t, a: t.argmax(a, 1), lambda t, a: t.norm(a, math.inf),
+                                lambda t, a: t.softmax(a, 1), lambda t, a: t.logsumexp(a, 1), lambda t, a: a.prod(1),
+                                lambda t, a: t.norm(a, 1, 1)])
+def test_nan_in_reductions_like_torch(fn):
+    x = np.array([[1.0, np.nan, 3.0], [2.0, 5.0, -1.0]])
+    with np.errstate(invalid="ignore"):
+        compare(fn, x, gradcheck=False)

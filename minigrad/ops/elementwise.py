@@ -318,7 +318,8 @@ class Abs(Op):
         return xp_of(x).abs(x)
 
     def backward(self, grad):
-        return grad * xp_of(grad).sign(self.x)
+        x = self.x
+        return grad * ((x > 0).astype(grad.dtype) - (x < 0).astype(grad.dtype))  # sign(x), 0 for NaN as in torch
 
 
 class Sin(Op):
@@ -364,10 +365,10 @@ class Sigmoid(Op):
 
 
 class Relu(Op):
-    """max(x, 0); the gradient at exactly 0 is 0, as in torch."""
+    """max(x, 0); the gradient at exactly 0 is 0, as in torch (and a NaN input passes its gradient)."""
 
     def forward(self, x):
-        self.mask = x > 0
+        self.mask = ~(x <= 0)
         return x * self.mask
 
     def backward(self, grad):
@@ -405,7 +406,11 @@ class Rounding(Op):
         self.fn, self.args = fn, args
 
     def forward(self, x):
-        return getattr(xp_of(x), self.fn)(x, *self.args)
+        xp = xp_of(x)
+        out = getattr(xp, self.fn)(x, *self.args)
+        if self.fn == "sign" and x.dtype.kind == "f":
+            out = xp.where(xp.isnan(x), 0, out)  # torch's sign(NaN) is 0
+        return out
 
     def backward(self, grad):
         return xp_of(grad).zeros_like(grad)
@@ -492,7 +497,7 @@ class Elu(Op):
     def backward(self, grad):
         xp = xp_of(grad)
         x = self.x
-        return xp.where(x > 0, grad, grad * self.alpha * xp.exp(xp.minimum(x, 0)))
+        return xp.where(x <= 0, grad * self.alpha * xp.exp(xp.minimum(x, 0)), grad)
 
 
 class Hardtanh(Op):
@@ -502,7 +507,7 @@ class Hardtanh(Op):
         self.lo, self.hi = lo, hi
 
     def forward(self, x):
-        self.inside = (x > self.lo) & (x < self.hi)
+        self.inside = ~((x <= self.lo) | (x >= self.hi))
         return xp_of(x).clip(x, self.lo, self.hi)
 
     def backward(self, grad):
@@ -743,7 +748,7 @@ class Maximum(Op):
         return xp.maximum(a, b)
 
     def backward(self, grad):
-        return _split_ties(grad, self.a > self.b, self.a == self.b, self.needs_input_grad)
+        return _split_ties(grad, self.a < self.b, self.a > self.b, self.a == self.b, self.needs_input_grad)
 
 
 class Minimum(Op):
@@ -752,14 +757,15 @@ class Minimum(Op):
         return xp_of(a).minimum(a, b)
 
     def backward(self, grad):
-        return _split_ties(grad, self.a < self.b, self.a == self.b, self.needs_input_grad)
+        return _split_ties(grad, self.a > self.b, self.a < self.b, self.a == self.b, self.needs_input_grad)
 
 
-def _split_ties(grad, a_wins, tie, needs):
+def _split_ties(grad, a_loses, b_loses, tie, needs):
+    """The loser gets nothing, ties get half each; with a NaN neither loses, so both get it (as in torch)."""
     xp = xp_of(grad)
     half = grad * 0.5
-    ga = xp.where(a_wins, grad, xp.where(tie, half, 0)) if needs[0] else None
-    gb = xp.where(a_wins, 0, xp.where(tie, half, grad)) if needs[1] else None
+    ga = xp.where(a_loses, 0, xp.where(tie, half, grad)) if needs[0] else None
+    gb = xp.where(b_loses, 0, xp.where(tie, half, grad)) if needs[1] else None
     return ga, gb
 
 

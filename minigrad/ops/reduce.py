@@ -225,12 +225,15 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 class AMax(Op):
     """Max (or min) over ``axes``; the gradient is shared equally among tied extremes (torch's amax rule)."""
 
-    def __init__(self, axes, keepdim, largest):
-        self.axes, self.keepdim, self.largest = axes, keepdim, largest
+    def __init__(self, axes, keepdim, largest, nan_wins=False):
+        self.axes, self.keepdim, self.largest, self.nan_wins = axes, keepdim, largest, nan_wins
 
     def forward(self, x):
         out = x.max(axis=self.axes, keepdims=True) if self.largest else x.min(axis=self.axes, keepdims=True)
         self.mask = x == out
+        if self.nan_wins and x.dtype.kind == "f":  # max(x) of a tensor holding NaN: the NaNs get the gradient
+            xp = xp_of(x)
+            self.mask = xp.where(xp.isnan(out), xp.isnan(x), self.mask)
         return out if self.keepdim else out.reshape([s for i, s in enumerate(x.shape) if i not in self.axes])
 
     def backward(self, grad):
@@ -284,7 +287,7 @@ def _max_like(name: str, largest: bool, input, dim, keepdim, other):
         return any(x) if largest else all(x)
     if dim is None:
         _check_nonempty(name, x, (), True)
-        return AMax(tuple(range(x.ndim)), False, largest)(x)
+        return AMax(tuple(range(x.ndim)), False, largest, nan_wins=True)(x)
     axis = normalize_dim(dim, x.ndim, name)
     _check_nonempty(name, x, (axis,) if x.ndim else (), False)
     op = MaxDim(axis, keepdim, largest)
@@ -566,15 +569,20 @@ class Norm(Op):
         if p == 0:
             return xp.zeros_like(x)
         if p == 1:
-            return g * xp.sign(x)
+            return g * _sign(x)
         with _errstate(xp):
             if p == 2:
                 return g * xp.where(out == 0, 0, x / out)
             if p in (math.inf, -math.inf):
-                hit = xp.abs(x) == out
-                return g * xp.sign(x) * hit / hit.sum(axis=self.axes, keepdims=True)
+                hit = xp.abs(x) == out  # ties share the gradient; a NaN norm gives none
+                return g * _sign(x) * hit / xp.maximum(hit.sum(axis=self.axes, keepdims=True), 1)
             a = xp.abs(x)
-            return g * xp.where(out == 0, 0, xp.sign(x) * a ** (p - 1) / out ** (p - 1))
+            return g * xp.where(out == 0, 0, _sign(x) * a ** (p - 1) / out ** (p - 1))
+
+
+def _sign(x):
+    """sign(x) with 0 for NaN (torch's convention in gradients)."""
+    return (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)
 
 
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
