@@ -433,6 +433,7 @@ _DELEGATED = """
 add sub mul div true_divide remainder neg pow exp log log1p expm1 log2 sqrt rsqrt square abs sin cos tanh sigmoid
 relu erf reciprocal sign floor ceil round trunc clamp clip maximum minimum where masked_fill lerp
 eq ne lt le gt ge isnan isinf isfinite logical_not logical_and logical_or logical_xor bitwise_not allclose equal
+isclose greater_equal less_equal not_equal
 sum mean var std max min amax amin logsumexp prod cumsum softmax log_softmax argmax argmin any all norm
 reshape view flatten unflatten squeeze unsqueeze transpose permute expand expand_as repeat contiguous t split chunk
 unbind view_as reshape_as flip swapaxes movedim narrow broadcast_to swapdims moveaxis take_along_dim

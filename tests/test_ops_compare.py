@@ -118,3 +118,10 @@ def test_broadcast_error_names_the_op_and_shapes():
         mg.logical_and(mg.ones(2), mg.ones(3))
     with pytest.raises(TypeError, match="eq.*str"):
         mg.eq(mg.ones(2), "a")
+
+
+def test_method_forms():
+    x = np.array([1.0, 2.0, 3.0])
+    y = np.array([1.0, 2.5, 2.0])
+    compare(lambda t, a, b: (a.greater_equal(b), a.less_equal(b), a.not_equal(b), a.isclose(b), a.less(b),
+                             a.eq(b), a.logical_xor(b)), x, y, grad=False)
