@@ -58,7 +58,9 @@ def _parser():
     r.add_argument("--mask-after-conv", action="store_true", help="zero padded positions after each conv "
                    "(removes the course model's padding leak; default off, faithful to the course)")
     r.add_argument("--tol64", type=float, help="float64 lockstep tolerance (default 1e-9 relative)")
-    r.add_argument("--tol32", type=float, help="float32 lockstep tolerance (default 2e-3 relative)")
+    r.add_argument("--tol32", type=float, help="float32 lockstep tolerance (default 1e-4 relative, plus the "
+                   "float64-shadow rule, see parity/lockstep.py)")
+    r.add_argument("--no-shadow", action="store_true", help="float32: no float64 shadow run, fixed tolerance only")
     r.add_argument("--no-lockstep", action="store_true", help="skip the lockstep check")
     r.add_argument("--no-train", action="store_true", help="skip the independent training")
     o = p.add_argument_group("output")
@@ -142,7 +144,7 @@ def main(argv=None) -> int:
             steps = args.steps if dt == "float64" else args.steps32
             res = run_lockstep(ds.subset(tr), steps=steps, batch_size=args.lockstep_batch_size, dtype=dt,
                                device=args.device, seed=args.seed, lr=args.lr, mask_after_conv=args.mask_after_conv,
-                               tolerance=tol, progress=not args.quiet)
+                               tolerance=tol, progress=not args.quiet, shadow64=not args.no_shadow)
             summary = res.summary()
             summary["history"] = res.history
             report["lockstep"].append(summary)

@@ -12,14 +12,25 @@ tensor's largest entry; an element-wise ratio would blow up at entries that happ
 
 Tolerances (``rel``, every compared tensor, every step):
 
-* float64: ``1e-9`` (the task's bound after 200 steps; measured errors are ~1e-13).
-* float32: ``2e-3``. Float32 torch and float32 NumPy are each ~7e-7 (relative) away from the float64
-  answer on one step, so they differ by ~1e-6 on logits and gradients. Adam then amplifies those
-  differences for gradient entries near zero: an element whose gradient is ~1e-8 moves by up to
-  lr = 1e-3 in a direction set by its rounding, and a ReLU input within ~1e-6 of zero can flip. The
-  parameter error therefore grows by up to ~lr per step on a few entries, relative to weights of
-  size ~0.05. We measured max rel ~1e-4 on logits/gradients and a few 1e-4 on parameters over 20-50
-  steps; 2e-3 leaves headroom while still catching any wrong gradient (a real bug gives rel ~1e-1..1).
+* float64: ``rel <= 1e-9`` (the bound for 200 steps; measured errors stay around 1e-13).
+* float32: ``rel <= 1e-4``, *or*, when that fails, minigrad must be no farther from the float64
+  answer than ``SHADOW_FACTOR`` (10) times torch's own float32 distance from it (floor 1e-4). The
+  float64 answer comes from a *shadow* run: a float64 torch twin started from the same weights
+  and fed the same batches and masks. Why not a fixed bound: float32 torch and float32 NumPy are each
+  ~7e-7 (relative) from the float64 result on one step, so early steps agree to ~1e-6 on logits and
+  ~1e-5 on gradients. But a ReLU input within ~1e-6 of zero can round to the other side in one
+  library, which changes that unit's gradient outright, and Adam turns tiny gradient differences on
+  near-zero entries into full ``lr``-sized steps. Measured (batch 8, 30 steps, 200 embedded proteins):
+  after a flip at step 13 torch float32's gradients drifted to ~3e-2 from the float64 shadow while
+  minigrad stayed within ~4e-6 of it; on 40 proteins of sample.csv it went the other way for the
+  parameters (after one Adam step minigrad 5e-4, torch 7e-5 from float64). Which library drifts is
+  the luck of rounding; both float32 runs are fine and simply part ways. The
+  shadow rule still fails a real bug at once (a wrong gradient puts minigrad far from float64 while
+  torch stays close). Parameters get one more allowance: within one Adam step (``lr``, relative to
+  the tensor's largest entry) of the float64 answer. Adam moves an entry whose gradient is below the
+  float32 noise level (~1e-7 of the largest gradient) by up to ``lr`` in a direction set by rounding,
+  in either library; a wrong gradient is caught earlier, at the gradient comparison, and a wrong
+  optimiser by the float64 run. ``shadow64=False`` uses the fixed bound alone (fine for a few steps).
 
 The first (step, tensor) beyond tolerance is reported in :attr:`LockstepResult.first_divergence`.
 """
@@ -34,11 +45,13 @@ import numpy as np
 from solubility.dataset import LengthBucketSampler, pad_batch
 from solubility.model import build_model
 
-from .transfer import copy_weights, to_numpy
+from .transfer import copy_weights, load_arrays, state_arrays, to_numpy
 
-__all__ = ["TOLERANCES", "Divergence", "LockstepResult", "compare_arrays", "device_available", "run_lockstep"]
+__all__ = ["TOLERANCES", "SHADOW_FACTOR", "Divergence", "LockstepResult", "compare_arrays", "device_available",
+           "run_lockstep"]
 
-TOLERANCES = {"float64": 1e-9, "float32": 2e-3}
+TOLERANCES = {"float64": 1e-9, "float32": 1e-4}
+SHADOW_FACTOR = 10.0
 
 
 def compare_arrays(a, b) -> tuple[float, float]:
@@ -64,10 +77,11 @@ class Divergence:
     abs_err: float
     rel_err: float
     tolerance: float
+    note: str = ""
 
     def __str__(self):
         return (f"step {self.step}: {self.tensor} diverged: max abs err {self.abs_err:.3e}, "
-                f"rel err {self.rel_err:.3e} > tolerance {self.tolerance:.1e}")
+                f"rel err {self.rel_err:.3e} > tolerance {self.tolerance:.1e}{self.note}")
 
 
 @dataclass
@@ -111,6 +125,12 @@ class LockstepResult:
         for g in ("loss", "logits", "grad", "param"):
             out[f"{g}_max_rel"] = self.max_rel(g)
             out[f"{g}_max_abs"] = self.max_abs(g)
+        if self.history and "grad_ref64_rel" in self.history[0]:
+            # float32 only: each library's distance from the float64 shadow run
+            out["torch_vs_float64_max_rel"] = max(h[f"{g}_ref64_rel"] for h in self.history
+                                                  for g in ("logits", "grad", "param"))
+            out["minigrad_vs_float64_max_rel"] = max(h[f"{g}_cand64_rel"] for h in self.history
+                                                     for g in ("logits", "grad", "param"))
         out["first_divergence"] = str(self.first_divergence) if self.first_divergence else None
         return out
 
@@ -133,6 +153,22 @@ def device_available(device: str, mg=None, torch=None) -> tuple[bool, str]:
     return True, ""
 
 
+def _side_step(lib, model, opt, b, keep, device) -> dict:
+    """One training step of one library on the NumPy batch ``b`` with dropout keep-mask ``keep``."""
+    def t(a):
+        x = lib.from_numpy(a.copy())
+        return x.to(device) if device != "cpu" else x
+
+    logits = model(t(b["sequence"]), t(b["mask"]), dropout_mask=t(keep))
+    loss = lib.nn.functional.cross_entropy(logits, t(b["label"]))
+    opt.zero_grad()
+    loss.backward()
+    grads, _ = _grads_and_params(model)
+    opt.step()
+    _, params = _grads_and_params(model)
+    return {"loss": to_numpy(loss).copy(), "logits": to_numpy(logits).copy(), "grads": grads, "params": params}
+
+
 def _grads_and_params(model):
     grads, params = {}, {}
     for name, p in model.named_parameters():
@@ -143,7 +179,7 @@ def _grads_and_params(model):
 
 def run_lockstep(dataset, *, steps: int = 50, batch_size: int = 8, dtype: str = "float64", device: str = "cpu",
                  seed: int = 0, lr: float = 1e-3, mask_after_conv: bool = False, tolerance: float | None = None,
-                 stop_on_divergence: bool = True, progress: bool = False, libs=None,
+                 stop_on_divergence: bool = True, progress: bool = False, libs=None, shadow64: bool = True,
                  model_kwargs: dict | None = None) -> LockstepResult:
     """Train torch and minigrad twins side by side for ``steps`` steps and compare them after each step.
 
@@ -186,6 +222,14 @@ def run_lockstep(dataset, *, steps: int = 50, batch_size: int = 8, dtype: str = 
 
         bar = tqdm(total=steps, desc=f"lockstep {dtype} {device}", unit="step", leave=False)
     t0 = time.perf_counter()
+    shadow = None
+    if dtype == "float32" and shadow64:
+        # a float64 torch twin from the same weights: the yardstick for float32 rounding noise
+        shadow = build_model(ref, dtype=ref.float64, mask_after_conv=mask_after_conv, **model_kwargs)
+        shadow = shadow.to(device) if device != "cpu" else shadow
+        load_arrays(shadow, {k: v.astype(np.float64) for k, v in state_arrays(models[0]).items()}, "float32 model")
+        shadow_opt = ref.optim.Adam(shadow.parameters(), lr=lr)
+        shadow.train()
     for m in models:
         m.train()
     for step in range(1, steps + 1):
@@ -196,24 +240,13 @@ def run_lockstep(dataset, *, steps: int = 50, batch_size: int = 8, dtype: str = 
         b = pad_batch([dataset[i] for i in idx], np_dtype)
         n, L = b["sequence"].shape
         keep = (mask_rng.random((n, hidden, L)) >= p).astype(np_dtype)
-        outs = []
-        for lib, model, opt in zip(libs, models, opts):
-            def t(a, lib=lib):
-                x = lib.from_numpy(a.copy())
-                return x.to(device) if device != "cpu" else x
-
-            logits = model(t(b["sequence"]), t(b["mask"]), dropout_mask=t(keep))
-            loss = lib.nn.functional.cross_entropy(logits, t(b["label"]))
-            opt.zero_grad()
-            loss.backward()
-            grads, _ = _grads_and_params(model)
-            opt.step()
-            _, params = _grads_and_params(model)
-            outs.append({"loss": to_numpy(loss).copy(), "logits": to_numpy(logits).copy(), "grads": grads,
-                         "params": params})
-        r, c = outs
+        r, c = [_side_step(lib, model, opt, b, keep, device) for lib, model, opt in zip(libs, models, opts)]
+        sh = None
+        if shadow is not None:
+            b64 = dict(b, mask=b["mask"].astype(np.float64))
+            sh = _side_step(ref, shadow, shadow_opt, b64, keep.astype(np.float64), device)
         rec = {"step": step, "loss_ref": float(r["loss"]), "loss_cand": float(c["loss"]), "batch_len": int(L)}
-        pairs = [("loss", "loss", c["loss"], r["loss"]), ("logits", "logits", c["logits"], r["logits"])]
+        pairs = [("loss", "loss", "loss"), ("logits", "logits", "logits")]
         for name in r["grads"]:
             if (r["grads"][name] is None) != (c["grads"][name] is None):
                 missing = "minigrad" if c["grads"][name] is None else "torch"
@@ -221,20 +254,42 @@ def run_lockstep(dataset, *, steps: int = 50, batch_size: int = 8, dtype: str = 
                     step, f"grad:{name} (no gradient in {missing})", math.inf, math.inf, tol)
                 continue
             if r["grads"][name] is not None:
-                pairs.append(("grad", f"grad:{name}", c["grads"][name], r["grads"][name]))
-        pairs += [("param", f"param:{name}", c["params"][name], r["params"][name]) for name in r["params"]]
+                pairs.append(("grad", f"grad:{name}", ("grads", name)))
+        pairs += [("param", f"param:{name}", ("params", name)) for name in r["params"]]
         rec["max_abs"], rec["max_rel"], rec["worst"] = 0.0, 0.0, "-"
         for g in ("loss", "logits", "grad", "param"):
             rec[f"{g}_abs"] = rec[f"{g}_rel"] = 0.0
-        for group, name, a, bref in pairs:
-            ea, er = compare_arrays(a, bref)
+            if sh is not None:
+                rec[f"{g}_ref64_rel"] = rec[f"{g}_cand64_rel"] = 0.0
+
+        def get(out, key):
+            return out[key] if isinstance(key, str) else out[key[0]][key[1]]
+
+        for group, name, key in pairs:
+            if get(c, key).dtype != np_dtype and result.first_divergence is None:  # float32 must stay float32
+                result.first_divergence = Divergence(step, f"{name} (minigrad gave {get(c, key).dtype}, not {dtype})",
+                                                     math.inf, math.inf, tol)
+            ea, er = compare_arrays(get(c, key), get(r, key))
             rec[f"{group}_abs"] = max(rec[f"{group}_abs"], ea)
             rec[f"{group}_rel"] = max(rec[f"{group}_rel"], er)
             if er > rec["max_rel"] or rec["worst"] == "-":
                 rec["max_rel"], rec["worst"] = max(er, rec["max_rel"]), name
             rec["max_abs"] = max(rec["max_abs"], ea)
+            note = ""
+            if sh is not None:
+                ref64 = compare_arrays(get(r, key), get(sh, key))[1]
+                cand64 = compare_arrays(get(c, key), get(sh, key))[1]
+                rec[f"{group}_ref64_rel"] = max(rec[f"{group}_ref64_rel"], ref64)
+                rec[f"{group}_cand64_rel"] = max(rec[f"{group}_cand64_rel"], cand64)
+                allowed = SHADOW_FACTOR * max(ref64, tol)
+                if group == "param":  # or within one Adam step (lr) of the float64 answer
+                    allowed = max(allowed, lr / max(float(np.abs(get(sh, key)).max()), 1e-30))
+                if er > tol and cand64 <= allowed:
+                    continue  # minigrad is as close to the float64 answer as torch's own float32 is
+                note = (f"; vs the float64 shadow: minigrad {cand64:.2e}, torch {ref64:.2e} "
+                        f"(allowed {allowed:.2e})")
             if er > tol and result.first_divergence is None:
-                result.first_divergence = Divergence(step, name, ea, er, tol)
+                result.first_divergence = Divergence(step, name, ea, er, tol, note)
         result.history.append(rec)
         if bar is not None:
             bar.update(1)

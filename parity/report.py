@@ -57,9 +57,10 @@ def _table(header, rows, markdown=False) -> str:
 def lockstep_table(summaries, markdown=False) -> str:
     """One row per lockstep run: max relative error per compared group, worst tensor, verdict."""
     header = ["dtype", "device", "steps", "loss", "logits", "grads", "params", "worst tensor (step)", "tolerance",
-              "verdict"]
+              "torch vs f64", "minigrad vs f64", "verdict"]
     rows = [[s["dtype"], s["device"], s["steps_run"], s["loss_max_rel"], s["logits_max_rel"], s["grad_max_rel"],
              s["param_max_rel"], f"{s['worst_tensor']} ({s['worst_step']})", s["tolerance"],
+             s.get("torch_vs_float64_max_rel", "-"), s.get("minigrad_vs_float64_max_rel", "-"),
              "PASS" if s["ok"] else "FAIL"] for s in summaries]
     return _table(header, rows, markdown)
 
@@ -87,7 +88,11 @@ def render_markdown(report: dict) -> str:
              "Settings: " + ", ".join(f"`{k}={v}`" for k, v in cfg.items()), ""]
     if report.get("lockstep"):
         parts += ["## Lockstep (same weights, batches and dropout masks; max relative error over all steps)", "",
-                  lockstep_table(report["lockstep"], markdown=True), ""]
+                  lockstep_table(report["lockstep"], markdown=True), "",
+                  "Columns loss..params: max |minigrad - torch| / max |torch|. For float32, the last two columns give "
+                  "each library's largest distance from a float64 shadow run (torch float64, same weights, batches "
+                  "and masks); float32 passes when the two agree within the tolerance or minigrad is no farther "
+                  "from float64 than 10x torch is (see parity/lockstep.py).", ""]
         for s in report["lockstep"]:
             if s["first_divergence"]:
                 parts += [f"**Diverged ({s['dtype']}):** {s['first_divergence']}", ""]
@@ -154,6 +159,9 @@ def plot_all(report: dict, out_dir) -> list[str]:
             for g, style in (("logits", "-"), ("grad", "--"), ("param", ":")):
                 ax.semilogy(steps, [max(h[f"{g}_rel"], 1e-18) for h in s["history"]], style,
                             label=f"{s['dtype']} {g}")
+            if "grad_ref64_rel" in s["history"][0]:
+                ax.semilogy(steps, [max(h["grad_ref64_rel"], 1e-18) for h in s["history"]], color="gray", lw=0.8,
+                            label=f"{s['dtype']} grad: torch vs float64 shadow")
             ax.axhline(s["tolerance"], color="gray", lw=0.8)
         ax.set(title="Per-step max relative divergence (minigrad vs torch; grey: tolerance)", xlabel="step",
                ylabel="max |a-b| / max |b|")

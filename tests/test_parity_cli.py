@@ -32,7 +32,7 @@ def test_main_job_writes_tables_report_and_plots(tmp_path, capsys):
 
 
 def test_divergence_exits_nonzero_naming_step_and_tensor(tmp_path, capsys):
-    code = main([*TINY, "--no-train", "--dtype", "float32", "--tol32", "1e-15", "--no-plots", "--out",
+    code = main([*TINY, "--no-train", "--dtype", "float32", "--tol32", "1e-15", "--no-shadow", "--no-plots", "--out",
                  str(tmp_path)])
     assert code == 1
     err = capsys.readouterr().err
