@@ -64,7 +64,7 @@ def _parser():
     r.add_argument("--no-lockstep", action="store_true", help="skip the lockstep check")
     r.add_argument("--no-train", action="store_true", help="skip the independent training")
     o = p.add_argument_group("output")
-    o.add_argument("--out", default="parity-report", help="report folder (default ./parity-report)")
+    o.add_argument("--out", default="out/parity", help="report folder (default out/parity, git-ignored)")
     o.add_argument("--no-plots", action="store_true", help="do not draw PNG plots")
     o.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
