@@ -50,6 +50,8 @@ def _parser():
     r.add_argument("--steps", type=int, default=200, help="lockstep steps for float64 (default 200)")
     r.add_argument("--steps32", type=int, default=50, help="lockstep steps for float32 (default 50)")
     r.add_argument("--lockstep-batch-size", type=int, default=8, help="lockstep batch size (default 8)")
+    r.add_argument("--lockstep-max-len", type=int, default=200, help="lockstep: cut sequences to this many "
+                   "residues to keep 200 steps fast (default 200; 0 = full length)")
     r.add_argument("--epochs", type=int, default=4, help="training epochs per library (default 4)")
     r.add_argument("--batch-size", type=int, default=32, help="training batch size (default 32)")
     r.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
@@ -139,10 +141,13 @@ def main(argv=None) -> int:
     failures = []
     if not args.no_lockstep:
         dtypes = ["float64", "float32"] if args.dtype == "both" else [args.dtype]
+        lock_ds = ds.subset(tr)
+        if args.lockstep_max_len:
+            lock_ds = lock_ds.truncated(args.lockstep_max_len)
         for dt in dtypes:
             tol = {"float64": args.tol64, "float32": args.tol32}[dt] or TOLERANCES[dt]
             steps = args.steps if dt == "float64" else args.steps32
-            res = run_lockstep(ds.subset(tr), steps=steps, batch_size=args.lockstep_batch_size, dtype=dt,
+            res = run_lockstep(lock_ds, steps=steps, batch_size=args.lockstep_batch_size, dtype=dt,
                                device=args.device, seed=args.seed, lr=args.lr, mask_after_conv=args.mask_after_conv,
                                tolerance=tol, progress=not args.quiet, shadow64=not args.no_shadow)
             summary = res.summary()

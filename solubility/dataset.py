@@ -56,6 +56,17 @@ class ProteinDataset:
         return out
 
 
+    def truncated(self, max_len: int) -> "ProteinDataset":
+        """A copy whose sequences are cut to their first ``max_len`` residues."""
+        if max_len < 1:
+            raise ValueError(f"ProteinDataset.truncated: max_len must be >= 1, got {max_len}")
+        out = self.subset(np.arange(len(self)))
+        out.max_len = max_len if self.max_len is None else min(max_len, self.max_len)
+        out.tokens = [t[:max_len] for t in out.tokens]
+        out.lengths = np.minimum(out.lengths, max_len)
+        return out
+
+
 def pad_batch(items, dtype=np.float32) -> dict:
     """Pad a list of dataset items to the batch's longest sequence; NumPy arrays out.
 

@@ -20,6 +20,8 @@ def test_dataset_encodes_once_and_truncates_only_when_asked():
     assert ds[1]["sequence"].tolist() == [1, 2, 3, 4, 5, 6] and ds[1]["label"] == 1
     short = ProteinDataset(recs("MKV", "ACDEFG"), max_len=4)
     assert short.lengths.tolist() == [3, 4] and short[1]["sequence"].tolist() == [1, 2, 3, 4]
+    cut = ds.truncated(2)
+    assert cut.lengths.tolist() == [2, 2] and cut[1]["sequence"].tolist() == [1, 2] and len(ds[1]["sequence"]) == 6
     sub = ds.subset([1])
     assert len(sub) == 1 and sub[0]["sequence"].tolist() == ds[1]["sequence"].tolist()
     with pytest.raises(ValueError, match="max_len must be"):
