@@ -1,7 +1,13 @@
-"""Element-wise ops: arithmetic with broadcasting and torch's type promotion, and unary math.
+"""Element-wise ops: arithmetic with broadcasting and torch's type promotion, unary math, the
+activation functions that ``nn.functional`` re-exports, and clamp / maximum / where / masked_fill.
 
 Binary ops receive two arrays of one dtype (see :func:`minigrad.ops._util.operands`) and
 return gradients of the *broadcast* shape: the engine's ``sum_to`` reduces them back.
+
+Where a function has a kink (relu at 0, abs at 0, clamp at its bounds, maximum at a tie) the
+gradient there follows torch's choice, so that results match it exactly; each op's docstring
+says which. Activations that need ``exp`` of a large number are written so that they never
+overflow (sigmoid uses ``exp(-|x|)``, softplus uses ``logaddexp``).
 """
 from __future__ import annotations
 
@@ -472,6 +478,8 @@ class Softplus(Op):
 
 
 class LeakyRelu(Op):
+    """x for x > 0, ``slope * x`` otherwise (at 0 the gradient is ``slope``, as in torch)."""
+
     def __init__(self, slope):
         self.slope = slope
 
