@@ -59,6 +59,12 @@ UNARY = {
     "elu": (lambda t, x: t.nn.functional.elu(x, alpha=1.5), None, (0.0,)),
     "hardtanh": (lambda t, x: t.nn.functional.hardtanh(x, -0.5, 2.0), None, (-0.5, 2.0)),
     "relu6": (lambda t, x: t.nn.functional.relu6(x * 3), None, (0.0, 2.0)),
+    "logsigmoid": (lambda t, x: t.nn.functional.logsigmoid(x), None, ()),
+    "selu": (lambda t, x: t.nn.functional.selu(x), None, (0.0,)),
+    "mish": (lambda t, x: t.nn.functional.mish(x), None, ()),
+    "softsign": (lambda t, x: t.nn.functional.softsign(x), None, (0.0,)),
+    "hardsigmoid": (lambda t, x: t.nn.functional.hardsigmoid(x * 2), None, (-1.5, 1.5)),
+    "hardswish": (lambda t, x: t.nn.functional.hardswish(x * 2), None, (-1.5, 1.5)),
     "neg": (lambda t, x: t.neg(x), None, ()),
     "clamp": (lambda t, x: t.clamp(x, -1.0, 0.5), None, (-1.0, 0.5)),
     "clamp_min": (lambda t, x: t.clamp_min(x, -0.5), None, (-0.5,)),
@@ -70,7 +76,8 @@ UNARY = {
 def _fn(name):
     fn = UNARY[name][0]
     # the activation functions live in nn.functional in torch and at the top level in minigrad
-    if name in ("gelu", "gelu_tanh", "silu", "softplus", "softplus_beta", "leaky_relu", "elu", "hardtanh", "relu6"):
+    if name in ("gelu", "gelu_tanh", "silu", "softplus", "softplus_beta", "leaky_relu", "elu", "hardtanh", "relu6",
+                "logsigmoid", "selu", "mish", "softsign", "hardsigmoid", "hardswish"):
         return lambda lib, x: fn(torch, x) if lib is torch else fn(_MgNS, x)
     return fn
 
@@ -133,6 +140,9 @@ KINKS = {
     "sign": (lambda t, x: t.sign(x), [-1.0, 0.0, 1.0]),
     "round_half_even": (lambda t, x: t.round(x), [-2.5, -1.5, -0.5, 0.5, 1.5, 2.5]),
     "gelu_at_zero": (lambda t, x: (t.nn.functional if t is torch else t).gelu(x), [0.0]),
+    "selu": (lambda t, x: (t.nn.functional if t is torch else t).selu(x), [-1.0, 0.0, 1.0]),
+    "hardsigmoid": (lambda t, x: (t.nn.functional if t is torch else t).hardsigmoid(x), [-4.0, -3.0, 0.0, 3.0, 4.0]),
+    "hardswish": (lambda t, x: (t.nn.functional if t is torch else t).hardswish(x), [-4.0, -3.0, 0.0, 3.0, 4.0]),
 }
 
 
@@ -145,7 +155,7 @@ def test_gradient_conventions_at_kinks_match_torch(name, dtype):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("name", ["sigmoid", "softplus", "silu", "tanh", "gelu", "elu", "softplus_beta", "erf",
-                                  "gelu_tanh"])
+                                  "gelu_tanh", "logsigmoid", "mish", "selu", "softsign", "hardswish"])
 def test_stable_for_large_inputs(name, dtype):
     x = np.array([-1e4, -800.0, -100.0, -30.0, 0.0, 30.0, 100.0, 800.0, 1e4], dtype=dtype)
     with np.errstate(over="raise", invalid="raise", divide="raise"):

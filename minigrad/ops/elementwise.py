@@ -23,7 +23,8 @@ __all__ = [
     "add", "sub", "mul", "div", "true_divide", "divide", "neg", "negative", "pow", "remainder", "lerp",
     "exp", "log", "log1p", "expm1", "log2", "sqrt", "rsqrt", "square", "abs", "absolute", "sin", "cos", "tanh",
     "sigmoid", "relu", "erf", "reciprocal", "sign", "floor", "ceil", "round", "trunc", "fix",
-    "gelu", "silu", "softplus", "leaky_relu", "elu", "hardtanh", "relu6",
+    "gelu", "silu", "softplus", "leaky_relu", "elu", "hardtanh", "relu6", "logsigmoid", "selu", "mish", "softsign",
+    "hardsigmoid", "hardswish",
     "clamp", "clip", "clamp_min", "clamp_max", "maximum", "minimum", "where", "masked_fill",
 ]
 
@@ -522,6 +523,73 @@ class Hardtanh(Op):
         return grad * self.inside
 
 
+class LogSigmoid(Op):
+    """``log(sigmoid(x)) = min(x, 0) - log(1 + e^-|x|)``: finite for any x (the naive form gives log(0))."""
+
+    def forward(self, x):
+        xp = xp_of(x)
+        self.x = x
+        return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
+
+    def backward(self, grad):
+        return grad * _sigmoid(xp_of(grad), -self.x)
+
+
+_SELU_ALPHA = 1.6732632423543772
+_SELU_SCALE = 1.0507009873554805
+
+
+class Mish(Op):
+    """``x * tanh(softplus(x))``."""
+
+    def forward(self, x):
+        xp = xp_of(x)
+        self.x = x
+        self.t = xp.tanh(xp.logaddexp(0, x))
+        return x * self.t
+
+    def backward(self, grad):
+        xp, t = xp_of(grad), self.t
+        return grad * (t + self.x * _sigmoid(xp, self.x) * (1 - t * t))
+
+
+class Softsign(Op):
+    """``x / (1 + |x|)``."""
+
+    def forward(self, x):
+        self.d = 1 + xp_of(x).abs(x)
+        return x / self.d
+
+    def backward(self, grad):
+        return grad / (self.d * self.d)
+
+
+class Hardsigmoid(Op):
+    """``clip(x / 6 + 1/2, 0, 1)``; gradient 1/6 strictly inside (-3, 3), as in torch."""
+
+    def forward(self, x):
+        self.inside = (x > -3) & (x < 3)
+        return xp_of(x).clip(x / 6 + 0.5, 0, 1)
+
+    def backward(self, grad):
+        return grad * self.inside * _ONE_SIXTH_F32
+
+
+_ONE_SIXTH_F32 = 0.1666666716337204  # torch's hardsigmoid backward multiplies by 1/6 rounded to float32
+
+
+class Hardswish(Op):
+    """``x * hardsigmoid(x)``; at x = -3 the gradient is 0 and at x = 3 it is 1 (the outer pieces, as torch)."""
+
+    def forward(self, x):
+        self.x = x
+        return x * xp_of(x).clip(x / 6 + 0.5, 0, 1)
+
+    def backward(self, grad):
+        xp, x = xp_of(grad), self.x
+        return xp.where(x <= -3, 0, xp.where(x < 3, grad * (x / 3 + 0.5), grad))
+
+
 def _tensor_arg(op: str, x) -> Tensor:
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(x).__name__}")
@@ -690,6 +758,31 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
 
 def relu6(input, inplace=False):
     return hardtanh(input, 0.0, 6.0)
+
+
+def logsigmoid(input):
+    return LogSigmoid()(_float_input("logsigmoid", input))
+
+
+def selu(input, inplace=False):
+    """Scaled ELU with torch's fixed constants: ``scale * elu(x, alpha)`` (self-normalising networks)."""
+    return mul(Elu(_SELU_ALPHA)(_float_input("selu", input)), _SELU_SCALE)
+
+
+def mish(input, inplace=False):
+    return Mish()(_float_input("mish", input))
+
+
+def softsign(input):
+    return Softsign()(_float_input("softsign", input))
+
+
+def hardsigmoid(input, inplace=False):
+    return Hardsigmoid()(_float_input("hardsigmoid", input))
+
+
+def hardswish(input, inplace=False):
+    return Hardswish()(_float_input("hardswish", input))
 
 
 # ------------------------------------------------------------------ clamp, maximum/minimum, where, masked_fill
