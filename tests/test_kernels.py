@@ -333,3 +333,22 @@ def test_wired_ops_agree_with_torch_under_both_backends(dtype):
             np.testing.assert_allclose(mw.detach().numpy(), tw.detach().numpy(), **tol, err_msg=backend)
             np.testing.assert_allclose(mcw.detach().numpy(), tcw.detach().numpy(), **tol, err_msg=backend)
             assert mw.grad.numpy()[0].tolist() == [0, 0, 0]  # the padding row gets no gradient
+
+
+def test_float16_takes_the_numpy_reference():
+    """numba compiles no float16 loops: those arrays must go to the NumPy reference, not crash."""
+    h = np.float16
+    for backend in _backends():
+        with kernels.use(backend):
+            got = kernels.embedding_backward(np.array([0, 1, 1]), np.ones((3, 2), h), 3, 0)
+            assert got.dtype == h and got.tolist() == [[0, 0], [2, 2], [0, 0]]
+            got = kernels.col2im(np.ones((1, 3, 2, 2), h), 4)
+            assert got.dtype == h and got[0, :, 0].tolist() == [1, 2, 2, 1]
+            got = kernels.relu_backward(np.ones(3, h), np.array([1, 0, -1], h))
+            assert got.dtype == h and got.tolist() == [1, 0, 0]
+            got = kernels.masked_pool_backward(np.ones((1, 2), h), np.full((1, 3), 0.5, h))
+            assert got.dtype == h and got.shape == (1, 2, 3)
+            p = np.ones(3, h)
+            assert kernels.adam_update(p, np.ones(3, h), np.zeros(3, h), np.zeros(3, h), step=1, lr=0.5, beta1=0.9,
+                                       beta2=0.99, eps=1e-8)
+            np.testing.assert_allclose(p, 0.5, rtol=1e-2)  # float16 arithmetic: ~3 significant digits

@@ -62,7 +62,6 @@ def _initial() -> str:
 
 
 _backend = _initial()
-_table = cpu.NUMBA if _backend == "numba" else cpu.NUMPY
 
 
 def get_backend() -> str:
@@ -72,10 +71,10 @@ def get_backend() -> str:
 
 def set_backend(name: str) -> str:
     """Choose ``"numba"`` or ``"numpy"`` for every kernel; returns the previous choice."""
-    global _backend, _table
+    global _backend
     name = _check(name)
     prev = _backend
-    _backend, _table = name, (cpu.NUMBA if name == "numba" else cpu.NUMPY)
+    _backend = name
     return prev
 
 
@@ -98,6 +97,17 @@ def _contig(*arrays) -> bool:
     return all(a.flags.c_contiguous for a in arrays)
 
 
+_COMPILED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _pick(name: str, *float_arrays):
+    """The implementation of kernel ``name`` for these arrays: the chosen backend's, except that dtypes
+    numba does not compile (float16) always take the NumPy reference."""
+    if _backend == "numba" and all(a.dtype in _COMPILED_DTYPES for a in float_arrays):
+        return cpu.NUMBA[name]
+    return cpu.NUMPY[name]
+
+
 # ----------------------------------------------------------------------------- the kernels
 def embedding_backward(indices, grad2d, num_embeddings: int, padding_idx=None):
     """Scatter-add for the embedding backward: rows of ``grad2d`` (M, D) summed into (num_embeddings, D).
@@ -108,16 +118,16 @@ def embedding_backward(indices, grad2d, num_embeddings: int, padding_idx=None):
     if not _host(indices, grad2d) or grad2d.dtype.kind != "f" or indices.dtype.kind not in "iu":
         return None
     pad = -1 if padding_idx is None else int(padding_idx)
-    return _table["embedding_backward"](indices, grad2d, int(num_embeddings), pad)
+    return _pick("embedding_backward", grad2d)(indices, grad2d, int(num_embeddings), pad)
 
 
 def relu_backward(grad, out):
     """``grad * (out > 0)``: ReLU's input gradient computed from its output. None if not applicable."""
     if not _host(grad, out) or grad.shape != out.shape:
         return None
-    if _backend == "numba" and not _contig(grad, out):
+    if not _contig(grad, out):
         return cpu.relu_backward_numpy(grad, out)
-    return _table["relu_backward"](grad, out)
+    return _pick("relu_backward", grad, *([out] if out.dtype.kind == "f" else []))(grad, out)
 
 
 def masked_pool_forward(x, w):
@@ -127,7 +137,7 @@ def masked_pool_forward(x, w):
     """
     if not _host(x, w) or x.ndim != 3 or w.shape != (x.shape[0], x.shape[2]):
         return None
-    return _table["masked_pool_forward"](x, w)
+    return _pick("masked_pool_forward", x, w)(x, w)
 
 
 def masked_pool_backward(grad, w, relu_out=None):
@@ -141,7 +151,7 @@ def masked_pool_backward(grad, w, relu_out=None):
         return None
     if relu_out is not None and relu_out.shape != (grad.shape[0], grad.shape[1], w.shape[1]):
         return None
-    return _table["masked_pool_backward"](grad, w, relu_out)
+    return _pick("masked_pool_backward", *arrays)(grad, w, relu_out)
 
 
 def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq=None, *, step: int, lr: float, beta1: float,
@@ -157,9 +167,7 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq=None, *, step: 
         return None
     if any(a.shape != param.shape or a.dtype != param.dtype for a in arrays):
         return None
-    fn = _table["adam_update"]
-    if _backend == "numba" and not _contig(*arrays):
-        fn = cpu.adam_update_numpy
+    fn = _pick("adam_update", *arrays) if _contig(*arrays) else cpu.adam_update_numpy
     fn(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, int(step), float(lr), float(beta1), float(beta2),
        float(eps), float(weight_decay), bool(decoupled), bool(maximize))
     return True
@@ -177,7 +185,7 @@ def col2im(cols, padded_length: int, stride: int = 1, dilation: int = 1):
     if l_out and (l_out - 1) * stride + (k - 1) * dilation >= padded_length:
         raise ValueError(f"col2im: columns of {l_out} positions x {k} taps (stride {stride}, dilation {dilation}) "
                          f"do not fit in a signal of length {padded_length}")
-    return _table["col2im"](cols, int(padded_length), int(stride), int(dilation))
+    return _pick("col2im", cols)(cols, int(padded_length), int(stride), int(dilation))
 
 
 def warmup(dtypes=(np.float32, np.float64)) -> float:
