@@ -220,6 +220,18 @@ def test_col2im_is_the_adjoint_of_im2col_and_matches_torch(n, c, length, k, padd
 def test_col2im_rejects_columns_that_do_not_fit():
     with pytest.raises(ValueError, match="do not fit"):
         kernels.col2im(np.ones((1, 4, 3, 2)), 5)
+    with pytest.raises(ValueError, match="out must be"):
+        kernels.col2im(np.ones((1, 4, 3, 2)), 6, out=np.ones((1, 6, 3)))
+
+
+def test_col2im_writes_into_out():
+    cols = np.random.default_rng(0).standard_normal((2, 4, 3, 2))
+    for backend in _backends():
+        with kernels.use(backend):
+            out = np.full((2, 6, 2), 7.0)  # stale contents must not leak into the result
+            res = kernels.col2im(cols, 6, out=out)
+            assert res is out
+            np.testing.assert_allclose(out, cpu.col2im_numpy(cols, 6))
 
 
 # ----------------------------------------------------------------------------- the switch

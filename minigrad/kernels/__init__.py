@@ -173,19 +173,23 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq=None, *, step: 
     return True
 
 
-def col2im(cols, padded_length: int, stride: int = 1, dilation: int = 1):
+def col2im(cols, padded_length: int, stride: int = 1, dilation: int = 1, out=None):
     """Conv1d's col2im: fold columns (N, L_out, K, C) into a zero-padded (N, padded_length, C) signal.
 
     ``cols[n, t, j, :]`` is added to row ``t * stride + j * dilation`` of the result (channels last).
+    ``out`` (optional): a C-contiguous (N, padded_length, C) array of cols' dtype to write the result into.
     Returns None for non-NumPy arrays.
     """
     if not _host(cols) or cols.ndim != 4 or cols.dtype.kind != "f":
         return None
     n, l_out, k, c = cols.shape
+    if out is not None and (not _host(out) or out.shape != (n, padded_length, c) or out.dtype != cols.dtype
+                            or not out.flags.c_contiguous):
+        raise ValueError(f"col2im: out must be a contiguous {(n, padded_length, c)} array of {cols.dtype}")
     if l_out and (l_out - 1) * stride + (k - 1) * dilation >= padded_length:
         raise ValueError(f"col2im: columns of {l_out} positions x {k} taps (stride {stride}, dilation {dilation}) "
                          f"do not fit in a signal of length {padded_length}")
-    return _pick("col2im", cols)(cols, int(padded_length), int(stride), int(dilation))
+    return _pick("col2im", cols)(cols, int(padded_length), int(stride), int(dilation), out)
 
 
 def warmup(dtypes=(np.float32, np.float64)) -> float:

@@ -231,14 +231,22 @@ def adam_update_numba(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr
 # Conv1d's im2col (see minigrad/ops/conv.py) copies, for every output position t and tap j, the input row
 # xpad[n, t * stride + j * dilation, :] (channels last) into cols[n, t, j, :]. Its adjoint, col2im, adds
 # every column back into the row it came from; rows shared by several (t, j) pairs receive the sum.
-def col2im_numpy(cols, padded_length, stride=1, dilation=1):
+def _zeroed(out, shape, dtype):
+    if out is None:
+        return np.zeros(shape, dtype=dtype)
+    out[...] = 0
+    return out
+
+
+def col2im_numpy(cols, padded_length, stride=1, dilation=1, out=None):
     """Fold columns ``cols`` (N, L_out, K, C) back into a zero-padded signal (N, padded_length, C), channels last.
 
     One strided slice-add per tap: within one tap the rows ``t * stride + j * dilation`` never repeat, so
-    plain ``+=`` is exact; the K taps overlap each other, which the K separate adds handle.
+    plain ``+=`` is exact; the K taps overlap each other, which the K separate adds handle. ``out``: an
+    optional (N, padded_length, C) array to write into (it is zeroed first).
     """
     n, l_out, k, c = cols.shape
-    out = np.zeros((n, padded_length, c), dtype=cols.dtype)
+    out = _zeroed(out, (n, padded_length, c), cols.dtype)
     span = stride * (l_out - 1) + 1
     for j in range(k):
         out[:, j * dilation:j * dilation + span:stride] += cols[:, :, j, :]
@@ -256,9 +264,9 @@ def _col2im_loop(cols, out, stride, dilation):
                     out[n, row, c] += cols[n, t, j, c]
 
 
-def col2im_numba(cols, padded_length, stride=1, dilation=1):
+def col2im_numba(cols, padded_length, stride=1, dilation=1, out=None):
     """Same as :func:`col2im_numpy` in one pass over ``cols`` (the NumPy version walks the output K times)."""
-    out = np.zeros((cols.shape[0], padded_length, cols.shape[3]), dtype=cols.dtype)
+    out = _zeroed(out, (cols.shape[0], padded_length, cols.shape[3]), cols.dtype)
     _col2im_loop(cols, out, stride, dilation)
     return out
 
