@@ -364,3 +364,22 @@ def test_float16_takes_the_numpy_reference():
             assert kernels.adam_update(p, np.ones(3, h), np.zeros(3, h), np.zeros(3, h), step=1, lr=0.5, beta1=0.9,
                                        beta2=0.99, eps=1e-8)
             np.testing.assert_allclose(p, 0.5, rtol=1e-2)  # float16 arithmetic: ~3 significant digits
+
+
+@pytest.mark.parametrize("chunk", [1, 40, 1 << 22])  # one sample per chunk, a few, the whole batch
+def test_conv1d_input_gradient_in_batch_chunks_matches_torch(chunk, monkeypatch):
+    import minigrad as mg
+    from minigrad.ops import conv as conv_mod
+
+    monkeypatch.setattr(conv_mod, "COL2IM_CHUNK_ELEMS", chunk)
+    rng = np.random.default_rng(4)
+    x, w = rng.standard_normal((5, 3, 9)), rng.standard_normal((2, 3, 3))
+    up = rng.standard_normal((5, 2, 5))
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    torch.nn.functional.conv1d(tx, tw, padding=2, stride=2, dilation=2).backward(torch.tensor(up))
+    for backend in _backends():
+        with kernels.use(backend):
+            mx, mw = mg.tensor(x, requires_grad=True), mg.tensor(w, requires_grad=True)
+            mg.nn.functional.conv1d(mx, mw, padding=2, stride=2, dilation=2).backward(mg.tensor(up))
+            np.testing.assert_allclose(mx.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-13)
+            np.testing.assert_allclose(mw.grad.numpy(), tw.grad.numpy(), rtol=1e-12, atol=1e-13)

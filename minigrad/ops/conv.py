@@ -80,6 +80,7 @@ class _Workspace:
 
 
 workspace = _Workspace()
+COL2IM_CHUNK_ELEMS = 1 << 22  # input-gradient columns are built for this many numbers at a time (16 MB float32)
 
 
 # ------------------------------------------------------------------ argument helpers
@@ -174,11 +175,10 @@ class Conv1d(Op):
                     gw[i] = xp.tensordot(g4[:, i], self.cols[:, :, i], axes=([0, 2], [0, 1]))
             gw = gw.reshape(g, c_out // g, k, c_g).transpose(0, 1, 3, 2).reshape(c_out, c_g, k)
         if need[0]:
-            gcols = xp.matmul(g4.transpose(0, 1, 3, 2), self.wm)  # (N, G, L_out, K*C/G)
             lp = length + pl + pr
-            # one compiled pass over the columns when minigrad.kernels has it (None otherwise: CuPy, no numba)
-            gxt = kernels.col2im(gcols.reshape(n, l_out, k, c), lp, s, d) if g == 1 else None
+            gxt = self._grad_input_compiled(xp, g4, lp) if g == 1 else None
             if gxt is None:
+                gcols = xp.matmul(g4.transpose(0, 1, 3, 2), self.wm)  # (N, G, L_out, K*C/G)
                 gcols = gcols.reshape(n, g, l_out, k, c_g).transpose(0, 2, 1, 3, 4)
                 gxt = xp.zeros((n, lp, g, c_g), grad.dtype)
                 span = s * (l_out - 1) + 1
@@ -190,6 +190,25 @@ class Conv1d(Op):
         if len(need) > 2 and need[2]:
             gb = grad.sum(axis=(0, 2))
         return gx, gw, gb
+
+    def _grad_input_compiled(self, xp, g4, lp):
+        """groups=1 input gradient with the compiled col2im of minigrad.kernels, a slice of the batch at a time.
+
+        The gradient columns of a whole batch are K times the input's size (97 MB for the course CNN's
+        conv2); built for a few samples at a time they stay small, which lowers the peak memory and lets the
+        allocator reuse memory instead of faulting in fresh pages. Returns None when the kernel does not apply.
+        """
+        n, c, length, c_out, c_g, k, l_out = self.shapes
+        if kernels.col2im(xp.empty((0, l_out, k, c), g4.dtype), lp, self.stride, self.dilation) is None:
+            return None  # not a NumPy array (CuPy): the caller's array-module code handles it
+        gxt = xp.empty((n, lp, c), g4.dtype)
+        step = max(1, COL2IM_CHUNK_ELEMS // max(1, l_out * k * c))
+        for i in range(0, n, step):
+            gcols = xp.matmul(g4[i:i + step, 0].transpose(0, 2, 1), self.wm[0])  # (b, L_out, K*C)
+            b = gcols.shape[0]
+            if kernels.col2im(gcols.reshape(b, l_out, k, c), lp, self.stride, self.dilation, out=gxt[i:i + b]) is None:
+                return None
+        return gxt
 
     def __call__(self, *inputs):
         out = super().__call__(*inputs)
