@@ -35,7 +35,7 @@ def _parser():
     d.add_argument("--labels", help="side file of id,label rows for a FASTA --data")
     d.add_argument("--threshold", type=float, help="read the label column as a number; label = value >= THRESHOLD")
     d.add_argument("--limit", type=int, help="use only this many proteins of --data (a stratified random subset)")
-    d.add_argument("--n-synthetic", type=int, default=800, help="size of the embedded dataset (default 800)")
+    d.add_argument("--n-synthetic", type=int, default=600, help="size of the embedded dataset (default 600)")
     d.add_argument("--max-len", type=int, help="truncate sequences to this many residues (default: keep all)")
     d.add_argument("--ambiguous", choices=("substitute", "unknown", "error"), default="substitute",
                    help="policy for B Z J U O X (see solubility.encoding; default substitute)")
@@ -49,9 +49,9 @@ def _parser():
                    help="lockstep precision(s) (default both); training runs in float32 unless float64")
     r.add_argument("--steps", type=int, default=200, help="lockstep steps for float64 (default 200)")
     r.add_argument("--steps32", type=int, default=50, help="lockstep steps for float32 (default 50)")
-    r.add_argument("--lockstep-batch-size", type=int, default=8, help="lockstep batch size (default 8)")
-    r.add_argument("--lockstep-max-len", type=int, default=200, help="lockstep: cut sequences to this many "
-                   "residues to keep 200 steps fast (default 200; 0 = full length)")
+    r.add_argument("--lockstep-batch-size", type=int, default=4, help="lockstep batch size (default 4)")
+    r.add_argument("--lockstep-max-len", type=int, default=160, help="lockstep: cut sequences to this many "
+                   "residues to keep 200 steps fast (default 160; 0 = full length)")
     r.add_argument("--epochs", type=int, default=4, help="training epochs per library (default 4)")
     r.add_argument("--batch-size", type=int, default=32, help="training batch size (default 32)")
     r.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
