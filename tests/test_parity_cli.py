@@ -76,3 +76,25 @@ def test_atomic_write_and_table(tmp_path):
            "tolerance": 1e-9, "ok": True}
     table = lockstep_table([row])
     assert "param:fc.bias (4)" in table and "PASS" in table and "4.00e-14" in table
+
+
+def test_splits_and_fasta_input(tmp_path, capsys):
+    from solubility import make_synthetic
+
+    recs = make_synthetic(40, seed=3, median_length=50, max_length=60)
+    quick = ["--no-train", "--steps", "1", "--dtype", "float64", "--lockstep-batch-size", "4", "--no-plots",
+             "--quiet", "--out", str(tmp_path / "o")]
+    assert main([*TINY, "--split", "homology", *quick]) == 0
+    assert "homology-aware" in capsys.readouterr().out
+    csv = tmp_path / "parts.csv"
+    csv.write_text("id,sequence,label,partition\n" + "".join(f"{r.id},{r.sequence},{r.label},{i % 5}\n"
+                                                              for i, r in enumerate(recs)))
+    assert main(["--data", str(csv), *quick]) == 0
+    assert "by the data's partition column" in capsys.readouterr().out
+    fasta, labels = tmp_path / "p.fasta", tmp_path / "labels.csv"
+    fasta.write_text("".join(f">{r.id}\n{r.sequence}\n" for r in recs))
+    labels.write_text("".join(f"{r.id},{r.label}\n" for r in recs))
+    assert main(["--data", str(fasta), "--labels", str(labels), "--split", "stratified", *quick]) == 0
+    assert "40 proteins, split stratified" in capsys.readouterr().out
+    assert main(["--data", str(fasta), *quick]) == 2  # no labels anywhere
+    assert "has no label" in capsys.readouterr().err
