@@ -198,9 +198,30 @@ def _swap(argv) -> int:
             print(f"parity swap: {exc} - minigrad does not provide it", file=sys.stderr)
             return 3
         raise
+    except AttributeError as exc:
+        missing = _torch_name_of_missing_attribute(exc)
+        if missing is None:
+            raise
+        print(f"parity swap: MissingTorchAPI: {missing} is not implemented by minigrad ({exc})", file=sys.stderr)
+        return 3
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     return 0
+
+
+def _torch_name_of_missing_attribute(exc: AttributeError):
+    """``torch.Tensor.foo`` for an AttributeError raised on a minigrad object, else None."""
+    obj, name = getattr(exc, "obj", None), getattr(exc, "name", None)
+    if obj is None or name is None or not type(obj).__module__.startswith("minigrad"):
+        return None
+    import minigrad
+
+    if isinstance(obj, minigrad.Tensor):
+        return f"torch.Tensor.{name}"
+    for prefix, base in (("torch.nn", minigrad.nn.Module), ("torch.optim", minigrad.optim.Optimizer)):
+        if isinstance(obj, base):
+            return f"{prefix}.{type(obj).__name__}.{name}"
+    return f"torch.{type(obj).__name__}.{name}"
 
 
 if __name__ == "__main__":

@@ -38,6 +38,8 @@ def test_script_runs_on_minigrad_and_learns():
      "torch.nn.functional.no_such_function", "MissingTorchAPI"),
     ("import torch.no_such_module\n", "torch.no_such_module", "MissingTorchModule"),
     ("from torch import no_such_name\n", "no_such_name", "cannot import name"),
+    ("import torch\ntorch.zeros(2).no_such_method()\n", "torch.Tensor.no_such_method", "MissingTorchAPI"),
+    ("import torch\ntorch.nn.Linear(2, 2).no_such_method()\n", "torch.nn.Linear.no_such_method", "MissingTorchAPI"),
 ])
 def test_missing_api_is_named(tmp_path, body, name, kind, capsys):
     script = tmp_path / "uses_missing.py"
@@ -46,6 +48,13 @@ def test_missing_api_is_named(tmp_path, body, name, kind, capsys):
     err = capsys.readouterr().err
     assert name in err and kind in err and "minigrad" in err
     assert "Traceback" not in err
+
+
+def test_unrelated_attribute_errors_are_not_relabelled(tmp_path):
+    script = tmp_path / "own_bug.py"
+    script.write_text("import torch\nclass A:\n    pass\nA().missing\n")
+    with pytest.raises(AttributeError, match="'A' object has no attribute 'missing'"):
+        main(["swap", str(script)])
 
 
 def test_script_exit_status_and_missing_script(tmp_path):
