@@ -7,9 +7,11 @@ have fails at once with an error naming the *torch* API, e.g.::
     MissingTorchAPI: torch.nn.functional.gelu is not implemented by minigrad
     MissingTorchModule: torch.distributions is not implemented by minigrad
 
-instead of an AttributeError deep inside the script. ``MissingTorchAPI`` is an ``AttributeError``
-and ``MissingTorchModule`` a ``ModuleNotFoundError``, so ``hasattr`` and ``try: import`` behave as
-usual. :func:`swapped` is the context manager behind it (real torch modules are put back on exit).
+instead of an AttributeError deep inside the script. (A missing *method* of a minigrad object, such
+as ``x.foo()`` on a tensor, is reported by ``python -m parity swap`` as ``torch.Tensor.foo``.)
+``MissingTorchAPI`` is an ``AttributeError`` and ``MissingTorchModule`` a ``ModuleNotFoundError``,
+so ``hasattr`` and ``try: import`` behave as usual. :func:`swapped` is the context manager behind
+it (real torch modules are put back on exit).
 """
 from __future__ import annotations
 
