@@ -375,11 +375,13 @@ class Relu(Op):
     """max(x, 0); the gradient at exactly 0 is 0, as in torch (and a NaN input passes its gradient)."""
 
     def forward(self, x):
-        self.mask = ~(x <= 0)
-        return x * self.mask
+        self.out = xp_of(x).maximum(x, 0)  # one pass; NaN stays NaN
+        return self.out
 
     def backward(self, grad):
-        return grad * self.mask
+        # the mask is derived from the output only when a gradient is needed (inference never pays for it);
+        # ``~(out <= 0)`` is True for positive and NaN inputs, False for x <= 0
+        return grad * ~(self.out <= 0)
 
 
 _TWO_OVER_SQRT_PI = 1.1283791670955126
