@@ -21,11 +21,15 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
+TESTENV := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=1
+
 # tests check correctness, not speed: one BLAS thread per pytest worker avoids two workers'
 # thread pools fighting over the 2 cores
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
-	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=1 $(PY) -m pytest -q -n 2 $(ARGS)
+	$(TESTENV) $(PY) -m pytest -q -n 2 $(ARGS)
+	@echo "--- the same suite again on the GPU stand-in (MINIGRAD_FAKE_GPU=1): catches silent host/device mixing"
+	$(TESTENV) MINIGRAD_FAKE_GPU=1 MINIGRAD_TEST_DEVICE=cuda $(PY) -m pytest -q -n 2 $(ARGS)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks $(ARGS)

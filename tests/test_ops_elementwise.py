@@ -205,7 +205,7 @@ BINARY = {
     "clamp_tensor_max": (lambda t, a, b: t.clamp(a, max=b), "distinct"),
     "clamp_tensor_both": (lambda t, a, b: t.clamp(a, min=b - 1, max=b + 1), "distinct"),
     "where": (lambda t, a, b: t.where(a > b, a, b * 2), "distinct"),
-    "masked_fill": (lambda t, a, b: t.masked_fill(a * b, b > 0.5, -2.0), None),
+    "masked_fill": (lambda t, a, b: t.masked_fill(a * b, b > 0.5, -2.0), "off_threshold"),
 }
 
 
@@ -218,6 +218,8 @@ def _binary_inputs(kind, a, b):
         a = np.round(a, 1) + 0.05 - 0.02 * np.round(b, 1)
         b = np.round(b, 1)
         b = b + 0.13 * (np.abs(np.subtract(a, b) % 1) < 0.1)
+    elif kind == "off_threshold":  # b == 0.5 exactly would put the mask's switch inside the finite difference
+        b = np.where(np.abs(np.asarray(b) - 0.5) < 0.01, np.asarray(b) + 0.1, b)
     elif kind == "remainder":
         b = np.sign(b + 1e-3) * (np.abs(b) + 0.5)
         q = a / b

@@ -10,7 +10,7 @@ from hypothesis.extra import numpy as hnp
 
 import minigrad as mg
 from minigrad.ops import conv as conv_mod
-from tests.opcheck import compare
+from tests.opcheck import DEVICE, compare
 
 # torch warns that its own 'same' padding with an even kernel copies the input; not our concern here
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
@@ -112,11 +112,12 @@ def test_workspace_is_reused_and_two_live_graphs_stay_correct(monkeypatch):
     compare(two_layers, x, w1, w2)
     assert ws.free, "the columns were not given back after backward"
     before = {id(b) for b in ws.free}
-    out = mg.nn.functional.conv1d(mg.tensor(x), mg.tensor(w1, requires_grad=True), padding=1)
+    dev = DEVICE or "cpu"  # the buffers were taken on the device the comparison ran on
+    out = mg.nn.functional.conv1d(mg.tensor(x, device=dev), mg.tensor(w1, device=dev, requires_grad=True), padding=1)
     assert any(id(b) in before for b in [out.grad_fn.cols_buf]), "a free buffer of the right size was not reused"
     with mg.no_grad():
         n_free = len(ws.free)
-        mg.nn.functional.conv1d(mg.tensor(x), mg.tensor(w1), padding=1)
+        mg.nn.functional.conv1d(mg.tensor(x, device=dev), mg.tensor(w1, device=dev), padding=1)
         assert len(ws.free) == n_free  # taken and given straight back: nothing will backpropagate
 
 

@@ -136,7 +136,8 @@ def test_batch_norm_eval_matches_torch_and_gradcheck(case):
         rmd, rvd = rm.astype(dtype), rv.astype(dtype)
 
         def fn(lib, x, w, b):
-            return F(lib).batch_norm(x, lib.tensor(rmd), lib.tensor(rvd), w, b, False, 0.1, eps)
+            return F(lib).batch_norm(x, lib.tensor(rmd, device=x.device), lib.tensor(rvd, device=x.device), w, b,
+                                     False, 0.1, eps)
 
         _compare_affine(fn, x, w, b, dtype)
 
