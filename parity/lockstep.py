@@ -31,7 +31,14 @@ Tolerances (``rel``, every compared tensor, every step):
   the tensor's largest entry) of the float64 answer. Adam moves an entry whose gradient is below the
   float32 noise level (~1e-7 of the largest gradient) by up to ``lr`` in a direction set by rounding,
   in either library; a wrong gradient is caught earlier, at the gradient comparison, and a wrong
-  optimiser by the float64 run. ``shadow64=False`` uses the fixed bound alone (fine for a few steps).
+  optimiser by the float64 run. Finally, once torch's own float32 *parameters* have drifted from the
+  float64 ones by ``d`` (relative; the running maximum over the steps so far), any later tensor may be
+  ``SHADOW_FACTOR * d`` from float64: the two float32 runs now start each step from different weights,
+  so agreeing more closely than the weights themselves would be luck. Measured with ``--steps32 200``
+  (embedded data, batch 4): by step ~190 both float32 runs are 0.3-0.4 (relative, parameters) from
+  float64 and from each other, and without this allowance one loss value (torch 8e-5, minigrad 1.3e-3
+  from float64) failed the per-tensor rule. A wrong gradient still fails at step 1, where ``d`` is 0.
+  ``shadow64=False`` uses the fixed bound alone (fine for a few steps).
 
 The first (step, tensor) beyond tolerance is reported in :attr:`LockstepResult.first_divergence`.
 """
@@ -224,6 +231,7 @@ def run_lockstep(dataset, *, steps: int = 50, batch_size: int = 8, dtype: str = 
         bar = tqdm(total=steps, desc=f"lockstep {dtype} {device}", unit="step", leave=False)
     t0 = time.perf_counter()
     shadow = None
+    drift = 0.0  # how far torch float32's parameters have moved from the float64 shadow (running max)
     if dtype == "float32" and shadow64:
         # a float64 torch twin from the same weights: the yardstick for float32 rounding noise
         shadow = build_model(ref, dtype=ref.float64, mask_after_conv=mask_after_conv, **model_kwargs)
@@ -282,7 +290,7 @@ def run_lockstep(dataset, *, steps: int = 50, batch_size: int = 8, dtype: str = 
                 cand64 = compare_arrays(get(c, key), get(sh, key))[1]
                 rec[f"{group}_ref64_rel"] = max(rec[f"{group}_ref64_rel"], ref64)
                 rec[f"{group}_cand64_rel"] = max(rec[f"{group}_cand64_rel"], cand64)
-                allowed = SHADOW_FACTOR * max(ref64, tol)
+                allowed = SHADOW_FACTOR * max(ref64, tol, drift)
                 if group == "param":  # or within one Adam step (lr) of the float64 answer
                     allowed = max(allowed, lr / max(float(np.abs(get(sh, key)).max()), 1e-30))
                 if er > tol and cand64 <= allowed:
@@ -291,6 +299,8 @@ def run_lockstep(dataset, *, steps: int = 50, batch_size: int = 8, dtype: str = 
                         f"(allowed {allowed:.2e})")
             if er > tol and result.first_divergence is None:
                 result.first_divergence = Divergence(step, name, ea, er, tol, note)
+        if sh is not None:
+            drift = max(drift, rec["param_ref64_rel"])
         result.history.append(rec)
         if bar is not None:
             bar.update(1)
