@@ -166,6 +166,16 @@ def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinea
     return normal_(tensor, 0.0, std, generator)
 
 
+def _default_layer_init_(weight: Tensor, bias: Tensor | None) -> None:
+    """torch's default for Linear and Conv layers: kaiming_uniform_(a=sqrt(5)) on the weight, and the bias
+    uniform on +-1/sqrt(fan_in) (so a layer's output variance does not grow with its width)."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in = _calculate_fan_in_and_fan_out(weight)[0]
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        uniform_(bias, -bound, bound)
+
+
 def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     """Fill with a (semi-)orthogonal matrix times ``gain``: the Q factor of a Gaussian matrix's QR decomposition.
 

@@ -508,20 +508,8 @@ def chunk(input: Tensor, chunks: int, dim: int = 0):
     return split(input, step, d)
 
 
-class Select(ViewOp):
-    """``x[..., i, ...]`` along one dim (the dim disappears)."""
-
-    def __init__(self, index):
-        self.index = index
-
-    def forward(self, x):
-        self.in_shape = x.shape
-        return x[self.index]
-
-    def backward(self, grad):
-        g = xp_of(grad).zeros(self.in_shape, grad.dtype)
-        g[self.index] = grad
-        return g
+class Select(Slice):
+    """``x[..., i, ...]`` along one dim (the dim disappears): a Slice under torch's node name."""
 
 
 def unbind(input: Tensor, dim: int = 0):

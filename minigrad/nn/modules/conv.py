@@ -1,7 +1,6 @@
 """``Conv1d``: a learnable 1-d convolution layer over ``(N, C_in, L)`` inputs (see ``minigrad.ops.conv``)."""
 from __future__ import annotations
 
-import math
 
 from ... import creation
 from ... import ops as _ops
@@ -66,11 +65,7 @@ class Conv1d(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight.shape[1] * self.weight.shape[2]
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init._default_layer_init_(self.weight, self.bias)
 
     def forward(self, input):
         if self.padding_mode != "zeros":

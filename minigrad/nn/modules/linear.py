@@ -1,7 +1,6 @@
 """``Linear`` (a fully connected layer, ``y = x W^T + b``) and ``Identity``."""
 from __future__ import annotations
 
-import math
 
 from ... import creation
 from ...ops.linear import linear
@@ -42,11 +41,7 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.in_features
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init._default_layer_init_(self.weight, self.bias)
 
     def forward(self, input):
         return linear(input, self.weight, self.bias)
