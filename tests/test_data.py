@@ -354,6 +354,12 @@ from hypothesis import strategies as st  # noqa: E402
 def test_loader_batches_partition_the_dataset(n, batch_size, drop_last, shuffle, seed):
     ds = mud.TensorDataset(minigrad.tensor(np.arange(n)))
     minigrad.manual_seed(seed)
+    if n == 0 and shuffle:  # like torch's RandomSampler, shuffling an empty dataset is an error
+        with pytest.raises(ValueError, match="num_samples=0"):
+            mud.DataLoader(ds, batch_size=batch_size, shuffle=True)
+        with pytest.raises(ValueError, match="num_samples=0"):
+            tud.DataLoader(list(range(n)), batch_size=batch_size, shuffle=True)
+        return
     loader = mud.DataLoader(ds, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last)
     got = [b[0].tolist() for b in loader]
     want_sizes = [len(b) for b in tud.DataLoader(list(range(n)), batch_size=batch_size, drop_last=drop_last)]
