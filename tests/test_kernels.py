@@ -366,12 +366,12 @@ def test_float16_takes_the_numpy_reference():
             np.testing.assert_allclose(p, 0.5, rtol=1e-2)  # float16 arithmetic: ~3 significant digits
 
 
-@pytest.mark.parametrize("chunk", [1, 40, 1 << 22])  # one sample per chunk, a few, the whole batch
-def test_conv1d_input_gradient_in_batch_chunks_matches_torch(chunk, monkeypatch):
+@pytest.mark.parametrize("budget", [1, 400, 1 << 22])  # one position per block, a few, the whole batch
+def test_conv1d_gradients_in_blocks_match_torch_with_either_col2im(budget, monkeypatch):
     import minigrad as mg
     from minigrad.ops import conv as conv_mod
 
-    monkeypatch.setattr(conv_mod, "COL2IM_CHUNK_ELEMS", chunk)
+    monkeypatch.setattr(conv_mod, "COLS_BLOCK_BYTES", budget)
     rng = np.random.default_rng(4)
     x, w = rng.standard_normal((5, 3, 9)), rng.standard_normal((2, 3, 3))
     up = rng.standard_normal((5, 2, 5))

@@ -97,6 +97,16 @@ def _contig(*arrays) -> bool:
     return all(a.flags.c_contiguous for a in arrays)
 
 
+def _memory_order(*arrays):
+    """The axis order in which every array is one dense C-contiguous block (identity for C-contiguous
+    arrays, ``(0, 2, 1)`` for a channels-last ``(N, C, L)``), or None when they are laid out differently."""
+    a = arrays[0]
+    perm = tuple(sorted(range(a.ndim), key=lambda i: -a.strides[i]))
+    if all(x.transpose(perm).flags.c_contiguous for x in arrays):
+        return perm
+    return None
+
+
 _COMPILED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -122,12 +132,22 @@ def embedding_backward(indices, grad2d, num_embeddings: int, padding_idx=None):
 
 
 def relu_backward(grad, out):
-    """``grad * (out > 0)``: ReLU's input gradient computed from its output. None if not applicable."""
-    if not _host(grad, out) or grad.shape != out.shape:
+    """0 where ``out <= 0``, else ``grad``: ReLU's input gradient computed from its output.
+
+    Arrays laid out alike (both C-contiguous, or both channels-last like a convolution's output) go to
+    the one-pass kernel through their memory order; others take the NumPy twin. None if not applicable
+    (non-NumPy arrays, shapes or dtypes that differ).
+    """
+    if not _host(grad, out) or grad.shape != out.shape or grad.dtype != out.dtype:
         return None
-    if not _contig(grad, out):
+    perm = _memory_order(grad, out)
+    if perm is None:
         return cpu.relu_backward_numpy(grad, out)
-    return _pick("relu_backward", grad, *([out] if out.dtype.kind == "f" else []))(grad, out)
+    fn = _pick("relu_backward", grad)
+    if perm == tuple(range(grad.ndim)):
+        return fn(grad, out)
+    res = fn(grad.transpose(perm), out.transpose(perm))  # C-contiguous views of the same memory
+    return res.transpose(np.argsort(perm))
 
 
 def masked_pool_forward(x, w):

@@ -77,14 +77,18 @@ def embedding_backward_numba(indices, grad2d, num_embeddings, padding_idx=-1):
 
 # ----------------------------------------------------------------------------- ReLU backward
 def relu_backward_numpy(grad, out):
-    """Gradient of ReLU from its *output*: ``grad`` where ``out > 0``, else 0 (two passes, one temporary)."""
-    return grad * (out > 0)
+    """Gradient of ReLU from its *output*: 0 where ``out <= 0``, else ``grad`` (torch's threshold_backward).
+
+    A NaN output passes its gradient (NaN <= 0 is False); a NaN or infinite gradient at a zeroed unit
+    gives 0, not NaN, because the value is selected rather than multiplied by 0.
+    """
+    return np.where(out <= 0, grad.dtype.type(0), grad)
 
 
 @_njit()
 def _relu_backward_loop(grad, out, res):
     for i in range(res.shape[0]):
-        res[i] = grad[i] if out[i] > 0 else 0
+        res[i] = 0 if out[i] <= 0 else grad[i]
 
 
 def relu_backward_numba(grad, out):

@@ -1,86 +1,52 @@
-"""1-d convolution as im2col + one matrix product, and its backward as one product + col2im.
+"""1-d convolution as im2col + matrix products, computed a cache-sized block of the batch at a time.
 
 Layouts are torch's: input ``(N, C_in, L)`` (or unbatched ``(C_in, L)``), weight
 ``(C_out, C_in / groups, K)``, output ``(N, C_out, L_out)`` with
 ``L_out = (L + pad_left + pad_right - dilation * (K - 1) - 1) // stride + 1``.
 
-How the forward pass works (one group shown)::
+The idea (one group shown): work *channels last*, where a row is one position::
 
-    x (N, C, L) --transpose+pad--> xT (N, Lp, C)
-    cols[n, l, k, :] = xT[n, l*stride + k*dilation, :]      K strided slice copies
-    out[n] = W' @ cols[n].T          W' = weight as (C_out, K*C)   one matmul
+    xT[n]  = x[n].T, zero-padded               (Lp, C)      rows are positions
+    cols[n, l, k, :] = xT[n, l*stride + k*dilation, :]   (L_out, K*C)  one receptive field per row
+    out[n] = cols[n] @ W'                      (L_out, C_out)     W' = weight as (K*C, C_out)
 
-``cols`` viewed as ``(N*L_out, K*C)`` is the classic im2col matrix: each row holds the
-receptive field of one output position. It is built by K slice copies into a contiguous
-buffer (a ``sliding_window_view`` would avoid the copy, but a matrix product over its
-overlapping rows is much slower than over a compact copy).
+``cols`` is the classic im2col matrix, K times larger than the input. Built for the whole batch it
+would be a large array (144 MB for the course CNN's second layer at batch 64) written to and read back
+from main memory. So the batch is cut into blocks whose columns fit in the CPU cache (about 2 MB: a
+sample or a few; a very long sample is cut along its length), and each block does its copy and its
+product while the numbers are still in cache. On the GPU (CuPy) one block holds the whole batch.
 
-Backward: ``grad_weight`` is one product of the upstream gradient with the saved ``cols``;
-``grad_cols = grad.T @ W'`` is one product, and col2im undoes im2col by adding each of the K
-taps' slices back at their shifted positions (a loop over K, no scatter needed, because
-within one tap the positions ``l*stride + k*dilation`` never repeat).
+The result is computed channels last, ``(N, L_out, C_out)``, and returned as a transposed view with
+torch's shape ``(N, C_out, L_out)``: no transpose copy, and the next convolution finds its input already
+channels last. (So ``is_contiguous()`` is False on a conv output, where torch says True; minigrad's
+``view`` copies such tensors instead of refusing them.)
+
+Nothing K-times-sized is kept for backward: only the input and the weight. Backward rebuilds each
+block's columns (cheap, in cache) and computes, per block,
+
+    grad_weight += grad_block.T @ cols        (C_out, K*C)
+    grad_cols    = grad_block @ W'.T          (rows, K*C)  -> col2im -> grad of the input rows
+
+col2im undoes im2col by adding each tap's slice back at its shifted rows; the compiled kernel of
+:mod:`minigrad.kernels` does it in one pass when it applies. Neighbouring blocks of one long sample
+share a few input rows (the kernel's halo); their gradients are added, not overwritten.
 """
 from __future__ import annotations
 
 import numbers
+
+import numpy as np
 
 from .. import amp as _amp
 from .. import backend, kernels
 from ..autograd.graph import Op
 from ..tensor import Tensor
 from ._util import check_same_device
+from .reduce import accurate_sum
 
 xp_of = backend.get_array_module
 
 __all__ = ["conv1d"]
-
-
-# ------------------------------------------------------------------ a pool of scratch buffers
-class _Workspace:
-    """A few large scratch arrays handed out again instead of being re-allocated.
-
-    Arrays over ~32 MB come from fresh pages on every allocation (the allocator returns them to
-    the OS), and touching new pages costs time on every training step. Buffers are taken for the
-    im2col columns and given back when the op that saved them no longer needs them (after its
-    backward, or at once when no backward will run). Small requests are plain allocations.
-    """
-
-    def __init__(self, keep: int = 4, min_bytes: int = 1 << 20):
-        self.keep, self.min_bytes = keep, min_bytes
-        self.free = []  # flat 1-d arrays
-
-    def take(self, xp, shape, dtype, like):
-        n = 1
-        for s in shape:
-            n *= s
-        if n * xp.dtype(dtype).itemsize < self.min_bytes:
-            return xp.empty(shape, dtype), None
-        dev = backend.device_of(like)
-        best = None
-        for i, buf in enumerate(self.free):
-            if (buf.dtype == dtype and buf.size >= n and xp_of(buf) is xp and backend.device_of(buf) == dev
-                    and (best is None or buf.size < self.free[best].size)):
-                best = i
-        if best is None:
-            buf = xp.empty(n + n // 8, dtype)  # a little slack so slightly longer batches fit too
-        else:
-            buf = self.free.pop(best)
-        return buf[:n].reshape(shape), buf
-
-    def give(self, buf):
-        if buf is None:
-            return
-        self.free.append(buf)
-        if len(self.free) > self.keep:
-            # drop the smallest by position: list.remove would compare arrays with ==
-            self.free.pop(min(range(len(self.free)), key=lambda i: self.free[i].size))
-
-    def clear(self):
-        self.free.clear()
-
-
-workspace = _Workspace()
-COL2IM_CHUNK_ELEMS = 1 << 22  # input-gradient columns are built for this many numbers at a time (16 MB float32)
 
 
 # ------------------------------------------------------------------ argument helpers
@@ -103,11 +69,102 @@ def _same_padding(k: int, dilation: int):
 
 
 # ------------------------------------------------------------------ the op
+COLS_BLOCK_BYTES = 1 << 21  # columns built per block on the CPU: about 2 MB stays in cache
+
+
+def _blocks(n: int, l_out: int, row_bytes: int, budget):
+    """``(n0, n1, l0, l1)`` blocks covering samples ``0..n`` x output positions ``0..l_out``.
+
+    A block is some whole samples, or (for samples whose columns exceed a few budgets) one sample's
+    positions ``l0..l1``, so its channels-last output rows are always one contiguous run of memory.
+    ``budget=None``: one block.
+    """
+    per_sample = max(1, l_out * row_bytes)
+    if budget is None or n * per_sample <= budget:
+        yield 0, n, 0, l_out
+    elif per_sample <= 4 * budget:
+        b = max(1, round(budget / per_sample))
+        for n0 in range(0, n, b):
+            yield n0, min(n, n0 + b), 0, l_out
+    else:
+        parts = -(-per_sample // budget)
+        rows = -(-l_out // parts)
+        for i in range(n):
+            for l0 in range(0, l_out, rows):
+                yield i, i + 1, l0, min(l_out, l0 + rows)
+
+
+class _Scratch:
+    """Flat buffers reused by the blocks of one call: a fresh multi-megabyte array per block would cost
+    the allocator (and page faults) more than the copy into it."""
+
+    def __init__(self, xp, dtype):
+        self.xp, self.dtype, self.bufs = xp, dtype, {}
+
+    def take(self, name, shape):
+        size = 1
+        for v in shape:
+            size *= v
+        buf = self.bufs.get(name)
+        if buf is None or buf.size < size:
+            buf = self.bufs[name] = self.xp.empty(size, self.dtype)
+        return buf[:size].reshape(shape)
+
+
 class Conv1d(Op):
     """Cross-correlation of ``x (N, C_in, L)`` with ``w (C_out, C_in/G, K)``, plus an optional bias."""
 
     def __init__(self, stride, pad_left, pad_right, dilation, groups):
         self.stride, self.pad, self.dilation, self.groups = stride, (pad_left, pad_right), dilation, groups
+
+    # ---- geometry of one block
+    def _rows_of(self, l0, l1):
+        """The padded input rows ``p0..p1`` that output positions ``l0..l1`` read."""
+        k = self.shapes[5]
+        return l0 * self.stride, (l1 - 1) * self.stride + (k - 1) * self.dilation + 1
+
+    def _real_rows(self, p0, p1):
+        """The rows of the unpadded input among padded rows ``p0..p1``, as ``r0..r1`` (``r0 <= r1``)."""
+        pl, length = self.pad[0], self.shapes[2]
+        r0 = min(max(p0 - pl, 0), length)
+        return r0, min(max(p1 - pl, r0), length)
+
+    def _columns(self, scratch, x_cl, n0, n1, l0, l1):
+        """im2col of one block: ``(b, rows, G, K, C/G)`` columns read from the input ``x_cl (N, L, C)``.
+
+        Positions whose receptive field lies inside the input take one strided copy for all taps
+        (a window view of ``x_cl``: row ``l`` starts ``stride`` rows after row ``l - 1``); the few
+        positions at the ends, where some taps fall in the zero padding, are filled tap by tap.
+        """
+        n, c, length, c_out, c_g, k, l_out = self.shapes
+        g, s, d, pl = self.groups, self.stride, self.dilation, self.pad[0]
+        b, lc = n1 - n0, l1 - l0
+        la = min(max(l0, -(-pl // s)), l1)  # first position whose window starts inside the input
+        lb = max(min(l1, (length - 1 + pl - (k - 1) * d) // s + 1), la)  # ... and past the last ending inside
+        if k == 1 and s == 1 and la == l0 and lb == l1:
+            return x_cl[n0:n1, l0 - pl:l1 - pl].reshape(b, lc, g, 1, c_g)  # a 1x1 convolution needs no copy
+        cols = scratch.take("cols", (b, lc, g, k, c_g))
+        if lb > la:
+            sn, sl, sc = x_cl.strides
+            windows = scratch.xp.lib.stride_tricks.as_strided(
+                x_cl[n0:n1, la * s - pl:], shape=(b, lb - la, g, k, c_g), strides=(sn, s * sl, c_g * sc, d * sl, sc))
+            cols[:, la - l0:lb - l0] = windows
+        for e0, e1 in ((l0, la), (lb, l1)):  # the ends: taps in the padding read zeros
+            if e1 <= e0:
+                continue
+            edge = cols[:, e0 - l0:e1 - l0]
+            edge[...] = 0
+            for j in range(k):
+                lo = max(e0, -(-(pl - j * d) // s))  # positions whose tap j reads a real row
+                hi = min(e1, (length - 1 + pl - j * d) // s + 1)
+                if hi > lo:
+                    r = lo * s + j * d - pl
+                    edge[:, lo - e0:hi - e0, :, j, :] = x_cl[n0:n1, r:r + s * (hi - lo - 1) + 1:s].reshape(
+                        b, hi - lo, g, c_g)
+        return cols
+
+    def _budget(self, xp):
+        return COLS_BLOCK_BYTES if xp is np else None
 
     def forward(self, x, w, b=None):
         xp = xp_of(x)
@@ -116,111 +173,92 @@ class Conv1d(Op):
             x = x[None]
         n, c, length = x.shape
         c_out, c_g, k = w.shape
-        g, s, d = self.groups, self.stride, self.dilation
-        pl, pr = self.pad
-        lp = length + pl + pr
-        l_out = (lp - d * (k - 1) - 1) // s + 1
+        g = self.groups
+        l_out = (length + self.pad[0] + self.pad[1] - self.dilation * (k - 1) - 1) // self.stride + 1
         self.shapes = (n, c, length, c_out, c_g, k, l_out)
-
-        # the input, channels last and zero-padded: rows of xT are positions
-        xt, xt_buf = workspace.take(xp, (n, lp, c), x.dtype, x)
-        xt[:, pl:pl + length, :] = x.transpose(0, 2, 1)
-        if pl:
-            xt[:, :pl, :] = 0
-        if pr:
-            xt[:, pl + length:, :] = 0
-
-        # im2col: cols[n, l, group, tap, channel-in-group]
-        if k == 1 and s == 1:
-            cols, cols_buf, xt_buf = xt, xt_buf, None  # a 1-tap stride-1 convolution needs no copy
-        else:
-            cols, cols_buf = workspace.take(xp, (n, l_out, g, k, c_g), x.dtype, x)
-            src = xt.reshape(n, lp, g, c_g)
-            span = s * (l_out - 1) + 1
-            for j in range(k):
-                cols[:, :, :, j, :] = src[:, j * d:j * d + span:s]
-            workspace.give(xt_buf)
-        cols = cols.reshape(n, l_out, g, k * c_g)
-
-        # weight as (G, C_out/G, K*C_in/G), the same (tap, channel) order as the columns
-        wm = w.reshape(g, c_out // g, c_g, k).transpose(0, 1, 3, 2).reshape(g, c_out // g, k * c_g)
-        if g == 1:  # (C_out, K*C) @ (N, K*C, L_out): the columns' transpose is free (BLAS reads it as is)
-            out = xp.matmul(wm[0], cols[:, :, 0].transpose(0, 2, 1))
-        else:
-            out = xp.matmul(wm, cols.transpose(0, 2, 3, 1)).reshape(n, c_out, l_out)  # via (N, G, C_out/G, L_out)
-        if b is not None:
-            out += b[:, None]
-
-        self.cols, self.cols_buf, self.wm = cols, cols_buf, wm
+        # weight as (G, K*C/G, C_out/G): the columns' (tap, channel) order
+        wt = w.reshape(g, c_out // g, c_g, k).transpose(0, 3, 2, 1).reshape(g, k * c_g, c_out // g)
+        wt = xp.ascontiguousarray(wt)
+        x_cl = x.transpose(0, 2, 1)  # (N, L, C): a view
+        out = xp.empty((n, l_out, c_out), x.dtype)  # channels last
+        scratch = _Scratch(xp, x.dtype)
+        for n0, n1, l0, l1 in _blocks(n, l_out, k * c * x.itemsize, self._budget(xp)):
+            cols = self._columns(scratch, x_cl, n0, n1, l0, l1)
+            rows = (n1 - n0) * (l1 - l0)
+            dst = out[n0:n1, l0:l1].reshape(rows, c_out)  # contiguous by construction of the blocks
+            if g == 1:
+                xp.matmul(cols.reshape(rows, k * c_g), wt[0], out=dst)
+            else:  # (G, rows, K*C/G) @ (G, K*C/G, C_out/G) -> (G, rows, C_out/G)
+                res = xp.matmul(cols.reshape(rows, g, k * c_g).transpose(1, 0, 2), wt)
+                dst.reshape(rows, g, c_out // g)[...] = res.transpose(1, 0, 2)
+            if b is not None:
+                dst += b
+        self.x_cl, self.wt = x_cl, wt
+        out = out.transpose(0, 2, 1)
         return out[0] if self.unbatched else out
 
     def backward(self, grad):
         xp = xp_of(grad)
         need = self.needs_input_grad
         n, c, length, c_out, c_g, k, l_out = self.shapes
-        g, s, d = self.groups, self.stride, self.dilation
-        pl, pr = self.pad
+        g, s, d, pl = self.groups, self.stride, self.dilation, self.pad[0]
+        cg_out = c_out // g
         if self.unbatched:
             grad = grad[None]
-        g4 = grad.reshape(n, g, c_out // g, l_out)
-        gx = gw = gb = None
-        if need[1]:
-            gw = xp.empty((g, c_out // g, k * c_g), grad.dtype)
-            for i in range(g):
-                if c_out // g <= l_out:
-                    # per-sample products summed over the batch: no transposed copy of grad, and the
-                    # (N, C_out/G, K*C/G) partial results are no larger than the columns
-                    gw[i] = xp.matmul(g4[:, i], self.cols[:, :, i]).sum(axis=0)
-                else:
-                    gw[i] = xp.tensordot(g4[:, i], self.cols[:, :, i], axes=([0, 2], [0, 1]))
-            gw = gw.reshape(g, c_out // g, k, c_g).transpose(0, 1, 3, 2).reshape(c_out, c_g, k)
-        if need[0]:
-            lp = length + pl + pr
-            gxt = self._grad_input_compiled(xp, g4, lp) if g == 1 else None
-            if gxt is None:
-                gcols = xp.matmul(g4.transpose(0, 1, 3, 2), self.wm)  # (N, G, L_out, K*C/G)
-                gcols = gcols.reshape(n, g, l_out, k, c_g).transpose(0, 2, 1, 3, 4)
-                gxt = xp.zeros((n, lp, g, c_g), grad.dtype)
-                span = s * (l_out - 1) + 1
-                for j in range(k):  # col2im: each tap's columns go back to where they came from
-                    gxt[:, j * d:j * d + span:s] += gcols[:, :, :, j, :]
-            gx = gxt.reshape(n, lp, c)[:, pl:pl + length].transpose(0, 2, 1)
-            if self.unbatched:
-                gx = gx[0]
+        g_cl = grad.transpose(0, 2, 1)  # (N, L_out, C_out)
+        gw = xp.zeros((g, k * c_g, cg_out), grad.dtype) if need[1] else None
+        gx_cl = xp.empty((n, length, c), grad.dtype) if need[0] else None
+        wt = self.wt
+        scratch = _Scratch(xp, grad.dtype)
+        done_to = 0  # rows 0..done_to of the current sample's input gradient are written
+        for n0, n1, l0, l1 in _blocks(n, l_out, k * c * grad.itemsize, self._budget(xp)):
+            b, lc = n1 - n0, l1 - l0
+            rows = b * lc
+            gb_ = g_cl[n0:n1, l0:l1].reshape(rows, g, cg_out)
+            if gw is not None:
+                cols = self._columns(scratch, self.x_cl, n0, n1, l0, l1).reshape(rows, g, k * c_g)
+                for i in range(g):
+                    gw[i] += cols[:, i].T @ gb_[:, i]
+            if gx_cl is None:
+                continue
+            gcols = scratch.take("gcols", (b, lc, g, k, c_g))
+            gc = gcols.reshape(rows, g, k * c_g)
+            if g == 1:
+                xp.matmul(gb_[:, 0], wt[0].T, out=gc[:, 0])
+            else:
+                for i in range(g):
+                    gc[:, i] = gb_[:, i] @ wt[i].T
+            p0, p1 = self._rows_of(l0, l1)
+            folded = kernels.col2im(gcols.reshape(b, lc, k, c), p1 - p0, s, d) if g == 1 else None
+            if folded is None:  # CuPy, or groups: one slice-add per tap
+                folded = xp.zeros((b, p1 - p0, g, c_g), grad.dtype)
+                span = s * (lc - 1) + 1
+                for j in range(k):
+                    folded[:, j * d:j * d + span:s] += gcols[:, :, :, j, :]
+            folded = folded.reshape(b, p1 - p0, c)
+            # write the block's rows into the input gradient: rows an earlier block of the same sample
+            # already wrote (the halo) are added to, new rows are assigned, rows nobody reads are zeroed
+            r0, r1 = self._real_rows(p0, p1)
+            if l0 == 0:
+                done_to = 0
+            if r0 > done_to:
+                gx_cl[n0:n1, done_to:r0] = 0
+                done_to = r0
+            mid = min(done_to, r1)
+            gx_cl[n0:n1, r0:mid] += folded[:, r0 + pl - p0:mid + pl - p0]
+            gx_cl[n0:n1, mid:r1] = folded[:, mid + pl - p0:r1 + pl - p0]
+            done_to = max(done_to, r1)
+            if l1 == l_out:
+                gx_cl[n0:n1, done_to:] = 0
+        gx = gwt = gbias = None
+        if gx_cl is not None:
+            gx = gx_cl.transpose(0, 2, 1)
+            gx = gx[0] if self.unbatched else gx
+        if gw is not None:  # (G, K*C/G, C_out/G) -> (C_out, C/G, K)
+            gwt = gw.reshape(g, k, c_g, cg_out).transpose(0, 3, 2, 1).reshape(c_out, c_g, k)
         if len(need) > 2 and need[2]:
-            gb = grad.sum(axis=(0, 2))
-        return gx, gw, gb
-
-    def _grad_input_compiled(self, xp, g4, lp):
-        """groups=1 input gradient with the compiled col2im of minigrad.kernels, a slice of the batch at a time.
-
-        The gradient columns of a whole batch are K times the input's size (97 MB for the course CNN's
-        conv2); built for a few samples at a time they stay small, which lowers the peak memory and lets the
-        allocator reuse memory instead of faulting in fresh pages. Returns None when the kernel does not apply.
-        """
-        n, c, length, c_out, c_g, k, l_out = self.shapes
-        if kernels.col2im(xp.empty((0, l_out, k, c), g4.dtype), lp, self.stride, self.dilation) is None:
-            return None  # not a NumPy array (CuPy): the caller's array-module code handles it
-        gxt = xp.empty((n, lp, c), g4.dtype)
-        step = max(1, COL2IM_CHUNK_ELEMS // max(1, l_out * k * c))
-        for i in range(0, n, step):
-            gcols = xp.matmul(g4[i:i + step, 0].transpose(0, 2, 1), self.wm[0])  # (b, L_out, K*C)
-            b = gcols.shape[0]
-            if kernels.col2im(gcols.reshape(b, l_out, k, c), lp, self.stride, self.dilation, out=gxt[i:i + b]) is None:
-                return None
-        return gxt
-
-    def __call__(self, *inputs):
-        out = super().__call__(*inputs)
-        if self.inputs is None or not inputs[1].requires_grad:
-            # no backward will need the columns (not recorded, or no weight gradient): recycle them now
-            workspace.give(self.__dict__.pop("cols_buf", None))
-            self.cols = None
-        return out
-
-    def release(self):
-        workspace.give(self.__dict__.get("cols_buf"))
-        super().release()
+            gbias = accurate_sum(grad, (0, 2))  # summed over positions, not the contiguous axis: float64 adds
+        return gx, gwt, gbias
 
 
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,

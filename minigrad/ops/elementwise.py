@@ -11,7 +11,7 @@ overflow (sigmoid uses ``exp(-|x|)``, softplus uses ``logaddexp``).
 """
 from __future__ import annotations
 
-from .. import backend
+from .. import backend, kernels
 from .. import dtypes as _dt
 from ..autograd.graph import Op
 from ..tensor import Tensor
@@ -46,6 +46,18 @@ class Sub(Op):
         return grad, -grad
 
 
+def _product_like(grad, factor, like):
+    """``grad * factor``, laid out in memory like ``like`` when that has the gradient's shape.
+
+    NumPy picks a result layout from the operands; a gradient that follows its input's layout (a
+    convolution's channels-last output, say) keeps the next backward steps on same-layout operands.
+    """
+    if like.shape == grad.shape and not like.flags.c_contiguous:
+        xp = xp_of(grad)
+        return xp.multiply(grad, factor, out=xp.empty_like(like, dtype=xp.result_type(grad, factor)))
+    return grad * factor
+
+
 class Mul(Op):
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -53,7 +65,8 @@ class Mul(Op):
 
     def backward(self, grad):
         ga, gb = self.needs_input_grad
-        return (grad * self.b if ga else None), (grad * self.a if gb else None)
+        return ((_product_like(grad, self.b, self.a) if ga else None),
+                (_product_like(grad, self.a, self.b) if gb else None))
 
 
 class Div(Op):
@@ -379,9 +392,12 @@ class Relu(Op):
         return self.out
 
     def backward(self, grad):
-        # the mask is derived from the output only when a gradient is needed (inference never pays for it);
-        # ``~(out <= 0)`` is True for positive and NaN inputs, False for x <= 0
-        return grad * ~(self.out <= 0)
+        # 0 where out <= 0, else grad: one compiled pass over both arrays in their memory order (a NaN
+        # output passes its gradient, as torch's threshold_backward does)
+        res = kernels.relu_backward(grad, self.out)
+        if res is None:  # CuPy arrays
+            res = xp_of(grad).where(self.out <= 0, grad.dtype.type(0), grad)
+        return res
 
 
 _TWO_OVER_SQRT_PI = 1.1283791670955126

@@ -10,7 +10,7 @@ from hypothesis.extra import numpy as hnp
 
 import minigrad as mg
 from minigrad.ops import conv as conv_mod
-from tests.opcheck import DEVICE, compare
+from tests.opcheck import compare
 
 # torch warns that its own 'same' padding with an even kernel copies the input; not our concern here
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
@@ -83,11 +83,15 @@ def test_conv1d_options(stride, padding, dilation, groups, dtype):
     compare(lambda lib, x, w, b: F(lib).conv1d(x, w, b, stride, padding, dilation, groups), x, w, b)
 
 
-def test_conv1d_keeps_float32_and_output_is_contiguous():
+def test_conv1d_keeps_float32_and_returns_a_channels_last_view():
     x = mg.randn(2, 3, 9)
     w = mg.randn(5, 3, 3, requires_grad=True)
     out = mg.nn.functional.conv1d(x, w, padding=1)
-    assert out.dtype == mg.float32 and out.shape == (2, 5, 9) and out.is_contiguous()
+    assert out.dtype == mg.float32 and out.shape == (2, 5, 9)
+    # computed as (N, L, C_out) and returned transposed: the next layer reads its input channels last
+    assert not out.is_contiguous() and out.transpose(1, 2).is_contiguous()
+    flat = out.view(2, -1)  # minigrad's view copies a layout torch would refuse to view
+    np.testing.assert_array_equal(flat.detach().numpy(), out.detach().contiguous().numpy().reshape(2, -1))
     out.backward(mg.ones_like(out))
     assert w.grad.dtype == mg.float32
 
@@ -99,40 +103,39 @@ def test_conv1d_weight_only_and_input_only_gradients():
     compare(lambda lib, x, w: F(lib).conv1d(x, w, padding=1), x, w, grad_inputs=[1])
 
 
-def test_workspace_is_reused_and_two_live_graphs_stay_correct(monkeypatch):
-    ws = conv_mod._Workspace(keep=4, min_bytes=0)
-    monkeypatch.setattr(conv_mod, "workspace", ws)
-    rng = np.random.default_rng(2)
-    x, w1, w2 = rng.standard_normal((2, 3, 10)), rng.standard_normal((3, 3, 3)), rng.standard_normal((3, 3, 3))
-
-    def two_layers(lib, x, w1, w2):  # same shapes in both layers: each must keep its own columns
-        f = F(lib)
-        return f.conv1d(f.conv1d(x, w1, padding=1), w2, padding=1)
-
-    compare(two_layers, x, w1, w2)
-    assert ws.free, "the columns were not given back after backward"
-    before = {id(b) for b in ws.free}
-    dev = DEVICE or "cpu"  # the buffers were taken on the device the comparison ran on
-    out = mg.nn.functional.conv1d(mg.tensor(x, device=dev), mg.tensor(w1, device=dev, requires_grad=True), padding=1)
-    assert any(id(b) in before for b in [out.grad_fn.cols_buf]), "a free buffer of the right size was not reused"
-    with mg.no_grad():
-        n_free = len(ws.free)
-        mg.nn.functional.conv1d(mg.tensor(x, device=dev), mg.tensor(w1, device=dev), padding=1)
-        assert len(ws.free) == n_free  # taken and given straight back: nothing will backpropagate
+@pytest.mark.parametrize("budget", [1, 150, 2000])  # bytes of columns per block: one position, a few, some samples
+@settings(max_examples=20)
+@given(case=conv_case())
+def test_conv1d_in_cache_sized_blocks_matches_torch(budget, case):
+    """The batch is cut into blocks (whole samples, or stretches of one sample sharing halo rows); every
+    cut must give torch's values and gradients, including the positions whose taps reach the padding."""
+    old = conv_mod.COLS_BLOCK_BYTES
+    conv_mod.COLS_BLOCK_BYTES = budget
+    try:
+        _run(*case, np.float64)
+    finally:
+        conv_mod.COLS_BLOCK_BYTES = old
 
 
-def test_workspace_keeps_at_most_keep_buffers_and_hands_out_the_smallest_fit():
-    ws = conv_mod._Workspace(keep=2, min_bytes=0)
-    bufs = [ws.take(np, (n,), np.float64, np.zeros(1))[1] for n in (10, 40, 20)]
-    for b in bufs:
-        ws.give(b)
-    assert sorted(b.size for b in ws.free) == sorted([bufs[1].size, bufs[2].size])  # the smallest was dropped
-    view, buf = ws.take(np, (3, 5), np.float64, np.zeros(1))
-    assert view.shape == (3, 5) and buf is bufs[2] and len(ws.free) == 1  # 20 (+slack) fits 15: smallest fit
-    view, buf = ws.take(np, (3,), np.float32, np.zeros(1))
-    assert buf is not bufs[1] and len(ws.free) == 1  # another dtype: a new buffer
-    small, none = conv_mod._Workspace(min_bytes=1 << 20).take(np, (4,), np.float64, np.zeros(1))
-    assert none is None and small.shape == (4,)  # small requests are plain allocations
+def test_conv1d_blocks_cover_the_batch_exactly_once():
+    for n, l_out, row_bytes, budget in [(5, 7, 10, 1), (5, 7, 10, 150), (5, 7, 10, 10**6), (3, 100, 8, 50),
+                                        (0, 4, 8, 10), (4, 1, 8, 1), (7, 9, 16, None)]:
+        seen = np.zeros((n, l_out), int)
+        for n0, n1, l0, l1 in conv_mod._blocks(n, l_out, row_bytes, budget):
+            assert n1 == n0 + 1 or (l0, l1) == (0, l_out)  # whole samples, or a stretch of one sample
+            seen[n0:n1, l0:l1] += 1
+        assert (seen == 1).all(), (n, l_out, row_bytes, budget)
+
+
+def test_conv1d_keeps_only_the_input_for_backward_not_the_columns():
+    x = mg.randn(4, 8, 50, requires_grad=True)
+    conv = mg.nn.Conv1d(8, 16, 5, padding=2)
+    out = conv(x)
+    saved = [v for v in vars(out.grad_fn).values() if hasattr(v, "nbytes") and hasattr(v, "strides")]
+    assert saved, "the op saved no arrays at all?"
+    assert sum(v.nbytes for v in saved) <= x.array.nbytes + conv.weight.array.nbytes  # nothing K times larger
+    out.sum().backward()
+    assert x.grad.shape == x.shape
 
 
 @pytest.mark.parametrize("make,match", [
@@ -249,7 +252,6 @@ def test_conv_pool_norm_on_fake_gpu_match_cpu(monkeypatch):
     from minigrad import _fakegpu, backend
 
     monkeypatch.setattr(backend, "_gpu_module", _fakegpu)
-    monkeypatch.setattr(conv_mod, "workspace", conv_mod._Workspace(min_bytes=0))  # pool CPU and GPU buffers
     f = mg.nn.functional
     rng = np.random.default_rng(0)
     x, w, b = rng.standard_normal((2, 4, 11)), rng.standard_normal((6, 2, 3)), rng.standard_normal(6)
