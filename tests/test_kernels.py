@@ -77,6 +77,26 @@ def test_relu_backward_matches_torch(x, seed):
         np.testing.assert_array_equal(got, t.grad.numpy(), err_msg=fn.__name__)
 
 
+@given(x=hnp.arrays(st.sampled_from(DTYPES), hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=5),
+                    elements=st.floats(-3, 3, width=32) | st.just(float("nan")) | st.just(-0.0)))
+def test_relu_forward_matches_torch_nan_included(x):
+    want = torch.relu(torch.tensor(x)).numpy()
+    for fn in _both("relu_forward"):
+        got = fn(x)
+        assert got.dtype == x.dtype and got.shape == x.shape
+        np.testing.assert_array_equal(got, want, err_msg=fn.__name__)
+
+
+def test_relu_forward_keeps_a_channels_last_layout():
+    x = np.random.default_rng(0).standard_normal((2, 7, 3)).astype(np.float32).transpose(0, 2, 1)  # (N, C, L) view
+    for backend in _backends():
+        with kernels.use(backend):
+            got = kernels.relu_forward(x)
+            np.testing.assert_array_equal(got, np.maximum(x, 0))
+            assert got.transpose(0, 2, 1).flags.c_contiguous  # same memory order as the input
+    assert kernels.relu_forward(x[:, :, ::2]) is not None  # not dense: the NumPy twin
+
+
 def test_relu_backward_dispatch_handles_non_contiguous():
     rng = np.random.default_rng(0)
     g, o = rng.standard_normal((4, 6)).T, rng.standard_normal((6, 4))
@@ -300,7 +320,7 @@ def test_warmup_compiles_and_reports_seconds():
     secs = kernels.warmup()
     assert isinstance(secs, float) and secs >= 0
     # after warm-up every kernel has at least one compiled signature
-    for name in ("_embedding_backward_loop", "_relu_backward_loop", "_masked_pool_backward_loop", "_adam_loop",
+    for name in ("_embedding_backward_loop", "_relu_forward_loop", "_relu_backward_loop", "_masked_pool_backward_loop", "_adam_loop",
                  "_amsgrad_loop", "_col2im_loop"):
         assert getattr(cpu, name).signatures, name
 

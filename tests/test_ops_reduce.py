@@ -307,3 +307,21 @@ def test_nan_in_reductions_like_torch(fn):
     x = np.array([[1.0, np.nan, 3.0], [2.0, 5.0, -1.0]])
     with np.errstate(invalid="ignore"):
         compare(fn, x, gradcheck=False)
+
+
+@pytest.mark.parametrize("n", [255, 256, 1000])  # below the two-stage threshold, a multiple of 64, a remainder
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_float32_sum_along_a_non_contiguous_axis_stays_accurate(n, keepdim):
+    """A channels-last activation summed over its positions: NumPy would add one slice after another
+    (error ~ n roundings); minigrad's sum must stay as close to the float64 answer as torch's."""
+    rng = np.random.default_rng(n)
+    x = (rng.random((3, n, 8)) + 1).astype(np.float32).transpose(0, 2, 1)  # (3, 8, n), n not contiguous
+    exact = x.astype(np.float64).sum(axis=2, keepdims=keepdim)
+    t = torch.tensor(np.ascontiguousarray(x)).sum(dim=2, keepdim=keepdim).numpy().astype(np.float64)
+    for out in (mg.tensor(x).sum(dim=2, keepdim=keepdim), mg.tensor(x).mean(dim=2, keepdim=keepdim) * n):
+        got = out.numpy()
+        assert got.dtype == np.float32 and got.shape == exact.shape
+        err = np.abs(got - exact).max() / np.abs(exact).max()
+        assert err <= max(4 * np.abs(t - exact).max() / np.abs(exact).max(), 2e-7), err
+    plain = np.abs(x.sum(axis=2, keepdims=keepdim) - exact).max() / np.abs(exact).max()
+    assert plain > 2e-7 or n < 256  # NumPy's own sum would not have been good enough

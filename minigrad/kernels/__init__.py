@@ -30,7 +30,7 @@ from . import cpu
 
 __all__ = [
     "available", "get_backend", "set_backend", "use", "warmup", "BACKENDS",
-    "embedding_backward", "relu_backward", "masked_pool_forward", "masked_pool_backward", "adam_update", "col2im",
+    "embedding_backward", "relu_forward", "relu_backward", "masked_pool_forward", "masked_pool_backward", "adam_update", "col2im",
 ]
 
 BACKENDS = ("numba", "numpy")
@@ -131,6 +131,20 @@ def embedding_backward(indices, grad2d, num_embeddings: int, padding_idx=None):
     return _pick("embedding_backward", grad2d)(indices, grad2d, int(num_embeddings), pad)
 
 
+def relu_forward(x):
+    """``max(x, 0)`` with NaN kept, in x's memory layout (a channels-last input gives a channels-last
+    result). None for non-NumPy or non-float arrays."""
+    if not _host(x) or x.dtype.kind != "f":
+        return None
+    perm = _memory_order(x)
+    fn = _pick("relu_forward", x)
+    if perm is None:
+        return cpu.relu_forward_numpy(x)
+    if perm == tuple(range(x.ndim)):
+        return fn(x)
+    return fn(x.transpose(perm)).transpose(np.argsort(perm))
+
+
 def relu_backward(grad, out):
     """0 where ``out <= 0``, else ``grad``: ReLU's input gradient computed from its output.
 
@@ -223,6 +237,7 @@ def warmup(dtypes=(np.float32, np.float64)) -> float:
         cpu.embedding_backward_numba(idx, g, 2, -1)
         cpu.embedding_backward_numba(idx, np.ones((2, 3), dtype=dt).T, 2, -1)  # non-contiguous grads too
         a = np.ones((2, 3, 4), dtype=dt)
+        cpu.relu_forward_numba(a)
         cpu.relu_backward_numba(a, a)
         w = np.ones((2, 4), dtype=dt)
         cpu.masked_pool_backward_numba(np.ones((2, 3), dtype=dt), w)

@@ -143,11 +143,19 @@ class Conv1d(Op):
         lb = max(min(l1, (length - 1 + pl - (k - 1) * d) // s + 1), la)  # ... and past the last ending inside
         if k == 1 and s == 1 and la == l0 and lb == l1:
             return x_cl[n0:n1, l0 - pl:l1 - pl].reshape(b, lc, g, 1, c_g)  # a 1x1 convolution needs no copy
+        src, off = x_cl[n0:n1], 0
+        if c > 1 and x_cl.strides[2] != x_cl.itemsize:
+            # channels not adjacent in memory (a torch-layout (N, C, L) input): first copy the rows this
+            # block reads into a channels-last scratch, so the windows below copy whole rows
+            off = min(max(l0 * s - pl, 0), length)
+            end = max(min((l1 - 1) * s + (k - 1) * d - pl + 1, length), off)
+            src = scratch.take("rows", (b, end - off, c))
+            src[...] = x_cl[n0:n1, off:end]
         cols = scratch.take("cols", (b, lc, g, k, c_g))
         if lb > la:
-            sn, sl, sc = x_cl.strides
+            sn, sl, sc = src.strides
             windows = scratch.xp.lib.stride_tricks.as_strided(
-                x_cl[n0:n1, la * s - pl:], shape=(b, lb - la, g, k, c_g), strides=(sn, s * sl, c_g * sc, d * sl, sc))
+                src[:, la * s - pl - off:], shape=(b, lb - la, g, k, c_g), strides=(sn, s * sl, c_g * sc, d * sl, sc))
             cols[:, la - l0:lb - l0] = windows
         for e0, e1 in ((l0, la), (lb, l1)):  # the ends: taps in the padding read zeros
             if e1 <= e0:
@@ -159,7 +167,7 @@ class Conv1d(Op):
                 hi = min(e1, (length - 1 + pl - j * d) // s + 1)
                 if hi > lo:
                     r = lo * s + j * d - pl
-                    edge[:, lo - e0:hi - e0, :, j, :] = x_cl[n0:n1, r:r + s * (hi - lo - 1) + 1:s].reshape(
+                    edge[:, lo - e0:hi - e0, :, j, :] = src[:, r - off:r - off + s * (hi - lo - 1) + 1:s].reshape(
                         b, hi - lo, g, c_g)
         return cols
 

@@ -388,7 +388,8 @@ class Relu(Op):
     """max(x, 0); the gradient at exactly 0 is 0, as in torch (and a NaN input passes its gradient)."""
 
     def forward(self, x):
-        self.out = xp_of(x).maximum(x, 0)  # one pass; NaN stays NaN
+        out = kernels.relu_forward(x)  # one compiled pass in x's layout; NaN stays NaN
+        self.out = xp_of(x).maximum(x, 0) if out is None else out
         return self.out
 
     def backward(self, grad):

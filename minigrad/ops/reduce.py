@@ -126,9 +126,28 @@ def _acc(x, axes=None):
     return None if inner is None or inner in axes else "float64"
 
 
+_CHUNK = 64
+
+
 def accurate_sum(x, axes, keepdims=False):
-    """``x.sum(axis=axes)`` in x's dtype, accumulated as :func:`_acc` says (``axes``: a tuple or None)."""
-    return x.sum(axis=axes, keepdims=keepdims, dtype=_acc(x, axes)).astype(x.dtype, copy=False)
+    """``x.sum(axis=axes)`` in x's dtype, accumulated as :func:`_acc` says (``axes``: a tuple or None).
+
+    One long float32 axis that is not the contiguous one is summed in two stages instead of in float64
+    (2x cheaper, as accurate as torch's): the axis is split, as a view, into chunks of 64, each chunk is
+    summed, then the chunk sums are added (error ~ (64 + n/64) roundings rather than n).
+    """
+    acc = _acc(x, axes)
+    if acc == "float64" and len(axes) == 1 and x.shape[axes[0]] >= 4 * _CHUNK:
+        a = axes[0]
+        n = x.shape[a]
+        full = n - n % _CHUNK
+        head = x[(slice(None),) * a + (slice(0, full),)]
+        split = head.reshape(x.shape[:a] + (full // _CHUNK, _CHUNK) + x.shape[a + 1:])  # a view: one axis split
+        out = split.sum(axis=a + 1).sum(axis=a, keepdims=keepdims)
+        if full < n:
+            out += x[(slice(None),) * a + (slice(full, n),)].sum(axis=a, keepdims=keepdims)
+        return out
+    return x.sum(axis=axes, keepdims=keepdims, dtype=acc).astype(x.dtype, copy=False)
 
 
 def _errstate(xp):
