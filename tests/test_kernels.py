@@ -320,8 +320,8 @@ def test_warmup_compiles_and_reports_seconds():
     secs = kernels.warmup()
     assert isinstance(secs, float) and secs >= 0
     # after warm-up every kernel has at least one compiled signature
-    for name in ("_embedding_backward_loop", "_relu_forward_loop", "_relu_backward_loop", "_masked_pool_backward_loop", "_adam_loop",
-                 "_amsgrad_loop", "_col2im_loop"):
+    for name in ("_embedding_backward_loop", "_relu_forward_loop", "_relu_backward_loop", "_masked_pool_backward_loop",
+                 "_adam_loop", "_amsgrad_loop", "_col2im_loop"):
         assert getattr(cpu, name).signatures, name
 
 

@@ -30,7 +30,8 @@ from . import cpu
 
 __all__ = [
     "available", "get_backend", "set_backend", "use", "warmup", "BACKENDS",
-    "embedding_backward", "relu_forward", "relu_backward", "masked_pool_forward", "masked_pool_backward", "adam_update", "col2im",
+    "embedding_backward", "relu_forward", "relu_backward", "masked_pool_forward", "masked_pool_backward",
+    "adam_update", "col2im",
 ]
 
 BACKENDS = ("numba", "numpy")
