@@ -48,6 +48,9 @@ Tolerances (``rel``, every compared tensor, every step):
   shadow, and the own-weights check put them 5e-7 from float64. This check cannot hide a wrong gradient:
   it compares with a correct float64 evaluation at every step. What it cannot excuse is a ReLU input
   rounded across zero within the step itself (|x| below ~1e-6): 1 run in 20 such 6-step runs here.
+  So, past step 1, one such step is tolerated and kept in the history as ``isolated_divergence``; two
+  steps in a row fail the run, as does any divergence at step 1 (same weights: nothing has drifted). A
+  wrong gradient fails every step, so it still fails at step 1.
   ``shadow64=False`` uses the fixed bound alone (fine for a few steps).
 
 The first (step, tensor) beyond tolerance is reported in :attr:`LockstepResult.first_divergence`.
@@ -151,6 +154,7 @@ class LockstepResult:
                                                      for g in ("logits", "grad", "param"))
             # comparisons passed only by the own-weights check (minigrad right from where its weights are)
             out["own64_excused"] = sum(h.get("own64_excused", 0) for h in self.history)
+            out["isolated_divergences"] = [h["step"] for h in self.history if "isolated_divergence" in h]
         out["first_divergence"] = str(self.first_divergence) if self.first_divergence else None
         return out
 
@@ -287,6 +291,7 @@ def run_lockstep(dataset, *, steps: int = 50, batch_size: int = 8, dtype: str = 
         own64_opt = ref.optim.SGD(own64.parameters(), lr=0.0)  # only its gradients are wanted
     for m in models:
         m.train()
+    last_diverged = False
     for step in range(1, steps + 1):
         before = adam_before = None
         if shadow is not None:  # minigrad's weights and Adam state entering the step (copies: the step
@@ -305,6 +310,7 @@ def run_lockstep(dataset, *, steps: int = 50, batch_size: int = 8, dtype: str = 
             b64 = dict(b, mask=b["mask"].astype(np.float64))
             sh = _side_step(ref, shadow, shadow_opt, b64, keep.astype(np.float64), device)
         own = None  # computed only when a float32 comparison needs it
+        step_div = None  # the first comparison of this step beyond every allowance
 
         def own_step():
             load_arrays(own64, {k: v.astype(np.float64) for k, v in before.items()}, "minigrad's float32 weights")
@@ -366,8 +372,16 @@ def run_lockstep(dataset, *, steps: int = 50, batch_size: int = 8, dtype: str = 
                 note = (f"; vs the float64 shadow: minigrad {cand64:.2e}, torch {ref64:.2e} "
                         f"(allowed {allowed:.2e})" + ("" if own_err is None else
                                                       f"; vs float64 at minigrad's own weights: {own_err:.2e}"))
-            if er > tol and result.first_divergence is None:
-                result.first_divergence = Divergence(step, name, ea, er, tol, note)
+            if er > tol and step_div is None:
+                step_div = Divergence(step, name, ea, er, tol, note)
+        if step_div is not None:
+            if own is not None and step > 1 and not last_diverged:
+                # float32, past step 1, and not right from its own weights either: a ReLU input rounded
+                # across zero within this step. Tolerated once; a second step in a row fails the run
+                rec["isolated_divergence"] = str(step_div)
+            elif result.first_divergence is None:
+                result.first_divergence = step_div
+        last_diverged = step_div is not None
         if sh is not None:
             drift = max(drift, rec["param_ref64_rel"])
         result.history.append(rec)

@@ -88,7 +88,8 @@ def test_relu_forward_matches_torch_nan_included(x):
 
 
 def test_relu_forward_keeps_a_channels_last_layout():
-    x = np.random.default_rng(0).standard_normal((2, 7, 3)).astype(np.float32).transpose(0, 2, 1)  # (N, C, L) view
+    x = np.random.default_rng(0).standard_normal((2, 700, 3)).astype(np.float32).transpose(0, 2, 1)  # (N, C, L)
+    assert x.size >= kernels.SMALL  # large enough for the compiled path
     for backend in _backends():
         with kernels.use(backend):
             got = kernels.relu_forward(x)
@@ -99,7 +100,11 @@ def test_relu_forward_keeps_a_channels_last_layout():
 
 def test_relu_backward_dispatch_handles_non_contiguous():
     rng = np.random.default_rng(0)
-    g, o = rng.standard_normal((4, 6)).T, rng.standard_normal((6, 4))
+    g, o = rng.standard_normal((4, 1600)).T, rng.standard_normal((1600, 4))  # layouts differ: the NumPy twin
+    g2, o2 = g.T.copy().T, o.T.copy().T  # both column-major: the compiled loop in memory order
+    for backend in _backends():
+        with kernels.use(backend):
+            np.testing.assert_array_equal(kernels.relu_backward(g2, o2), g2 * (o2 > 0))
     for backend in _backends():
         with kernels.use(backend):
             np.testing.assert_array_equal(kernels.relu_backward(g, o), g * (o > 0))
@@ -279,12 +284,13 @@ def test_dispatch_uses_the_chosen_implementation(monkeypatch):
     calls = []
     monkeypatch.setitem(cpu.NUMBA, "relu_backward", lambda g, o: calls.append("numba") or g * (o > 0))
     monkeypatch.setitem(cpu.NUMPY, "relu_backward", lambda g, o: calls.append("numpy") or g * (o > 0))
-    a = np.ones((2, 2))
+    a = np.ones((2, kernels.SMALL))
     with kernels.use("numba"):
         kernels.relu_backward(a, a)
+        kernels.relu_backward(a[:, :2], a[:, :2])  # small: the NumPy twin, the compiled call costs more
     with kernels.use("numpy"):
         kernels.relu_backward(a, a)
-    assert calls == ["numba", "numpy"]
+    assert calls == ["numba", "numpy", "numpy"]
 
 
 def test_non_numpy_arrays_are_declined():

@@ -25,7 +25,7 @@ def _check(res, steps):
             assert h["max_rel"] <= res.tolerance
         else:  # float32: agreement with torch, or as close to the float64 shadow as torch is
             assert (h["logits_rel"] <= res.tolerance or h["logits_cand64_rel"] <= 10 * max(h["logits_ref64_rel"], 1e-4)
-                    or h.get("own64_rel", math.inf) <= res.tolerance)
+                    or h.get("own64_rel", math.inf) <= res.tolerance or "isolated_divergence" in h)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -135,6 +135,34 @@ def test_float32_wrong_gradient_is_caught_despite_the_own_weights_check(embedded
                                                                for x in backward(self, g)))
     d = run_lockstep(embedded, steps=2, batch_size=4, dtype="float32", seed=1).first_divergence
     assert d is not None and d.step == 1 and "at minigrad's own weights: " in str(d)  # a 1e-3 error shows
+
+
+@pytest.mark.parametrize("bad_steps,fails", [((1,), True), ((3,), False), ((3, 4), True), ((2, 4), False)])
+def test_float32_one_isolated_bad_step_is_tolerated_two_in_a_row_are_not(embedded, monkeypatch, bad_steps, fails):
+    """A ReLU input rounded across zero spoils one step; a bug spoils every step. Simulated here by a
+    conv1 weight gradient 1 % off on chosen steps only."""
+    import importlib
+
+    cls = importlib.import_module("minigrad.ops.conv").Conv1d
+    backward = cls.backward
+    calls = []
+
+    def flaky(self, g):
+        res = backward(self, g)
+        calls.append(1)
+        step = (len(calls) + 1) // 2  # two convolutions per step; conv2 runs its backward first
+        if step in bad_steps and len(calls) % 2 == 0:
+            res = (res[0], 1.01 * res[1]) + tuple(res[2:])
+        return res
+
+    monkeypatch.setattr(cls, "backward", flaky)
+    res = run_lockstep(embedded, steps=5, batch_size=4, dtype="float32", seed=2)
+    assert res.ok is not fails, str(res.first_divergence)
+    isolated = [h["step"] for h in res.history if "isolated_divergence" in h]
+    if fails:
+        assert res.first_divergence.step == bad_steps[-1]
+    else:
+        assert isolated == list(bad_steps)
 
 
 def test_a_float64_leak_in_float32_is_reported(embedded, monkeypatch):

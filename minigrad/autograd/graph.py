@@ -181,10 +181,11 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, tracer=Non
             if grads is not None and x.requires_grad:
                 gx = grads[i]
                 if gx is not None:
-                    if gx.shape != x.shape:
-                        gx = sum_to(gx, x.shape)
-                    if gx.dtype != x.array.dtype:
-                        gx = gx.astype(x.array.dtype)
+                    xa = x.array
+                    if gx.shape != xa.shape:
+                        gx = sum_to(gx, xa.shape)
+                    if gx.dtype != xa.dtype:
+                        gx = gx.astype(xa.dtype)
                     if f is None:
                         entry = leaf_grads.get(id(x))
                         if entry is None:

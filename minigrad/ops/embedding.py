@@ -52,7 +52,8 @@ class Embedding(Op):
     def forward(self, weight, indices):
         self.indices = indices
         self.num = weight.shape[0]
-        return weight[indices]  # fancy indexing: shape indices.shape + (D,), a fresh array
+        # rows gathered into a fresh (indices.shape + (D,)) array; take is ~3x faster than weight[indices]
+        return backend.get_array_module(weight).take(weight, indices, axis=0)
 
     def backward(self, grad):
         if not self.needs_input_grad[0]:

@@ -364,13 +364,21 @@ def _unrows(g, shape):
     return xp.moveaxis(g.reshape(moved), -1, 1)
 
 
-def _log_softmax_rows(x):
+def _shifted_exp_rows(x):
+    """``z = x - rowmax``, ``e = exp(z)`` and ``s = e.sum(1)`` (a column): ``log_softmax = z - log(s)``,
+    ``softmax = e / s``. A row whose max is not finite is shifted by 0 instead (as torch does)."""
     xp = xp_of(x)
     m = x.max(axis=1, keepdims=True)
     if x.shape[1] and not bool(xp.isfinite(m).all()):
         m = xp.where(xp.isfinite(m), m, 0)
     z = x - m
-    return z - xp.log(xp.exp(z).sum(axis=1, keepdims=True))
+    e = xp.exp(z)
+    return z, e, e.sum(axis=1, keepdims=True)
+
+
+def _log_softmax_rows(x):
+    z, _, s = _shifted_exp_rows(x)
+    return z - xp_of(x).log(s)
 
 
 class ClassIndexNLL(Op):
@@ -394,19 +402,31 @@ class ClassIndexNLL(Op):
         C = x.shape[0] if x.ndim == 1 else x.shape[1]
         self.shape, self.C = x.shape, C
         rows = _rows(x, C)
-        logp = _log_softmax_rows(rows) if self.from_logits else rows
         t = self.target.reshape(-1)
         valid = t != self.ignore_index
         tt = xp.where(valid, t, 0)
         M = t.shape[0]
         dt = x.dtype
         wrow = valid.astype(dt) if self.weight is None else self.weight[tt] * valid
-        picked = logp[xp.arange(M), tt] if M else xp.zeros(0, dt)
+        if self.from_logits:
+            # log_softmax = z - lse is never built whole: the loss needs only the target's entry, and
+            # backward needs softmax = e / s (one pass fewer each way than materialising log-probs)
+            z, e, s = _shifted_exp_rows(rows)
+            lse = xp.log(s)[:, 0]
+            picked = z[xp.arange(M), tt] - lse if M else xp.zeros(0, dt)
+            self.soft = (e, s)
+        else:
+            picked = rows[xp.arange(M), tt] if M else xp.zeros(0, dt)
         loss = -wrow * picked
         if self.eps:
-            smooth = -(logp.sum(axis=1) if self.weight is None else (logp * self.weight).sum(axis=1)) * valid
+            if self.from_logits:  # sum_c w_c logp_c = sum_c w_c z_c - lse * sum_c w_c
+                total_w = C if self.weight is None else self.weight.sum()
+                zw = z.sum(axis=1) if self.weight is None else (z * self.weight).sum(axis=1)
+                smooth = -(zw - lse * total_w) * valid
+            else:
+                smooth = -(rows.sum(axis=1) if self.weight is None else (rows * self.weight).sum(axis=1)) * valid
             loss = (1 - self.eps) * loss + (self.eps / C) * smooth
-        self.logp, self.tt, self.valid, self.wrow = logp, tt, valid, wrow
+        self.tt, self.valid, self.wrow, self.dt = tt, valid, wrow, dt
         if self.reduction == "none":
             return loss.reshape(self.target.shape)
         total = loss.sum()
@@ -417,7 +437,7 @@ class ClassIndexNLL(Op):
 
     def backward(self, grad):
         xp = xp_of(grad)
-        logp, tt, M, C = self.logp, self.tt, self.tt.shape[0], self.C
+        tt, M, C = self.tt, self.tt.shape[0], self.C
         if self.reduction == "none":
             g = grad.reshape(-1)
         elif self.reduction == "sum":
@@ -426,14 +446,21 @@ class ClassIndexNLL(Op):
             g = xp.zeros((M,), dtype=grad.dtype)
         else:
             g = xp.broadcast_to(grad / self.den, (M,))
-        A = xp.zeros((M, C), dtype=logp.dtype)
+        # A = dL/dlogp: -(1 - eps) w[y_i] g_i at the target, -(eps / C) w[c] g_i in every column
+        at_target = -(1 - self.eps) * self.wrow * g
+        col = (-(self.eps / C) * g * self.valid)[:, None] if self.eps else None
+        if self.from_logits:  # dL/dx = A - softmax * rowsum(A), without building A first
+            e, s = self.soft
+            rowsum = at_target[:, None]
+            if col is not None:
+                rowsum = rowsum + col * (C if self.weight is None else self.weight.sum())
+            A = e * (-rowsum / s)
+        else:
+            A = xp.zeros((M, C), dtype=self.dt)
         if M:
-            A[xp.arange(M), tt] = -(1 - self.eps) * self.wrow * g
-        if self.eps:
-            col = (-(self.eps / C) * g * self.valid)[:, None]
+            A[xp.arange(M), tt] += at_target
+        if col is not None:
             A += col if self.weight is None else col * self.weight
-        if self.from_logits:
-            A -= xp.exp(logp) * A.sum(axis=1, keepdims=True)
         return _unrows(A, self.shape)
 
 
