@@ -96,6 +96,10 @@ def machine_info(threads: dict, device: str) -> dict:
         "numba": numba_version,
         "minigrad": minigrad.__version__,
         "minigrad_kernels": kernels.get_backend(),
+        # process-wide glibc malloc settings made on importing minigrad; torch's CPU tensors get them too
+        "malloc": (f"large blocks kept in the heap (mmap threshold {minigrad._malloc.MMAP_THRESHOLD >> 20} MiB, "
+                   f"trim threshold {minigrad._malloc.TRIM_THRESHOLD >> 20} MiB), for both libraries"
+                   if minigrad._malloc.tuned else "glibc defaults"),
         "threads": threads,
         "threadpools": blas,
         "openblas_overrides_removed": removed_openblas_overrides() or "none were set",

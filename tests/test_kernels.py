@@ -409,3 +409,24 @@ def test_conv1d_gradients_in_blocks_match_torch_with_either_col2im(budget, monke
             mg.nn.functional.conv1d(mx, mw, padding=2, stride=2, dilation=2).backward(mg.tensor(up))
             np.testing.assert_allclose(mx.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-13)
             np.testing.assert_allclose(mw.grad.numpy(), tw.grad.numpy(), rtol=1e-12, atol=1e-13)
+
+
+def test_malloc_settings_are_applied_on_linux_glibc_and_can_be_switched_off():
+    import subprocess
+    import sys
+
+    code = "import minigrad, sys; sys.stdout.write(str(minigrad._malloc.tuned))"
+    env = dict(os.environ)
+    env.pop("MINIGRAD_MALLOC", None)
+    on = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    off = subprocess.run([sys.executable, "-c", code], env=env | {"MINIGRAD_MALLOC": "system"},
+                         capture_output=True, text=True, check=True).stdout
+    assert off == "False"
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6").mallopt
+        glibc = sys.platform.startswith("linux")
+    except (OSError, AttributeError):
+        glibc = False
+    assert on == str(glibc)

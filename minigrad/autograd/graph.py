@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import weakref
 
-from .grad_mode import is_grad_enabled
+from .grad_mode import _state as _grad_state
 
 _FREED_MSG = (
     "Trying to backward through the graph a second time (or to use saved values after they were "
@@ -48,14 +48,14 @@ class Op:
 
     def __call__(self, *inputs):
         out = self.forward(*[t.array for t in inputs])
-        if is_grad_enabled():
+        if getattr(_grad_state, "enabled", True):  # is_grad_enabled(), inlined: this runs for every op
             for t in inputs:
                 if t.requires_grad:
                     # non-leaf inputs are kept as snapshots (same array and grad_fn, new object): an in-place op
                     # that later rebases the tensor (minigrad.ops.inplace) must not re-route this edge
-                    self.inputs = tuple(x if x.grad_fn is None else Tensor._make(x.array, True, x.grad_fn)
-                                        for x in inputs)
-                    return Tensor._make(out, True, self)
+                    make = Tensor._make
+                    self.inputs = tuple([x if x.grad_fn is None else make(x.array, True, x.grad_fn) for x in inputs])
+                    return make(out, True, self)
         return Tensor._make(out)
 
     def name(self) -> str:

@@ -60,6 +60,12 @@ def operands(op: str, a, b, result: _dt.dtype | None = None):
     ``result`` overrides the promoted dtype (e.g. true division of integers gives floats).
     """
     a_t, b_t = isinstance(a, Tensor), isinstance(b, Tensor)
+    # fast path: a floating tensor with a Python int or float keeps the tensor's dtype (torch's rule)
+    if result is None and a_t != b_t:
+        t, x = (a, b) if a_t else (b, a)
+        if (type(x) is float or type(x) is int) and t.array.dtype.kind == "f" and type(t.array) is np.ndarray:
+            c = Tensor._make(np.asarray(x, dtype=t.array.dtype))
+            return (t, c) if a_t else (c, t)
     if a_t and b_t:
         if a.array.dtype == b.array.dtype and type(a.array) is type(b.array) and result is None:
             return a, b
