@@ -237,7 +237,10 @@ class Conv1d(Op):
                 for i in range(g):
                     gc[:, i] = gb_[:, i] @ wt[i].T
             p0, p1 = self._rows_of(l0, l1)
-            folded = kernels.col2im(gcols.reshape(b, lc, k, c), p1 - p0, s, d) if g == 1 else None
+            folded = None
+            if g == 1 and xp is np:  # the compiled fold, into a reused buffer
+                folded = kernels.col2im(gcols.reshape(b, lc, k, c), p1 - p0, s, d,
+                                        out=scratch.take("folded", (b, p1 - p0, c)))
             if folded is None:  # CuPy, or groups: one slice-add per tap
                 folded = xp.zeros((b, p1 - p0, g, c_g), grad.dtype)
                 span = s * (lc - 1) + 1
