@@ -90,6 +90,12 @@ def get_array_module(array):
     return np
 
 
+def memory_order(array) -> tuple:
+    """The axes from the slowest to the fastest in memory (largest stride first): the identity for a
+    C-contiguous array, ``(0, 2, 1)`` for a channels-last ``(N, C, L)`` view."""
+    return tuple(sorted(range(array.ndim), key=lambda i: -array.strides[i]))
+
+
 def device_of(array) -> Device:
     if isinstance(array, np.ndarray):
         return CPU

@@ -26,6 +26,7 @@ import time
 
 import numpy as np
 
+from .. import backend
 from . import cpu
 
 __all__ = [
@@ -101,8 +102,7 @@ def _contig(*arrays) -> bool:
 def _memory_order(*arrays):
     """The axis order in which every array is one dense C-contiguous block (identity for C-contiguous
     arrays, ``(0, 2, 1)`` for a channels-last ``(N, C, L)``), or None when they are laid out differently."""
-    a = arrays[0]
-    perm = tuple(sorted(range(a.ndim), key=lambda i: -a.strides[i]))
+    perm = backend.memory_order(arrays[0])
     if all(x.transpose(perm).flags.c_contiguous for x in arrays):
         return perm
     return None
@@ -136,41 +136,37 @@ def embedding_backward(indices, grad2d, num_embeddings: int, padding_idx=None):
     return _pick("embedding_backward", grad2d)(indices, grad2d, int(num_embeddings), pad)
 
 
+def _elementwise(name: str, *arrays):
+    """Element-wise kernel ``name`` on same-shaped arrays, in their common memory order.
+
+    Arrays laid out alike (all C-contiguous, or all channels-last like a convolution's output) go to the
+    chosen backend as C-contiguous views of their memory, and the result is put back in that layout.
+    Small arrays and mixed layouts take the NumPy twin.
+    """
+    perm = None if arrays[0].size < SMALL else _memory_order(*arrays)
+    if perm is None:
+        return cpu.NUMPY[name](*arrays)
+    fn = _pick(name, arrays[0])
+    if perm == tuple(range(arrays[0].ndim)):
+        return fn(*arrays)
+    return fn(*(a.transpose(perm) for a in arrays)).transpose(np.argsort(perm))
+
+
 def relu_forward(x):
     """``max(x, 0)`` with NaN kept, in x's memory layout (a channels-last input gives a channels-last
     result). None for non-NumPy or non-float arrays."""
     if not _host(x) or x.dtype.kind != "f":
         return None
-    if x.size < SMALL:
-        return cpu.NUMPY["relu_forward"](x)
-    perm = _memory_order(x)
-    fn = _pick("relu_forward", x)
-    if perm is None:
-        return cpu.relu_forward_numpy(x)
-    if perm == tuple(range(x.ndim)):
-        return fn(x)
-    return fn(x.transpose(perm)).transpose(np.argsort(perm))
+    return _elementwise("relu_forward", x)
 
 
 def relu_backward(grad, out):
-    """0 where ``out <= 0``, else ``grad``: ReLU's input gradient computed from its output.
-
-    Arrays laid out alike (both C-contiguous, or both channels-last like a convolution's output) go to
-    the one-pass kernel through their memory order; others take the NumPy twin. None if not applicable
-    (non-NumPy arrays, shapes or dtypes that differ).
-    """
+    """0 where ``out <= 0``, else ``grad``: ReLU's input gradient computed from its output, in the
+    arrays' memory order (see :func:`_elementwise`). None if not applicable (non-NumPy arrays, shapes or
+    dtypes that differ)."""
     if not _host(grad, out) or grad.shape != out.shape or grad.dtype != out.dtype:
         return None
-    if grad.size < SMALL:
-        return cpu.NUMPY["relu_backward"](grad, out)
-    perm = _memory_order(grad, out)
-    if perm is None:
-        return cpu.relu_backward_numpy(grad, out)
-    fn = _pick("relu_backward", grad)
-    if perm == tuple(range(grad.ndim)):
-        return fn(grad, out)
-    res = fn(grad.transpose(perm), out.transpose(perm))  # C-contiguous views of the same memory
-    return res.transpose(np.argsort(perm))
+    return _elementwise("relu_backward", grad, out)
 
 
 def masked_pool_forward(x, w):

@@ -45,7 +45,7 @@ def draw_mask(shape, p: float, dtype, device, generator=None, like=None):
     """
     order = tuple(range(len(shape)))
     if like is not None and like.ndim == len(shape) and not like.flags.c_contiguous:
-        order = tuple(sorted(order, key=lambda i: -like.strides[i]))
+        order = backend.memory_order(like)
     phys = tuple(shape[i] for i in order)
     n = 1
     for s in phys:
