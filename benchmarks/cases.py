@@ -11,12 +11,17 @@ class Case:
 
     ``ctx`` is the run's :class:`Context` (sizes, device). ``make`` may return None when a library
     cannot run the case; the report then shows a gap.
+
+    ``inner`` > 1: each timed sample is ``inner`` calls in a row, reported per call. For cases of a few
+    hundred microseconds, where one call timed alone after the pause measures how cold the caches are
+    more than the per-op cost a training loop pays.
     """
 
     group: str
     name: str
     size: str
     make: Callable
+    inner: int = 1
 
 
 @dataclass

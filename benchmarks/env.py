@@ -34,7 +34,8 @@ def removed_openblas_overrides() -> str:
 
 
 def pin_threads(n: int) -> dict:
-    """Use ``n`` threads everywhere: NumPy's BLAS and any OpenMP pool (threadpoolctl), torch, numba."""
+    """Use ``n`` threads everywhere: NumPy's BLAS and any OpenMP pool (threadpoolctl), torch, numba, and
+    minigrad's own pool (:mod:`minigrad.parallel`)."""
     global _limits
     import torch
     from threadpoolctl import threadpool_limits
@@ -44,7 +45,9 @@ def pin_threads(n: int) -> dict:
 
     _limits = threadpool_limits(limits=n)
     torch.set_num_threads(n)
-    out = {"blas/openmp (threadpoolctl)": n, "torch.get_num_threads()": torch.get_num_threads()}
+    minigrad.set_num_threads(n)
+    out = {"blas/openmp (threadpoolctl)": n, "torch.get_num_threads()": torch.get_num_threads(),
+           "minigrad.get_num_threads()": minigrad.get_num_threads()}
     try:
         import numba
 

@@ -160,7 +160,7 @@ def cases(ctx) -> list:
     conv = f"x ({n},{cin},{length}) -> {cout} ch, k5 p2"
     emb = "(2,40) into 21x64" if ctx.quick else f"({ctx.batch},950) into 21x64, padding_idx 0"
     return [
-        Case("micro", "dispatch: 20 ops fwd+bwd", "4x4 float32", _dispatch),
+        Case("micro", "dispatch: 20 ops fwd+bwd", "4x4 float32, timed 50 calls at a time", _dispatch, inner=50),
         Case("micro", "elementwise chain fwd+bwd", "2^14" if ctx.quick else "2^21 float32", _elementwise),
         Case("micro", "matmul fwd+bwd", "32x32" if ctx.quick else "512x512 float32", _matmul),
         Case("micro", "conv1d forward (no_grad)", conv, _conv_forward),

@@ -71,6 +71,14 @@ def _profile(fn, n, path, title):
     return text
 
 
+def _repeated(fn, inner: int):
+    """``fn`` called ``inner`` times per timed sample (see ``Case.inner``)."""
+    def run(i):
+        for _ in range(inner):
+            fn(i)
+    return run
+
+
 def run(args) -> int:
     s = _settings(args)
     data_path = args.data or os.path.join(DEFAULT_DATA, "sample.csv" if args.quick else "val.csv")
@@ -125,6 +133,9 @@ def run(args) -> int:
             finally:
                 if imp.exit:
                     imp.exit()
+        inner = 1 if args.quick else case.inner
+        if inner > 1:
+            calls = {k: _repeated(fn, inner) for k, fn in calls.items()}
         reps = s["reps"]
         if case.group == "data" and not args.quick:
             reps = max(1, reps // 2)
@@ -134,6 +145,8 @@ def run(args) -> int:
         except Exception as exc:
             notes.append(f"{case.name}: timing failed: {type(exc).__name__}: {exc}")
             continue
+        for t in timings.values():
+            t.seconds = [x / inner for x in t.seconds]
         row = report.finish_row(report.make_row(case, timings, stat=args.stat))
         rows.append(row)
         print(f"  {case.group:5s} {case.name:38s} " + "  ".join(

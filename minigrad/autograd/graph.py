@@ -48,7 +48,7 @@ class Op:
 
     def __call__(self, *inputs):
         out = self.forward(*[t.array for t in inputs])
-        if getattr(_grad_state, "enabled", True):  # is_grad_enabled(), inlined: this runs for every op
+        if _grad_state.enabled:  # is_grad_enabled(), inlined: this runs for every op
             for t in inputs:
                 if t.requires_grad:
                     # non-leaf inputs are kept as snapshots (same array and grad_fn, new object): an in-place op
@@ -157,7 +157,7 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, tracer=Non
         node = ready.pop()
         inputs = node.inputs
         slot = node_grads.pop(node, None)
-        grads = None
+        grads = ()
         if slot is not None:
             g = slot[0]
             if node._hooks:
@@ -170,35 +170,37 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, tracer=Non
                 for i in captured_nodes[node]:
                     results[i] = g
             grads = node.backward(g)
-            if not isinstance(grads, tuple):
+            if type(grads) is not tuple:
                 grads = (grads,)
             if tracer is not None:
                 tracer(node, g, grads)
         if not retain_graph:
             node.release()
         for i, x in enumerate(inputs):
+            if not x.requires_grad:
+                continue
             f = x.grad_fn
-            if grads is not None and x.requires_grad:
-                gx = grads[i]
-                if gx is not None:
-                    xa = x.array
-                    if gx.shape != xa.shape:
-                        gx = sum_to(gx, xa.shape)
-                    if gx.dtype != xa.dtype:
-                        gx = gx.astype(xa.dtype)
-                    if f is None:
-                        entry = leaf_grads.get(id(x))
-                        if entry is None:
-                            leaf_grads[id(x)] = (x, [gx, False])
-                        else:
-                            _add(entry[1], gx)
-                    elif f in node_grads:
-                        _add(node_grads[f], gx)
+            gx = grads[i] if grads else None
+            if gx is not None:
+                xa = x.array
+                if gx.shape != xa.shape:
+                    gx = sum_to(gx, xa.shape)
+                if gx.dtype is not xa.dtype and gx.dtype != xa.dtype:
+                    gx = gx.astype(xa.dtype)
+                if f is None:
+                    entry = leaf_grads.get(id(x))
+                    if entry is None:
+                        leaf_grads[id(x)] = (x, [gx, False])
                     else:
-                        node_grads[f] = [gx, False]
-            if f is not None and x.requires_grad:
-                deps[f] -= 1
-                if deps[f] == 0:
+                        _add(entry[1], gx)
+                elif f in node_grads:
+                    _add(node_grads[f], gx)
+                else:
+                    node_grads[f] = [gx, False]
+            if f is not None:
+                left = deps[f] - 1
+                deps[f] = left
+                if not left:
                     ready.append(f)
 
     if capture is not None:

@@ -20,6 +20,8 @@ import math
 
 import numpy as np
 
+from .. import parallel
+
 try:
     import numba
 
@@ -40,6 +42,22 @@ def _njit(**options):
         return numba.njit(cache=True, nogil=True, error_model="numpy", **options)(fn)
 
     return deco
+
+
+# element-wise passes over at least this many elements are cut into chunks for minigrad's threads
+# (minigrad.parallel); below it the pass (~0.1 ms) costs less than waking a thread
+PARALLEL_MIN = 1 << 18
+
+
+def _flat_pass(loop, out, *arrays):
+    """``loop(*flat inputs, flat out)`` over C-contiguous arrays of one shape, a chunk per thread when long."""
+    flats = [a.reshape(-1) for a in arrays] + [out.reshape(-1)]
+    threads = parallel.get_num_threads()
+    if out.size < PARALLEL_MIN or threads == 1:
+        loop(*flats)
+    else:
+        parallel.run(lambda r: loop(*[f[r[0]:r[1]] for f in flats]), parallel.chunks(out.size, threads), blas=False)
+    return out
 
 
 # ----------------------------------------------------------------------------- embedding backward
@@ -91,9 +109,7 @@ def _relu_forward_loop(x, out):
 def relu_forward_numba(x):
     """Same as :func:`relu_forward_numpy` in one compiled pass (``x`` contiguous); NumPy's maximum
     spends extra work on its NaN handling and is about 1.6x slower here."""
-    out = np.empty(x.shape, dtype=x.dtype)
-    _relu_forward_loop(x.reshape(-1), out.reshape(-1))
-    return out
+    return _flat_pass(_relu_forward_loop, np.empty(x.shape, dtype=x.dtype), x)
 
 
 def relu_backward_numpy(grad, out):
@@ -113,9 +129,7 @@ def _relu_backward_loop(grad, out, res):
 
 def relu_backward_numba(grad, out):
     """Same as :func:`relu_backward_numpy` in one pass (``grad`` and ``out`` contiguous, same shape)."""
-    res = np.empty(out.shape, dtype=np.result_type(grad.dtype, out.dtype))
-    _relu_backward_loop(grad.reshape(-1), out.reshape(-1), res.reshape(-1))
-    return res
+    return _flat_pass(_relu_backward_loop, np.empty(out.shape, dtype=np.result_type(grad.dtype, out.dtype)), grad, out)
 
 
 # ----------------------------------------------------------------------------- masked mean pooling

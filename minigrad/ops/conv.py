@@ -38,7 +38,7 @@ import numbers
 import numpy as np
 
 from .. import amp as _amp
-from .. import backend, kernels
+from .. import backend, kernels, parallel
 from ..autograd.graph import Op
 from ..tensor import Tensor
 from ._util import check_same_device
@@ -92,6 +92,30 @@ def _blocks(n: int, l_out: int, row_bytes: int, budget):
         for i in range(n):
             for l0 in range(0, l_out, rows):
                 yield i, i + 1, l0, min(l_out, l0 + rows)
+
+
+def _split(blocks: list, n: int) -> list:
+    """``blocks`` cut into at most ``n`` runs of near-equal length for :func:`minigrad.parallel.run`.
+
+    A run starts at a sample's first block (``l0 == 0``): the row blocks of one long sample stay in one
+    run, because their backward adds up the halo rows they share, in order.
+    """
+    starts = [i for i, blk in enumerate(blocks) if blk[2] == 0]
+    cuts = [0]
+    for j in range(1, n):
+        i = next((s for s in starts if s >= len(blocks) * j // n), len(blocks))
+        if cuts[-1] < i < len(blocks):
+            cuts.append(i)
+    cuts.append(len(blocks))
+    return [blocks[a:b] for a, b in zip(cuts, cuts[1:])]
+
+
+def _run_blocks(xp, work, blocks):
+    """``work(run)`` over runs of blocks: on the CPU the runs go to minigrad's threads (BLAS then uses
+    one thread per run: see :mod:`minigrad.parallel`); on the GPU there is one block, run here."""
+    if xp is not np:
+        return [work(blocks)]
+    return parallel.run(work, _split(blocks, parallel.get_num_threads()))
 
 
 class _Scratch:
@@ -189,18 +213,22 @@ class Conv1d(Op):
         wt = xp.ascontiguousarray(wt)
         x_cl = x.transpose(0, 2, 1)  # (N, L, C): a view
         out = xp.empty((n, l_out, c_out), x.dtype)  # channels last
-        scratch = _Scratch(xp, x.dtype)
-        for n0, n1, l0, l1 in _blocks(n, l_out, k * c * x.itemsize, self._budget(xp)):
-            cols = self._columns(scratch, x_cl, n0, n1, l0, l1)
-            rows = (n1 - n0) * (l1 - l0)
-            dst = out[n0:n1, l0:l1].reshape(rows, c_out)  # contiguous by construction of the blocks
-            if g == 1:
-                xp.matmul(cols.reshape(rows, k * c_g), wt[0], out=dst)
-            else:  # (G, rows, K*C/G) @ (G, K*C/G, C_out/G) -> (G, rows, C_out/G)
-                res = xp.matmul(cols.reshape(rows, g, k * c_g).transpose(1, 0, 2), wt)
-                dst.reshape(rows, g, c_out // g)[...] = res.transpose(1, 0, 2)
-            if b is not None:
-                dst += b
+
+        def work(run):
+            scratch = _Scratch(xp, x.dtype)  # one per thread
+            for n0, n1, l0, l1 in run:
+                cols = self._columns(scratch, x_cl, n0, n1, l0, l1)
+                rows = (n1 - n0) * (l1 - l0)
+                dst = out[n0:n1, l0:l1].reshape(rows, c_out)  # contiguous by construction of the blocks
+                if g == 1:
+                    xp.matmul(cols.reshape(rows, k * c_g), wt[0], out=dst)
+                else:  # (G, rows, K*C/G) @ (G, K*C/G, C_out/G) -> (G, rows, C_out/G)
+                    res = xp.matmul(cols.reshape(rows, g, k * c_g).transpose(1, 0, 2), wt)
+                    dst.reshape(rows, g, c_out // g)[...] = res.transpose(1, 0, 2)
+                if b is not None:
+                    dst += b
+
+        _run_blocks(xp, work, list(_blocks(n, l_out, k * c * x.itemsize, self._budget(xp))))
         self.x_cl, self.wt = x_cl, wt
         out = out.transpose(0, 2, 1)
         return out[0] if self.unbatched else out
@@ -214,53 +242,61 @@ class Conv1d(Op):
         if self.unbatched:
             grad = grad[None]
         g_cl = grad.transpose(0, 2, 1)  # (N, L_out, C_out)
-        gw = xp.zeros((g, k * c_g, cg_out), grad.dtype) if need[1] else None
         gx_cl = xp.empty((n, length, c), grad.dtype) if need[0] else None
         wt = self.wt
-        scratch = _Scratch(xp, grad.dtype)
-        done_to = 0  # rows 0..done_to of the current sample's input gradient are written
-        for n0, n1, l0, l1 in _blocks(n, l_out, k * c * grad.itemsize, self._budget(xp)):
-            b, lc = n1 - n0, l1 - l0
-            rows = b * lc
-            gb_ = g_cl[n0:n1, l0:l1].reshape(rows, g, cg_out)
-            if gw is not None:
-                cols = self._columns(scratch, self.x_cl, n0, n1, l0, l1).reshape(rows, g, k * c_g)
-                for i in range(g):
-                    gw[i] += cols[:, i].T @ gb_[:, i]
-            if gx_cl is None:
-                continue
-            gcols = scratch.take("gcols", (b, lc, g, k, c_g))
-            gc = gcols.reshape(rows, g, k * c_g)
-            if g == 1:
-                xp.matmul(gb_[:, 0], wt[0].T, out=gc[:, 0])
-            else:
-                for i in range(g):
-                    gc[:, i] = gb_[:, i] @ wt[i].T
-            p0, p1 = self._rows_of(l0, l1)
-            folded = None
-            if g == 1 and xp is np:  # the compiled fold, into a reused buffer
-                folded = kernels.col2im(gcols.reshape(b, lc, k, c), p1 - p0, s, d,
-                                        out=scratch.take("folded", (b, p1 - p0, c)))
-            if folded is None:  # CuPy, or groups: one slice-add per tap
-                folded = xp.zeros((b, p1 - p0, g, c_g), grad.dtype)
-                span = s * (lc - 1) + 1
-                for j in range(k):
-                    folded[:, j * d:j * d + span:s] += gcols[:, :, :, j, :]
-            folded = folded.reshape(b, p1 - p0, c)
-            # write the block's rows into the input gradient: rows an earlier block of the same sample
-            # already wrote (the halo) are added to, new rows are assigned, rows nobody reads are zeroed
-            r0, r1 = self._real_rows(p0, p1)
-            if l0 == 0:
-                done_to = 0
-            if r0 > done_to:
-                gx_cl[n0:n1, done_to:r0] = 0
-                done_to = r0
-            mid = min(done_to, r1)
-            gx_cl[n0:n1, r0:mid] += folded[:, r0 + pl - p0:mid + pl - p0]
-            gx_cl[n0:n1, mid:r1] = folded[:, mid + pl - p0:r1 + pl - p0]
-            done_to = max(done_to, r1)
-            if l1 == l_out:
-                gx_cl[n0:n1, done_to:] = 0
+
+        def work(run):  # one run of blocks (whole samples) on one thread; returns its share of grad_weight
+            scratch = _Scratch(xp, grad.dtype)
+            gw = xp.zeros((g, k * c_g, cg_out), grad.dtype) if need[1] else None
+            done_to = 0  # rows 0..done_to of the current sample's input gradient are written
+            for n0, n1, l0, l1 in run:
+                b, lc = n1 - n0, l1 - l0
+                rows = b * lc
+                gb_ = g_cl[n0:n1, l0:l1].reshape(rows, g, cg_out)
+                if gw is not None:
+                    cols = self._columns(scratch, self.x_cl, n0, n1, l0, l1).reshape(rows, g, k * c_g)
+                    for i in range(g):
+                        gw[i] += cols[:, i].T @ gb_[:, i]
+                if gx_cl is None:
+                    continue
+                gcols = scratch.take("gcols", (b, lc, g, k, c_g))
+                gc = gcols.reshape(rows, g, k * c_g)
+                if g == 1:
+                    xp.matmul(gb_[:, 0], wt[0].T, out=gc[:, 0])
+                else:
+                    for i in range(g):
+                        gc[:, i] = gb_[:, i] @ wt[i].T
+                p0, p1 = self._rows_of(l0, l1)
+                folded = None
+                if g == 1 and xp is np:  # the compiled fold, into a reused buffer
+                    folded = kernels.col2im(gcols.reshape(b, lc, k, c), p1 - p0, s, d,
+                                            out=scratch.take("folded", (b, p1 - p0, c)))
+                if folded is None:  # CuPy, or groups: one slice-add per tap
+                    folded = xp.zeros((b, p1 - p0, g, c_g), grad.dtype)
+                    span = s * (lc - 1) + 1
+                    for j in range(k):
+                        folded[:, j * d:j * d + span:s] += gcols[:, :, :, j, :]
+                folded = folded.reshape(b, p1 - p0, c)
+                # write the block's rows into the input gradient: rows an earlier block of the same sample
+                # already wrote (the halo) are added to, new rows are assigned, rows nobody reads are zeroed
+                r0, r1 = self._real_rows(p0, p1)
+                if l0 == 0:
+                    done_to = 0
+                if r0 > done_to:
+                    gx_cl[n0:n1, done_to:r0] = 0
+                    done_to = r0
+                mid = min(done_to, r1)
+                gx_cl[n0:n1, r0:mid] += folded[:, r0 + pl - p0:mid + pl - p0]
+                gx_cl[n0:n1, mid:r1] = folded[:, mid + pl - p0:r1 + pl - p0]
+                done_to = max(done_to, r1)
+                if l1 == l_out:
+                    gx_cl[n0:n1, done_to:] = 0
+            return gw
+
+        shares = _run_blocks(xp, work, list(_blocks(n, l_out, k * c * grad.itemsize, self._budget(xp))))
+        gw = shares[0]
+        for share in shares[1:] if gw is not None else ():
+            gw += share
         gx = gwt = gbias = None
         if gx_cl is not None:
             gx = gx_cl.transpose(0, 2, 1)

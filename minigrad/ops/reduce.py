@@ -10,6 +10,8 @@ import builtins
 import math
 from collections import namedtuple
 
+import numpy as np
+
 from .. import amp as _amp
 from .. import backend
 from .. import dtypes as _dt
@@ -69,8 +71,15 @@ def _keep(grad, shape, axes, keepdim):
 
 
 def _expand(grad, shape, axes, keepdim):
-    """The gradient of a reduction broadcast back to the input shape (a read-only view, no copy)."""
-    return xp_of(grad).broadcast_to(_keep(grad, shape, axes, keepdim), shape)
+    """The gradient of a reduction broadcast back to the input shape: a read-only view (no copy), or for
+    a small input a filled array, which costs NumPy less than building the view."""
+    g = _keep(grad, shape, axes, keepdim)
+    xp = xp_of(grad)
+    if xp is np and math.prod(shape) <= 4096:
+        out = np.empty(shape, g.dtype)
+        out[...] = g
+        return out
+    return xp.broadcast_to(g, shape)
 
 
 def _float_only(op: str, x: Tensor) -> None:

@@ -1,0 +1,120 @@
+"""minigrad.parallel: the thread pool that convolution blocks and long element-wise passes share."""
+import threading
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import parallel
+from minigrad.ops import conv as conv_mod
+
+
+@pytest.fixture
+def threads():
+    """``threads(n)`` sets minigrad's thread count for one test; the old count comes back afterwards."""
+    old = mg.get_num_threads()
+    yield mg.set_num_threads
+    mg.set_num_threads(old)
+
+
+def _blas_threads():
+    from threadpoolctl import threadpool_info
+
+    return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+
+def test_run_spreads_parts_over_threads_and_keeps_their_order(threads):
+    threads(3)
+    barrier = threading.Barrier(3, timeout=10)  # only passes if three parts really run at the same time
+
+    def part(i):
+        barrier.wait()
+        return i * i, threading.get_ident()
+
+    out = parallel.run(part, range(3), blas=False)
+    assert [v for v, _ in out] == [0, 1, 4]
+    assert len({ident for _, ident in out}) == 3
+    assert out[0][1] == threading.get_ident()  # the caller computes the first part itself
+
+
+def test_run_is_serial_with_one_thread_and_when_nested(threads):
+    threads(1)
+    me = threading.get_ident()
+    assert parallel.run(lambda i: threading.get_ident(), range(4), blas=False) == [me] * 4
+    threads(2)
+
+    def outer(i):  # a part that itself asks for a parallel region runs that region in its own thread
+        inner = parallel.run(lambda j: threading.get_ident(), range(3), blas=False)
+        return len(set(inner)), inner[0] == threading.get_ident()
+
+    assert parallel.run(outer, range(2), blas=False) == [(1, True), (1, True)]
+
+
+def test_blas_runs_one_thread_per_part_and_gets_its_threads_back(threads):
+    if parallel._blas_controller() is False:
+        pytest.skip("threadpoolctl finds no BLAS library to limit")
+    threads(2)
+    assert set(_blas_threads()) == {2}
+    inside = parallel.run(lambda i: _blas_threads(), range(2))
+    assert all(set(seen) == {1} for seen in inside)
+    assert set(_blas_threads()) == {2}
+
+
+def test_an_error_in_a_part_is_raised_after_every_part_finished(threads):
+    threads(2)
+    done = []
+
+    def part(i):
+        if i == 0:
+            raise ValueError("part 0 failed")
+        done.append(i)
+        return i
+
+    with pytest.raises(ValueError, match="part 0 failed"):
+        parallel.run(part, range(4))
+    assert sorted(done) == [1, 2, 3]
+    if parallel._blas_controller():
+        assert set(_blas_threads()) == {2}  # the limit of the region was lifted
+    assert parallel._regions == 0
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True, "2"])
+def test_set_num_threads_rejects_what_is_not_a_positive_int(bad):
+    with pytest.raises(ValueError, match="expected a positive int"):
+        mg.set_num_threads(bad)
+
+
+def test_chunks_cover_the_range_once_in_near_equal_parts():
+    for n, parts in [(10, 3), (2, 5), (0, 2), (7, 1), (1000, 7)]:
+        got = parallel.chunks(n, parts)
+        assert got[0][0] == 0 and got[-1][1] == n
+        assert all(a[1] == b[0] for a, b in zip(got, got[1:]))
+        sizes = [b - a for a, b in got]
+        assert max(sizes) - min(sizes) <= 1 and len(got) <= max(1, parts)
+
+
+def test_conv_runs_start_at_a_sample_and_cover_every_block():
+    for n, l_out, row_bytes, budget, k in [(5, 40, 10, 60, 3), (9, 7, 10, 1000, 4), (1, 50, 8, 40, 2),
+                                           (6, 3, 8, 10**6, 3)]:
+        blocks = list(conv_mod._blocks(n, l_out, row_bytes, budget))
+        runs = conv_mod._split(blocks, k)
+        assert [b for run in runs for b in run] == blocks and len(runs) <= k
+        assert all(run and run[0][2] == 0 for run in runs)  # a sample's row blocks never span two runs
+
+
+@pytest.mark.parametrize("budget", [1, 300, 1 << 21])
+def test_conv1d_on_threads_gives_the_one_thread_values_and_gradients(budget, threads, monkeypatch):
+    monkeypatch.setattr(conv_mod, "COLS_BLOCK_BYTES", budget)
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((5, 3, 23))
+    w, b = rng.standard_normal((4, 3, 5)), rng.standard_normal(4)
+    up = rng.standard_normal((5, 4, 23))
+    got = {}
+    for n in (1, 3):
+        threads(n)
+        mx, mw, mb = (mg.tensor(a, requires_grad=True) for a in (x, w, b))
+        out = mg.nn.functional.conv1d(mx, mw, mb, padding=2)
+        out.backward(mg.tensor(up))
+        got[n] = [out.detach().numpy(), mx.grad.numpy(), mw.grad.numpy(), mb.grad.numpy()]
+    for one, many in zip(got[1], got[3]):
+        np.testing.assert_allclose(many, one, rtol=1e-13, atol=1e-13)
