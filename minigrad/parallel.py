@@ -25,7 +25,11 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 
-__all__ = ["get_num_threads", "set_num_threads", "run", "chunks"]
+__all__ = ["get_num_threads", "set_num_threads", "run", "chunks", "MIN_SIZE", "worth_it", "rows"]
+
+# element-wise passes over at least this many elements are cut into chunks for the threads; below it
+# the pass (~0.1 ms) costs less than waking a thread
+MIN_SIZE = 1 << 18
 
 _lock = threading.Lock()
 _threads: int | None = None  # chosen lazily (see _default)
@@ -93,6 +97,16 @@ def chunks(n_items: int, n_parts: int) -> list:
     n_parts = max(1, min(n_parts, n_items))
     bounds = [n_items * i // n_parts for i in range(n_parts + 1)]
     return [(bounds[i], bounds[i + 1]) for i in range(n_parts)]
+
+
+def worth_it(*arrays) -> bool:
+    """True when an element-wise pass over these NumPy arrays is long enough to split over the threads."""
+    return get_num_threads() > 1 and max(a.size for a in arrays) >= MIN_SIZE
+
+
+def rows(fn, n: int) -> None:
+    """``fn(start, stop)`` for slabs of ``range(n)`` (a leading axis), one slab per thread; no BLAS inside."""
+    run(lambda r: fn(*r), chunks(n, get_num_threads()), blas=False)
 
 
 def _enter():

@@ -118,3 +118,50 @@ def test_conv1d_on_threads_gives_the_one_thread_values_and_gradients(budget, thr
         got[n] = [out.detach().numpy(), mx.grad.numpy(), mw.grad.numpy(), mb.grad.numpy()]
     for one, many in zip(got[1], got[3]):
         np.testing.assert_allclose(many, one, rtol=1e-13, atol=1e-13)
+
+
+def _channels_last(rng, n, c, length, dtype=np.float32):
+    return rng.standard_normal((n, length, c)).astype(dtype).transpose(0, 2, 1)
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+def test_long_arithmetic_on_threads_matches_numpy_bit_for_bit_and_keeps_the_layout(n_threads, threads):
+    from minigrad.ops.elementwise import _ufunc
+
+    threads(n_threads)
+    rng = np.random.default_rng(3)
+    h = _channels_last(rng, 5, 64, 1000)  # 320k elements: over parallel.MIN_SIZE
+    m = (rng.random((5, 1, 1000)) < 0.5).astype(np.float32)
+    flat = rng.standard_normal(parallel.MIN_SIZE + 7).astype(np.float32)
+    cases = [("multiply", h, m), ("add", m, h), ("subtract", h, np.float32(2.5) * np.ones((), np.float32)),
+             ("true_divide", h, rng.standard_normal(1000).astype(np.float32)), ("multiply", flat, flat[::-1])]
+    for name, a, b in cases:
+        got = _ufunc(name, a, b)
+        np.testing.assert_array_equal(got, getattr(np, name)(a, b))
+        big = a if a.shape == got.shape else b
+        assert backend_order(got) == backend_order(big), name  # laid out like the full-sized operand
+    like = h.copy()  # C-contiguous (N, C, L): the result follows `like`, not the channels-last operand
+    got = _ufunc("multiply", h, np.float32(3), like=like)
+    assert got.flags.c_contiguous and np.array_equal(got, h * np.float32(3))
+
+
+def backend_order(a):
+    from minigrad.backend import memory_order
+
+    return memory_order(a)
+
+
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_long_sums_on_threads_give_the_one_thread_result(keepdim, threads):
+    rng = np.random.default_rng(5)
+    x = mg.tensor(_channels_last(rng, 6, 32, 2000), requires_grad=True)
+    got = {}
+    for n in (1, 2):
+        threads(n)
+        got[n] = [mg.sum(x, dim=2, keepdim=keepdim).detach().numpy(), x.sum(dim=(1, 2)).detach().numpy()]
+    for one, two in zip(got[1], got[2]):
+        assert one.shape == two.shape and one.dtype == two.dtype == np.float32
+        np.testing.assert_array_equal(two, one)
+    x64 = x.array.astype(np.float64)
+    err = np.abs(got[2][0].reshape(6, 32) - x64.sum(axis=2))
+    assert (err <= 1e-6 * np.abs(x64).sum(axis=2)).all()  # float32 summed in stages: ~100 roundings, not 2000

@@ -44,19 +44,14 @@ def _njit(**options):
     return deco
 
 
-# element-wise passes over at least this many elements are cut into chunks for minigrad's threads
-# (minigrad.parallel); below it the pass (~0.1 ms) costs less than waking a thread
-PARALLEL_MIN = 1 << 18
-
-
 def _flat_pass(loop, out, *arrays):
-    """``loop(*flat inputs, flat out)`` over C-contiguous arrays of one shape, a chunk per thread when long."""
+    """``loop(*flat inputs, flat out)`` over C-contiguous arrays of one shape, a chunk per thread when long
+    (:mod:`minigrad.parallel`)."""
     flats = [a.reshape(-1) for a in arrays] + [out.reshape(-1)]
-    threads = parallel.get_num_threads()
-    if out.size < PARALLEL_MIN or threads == 1:
-        loop(*flats)
+    if parallel.worth_it(out):
+        parallel.rows(lambda i, j: loop(*[f[i:j] for f in flats]), out.size)
     else:
-        parallel.run(lambda r: loop(*[f[r[0]:r[1]] for f in flats]), parallel.chunks(out.size, threads), blas=False)
+        loop(*flats)
     return out
 
 

@@ -11,7 +11,11 @@ overflow (sigmoid uses ``exp(-|x|)``, softplus uses ``logaddexp``).
 """
 from __future__ import annotations
 
-from .. import backend, kernels
+import operator
+
+import numpy as np
+
+from .. import backend, kernels, parallel
 from .. import dtypes as _dt
 from ..autograd.graph import Op
 from ..tensor import Tensor
@@ -30,9 +34,46 @@ __all__ = [
 
 
 # ------------------------------------------------------------------ arithmetic
+def _slab(x, nd: int, i: int, j: int):
+    """Rows ``i..j`` of ``x``'s leading axis once ``x`` is broadcast to ``nd`` dims (all of ``x`` when
+    it broadcasts along that axis)."""
+    return x if x.ndim < nd or x.shape[0] == 1 else x[i:j]
+
+
+_OPERATOR = {"add": operator.add, "subtract": operator.sub, "multiply": operator.mul, "true_divide": operator.truediv}
+
+
+def _ufunc(name: str, a, b, like=None):
+    """``a <op> b`` for the arithmetic ufunc ``name``, the result laid out in memory like ``like``
+    (default: the operand of the result's shape, as NumPy does).
+
+    Long NumPy operands are computed in slabs of the leading axis, one per thread (:mod:`minigrad.parallel`).
+    A layout that follows the input matters too: a gradient laid out like its input (a convolution's
+    channels-last output, say) keeps the next backward steps on same-layout operands.
+    """
+    if like is None and a.size < parallel.MIN_SIZE and b.size < parallel.MIN_SIZE:
+        return _OPERATOR[name](a, b)  # the common small case, with nothing to decide
+    xp = xp_of(a)
+    fn = getattr(xp, name)
+    shape = a.shape if a.shape == b.shape else np.broadcast_shapes(a.shape, b.shape)
+    if like is None or like.shape != shape:
+        like = a if a.shape == shape else b if b.shape == shape else None
+    if not (type(a) is np.ndarray and type(b) is np.ndarray and parallel.worth_it(a, b)):
+        if like is None or (like.flags.c_contiguous and a.flags.c_contiguous and b.flags.c_contiguous):
+            return fn(a, b)  # NumPy's own choice is the one asked for
+        return fn(a, b, out=xp.empty_like(like, dtype=xp.result_type(a, b)))
+    dtype = np.result_type(a, b)
+    out = np.empty(shape, dtype) if like is None else np.empty_like(like, dtype=dtype)
+    if not shape or shape[0] < 2:
+        return fn(a, b, out=out)
+    nd = len(shape)
+    parallel.rows(lambda i, j: fn(_slab(a, nd, i, j), _slab(b, nd, i, j), out=out[i:j]), shape[0])
+    return out
+
+
 class Add(Op):
     def forward(self, a, b):
-        return a + b
+        return _ufunc("add", a, b)
 
     def backward(self, grad):
         return grad, grad
@@ -40,28 +81,21 @@ class Add(Op):
 
 class Sub(Op):
     def forward(self, a, b):
-        return a - b
+        return _ufunc("subtract", a, b)
 
     def backward(self, grad):
         return grad, -grad
 
 
 def _product_like(grad, factor, like):
-    """``grad * factor``, laid out in memory like ``like`` when that has the gradient's shape.
-
-    NumPy picks a result layout from the operands; a gradient that follows its input's layout (a
-    convolution's channels-last output, say) keeps the next backward steps on same-layout operands.
-    """
-    if like.shape == grad.shape and not like.flags.c_contiguous:
-        xp = xp_of(grad)
-        return xp.multiply(grad, factor, out=xp.empty_like(like, dtype=xp.result_type(grad, factor)))
-    return grad * factor
+    """``grad * factor``, laid out in memory like ``like`` when that has the gradient's shape (see :func:`_ufunc`)."""
+    return _ufunc("multiply", grad, factor, like)
 
 
 class Mul(Op):
     def forward(self, a, b):
         self.a, self.b = a, b
-        return a * b
+        return _ufunc("multiply", a, b)
 
     def backward(self, grad):
         ga, gb = self.needs_input_grad
@@ -72,7 +106,7 @@ class Mul(Op):
 class Div(Op):
     def forward(self, a, b):
         self.a, self.b = a, b
-        return a / b
+        return _ufunc("true_divide", a, b)
 
     def backward(self, grad):
         ga, gb = self.needs_input_grad

@@ -13,7 +13,7 @@ from collections import namedtuple
 import numpy as np
 
 from .. import amp as _amp
-from .. import backend
+from .. import backend, parallel
 from .. import dtypes as _dt
 from ..autograd.graph import Op
 from ..tensor import Tensor
@@ -145,6 +145,20 @@ def accurate_sum(x, axes, keepdims=False):
     (2x cheaper, as accurate as torch's): the axis is split, as a view, into chunks of 64, each chunk is
     summed, then the chunk sums are added (error ~ (64 + n/64) roundings rather than n).
     """
+    if (type(x) is np.ndarray and x.dtype.kind == "f" and axes and 0 not in axes and x.shape[0] > 1
+            and parallel.worth_it(x)):  # a long sum that keeps the leading axis: a slab of it per thread
+        shape = tuple(1 if i in axes else d for i, d in enumerate(x.shape) if keepdims or i not in axes)
+        out = np.empty(shape, x.dtype)
+
+        def slab(i, j):
+            out[i:j] = _sum(x[i:j], axes, keepdims)
+
+        parallel.rows(slab, x.shape[0])
+        return out
+    return _sum(x, axes, keepdims)
+
+
+def _sum(x, axes, keepdims):
     acc = _acc(x, axes)
     if acc == "float64" and len(axes) == 1 and x.shape[axes[0]] >= 4 * _CHUNK:
         a = axes[0]
