@@ -44,7 +44,7 @@ class Op:
 
     @property
     def needs_input_grad(self):
-        return tuple(t.requires_grad for t in self.inputs)
+        return tuple([t.requires_grad for t in self.inputs])
 
     def __call__(self, *inputs):
         out = self.forward(*[t.array for t in inputs])

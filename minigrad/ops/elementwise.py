@@ -51,8 +51,8 @@ def _ufunc(name: str, a, b, like=None):
     A layout that follows the input matters too: a gradient laid out like its input (a convolution's
     channels-last output, say) keeps the next backward steps on same-layout operands.
     """
-    if like is None and a.size < parallel.MIN_SIZE and b.size < parallel.MIN_SIZE:
-        return _OPERATOR[name](a, b)  # the common small case, with nothing to decide
+    if a.size < kernels.SMALL and b.size < kernels.SMALL:
+        return _OPERATOR[name](a, b)  # small: neither threads nor layout pay for deciding about them
     xp = xp_of(a)
     fn = getattr(xp, name)
     shape = a.shape if a.shape == b.shape else np.broadcast_shapes(a.shape, b.shape)
