@@ -9,6 +9,12 @@ from minigrad import parallel
 from minigrad.ops import conv as conv_mod
 
 
+@pytest.fixture(autouse=True)
+def small_pieces(monkeypatch):
+    """Split element-wise work from 1000 elements on, so that small test arrays take the threaded path."""
+    monkeypatch.setattr(parallel, "MIN_SIZE", 1000)
+
+
 @pytest.fixture
 def threads():
     """``threads(n)`` sets minigrad's thread count for one test; the old count comes back afterwards."""
@@ -130,11 +136,11 @@ def test_long_arithmetic_on_threads_matches_numpy_bit_for_bit_and_keeps_the_layo
 
     threads(n_threads)
     rng = np.random.default_rng(3)
-    h = _channels_last(rng, 5, 64, 1000)  # 320k elements: over parallel.MIN_SIZE
-    m = (rng.random((5, 1, 1000)) < 0.5).astype(np.float32)
-    flat = rng.standard_normal(parallel.MIN_SIZE + 7).astype(np.float32)
+    h = _channels_last(rng, 5, 16, 100)
+    m = (rng.random((5, 1, 100)) < 0.5).astype(np.float32)
+    flat = rng.standard_normal(5007).astype(np.float32)
     cases = [("multiply", h, m), ("add", m, h), ("subtract", h, np.float32(2.5) * np.ones((), np.float32)),
-             ("true_divide", h, rng.standard_normal(1000).astype(np.float32)), ("multiply", flat, flat[::-1])]
+             ("true_divide", h, rng.standard_normal(100).astype(np.float32)), ("multiply", flat, flat[::-1])]
     for name, a, b in cases:
         got = _ufunc(name, a, b)
         np.testing.assert_array_equal(got, getattr(np, name)(a, b))
@@ -154,7 +160,7 @@ def backend_order(a):
 @pytest.mark.parametrize("keepdim", [False, True])
 def test_long_sums_on_threads_give_the_one_thread_result(keepdim, threads):
     rng = np.random.default_rng(5)
-    x = mg.tensor(_channels_last(rng, 6, 32, 2000), requires_grad=True)
+    x = mg.tensor(_channels_last(rng, 6, 32, 500), requires_grad=True)
     got = {}
     for n in (1, 2):
         threads(n)
@@ -164,4 +170,21 @@ def test_long_sums_on_threads_give_the_one_thread_result(keepdim, threads):
         np.testing.assert_array_equal(two, one)
     x64 = x.array.astype(np.float64)
     err = np.abs(got[2][0].reshape(6, 32) - x64.sum(axis=2))
-    assert (err <= 1e-6 * np.abs(x64).sum(axis=2)).all()  # float32 summed in stages: ~100 roundings, not 2000
+    assert (err <= 1e-6 * np.abs(x64).sum(axis=2)).all()  # float32 summed in stages: ~70 roundings, not 500
+
+
+def test_relu_kernels_in_chunks_on_threads_match_the_numpy_twins(threads):
+    from minigrad import kernels
+    from minigrad.kernels import cpu
+
+    if not kernels.available():
+        pytest.skip("numba is not installed")
+    threads(2)
+    rng = np.random.default_rng(9)
+    x = _channels_last(rng, 3, 16, 300)
+    x[0, 0, :3] = [0.0, np.nan, -0.0]
+    g = _channels_last(rng, 3, 16, 300)
+    with kernels.use("numba"):
+        out = kernels.relu_forward(x)
+        np.testing.assert_array_equal(out, cpu.relu_forward_numpy(x))
+        np.testing.assert_array_equal(kernels.relu_backward(g, out), cpu.relu_backward_numpy(g, out))
