@@ -100,9 +100,9 @@ def chunks(n_items: int, n_parts: int) -> list:
     return [(bounds[i], bounds[i + 1]) for i in range(n_parts)]
 
 
-def worth_it(*arrays) -> bool:
-    """True when an element-wise pass over these NumPy arrays is long enough to split over the threads."""
-    return get_num_threads() > 1 and max(a.size for a in arrays) >= MIN_SIZE
+def worth_it(size: int) -> bool:
+    """True when an element-wise pass over ``size`` elements is long enough to split over the threads."""
+    return size >= MIN_SIZE and get_num_threads() > 1
 
 
 def rows(fn, n: int) -> None:

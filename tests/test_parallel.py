@@ -188,3 +188,17 @@ def test_relu_kernels_in_chunks_on_threads_match_the_numpy_twins(threads):
         out = kernels.relu_forward(x)
         np.testing.assert_array_equal(out, cpu.relu_forward_numpy(x))
         np.testing.assert_array_equal(kernels.relu_backward(g, out), cpu.relu_backward_numpy(g, out))
+
+
+def test_embedding_lookup_on_threads_matches_one_thread_and_still_rejects_bad_indices(threads):
+    rng = np.random.default_rng(11)
+    table = mg.tensor(rng.standard_normal((21, 8)).astype(np.float32), requires_grad=True)
+    idx = mg.tensor(rng.integers(0, 21, (6, 50)))
+    got = {}
+    for n in (1, 2):
+        threads(n)
+        got[n] = mg.nn.functional.embedding(idx, table).detach().numpy()
+    np.testing.assert_array_equal(got[2], table.detach().numpy()[idx.numpy()])
+    np.testing.assert_array_equal(got[2], got[1])
+    with pytest.raises(IndexError, match="index 21 is out of range"):
+        mg.nn.functional.embedding(mg.tensor(np.full((6, 50), 21)), table)

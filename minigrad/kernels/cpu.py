@@ -48,7 +48,7 @@ def _flat_pass(loop, out, *arrays):
     """``loop(*flat inputs, flat out)`` over C-contiguous arrays of one shape, a chunk per thread when long
     (:mod:`minigrad.parallel`)."""
     flats = [a.reshape(-1) for a in arrays] + [out.reshape(-1)]
-    if parallel.worth_it(out):
+    if parallel.worth_it(out.size):
         parallel.rows(lambda i, j: loop(*[f[i:j] for f in flats]), out.size)
     else:
         loop(*flats)

@@ -58,7 +58,7 @@ def _ufunc(name: str, a, b, like=None):
     shape = a.shape if a.shape == b.shape else np.broadcast_shapes(a.shape, b.shape)
     if like is None or like.shape != shape:
         like = a if a.shape == shape else b if b.shape == shape else None
-    if not (type(a) is np.ndarray and type(b) is np.ndarray and parallel.worth_it(a, b)):
+    if not (type(a) is np.ndarray and type(b) is np.ndarray and parallel.worth_it(max(a.size, b.size))):
         if like is None or (like.flags.c_contiguous and a.flags.c_contiguous and b.flags.c_contiguous):
             return fn(a, b)  # NumPy's own choice is the one asked for
         return fn(a, b, out=xp.empty_like(like, dtype=xp.result_type(a, b)))

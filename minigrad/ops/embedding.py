@@ -8,7 +8,9 @@ fancy-index assignment keeps only *one* of the repeated writes. A real scatter-a
 """
 from __future__ import annotations
 
-from .. import backend
+import numpy as np
+
+from .. import backend, parallel
 from ..autograd.graph import Op
 from ..tensor import Tensor
 
@@ -53,7 +55,15 @@ class Embedding(Op):
         self.indices = indices
         self.num = weight.shape[0]
         # rows gathered into a fresh (indices.shape + (D,)) array; take is ~3x faster than weight[indices]
-        return backend.get_array_module(weight).take(weight, indices, axis=0)
+        xp = backend.get_array_module(weight)
+        if xp is np and indices.ndim and indices.shape[0] > 1 and parallel.worth_it(indices.size * weight.shape[1]):
+            # a slab of index rows per thread; embedding() checked the range, so mode="clip" (unlike the
+            # default "raise") writes straight into `out` without a buffer
+            out = np.empty(indices.shape + weight.shape[1:], weight.dtype)
+            parallel.rows(lambda i, j: np.take(weight, indices[i:j], axis=0, out=out[i:j], mode="clip"),
+                          indices.shape[0])
+            return out
+        return xp.take(weight, indices, axis=0)
 
     def backward(self, grad):
         if not self.needs_input_grad[0]:

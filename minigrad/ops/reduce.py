@@ -146,7 +146,7 @@ def accurate_sum(x, axes, keepdims=False):
     summed, then the chunk sums are added (error ~ (64 + n/64) roundings rather than n).
     """
     if (type(x) is np.ndarray and x.dtype.kind == "f" and axes and 0 not in axes and x.shape[0] > 1
-            and parallel.worth_it(x)):  # a long sum that keeps the leading axis: a slab of it per thread
+            and parallel.worth_it(x.size)):  # a long sum that keeps the leading axis: a slab of it per thread
         shape = tuple(1 if i in axes else d for i, d in enumerate(x.shape) if keepdims or i not in axes)
         out = np.empty(shape, x.dtype)
 
