@@ -127,6 +127,16 @@ def _leave():
             _limiter = None
 
 
+def _after_fork_in_child():
+    """A forked child has none of the parent's pool threads: start from scratch (a new pool on first use)."""
+    global _lock, _pool, _regions, _limiter
+    _lock, _pool, _regions, _limiter = threading.Lock(), None, 0, None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _call(fn, part):
     _local.inside = True
     return fn(part)

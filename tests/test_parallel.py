@@ -202,3 +202,28 @@ def test_embedding_lookup_on_threads_matches_one_thread_and_still_rejects_bad_in
     np.testing.assert_array_equal(got[2], got[1])
     with pytest.raises(IndexError, match="index 21 is out of range"):
         mg.nn.functional.embedding(mg.tensor(np.full((6, 50), 21)), table)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_a_forked_child_gets_a_fresh_pool_instead_of_hanging_on_the_parents(threads):
+    import os
+
+    threads(2)
+    parallel.run(lambda i: i, range(2), blas=False)  # the parent's pool exists now
+    pid = os.fork()
+    if pid == 0:  # the child: its copy of the pool has no threads; a region must still complete
+        ok = parallel.run(lambda i: i * 2, range(2), blas=False) == [0, 2]
+        os._exit(0 if ok else 1)
+    import time
+
+    deadline = time.monotonic() + 30
+    while True:  # a child stuck on the parent's dead pool would hang: give up after 30 s
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done or time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
+    if not done:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child hung in parallel.run")
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
