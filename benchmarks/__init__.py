@@ -16,8 +16,10 @@ calls, the order alternating every round, with a pause before each block, becaus
 threads keep spinning for ~0.1 s after a call and would steal a core from whichever library runs
 next. Warm-up calls (numba compilation, first-touch allocations) are excluded and the numba
 compile time is reported on its own. Thread counts are pinned equal for NumPy's BLAS (threadpoolctl),
-torch and numba, and printed with the machine and library versions. Each figure is the median of
-all timed calls. minigrad also runs against itself with its compiled kernels switched off
+torch, numba and minigrad's own pool, and printed with the machine and library versions. Each figure
+is the median of all timed calls. A case of a few hundred microseconds (the tiny-tensor dispatch) is
+timed 50 calls at a time and reported per call: one call alone after the pause measures how cold the
+caches are (its ratio swung from 0.86 to 1.46 between runs) more than the per-op cost of a loop. minigrad also runs against itself with its compiled kernels switched off
 (``minigrad[numpy]``, i.e. ``MINIGRAD_KERNELS=numpy``).
 
 The package imports no numerical library at import time, so ``__main__`` can first drop
