@@ -19,8 +19,9 @@ compile time is reported on its own. Thread counts are pinned equal for NumPy's 
 torch, numba and minigrad's own pool, and printed with the machine and library versions. Each figure
 is the median of all timed calls. A case of a few hundred microseconds (the tiny-tensor dispatch) is
 timed 50 calls at a time and reported per call: one call alone after the pause measures how cold the
-caches are (its ratio swung from 0.86 to 1.46 between runs) more than the per-op cost of a loop. minigrad also runs against itself with its compiled kernels switched off
-(``minigrad[numpy]``, i.e. ``MINIGRAD_KERNELS=numpy``).
+caches are (its ratio swung from 0.86 to 1.46 between runs) more than the per-op cost of a loop.
+minigrad also runs against itself with its compiled kernels switched off (``minigrad[numpy]``, i.e.
+``MINIGRAD_KERNELS=numpy``).
 
 The package imports no numerical library at import time, so ``__main__`` can first drop
 ``OPENBLAS_CORETYPE`` / ``OPENBLAS_L2_SIZE`` from the environment (they are read when OpenBLAS
