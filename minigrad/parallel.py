@@ -110,11 +110,11 @@ def rows(fn, n: int) -> None:
     run(lambda r: fn(*r), chunks(n, get_num_threads()), blas=False)
 
 
-def _enter():
+def _enter(blas: bool):
     global _regions, _limiter
     with _lock:
         _regions += 1
-        if _regions == 1 and _blas:
+        if blas and _limiter is None and _blas:
             _limiter = _blas.limit(limits=1)
 
 
@@ -137,9 +137,8 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def _call(fn, part):
+def _mark_inside():  # the pool's threads only ever run parts
     _local.inside = True
-    return fn(part)
 
 
 def run(fn, parts, *, blas: bool = True) -> list:
@@ -147,24 +146,25 @@ def run(fn, parts, *, blas: bool = True) -> list:
 
     Pass about :func:`get_num_threads` parts: the calling thread computes the first and the pool's
     ``threads - 1`` workers the others. The parts must be independent (no two write the same memory).
-    The results come back in the order
-    of ``parts``; an exception in any call is raised here. Runs serially when there is one thread or one
-    part, when called from inside another parallel region, and, for work that calls BLAS (``blas=True``),
-    when BLAS cannot be limited to one thread (threadpoolctl missing or unaware of this BLAS): two
-    threads each running a multi-threaded BLAS would fight over the cores.
+    The results come back in the order of ``parts``; an exception in any call is raised here.
+
+    Runs serially when there is one thread or one part, when called from inside another parallel
+    region, and, for work that calls BLAS (``blas=True``), when BLAS cannot be limited to one thread
+    (threadpoolctl missing or unaware of this BLAS): two threads each running a multi-threaded BLAS
+    would fight over the cores.
     """
     parts = list(parts)
     threads = get_num_threads()
     if threads <= 1 or len(parts) <= 1 or getattr(_local, "inside", False) or (blas and not _blas_controller()):
         return [fn(part) for part in parts]
     global _pool
-    _enter()
+    _enter(blas)
     try:
         with _lock:
             if _pool is None:  # the calling thread works too: the pool adds threads - 1
-                _pool = ThreadPoolExecutor(threads - 1, thread_name_prefix="minigrad")
+                _pool = ThreadPoolExecutor(threads - 1, thread_name_prefix="minigrad", initializer=_mark_inside)
             pool = _pool
-        futures = [pool.submit(_call, fn, part) for part in parts[1:]]
+        futures = [pool.submit(fn, part) for part in parts[1:]]
         _local.inside = True
         try:
             first = fn(parts[0])

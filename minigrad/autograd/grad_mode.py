@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import threading
 
+
 class _State(threading.local):
     enabled = True  # every thread starts with recording on
 
