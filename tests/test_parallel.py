@@ -6,6 +6,7 @@ import pytest
 
 import minigrad as mg
 from minigrad import parallel
+from minigrad.backend import memory_order
 from minigrad.ops import conv as conv_mod
 
 
@@ -145,16 +146,10 @@ def test_long_arithmetic_on_threads_matches_numpy_bit_for_bit_and_keeps_the_layo
         got = _ufunc(name, a, b)
         np.testing.assert_array_equal(got, getattr(np, name)(a, b))
         big = a if a.shape == got.shape else b
-        assert backend_order(got) == backend_order(big), name  # laid out like the full-sized operand
+        assert memory_order(got) == memory_order(big), name  # laid out like the full-sized operand
     like = h.copy()  # C-contiguous (N, C, L): the result follows `like`, not the channels-last operand
     got = _ufunc("multiply", h, np.float32(3), like=like)
     assert got.flags.c_contiguous and np.array_equal(got, h * np.float32(3))
-
-
-def backend_order(a):
-    from minigrad.backend import memory_order
-
-    return memory_order(a)
 
 
 @pytest.mark.parametrize("keepdim", [False, True])

@@ -13,7 +13,7 @@ from collections import namedtuple
 import numpy as np
 
 from .. import amp as _amp
-from .. import backend, parallel
+from .. import backend, kernels, parallel
 from .. import dtypes as _dt
 from ..autograd.graph import Op
 from ..tensor import Tensor
@@ -72,10 +72,10 @@ def _keep(grad, shape, axes, keepdim):
 
 def _expand(grad, shape, axes, keepdim):
     """The gradient of a reduction broadcast back to the input shape: a read-only view (no copy), or for
-    a small input a filled array, which costs NumPy less than building the view."""
+    a small input (up to ``kernels.SMALL`` elements) a filled array, which costs NumPy less than the view."""
     g = _keep(grad, shape, axes, keepdim)
     xp = xp_of(grad)
-    if xp is np and math.prod(shape) <= 4096:
+    if xp is np and math.prod(shape) <= kernels.SMALL:
         out = np.empty(shape, g.dtype)
         out[...] = g
         return out
