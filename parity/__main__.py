@@ -59,6 +59,10 @@ def _parser():
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--mask-after-conv", action="store_true", help="zero padded positions after each conv "
                    "(removes the course model's padding leak; default off, faithful to the course)")
+    r.add_argument("--conv", default="winograd", choices=("winograd", "auto", "im2col"),
+                   help="minigrad's CPU convolution algorithm (minigrad.backends.conv). Default winograd: the "
+                   "float64 lockstep then checks, to 1e-9, the algorithm float32 training uses by default; "
+                   "auto: im2col for float64")
     r.add_argument("--tol64", type=float, help="float64 lockstep tolerance (default 1e-9 relative)")
     r.add_argument("--tol32", type=float, help="float32 lockstep tolerance (default 1e-4 relative, plus the "
                    "float64-shadow rule, see parity/lockstep.py)")
@@ -119,6 +123,13 @@ def main(argv=None) -> int:
     if argv and argv[0] == "swap":
         return _swap(argv[1:])
     args = _parser().parse_args(argv)
+    import minigrad
+
+    with minigrad.backends.conv.use(args.conv):
+        return _run(args)
+
+
+def _run(args) -> int:
     from .lockstep import TOLERANCES, device_available, run_lockstep
     from .report import lockstep_table, training_table, write_report
     from .train import train_both

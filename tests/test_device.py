@@ -281,7 +281,8 @@ def _train(device, opt_cls, steps=4, **opt_kw):
                                          (mg.optim.AdamW, dict(lr=1e-2, weight_decay=0.1)),
                                          (mg.optim.RMSprop, dict(lr=1e-3, momentum=0.5))])
 def test_training_loop_on_the_gpu_matches_the_cpu(fake_gpu, opt_cls, kw):
-    with kernels.use("numpy"):  # the GPU path is the plain array-module code (no numba): the same on the CPU
+    # the GPU path is the plain array-module code (no numba) and im2col convolutions: the same on the CPU
+    with kernels.use("numpy"), mg.backends.conv.use("im2col"):
         cpu_model, cpu_losses = _train("cpu", opt_cls, **kw)
     gpu_model, gpu_losses = _train("cuda", opt_cls, **kw)
     # Adam's CPU update is minigrad.kernels' fused one-pass formula (even its NumPy twin); the GPU runs the

@@ -109,9 +109,11 @@ def test_conv_runs_start_at_a_sample_and_cover_every_block():
         assert all(run and run[0][2] == 0 for run in runs)  # a sample's row blocks never span two runs
 
 
+@pytest.mark.parametrize("algorithm", ["im2col", "winograd"])
 @pytest.mark.parametrize("budget", [1, 300, 1 << 21])
-def test_conv1d_on_threads_gives_the_one_thread_values_and_gradients(budget, threads, monkeypatch):
+def test_conv1d_on_threads_gives_the_one_thread_values_and_gradients(budget, algorithm, threads, monkeypatch):
     monkeypatch.setattr(conv_mod, "COLS_BLOCK_BYTES", budget)
+    monkeypatch.setattr(conv_mod, "WINOGRAD_BLOCK_BYTES", budget)
     rng = np.random.default_rng(7)
     x = rng.standard_normal((5, 3, 23))
     w, b = rng.standard_normal((4, 3, 5)), rng.standard_normal(4)
@@ -120,11 +122,15 @@ def test_conv1d_on_threads_gives_the_one_thread_values_and_gradients(budget, thr
     for n in (1, 3):
         threads(n)
         mx, mw, mb = (mg.tensor(a, requires_grad=True) for a in (x, w, b))
-        out = mg.nn.functional.conv1d(mx, mw, mb, padding=2)
-        out.backward(mg.tensor(up))
+        with mg.backends.conv.use(algorithm):
+            out = mg.nn.functional.conv1d(mx, mw, mb, padding=2)
+            out.backward(mg.tensor(up))
         got[n] = [out.detach().numpy(), mx.grad.numpy(), mw.grad.numpy(), mb.grad.numpy()]
     for one, many in zip(got[1], got[3]):
         np.testing.assert_allclose(many, one, rtol=1e-13, atol=1e-13)
+    if algorithm == "winograd":  # every tile is computed alone: the output and input gradient keep their bits
+        for i in (0, 1):
+            np.testing.assert_array_equal(got[3][i], got[1][i])
 
 
 def _channels_last(rng, n, c, length, dtype=np.float32):

@@ -118,7 +118,10 @@ def _start_minigrad_off_torch(monkeypatch, rel=1e-3):
 
 def test_float32_drift_is_excused_by_the_own_weights_check(embedded, monkeypatch):
     _start_minigrad_off_torch(monkeypatch)
-    res = run_lockstep(embedded, steps=2, batch_size=4, dtype="float32", seed=1)
+    # the scenario below (which tensors drift, and by how much) was measured with im2col's rounding;
+    # Winograd's passes too (res.ok) but puts one parameter 2.4e-4 off, excused by the one-lr rule
+    with minigrad.backends.conv.use("im2col"):
+        res = run_lockstep(embedded, steps=2, batch_size=4, dtype="float32", seed=1)
     assert res.ok, str(res.first_divergence)
     h = res.history[0]
     assert h["grad_cand64_rel"] > 10 * max(h["grad_ref64_rel"], 1e-4)  # far from the shadow ...

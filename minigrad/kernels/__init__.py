@@ -32,7 +32,7 @@ from . import cpu
 __all__ = [
     "available", "get_backend", "set_backend", "use", "warmup", "BACKENDS",
     "embedding_backward", "relu_forward", "relu_backward", "masked_pool_forward", "masked_pool_backward",
-    "adam_update", "col2im",
+    "adam_update", "col2im", "winograd_input", "winograd_output",
 ]
 
 BACKENDS = ("numba", "numpy")
@@ -231,6 +231,39 @@ def col2im(cols, padded_length: int, stride: int = 1, dilation: int = 1, out=Non
     return _pick("col2im", cols)(cols, int(padded_length), int(stride), int(dilation), out)
 
 
+def winograd_input(x, bt, m: int, row0: int, out):
+    """Winograd input transform of a block (see :mod:`minigrad.ops.winograd`): ``x`` (b, rows, C) and
+    ``out`` (a, b, T, C) C-contiguous of one float dtype, ``bt`` (a, a) of that dtype. Tile ``t`` reads
+    rows ``row0 + t*m .. row0 + t*m + a`` of each signal, zeros outside it. None for non-NumPy arrays."""
+    if not _host(x, bt, out):
+        return None
+    _check_block("winograd_input", x, bt, out)
+    if out.shape[0] != bt.shape[0] or out.shape[1] != x.shape[0] or out.shape[3] != x.shape[2]:
+        raise ValueError(f"winograd_input: out {out.shape} does not fit x {x.shape} and bt {bt.shape}")
+    return _pick("winograd_input", x, out)(x, bt, int(m), int(row0), out)
+
+
+def winograd_output(prods, at, bias, out):
+    """Winograd output transform (see :mod:`minigrad.ops.winograd`): ``prods`` (a, b, T, C_out) -> ``out``
+    (b, ell, C_out), ``ell <= T * m`` for ``at`` (m, a); ``bias`` (C_out,) or None is added last. All
+    C-contiguous, one float dtype. None for non-NumPy arrays."""
+    if not _host(prods, at, out) or (bias is not None and not _host(bias)):
+        return None
+    _check_block("winograd_output", prods, at, out, *(() if bias is None else (bias,)))
+    m, a = at.shape
+    if prods.shape[0] != a or out.shape[0] != prods.shape[1] or out.shape[2] != prods.shape[3] \
+            or out.shape[1] > prods.shape[2] * m or (bias is not None and bias.shape != (out.shape[2],)):
+        raise ValueError(f"winograd_output: shapes do not fit: prods {prods.shape}, at {at.shape}, out {out.shape}"
+                         f"{'' if bias is None else f', bias {bias.shape}'}")
+    return _pick("winograd_output", prods, out)(prods, at, bias, out)
+
+
+def _check_block(name, *arrays):
+    if any(a.dtype != arrays[0].dtype or not a.flags.c_contiguous for a in arrays) or arrays[0].dtype.kind != "f":
+        raise ValueError(f"{name}: expected C-contiguous arrays of one float dtype, got "
+                         f"{[(str(a.dtype), a.flags.c_contiguous) for a in arrays]}")
+
+
 def warmup(dtypes=(np.float32, np.float64)) -> float:
     """Compile (or load from the cache) every numba kernel for ``dtypes``; returns the seconds it took."""
     if not cpu.HAVE_NUMBA:
@@ -251,4 +284,10 @@ def warmup(dtypes=(np.float32, np.float64)) -> float:
         cpu.adam_update_numba(p, p.copy(), p.copy(), p.copy(), None, 1, 1e-3, 0.9, 0.999, 1e-8, 0.0, False, False)
         cpu.adam_update_numba(p, p.copy(), p.copy(), p.copy(), p.copy(), 1, 1e-3, 0.9, 0.999, 1e-8, 0.0, True, False)
         cpu.col2im_numba(np.ones((1, 3, 2, 2), dtype=dt), 4, 1, 1)
+        cpu.winograd_input_numba(np.ones((1, 3, 2), dtype=dt), np.ones((3, 3), dtype=dt), 1, -1,
+                                 np.empty((3, 1, 2, 2), dtype=dt))
+        cpu.winograd_output_numba(np.ones((3, 1, 2, 2), dtype=dt), np.ones((1, 3), dtype=dt), None,
+                                  np.empty((1, 2, 2), dtype=dt))
+        cpu.winograd_output_numba(np.ones((3, 1, 2, 2), dtype=dt), np.ones((1, 3), dtype=dt), np.ones(2, dtype=dt),
+                                  np.empty((1, 2, 2), dtype=dt))
     return time.perf_counter() - t0

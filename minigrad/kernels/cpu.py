@@ -304,6 +304,106 @@ def col2im_numba(cols, padded_length, stride=1, dilation=1, out=None):
     return out
 
 
+# ----------------------------------------------------------------------------- Winograd transforms
+def winograd_input_numpy(x, bt, m, row0, out):
+    """Winograd's input transform of a block of signals ``x`` (b, rows, C), channels last, into ``out``
+    (a, b, T, C): ``out[xi, n, t] = sum_i bt[xi, i] * x[n, row0 + t*m + i]`` (``a`` = bt's size), where a
+    row outside ``0..rows`` reads as zero (the convolution's padding). ``bt`` has x's dtype.
+    """
+    a, b, n_tiles, c = out.shape
+    if n_tiles == 0:
+        return out
+    rows = x.shape[1]
+    span = (n_tiles - 1) * m + a
+    padded = np.zeros((b, span, c), x.dtype)  # rows row0 .. row0 + span, zero outside the signal
+    lo, hi = min(max(-row0, 0), span), min(max(rows - row0, 0), span)
+    padded[:, lo:hi] = x[:, row0 + lo:row0 + hi]
+    for xi in range(a):
+        out[xi] = 0
+        for i in range(a):
+            if bt[xi, i] != 0:
+                out[xi] += bt[xi, i] * padded[:, i:i + (n_tiles - 1) * m + 1:m]
+    return out
+
+
+@_njit()
+def _winograd_input_loop(x, bt, m, row0, out):
+    a, b, n_tiles, c_ = out.shape
+    rows = x.shape[1]
+    for n in range(b):
+        for t in range(n_tiles):
+            first = row0 + t * m
+            for xi in range(a):
+                v = out[xi, n, t]
+                for c in range(c_):
+                    v[c] = 0
+                for i in range(a):
+                    coef = bt[xi, i]
+                    if coef == 0 or first + i < 0 or first + i >= rows:
+                        continue
+                    src = x[n, first + i]
+                    for c in range(c_):
+                        v[c] += coef * src[c]
+
+
+def winograd_input_numba(x, bt, m, row0, out):
+    """Same as :func:`winograd_input_numpy` in one pass, reading each input row straight from ``x``."""
+    _winograd_input_loop(x, bt, m, row0, out)
+    return out
+
+
+def winograd_output_numpy(prods, at, bias, out):
+    """Winograd's output transform: ``out[n, t*m + o] = sum_xi at[o, xi] * prods[xi, n, t] (+ bias)`` for
+    ``prods`` (a, b, T, C_out) and ``at`` (m, a), into ``out`` (b, ell, C_out) with ``ell <= T*m`` (the last
+    tile may stick out past the signal's end). ``bias``: (C_out,) or None; it is added last.
+    """
+    m, a = at.shape
+    _, b, n_tiles, c = prods.shape
+    full = np.zeros((b, n_tiles, m, c), prods.dtype)
+    for o in range(m):
+        for xi in range(a):
+            if at[o, xi] != 0:
+                full[:, :, o] += at[o, xi] * prods[xi]
+    if bias is not None:
+        full += bias
+    ell = out.shape[1]
+    out[...] = full.reshape(b, n_tiles * m, c)[:, :ell]
+    return out
+
+
+@_njit()
+def _winograd_output_loop(prods, at, bias, has_bias, out):
+    m, a = at.shape
+    _, b, n_tiles, c_ = prods.shape
+    ell = out.shape[1]
+    for n in range(b):
+        for t in range(n_tiles):
+            for o in range(m):
+                pos = t * m + o
+                if pos >= ell:
+                    break
+                y = out[n, pos]
+                for c in range(c_):
+                    y[c] = 0
+                for xi in range(a):
+                    coef = at[o, xi]
+                    if coef == 0:
+                        continue
+                    src = prods[xi, n, t]
+                    for c in range(c_):
+                        y[c] += coef * src[c]
+                if has_bias:
+                    for c in range(c_):
+                        y[c] += bias[c]
+
+
+def winograd_output_numba(prods, at, bias, out):
+    """Same as :func:`winograd_output_numpy` in one pass, writing each output row once."""
+    has_bias = bias is not None
+    _winograd_output_loop(prods, at, bias if has_bias else at[0], has_bias, out)  # at[0]: an unused stand-in
+    return out
+
+
 NUMPY = {
     "relu_forward": relu_forward_numpy,
     "embedding_backward": embedding_backward_numpy,
@@ -312,6 +412,8 @@ NUMPY = {
     "masked_pool_backward": masked_pool_backward_numpy,
     "adam_update": adam_update_numpy,
     "col2im": col2im_numpy,
+    "winograd_input": winograd_input_numpy,
+    "winograd_output": winograd_output_numpy,
 }
 NUMBA = {
     "relu_forward": relu_forward_numba,
@@ -322,4 +424,6 @@ NUMBA = {
     "masked_pool_backward": masked_pool_backward_numba,
     "adam_update": adam_update_numba,
     "col2im": col2im_numba,
+    "winograd_input": winograd_input_numba,
+    "winograd_output": winograd_output_numba,
 }

@@ -39,9 +39,11 @@ import numpy as np
 
 from .. import amp as _amp
 from .. import backend, kernels, parallel
+from ..backends import conv as _settings
 from ..autograd.graph import Op
 from ..tensor import Tensor
 from ._util import check_same_device
+from . import winograd
 from .reduce import accurate_sum
 
 xp_of = backend.get_array_module
@@ -70,6 +72,7 @@ def _same_padding(k: int, dilation: int):
 
 # ------------------------------------------------------------------ the op
 COLS_BLOCK_BYTES = 1 << 21  # columns built per block on the CPU: about 2 MB stays in cache
+WINOGRAD_BLOCK_BYTES = 1 << 21  # transformed inputs (and products) per Winograd block
 
 
 def _blocks(n: int, l_out: int, row_bytes: int, budget):
@@ -213,6 +216,11 @@ class Conv1d(Op):
         wt = xp.ascontiguousarray(wt)
         x_cl = x.transpose(0, 2, 1)  # (N, L, C): a view
         out = xp.empty((n, l_out, c_out), x.dtype)  # channels last
+        self.x_cl, self.wt = x_cl, wt
+        if self._winograd(xp, x.dtype, k):
+            self._correlate_winograd(x_cl, w, b, self.pad[0], out)
+            out = out.transpose(0, 2, 1)
+            return out[0] if self.unbatched else out
 
         def work(run):
             scratch = _Scratch(xp, x.dtype)  # one per thread
@@ -229,9 +237,53 @@ class Conv1d(Op):
                     dst += b
 
         _run_blocks(xp, work, list(_blocks(n, l_out, k * c * x.itemsize, self._budget(xp))))
-        self.x_cl, self.wt = x_cl, wt
         out = out.transpose(0, 2, 1)
         return out[0] if self.unbatched else out
+
+    # ---- Winograd (see minigrad.ops.winograd): the forward of float32 stride-1 convolutions on the CPU
+    def _winograd(self, xp, dtype, k) -> bool:
+        algo = _settings.current()
+        if algo == "im2col" or xp is not np or (self.stride, self.dilation, self.groups) != (1, 1, 1):
+            return False
+        if not winograd.applies(k):
+            return False
+        return dtype == np.float32 or (algo == "winograd" and dtype == np.float64)
+
+    @staticmethod
+    def _correlate_winograd(x_cl, w, b, pad_left, out):
+        """``out (N, L_out, C_out)`` = the stride-1 cross-correlation of ``x_cl (N, L, C)`` with ``w (C_out, C,
+        K)`` (+ ``b``), where input row ``l - pad_left`` feeds output ``l`` and rows outside the input are
+        zeros. A block of tiles at a time: input transform, ``a`` matrix products, output transform, all in
+        one thread's cache. Used for the forward and for the input gradient (see ``backward``)."""
+        n, length, c = x_cl.shape
+        c_out, k, l_out = w.shape[0], w.shape[2], out.shape[1]
+        dtype = x_cl.dtype
+        a, m = winograd.ALPHA, winograd.tile(k)
+        at, _, bt = (t.astype(dtype) for t in winograd.matrices(m, k))  # exact in any float dtype
+        u = winograd.weight_transform(w, m)
+        bias = None if b is None else np.ascontiguousarray(b)
+        n_tiles = -(-l_out // m)
+
+        def work(run):
+            scratch = _Scratch(np, dtype)
+            for n0, n1, t0, t1 in run:
+                bsz, tiles = n1 - n0, t1 - t0
+                src, row0 = x_cl[n0:n1], t0 * m - pad_left  # tile t reads input rows row0 + t*m .. + a
+                if not src.flags.c_contiguous:  # not channels last: copy the rows this block reads
+                    lo = min(max(row0, 0), length)
+                    hi = max(min(row0 + (tiles - 1) * m + a, length), lo)
+                    src = scratch.take("rows", (bsz, hi - lo, c))
+                    src[...] = x_cl[n0:n1, lo:hi]
+                    row0 -= lo
+                v = kernels.winograd_input(src, bt, m, row0, scratch.take("v", (a, bsz, tiles, c)))
+                prods = scratch.take("prods", (a, bsz * tiles, c_out))
+                np.matmul(v.reshape(a, bsz * tiles, c), u, out=prods)
+                # whole samples, or one sample's positions l0..l1: a contiguous run of out either way
+                dst = out[n0:n1, t0 * m:min(t1 * m, l_out)]
+                kernels.winograd_output(prods.reshape(a, bsz, tiles, c_out), at, bias, dst)
+
+        row_bytes = a * max(c, c_out) * dtype.itemsize  # one tile's transformed inputs or products
+        _run_blocks(np, work, list(_blocks(n, n_tiles, row_bytes, WINOGRAD_BLOCK_BYTES)))
 
     def backward(self, grad):
         xp = xp_of(grad)
@@ -243,6 +295,9 @@ class Conv1d(Op):
             grad = grad[None]
         g_cl = grad.transpose(0, 2, 1)  # (N, L_out, C_out)
         gx_cl = xp.empty((n, length, c), grad.dtype) if need[0] else None
+        # the input gradient is itself a stride-1 correlation (of the output gradient with the weight's
+        # taps reversed and its channel axes swapped): Winograd takes it when it takes the forward
+        wino_gx = need[0] and self._winograd(xp, grad.dtype, k)
         wt = self.wt
 
         def work(run):  # one run of blocks (whole samples) on one thread; returns its share of grad_weight
@@ -257,7 +312,7 @@ class Conv1d(Op):
                     cols = self._columns(scratch, self.x_cl, n0, n1, l0, l1).reshape(rows, g, k * c_g)
                     for i in range(g):
                         gw[i] += cols[:, i].T @ gb_[:, i]
-                if gx_cl is None:
+                if gx_cl is None or wino_gx:
                     continue
                 gcols = scratch.take("gcols", (b, lc, g, k, c_g))
                 gc = gcols.reshape(rows, g, k * c_g)
@@ -293,7 +348,12 @@ class Conv1d(Op):
                     gx_cl[n0:n1, done_to:] = 0
             return gw
 
-        shares = _run_blocks(xp, work, list(_blocks(n, l_out, k * c * grad.itemsize, self._budget(xp))))
+        if wino_gx:
+            w_flipped = wt[0].reshape(k, c, c_out)[::-1].transpose(1, 2, 0)  # (C, C_out, K), taps reversed
+            self._correlate_winograd(g_cl, w_flipped, None, k - 1 - pl, gx_cl)
+        shares = [None]
+        if need[1] or (need[0] and not wino_gx):
+            shares = _run_blocks(xp, work, list(_blocks(n, l_out, k * c * grad.itemsize, self._budget(xp))))
         gw = shares[0]
         for share in shares[1:] if gw is not None else ():
             gw += share
