@@ -93,6 +93,24 @@ def _conv_backward(lib, ctx):
     return fn
 
 
+def _as_im2col(make):
+    """The same case with minigrad's convolutions forced to im2col (torch's side unchanged): the
+    ratio against the default row shows what Winograd (minigrad.ops.winograd) gains."""
+
+    def wrapped(lib, ctx):
+        fn = make(lib, ctx)
+        if getattr(lib, "__name__", "") != "minigrad":
+            return fn
+
+        def run(i):
+            with lib.backends.conv.use("im2col"):
+                fn(i)
+
+        return run
+
+    return wrapped
+
+
 def _emb_inputs(lib, ctx, grad):
     n, length = (2, 40) if ctx.quick else (ctx.batch, 950)
     rng = _rng(ctx)
@@ -165,6 +183,8 @@ def cases(ctx) -> list:
         Case("micro", "matmul fwd+bwd", "32x32" if ctx.quick else "512x512 float32", _matmul),
         Case("micro", "conv1d forward (no_grad)", conv, _conv_forward),
         Case("micro", "conv1d fwd+bwd", conv, _conv_backward),
+        Case("micro", "conv1d forward, minigrad im2col", conv, _as_im2col(_conv_forward)),
+        Case("micro", "conv1d fwd+bwd, minigrad im2col", conv, _as_im2col(_conv_backward)),
         Case("micro", "embedding forward (no_grad)", emb, _emb_forward),
         Case("micro", "embedding fwd+bwd", emb, _emb_backward),
         Case("micro", "cross_entropy fwd+bwd", "(16,5)" if ctx.quick else "(4096,128)", _cross_entropy),
@@ -239,6 +259,35 @@ def _k_col2im(ctx):
     return lambda i: kernels.col2im(cols, length + 4)
 
 
+def _winograd_block(ctx):
+    """One Winograd block of the course's second convolution: a sample's 128 channels, 5 taps."""
+    from minigrad.ops import winograd
+
+    _, c, length = _k_sizes(ctx)
+    m = winograd.tile(5)
+    tiles = -(-length // m)
+    at, _, bt = (t.astype(np.float32) for t in winograd.matrices(m, 5))
+    return c, length, m, tiles, at, bt
+
+
+def _k_winograd_input(ctx):
+    from minigrad import kernels
+
+    c, length, m, tiles, _, bt = _winograd_block(ctx)
+    x = _rng(ctx).standard_normal((1, length, c)).astype(np.float32)
+    v = np.empty((bt.shape[0], 1, tiles, c), np.float32)
+    return lambda i: kernels.winograd_input(x, bt, m, -2, v)
+
+
+def _k_winograd_output(ctx):
+    from minigrad import kernels
+
+    c, length, m, tiles, at, _ = _winograd_block(ctx)
+    prods = _rng(ctx).standard_normal((at.shape[1], 1, tiles, c)).astype(np.float32)
+    bias, out = np.zeros(c, np.float32), np.empty((1, length, c), np.float32)
+    return lambda i: kernels.winograd_output(prods, at, bias, out)
+
+
 def kernel_cases(ctx) -> list:
     n, c, length = _k_sizes(ctx)
     act = f"({n},{c},{length}) float32"
@@ -250,4 +299,8 @@ def kernel_cases(ctx) -> list:
         Case("kernel", "adam_update", "1000" if ctx.quick else "125k float32", _kernel_case(_k_adam)),
         Case("kernel", "col2im (conv1d backward)", f"({n},{length},5,{c}) -> ({n},{length + 4},{c})",
              _kernel_case(_k_col2im)),
+        Case("kernel", "winograd_input (one sample)", f"({length},{c}) -> (8,{-(-length // 4)},{c})",
+             _kernel_case(_k_winograd_input)),
+        Case("kernel", "winograd_output (one sample)", f"(8,{-(-length // 4)},{c}) -> ({length},{c})",
+             _kernel_case(_k_winograd_output)),
     ]
