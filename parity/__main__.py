@@ -59,10 +59,11 @@ def _parser():
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--mask-after-conv", action="store_true", help="zero padded positions after each conv "
                    "(removes the course model's padding leak; default off, faithful to the course)")
-    r.add_argument("--conv", default="winograd", choices=("winograd", "auto", "im2col"),
-                   help="minigrad's CPU convolution algorithm (minigrad.backends.conv). Default winograd: the "
-                   "float64 lockstep then checks, to 1e-9, the algorithm float32 training uses by default; "
-                   "auto: im2col for float64")
+    r.add_argument("--conv", choices=("winograd", "auto", "im2col"),
+                   help="minigrad's CPU convolution algorithm (minigrad.backends.conv) for every run. Default: "
+                   "winograd for the float64 lockstep (checks, to 1e-9, the algorithm float32 training uses), "
+                   "im2col for the float32 lockstep (torch's rounding level; Winograd's 5x larger float32 "
+                   "error flips near-zero ReLU inputs more often than its rule allows), auto for training")
     r.add_argument("--tol64", type=float, help="float64 lockstep tolerance (default 1e-9 relative)")
     r.add_argument("--tol32", type=float, help="float32 lockstep tolerance (default 1e-4 relative, plus the "
                    "float64-shadow rule, see parity/lockstep.py)")
@@ -123,10 +124,17 @@ def main(argv=None) -> int:
     if argv and argv[0] == "swap":
         return _swap(argv[1:])
     args = _parser().parse_args(argv)
+    return _run(args)
+
+
+# minigrad's convolution algorithm for each part of the run when --conv is not given (see --help)
+DEFAULT_CONV = {"float64": "winograd", "float32": "im2col", "train": "auto"}
+
+
+def _conv(args, part: str):
     import minigrad
 
-    with minigrad.backends.conv.use(args.conv):
-        return _run(args)
+    return minigrad.backends.conv.use(args.conv or DEFAULT_CONV[part])
 
 
 def _run(args) -> int:
@@ -158,10 +166,13 @@ def _run(args) -> int:
         for dt in dtypes:
             tol = {"float64": args.tol64, "float32": args.tol32}[dt] or TOLERANCES[dt]
             steps = args.steps if dt == "float64" else args.steps32
-            res = run_lockstep(lock_ds, steps=steps, batch_size=args.lockstep_batch_size, dtype=dt,
-                               device=args.device, seed=args.seed, lr=args.lr, mask_after_conv=args.mask_after_conv,
-                               tolerance=tol, progress=not args.quiet, shadow64=not args.no_shadow)
+            with _conv(args, dt):
+                res = run_lockstep(lock_ds, steps=steps, batch_size=args.lockstep_batch_size, dtype=dt,
+                                   device=args.device, seed=args.seed, lr=args.lr,
+                                   mask_after_conv=args.mask_after_conv, tolerance=tol, progress=not args.quiet,
+                                   shadow64=not args.no_shadow)
             summary = res.summary()
+            summary["conv"] = args.conv or DEFAULT_CONV[dt]
             summary["history"] = res.history
             report["lockstep"].append(summary)
             if not res.ok:
@@ -170,10 +181,11 @@ def _run(args) -> int:
         print(lockstep_table(report["lockstep"]))
     if not args.no_train:
         dt = "float64" if args.dtype == "float64" else "float32"
-        results = train_both(ds.subset(tr), ds.subset(va), ds.subset(te), epochs=args.epochs,
-                             batch_size=args.batch_size, lr=args.lr, seed=args.seed, patience=args.patience,
-                             dtype=dt, device=args.device, mask_after_conv=args.mask_after_conv,
-                             progress=not args.quiet)
+        with _conv(args, "train"):
+            results = train_both(ds.subset(tr), ds.subset(va), ds.subset(te), epochs=args.epochs,
+                                 batch_size=args.batch_size, lr=args.lr, seed=args.seed, patience=args.patience,
+                                 dtype=dt, device=args.device, mask_after_conv=args.mask_after_conv,
+                                 progress=not args.quiet)
         report["train"] = {r.library: {"history": r.history, "best_epoch": r.best_epoch,
                                        "stopped_early": r.stopped_early, "test_metrics": r.test_metrics,
                                        "test_probs": r.test_probs, "test_labels": r.test_labels,

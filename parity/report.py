@@ -56,9 +56,10 @@ def _table(header, rows, markdown=False) -> str:
 
 def lockstep_table(summaries, markdown=False) -> str:
     """One row per lockstep run: max relative error per compared group, worst tensor, verdict."""
-    header = ["dtype", "device", "steps", "loss", "logits", "grads", "params", "worst tensor (step)", "tolerance",
-              "torch vs f64", "minigrad vs f64", "verdict"]
-    rows = [[s["dtype"], s["device"], s["steps_run"], s["loss_max_rel"], s["logits_max_rel"], s["grad_max_rel"],
+    header = ["dtype", "device", "conv", "steps", "loss", "logits", "grads", "params", "worst tensor (step)",
+              "tolerance", "torch vs f64", "minigrad vs f64", "verdict"]
+    rows = [[s["dtype"], s["device"], s.get("conv", "-"), s["steps_run"], s["loss_max_rel"], s["logits_max_rel"],
+             s["grad_max_rel"],
              s["param_max_rel"], f"{s['worst_tensor']} ({s['worst_step']})", s["tolerance"],
              s.get("torch_vs_float64_max_rel", "-"), s.get("minigrad_vs_float64_max_rel", "-"),
              "PASS" if s["ok"] else "FAIL"] for s in summaries]

@@ -217,7 +217,8 @@ def _binary_inputs(kind, a, b):
     elif kind == "distinct":  # keep a, b, b-1, b+1 apart so finite differences don't cross a switch point
         a = np.round(a, 1) + 0.05 - 0.02 * np.round(b, 1)
         b = np.round(b, 1)
-        b = b + 0.13 * (np.abs(np.subtract(a, b) % 1) < 0.1)
+        gap = np.subtract(a, b)  # near a whole number (either side: -4e-16 counts) -> move b off it
+        b = b + 0.13 * (np.abs(gap - np.round(gap)) < 0.1)
     elif kind == "off_threshold":  # b == 0.5 exactly would put the mask's switch inside the finite difference
         b = np.where(np.abs(np.asarray(b) - 0.5) < 0.01, np.asarray(b) + 0.1, b)
     elif kind == "remainder":

@@ -31,6 +31,28 @@ def test_main_job_writes_tables_report_and_plots(tmp_path, capsys):
     assert "| dtype |" in md and "![roc.png](roc.png)" in md and "Verdict: **PASS**" in md
 
 
+@pytest.mark.parametrize("flag,expect", [([], ["winograd", "im2col"]), (["--conv", "auto"], ["auto", "auto"])])
+def test_conv_algorithm_per_run(flag, expect, tmp_path, monkeypatch):
+    """By default the float64 lockstep checks Winograd exactly and the float32 one runs im2col; training
+    keeps the library's default; ``--conv`` sets one algorithm for all. Each run is reported."""
+    import minigrad
+    from parity import train as train_mod
+
+    real, seen = train_mod.train_both, []
+
+    def spy(*args, **kwargs):
+        seen.append(minigrad.backends.conv.algorithm)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_mod, "train_both", spy)
+    before = minigrad.backends.conv.algorithm
+    assert main([*TINY, *flag, "--epochs", "1", "--no-plots", "--out", str(tmp_path)]) == 0
+    rep = json.loads((tmp_path / "report.json").read_text())
+    assert [s["conv"] for s in rep["lockstep"]] == expect
+    assert seen == [flag[1] if flag else "auto"]
+    assert minigrad.backends.conv.algorithm == before
+
+
 def test_divergence_exits_nonzero_naming_step_and_tensor(tmp_path, capsys):
     code = main([*TINY, "--no-train", "--dtype", "float32", "--tol32", "1e-15", "--no-shadow", "--no-plots", "--out",
                  str(tmp_path)])

@@ -233,8 +233,8 @@ def col2im(cols, padded_length: int, stride: int = 1, dilation: int = 1, out=Non
 
 def winograd_input(x, bt, m: int, row0: int, out):
     """Winograd input transform of a block (see :mod:`minigrad.ops.winograd`): ``x`` (b, rows, C) and
-    ``out`` (a, b, T, C) C-contiguous of one float dtype, ``bt`` (a, a) of that dtype. Tile ``t`` reads
-    rows ``row0 + t*m .. row0 + t*m + a`` of each signal, zeros outside it. None for non-NumPy arrays."""
+    ``out`` (a, b, T, C) C-contiguous of one float dtype, ``bt`` (a, w) of that dtype. Tile ``t`` reads
+    rows ``row0 + t*m .. row0 + t*m + w`` of each signal, zeros outside it. None for non-NumPy arrays."""
     if not _host(x, bt, out):
         return None
     _check_block("winograd_input", x, bt, out)

@@ -307,20 +307,23 @@ def col2im_numba(cols, padded_length, stride=1, dilation=1, out=None):
 # ----------------------------------------------------------------------------- Winograd transforms
 def winograd_input_numpy(x, bt, m, row0, out):
     """Winograd's input transform of a block of signals ``x`` (b, rows, C), channels last, into ``out``
-    (a, b, T, C): ``out[xi, n, t] = sum_i bt[xi, i] * x[n, row0 + t*m + i]`` (``a`` = bt's size), where a
-    row outside ``0..rows`` reads as zero (the convolution's padding). ``bt`` has x's dtype.
+    (a, b, T, C): ``out[xi, n, t] = sum_i bt[xi, i] * x[n, row0 + t*m + i]`` for ``bt`` (a, w), so tile
+    ``t`` reads the ``w`` rows from ``row0 + t*m``; a row outside ``0..rows`` reads as zero (the
+    convolution's padding). ``bt`` has x's dtype. (The weight gradient also sends the output gradient
+    through here, with Winograd's filter transform G, a x m, as ``bt``.)
     """
     a, b, n_tiles, c = out.shape
     if n_tiles == 0:
         return out
+    width = bt.shape[1]
     rows = x.shape[1]
-    span = (n_tiles - 1) * m + a
+    span = (n_tiles - 1) * m + width
     padded = np.zeros((b, span, c), x.dtype)  # rows row0 .. row0 + span, zero outside the signal
     lo, hi = min(max(-row0, 0), span), min(max(rows - row0, 0), span)
     padded[:, lo:hi] = x[:, row0 + lo:row0 + hi]
     for xi in range(a):
         out[xi] = 0
-        for i in range(a):
+        for i in range(width):
             if bt[xi, i] != 0:
                 out[xi] += bt[xi, i] * padded[:, i:i + (n_tiles - 1) * m + 1:m]
     return out
@@ -329,6 +332,7 @@ def winograd_input_numpy(x, bt, m, row0, out):
 @_njit()
 def _winograd_input_loop(x, bt, m, row0, out):
     a, b, n_tiles, c_ = out.shape
+    width = bt.shape[1]
     rows = x.shape[1]
     for n in range(b):
         for t in range(n_tiles):
@@ -337,7 +341,7 @@ def _winograd_input_loop(x, bt, m, row0, out):
                 v = out[xi, n, t]
                 for c in range(c_):
                     v[c] = 0
-                for i in range(a):
+                for i in range(width):
                     coef = bt[xi, i]
                     if coef == 0 or first + i < 0 or first + i >= rows:
                         continue

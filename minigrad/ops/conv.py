@@ -143,6 +143,21 @@ class _Scratch:
         return buf[:size].reshape(shape)
 
 
+def _tile_rows(scratch, name, arr, n0, n1, row0, span):
+    """Samples ``n0..n1`` of ``arr (N, rows, C)`` for a Winograd kernel that reads rows ``row0 .. row0 +
+    span`` (rows outside the signal read as zeros): the array itself when channels last, else a copy of
+    just those rows into a scratch buffer. Returns ``(block, row0 within block)``."""
+    src = arr[n0:n1]
+    if src.flags.c_contiguous:
+        return src, row0
+    length = arr.shape[1]
+    lo = min(max(row0, 0), length)
+    hi = max(min(row0 + span, length), lo)
+    buf = scratch.take(name, (n1 - n0, hi - lo, arr.shape[2]))
+    buf[...] = arr[n0:n1, lo:hi]
+    return buf, row0 - lo
+
+
 class Conv1d(Op):
     """Cross-correlation of ``x (N, C_in, L)`` with ``w (C_out, C_in/G, K)``, plus an optional bias."""
 
@@ -273,13 +288,8 @@ class Conv1d(Op):
             scratch = _Scratch(np, dtype)
             for n0, n1, t0, t1 in run:
                 bsz, tiles = n1 - n0, t1 - t0
-                src, row0 = x_cl[n0:n1], t0 * m - pad_left  # tile t reads input rows row0 + t*m .. + a
-                if not src.flags.c_contiguous:  # not channels last: copy the rows this block reads
-                    lo = min(max(row0, 0), length)
-                    hi = max(min(row0 + (tiles - 1) * m + a, length), lo)
-                    src = scratch.take("rows", (bsz, hi - lo, c))
-                    src[...] = x_cl[n0:n1, lo:hi]
-                    row0 -= lo
+                # tile t reads input rows row0 + t*m .. + a
+                src, row0 = _tile_rows(scratch, "rows", x_cl, n0, n1, t0 * m - pad_left, (tiles - 1) * m + a)
                 v = kernels.winograd_input(src, bt, m, row0, scratch.take("v", (a, bsz, tiles, c)))
                 prods = scratch.take("prods", (a, bsz * tiles, c_out))
                 np.matmul(v.reshape(a, bsz * tiles, c), u, out=prods)
@@ -289,6 +299,41 @@ class Conv1d(Op):
 
         row_bytes = a * max(c, c_out) * dtype.itemsize  # one tile's transformed inputs or products
         _run_blocks(np, work, list(_blocks(n, n_tiles, row_bytes, WINOGRAD_BLOCK_BYTES)))
+
+    @staticmethod
+    def _weight_grad_winograd(x_cl, g_cl, k, pad_left):
+        """``grad_weight[o, c, j] = sum_t g[t, o] x[t + j - pad_left, c]`` (C_out, C, K) by Winograd with the
+        roles swapped: per tile, the K taps are the outputs and the tile's m gradient rows the filter, so
+        ``matrices(K, m)`` applies, and its input transform is the forward's, over the forward's tiles."""
+        n, length, c = x_cl.shape
+        l_out, c_out = g_cl.shape[1], g_cl.shape[2]
+        dtype = x_cl.dtype
+        a, m = winograd.ALPHA, winograd.tile(k)
+        at, g_t, bt = winograd.matrices(k, m)  # A^T (K, a), G (a, m), B^T (a, a)
+        bt, g_t = bt.astype(dtype), g_t.astype(dtype)
+        n_tiles = -(-l_out // m)
+
+        def work(run):  # returns this run's sum over its tiles of the a point-wise products (a, C, C_out)
+            scratch = _Scratch(np, dtype)
+            acc = np.zeros((a, c, c_out), dtype)
+            for n0, n1, t0, t1 in run:
+                bsz, tiles = n1 - n0, t1 - t0
+                src, row0 = _tile_rows(scratch, "rows", x_cl, n0, n1, t0 * m - pad_left, (tiles - 1) * m + a)
+                v = kernels.winograd_input(src, bt, m, row0, scratch.take("v", (a, bsz, tiles, c)))
+                gsrc, grow0 = _tile_rows(scratch, "grows", g_cl, n0, n1, t0 * m, tiles * m)
+                gg = kernels.winograd_input(gsrc, g_t, m, grow0, scratch.take("gg", (a, bsz, tiles, c_out)))
+                prod = scratch.take("prod", (a, c, c_out))
+                np.matmul(v.reshape(a, bsz * tiles, c).transpose(0, 2, 1), gg.reshape(a, bsz * tiles, c_out),
+                          out=prod)
+                acc += prod
+            return acc
+
+        row_bytes = a * max(c, c_out) * dtype.itemsize
+        shares = _run_blocks(np, work, list(_blocks(n, n_tiles, row_bytes, WINOGRAD_BLOCK_BYTES)))
+        total = shares[0]
+        for share in shares[1:]:  # in a fixed order: a given thread count always gives the same bits
+            total += share
+        return np.einsum("jx,xco->ocj", at.astype(dtype), total)  # (C_out, C, K)
 
     def backward(self, grad):
         xp = xp_of(grad)
@@ -302,12 +347,13 @@ class Conv1d(Op):
         gx_cl = xp.empty((n, length, c), grad.dtype) if need[0] else None
         # the input gradient is itself a stride-1 correlation (of the output gradient with the weight's
         # taps reversed and its channel axes swapped): Winograd takes it when it takes the forward
-        wino_gx = need[0] and self._winograd(xp, grad.dtype, k)
+        wino = self._winograd(xp, grad.dtype, k)
+        wino_gx, wino_gw = need[0] and wino, need[1] and wino
         wt = self.wt
 
         def work(run):  # one run of blocks (whole samples) on one thread; returns its share of grad_weight
             scratch = _Scratch(xp, grad.dtype)
-            gw = xp.zeros((g, k * c_g, cg_out), grad.dtype) if need[1] else None
+            gw = xp.zeros((g, k * c_g, cg_out), grad.dtype) if need[1] and not wino_gw else None
             done_to = 0  # rows 0..done_to of the current sample's input gradient are written
             for n0, n1, l0, l1 in run:
                 b, lc = n1 - n0, l1 - l0
@@ -357,7 +403,7 @@ class Conv1d(Op):
             w_flipped = wt[0].reshape(k, c, c_out)[::-1].transpose(1, 2, 0)  # (C, C_out, K), taps reversed
             self._correlate_winograd(g_cl, w_flipped, None, k - 1 - pl, gx_cl)
         shares = [None]
-        if need[1] or (need[0] and not wino_gx):
+        if (need[1] and not wino_gw) or (need[0] and not wino_gx):
             shares = _run_blocks(xp, work, list(_blocks(n, l_out, k * c * grad.itemsize, self._budget(xp))))
         gw = shares[0]
         for share in shares[1:] if gw is not None else ():
@@ -368,6 +414,8 @@ class Conv1d(Op):
             gx = gx[0] if self.unbatched else gx
         if gw is not None:  # (G, K*C/G, C_out/G) -> (C_out, C/G, K)
             gwt = gw.reshape(g, k, c_g, cg_out).transpose(0, 3, 2, 1).reshape(c_out, c_g, k)
+        if wino_gw:
+            gwt = self._weight_grad_winograd(self.x_cl, g_cl, k, pl)
         if len(need) > 2 and need[2]:
             gbias = accurate_sum(grad, (0, 2))  # summed over positions, not the contiguous axis: float64 adds
         return gx, gwt, gbias

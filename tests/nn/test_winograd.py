@@ -24,6 +24,19 @@ pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
 
 # ------------------------------------------------------------------ the matrices
 @pytest.mark.parametrize("k", KS)
+def test_weight_gradient_matrices_swap_the_roles(k):
+    """For the weight gradient a tile's K taps are the outputs and its m gradient rows the filter:
+    ``matrices(K, m)``, whose input transform is the forward's (so the forward's tiles serve both)."""
+    m = winograd.tile(k)
+    at, g, bt = winograd.matrices(k, m)
+    np.testing.assert_array_equal(bt, winograd.matrices(m, k)[2])
+    rng = np.random.default_rng(k)
+    x, grad = rng.standard_normal(winograd.ALPHA), rng.standard_normal(m)
+    want = [sum(grad[i] * x[i + j] for i in range(m)) for j in range(k)]
+    np.testing.assert_allclose(at @ ((g @ grad) * (bt @ x)), want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("k", KS)
 def test_matrices_give_the_correlation_of_a_tile(k):
     m = winograd.tile(k)
     at, g, bt = winograd.matrices(m, k)
@@ -58,19 +71,21 @@ def test_applies_to_2_to_7_taps():
        tiles=st.integers(0, 4), row0=st.integers(-9, 9), dtype=st.sampled_from([np.float32, np.float64]),
        seed=st.integers(0, 2**16))
 def test_input_transform_twins_agree_and_read_zeros_outside_the_signal(b, rows, c, k, tiles, row0, dtype, seed):
+    """B^T (a x a) on the input's tiles; with G (a x m) as the matrix, the gradient's tiles (weight gradient)."""
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((b, rows, c)).astype(dtype)
     m, a = winograd.tile(k), winograd.ALPHA
-    bt = winograd.matrices(m, k)[2].astype(dtype)
+    bt = winograd.matrices(m, k)[2].astype(dtype) if seed % 2 else winograd.matrices(k, m)[1].astype(dtype)
+    width = bt.shape[1]
     # reference: pad with zeros explicitly, then apply B^T to each tile's a rows
     lo = min(row0, 0)
-    hi = max(row0 + (tiles - 1) * m + a, rows) if tiles else rows
+    hi = max(row0 + (tiles - 1) * m + width, rows) if tiles else rows
     padded = np.zeros((b, hi - lo, c), np.float64)
     padded[:, -lo:-lo + rows] = x
     want = np.zeros((a, b, tiles, c))
     for t in range(tiles):
         first = row0 + t * m - lo
-        want[:, :, t] = np.einsum("xi,nic->xnc", bt.astype(np.float64), padded[:, first:first + a])
+        want[:, :, t] = np.einsum("xi,nic->xnc", bt.astype(np.float64), padded[:, first:first + width])
     got = [f(x, bt, m, row0, np.full((a, b, tiles, c), np.nan, dtype)) for f in
            [cpu.winograd_input_numpy] + ([cpu.winograd_input_numba] if cpu.HAVE_NUMBA else [])]
     tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-13, atol=1e-13)
@@ -136,8 +151,8 @@ def winograd_case(draw):
 @settings(max_examples=15)
 @given(case=winograd_case())
 def test_winograd_float64_matches_torch_and_gradcheck(budget, case):
-    """Forced on float64 (``algorithm = "winograd"``), Winograd must give torch's values and input gradients
-    to float64 precision and pass the finite-difference check, for every cut of the batch into blocks."""
+    """Forced on float64 (``algorithm = "winograd"``), Winograd must give torch's values and gradients to
+    float64 precision and pass the finite-difference check, for every cut of the batch into blocks."""
     x, w, b, padding, channels_last = case
 
     def fn(lib, x, w, *bias):
@@ -221,12 +236,20 @@ def test_which_convolutions_take_winograd(dtype, kw, k, algo, expect, monkeypatc
         np.testing.assert_array_equal(out.detach().numpy(), ref.numpy())
 
 
-def test_weight_only_gradient_skips_the_winograd_input_gradient(monkeypatch):
+@pytest.mark.parametrize("x_grad,w_grad,transforms", [
+    (True, True, 3),    # input gradient: one transform; weight gradient: the input's and the gradient's
+    (False, True, 2),
+    (True, False, 1),
+])
+def test_backward_computes_only_the_gradients_asked_for(x_grad, w_grad, transforms, monkeypatch):
     calls = _count_winograd(monkeypatch)
-    x = mg.randn(2, 3, 10)
-    w = mg.randn(4, 3, 5, requires_grad=True)
-    mg.nn.functional.conv1d(x, w, padding=2).sum().backward()
-    assert len(calls) == 1 and w.grad is not None and x.grad is None
+    x = mg.randn(2, 3, 10, requires_grad=x_grad)
+    w = mg.randn(4, 3, 5, requires_grad=w_grad)
+    out = mg.nn.functional.conv1d(x, w, padding=2)
+    assert len(calls) == 1  # the forward: one block
+    out.sum().backward()
+    assert len(calls) - 1 == transforms
+    assert (x.grad is not None) == x_grad and (w.grad is not None) == w_grad
 
 
 # ------------------------------------------------------------------ the switch
