@@ -32,8 +32,8 @@ col2im undoes im2col by adding each tap's slice back at its shifted rows; the co
 share a few input rows (the kernel's halo); their gradients are added, not overwritten.
 
 Winograd instead of im2col: a float32 convolution with stride 1, dilation 1, groups 1 and 2 to 7 taps
-computes its forward and its input gradient with :mod:`minigrad.ops.winograd` (fewer multiplications,
-a little more rounding), in blocks of tiles the same way; the weight gradient stays im2col.
+computes its forward and both gradients with :mod:`minigrad.ops.winograd` (fewer multiplications, a
+little more rounding), in blocks of tiles the same way.
 ``minigrad.backends.conv.algorithm`` chooses (see :mod:`minigrad.backends.conv`).
 """
 from __future__ import annotations

@@ -28,7 +28,13 @@ does 20, a 2.5x cut in multiply-adds (K=3: 2.25x; K=7: 1.75x). The points are 0,
 row of B^T is scaled to whole numbers and the matching row of G takes the inverse scale, so the input
 transform is exact in small integers and all the division happens once, on the weight, in float64.
 
-The price is rounding: the transforms add and subtract inputs scaled by up to ~100, so a float32
+Backward uses the same machinery. The input gradient is a correlation of the output gradient with the
+taps reversed (``Conv1d.backward``). The weight gradient swaps the roles: over one tile, the K taps'
+gradients are K outputs of correlating the tile's ``a`` inputs with its ``m`` output-gradient rows,
+so ``matrices(K, m)`` applies (the same B^T: it depends only on the points) and the sum over tiles
+and positions becomes ``a`` products ``(C_in, tiles) @ (tiles, C_out)``.
+
+The price is rounding: the transforms add and subtract inputs scaled by up to ~160, so a float32
 result is about 5x farther from the exact answer than im2col's (~2e-6 against ~4e-7 of the output's
 largest entry on the course's second layer). That is still float32 accuracy, but not the same bits as
 torch. ``minigrad.backends.conv.algorithm`` chooses: ``"auto"`` (the default) takes Winograd for
