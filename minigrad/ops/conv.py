@@ -260,7 +260,7 @@ class Conv1d(Op):
         out = out.transpose(0, 2, 1)
         return out[0] if self.unbatched else out
 
-    # ---- Winograd (see minigrad.ops.winograd): the forward of float32 stride-1 convolutions on the CPU
+    # ---- Winograd (see minigrad.ops.winograd): float32 stride-1 convolutions on the CPU, forward and backward
     def _winograd(self, xp, dtype, k) -> bool:
         algo = _settings.current()
         if algo == "im2col" or xp is not np or (self.stride, self.dilation, self.groups) != (1, 1, 1):
@@ -275,7 +275,7 @@ class Conv1d(Op):
         K)`` (+ ``b``), where input row ``l - pad_left`` feeds output ``l`` and rows outside the input are
         zeros. A block of tiles at a time: input transform, ``a`` matrix products, output transform, all in
         one thread's cache. Used for the forward and for the input gradient (see ``backward``)."""
-        n, length, c = x_cl.shape
+        n, _, c = x_cl.shape
         c_out, k, l_out = w.shape[0], w.shape[2], out.shape[1]
         dtype = x_cl.dtype
         a, m = winograd.ALPHA, winograd.tile(k)
@@ -305,7 +305,7 @@ class Conv1d(Op):
         """``grad_weight[o, c, j] = sum_t g[t, o] x[t + j - pad_left, c]`` (C_out, C, K) by Winograd with the
         roles swapped: per tile, the K taps are the outputs and the tile's m gradient rows the filter, so
         ``matrices(K, m)`` applies, and its input transform is the forward's, over the forward's tiles."""
-        n, length, c = x_cl.shape
+        n, _, c = x_cl.shape
         l_out, c_out = g_cl.shape[1], g_cl.shape[2]
         dtype = x_cl.dtype
         a, m = winograd.ALPHA, winograd.tile(k)
@@ -346,7 +346,8 @@ class Conv1d(Op):
         g_cl = grad.transpose(0, 2, 1)  # (N, L_out, C_out)
         gx_cl = xp.empty((n, length, c), grad.dtype) if need[0] else None
         # the input gradient is itself a stride-1 correlation (of the output gradient with the weight's
-        # taps reversed and its channel axes swapped): Winograd takes it when it takes the forward
+        # taps reversed and its channel axes swapped), and the weight gradient one with the roles swapped:
+        # Winograd takes both when it takes the forward
         wino = self._winograd(xp, grad.dtype, k)
         wino_gx, wino_gw = need[0] and wino, need[1] and wino
         wt = self.wt
