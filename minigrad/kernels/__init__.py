@@ -246,7 +246,8 @@ def winograd_input(x, bt, m: int, row0: int, out):
 def winograd_output(prods, at, bias, out):
     """Winograd output transform (see :mod:`minigrad.ops.winograd`): ``prods`` (a, b, T, C_out) -> ``out``
     (b, ell, C_out), ``ell <= T * m`` for ``at`` (m, a); ``bias`` (C_out,) or None is added last. All
-    C-contiguous, one float dtype. None for non-NumPy arrays."""
+    C-contiguous, one float dtype. Returns True when every value written is finite, False otherwise;
+    None for non-NumPy arrays."""
     if not _host(prods, at, out) or (bias is not None and not _host(bias)):
         return None
     _check_block("winograd_output", prods, at, out, *(() if bias is None else (bias,)))

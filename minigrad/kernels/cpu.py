@@ -360,6 +360,10 @@ def winograd_output_numpy(prods, at, bias, out):
     """Winograd's output transform: ``out[n, t*m + o] = sum_xi at[o, xi] * prods[xi, n, t] (+ bias)`` for
     ``prods`` (a, b, T, C_out) and ``at`` (m, a), into ``out`` (b, ell, C_out) with ``ell <= T*m`` (the last
     tile may stick out past the signal's end). ``bias``: (C_out,) or None; it is added last.
+
+    Returns True when every value written is finite. (The convolution then trusts the result; otherwise it
+    recomputes with im2col, because Winograd's transforms mix a tile's inputs: one inf among them turns
+    outputs that im2col leaves finite or inf into nan.)
     """
     m, a = at.shape
     _, b, n_tiles, c = prods.shape
@@ -372,7 +376,7 @@ def winograd_output_numpy(prods, at, bias, out):
         full += bias
     ell = out.shape[1]
     out[...] = full.reshape(b, n_tiles * m, c)[:, :ell]
-    return out
+    return bool(np.isfinite(out).all())
 
 
 @_njit()
@@ -380,6 +384,7 @@ def _winograd_output_loop(prods, at, bias, has_bias, out):
     m, a = at.shape
     _, b, n_tiles, c_ = prods.shape
     ell = out.shape[1]
+    check = np.zeros(c_, out.dtype)  # y - y is 0 for a finite y and nan otherwise; summed per channel
     for n in range(b):
         for t in range(n_tiles):
             for o in range(m):
@@ -399,13 +404,18 @@ def _winograd_output_loop(prods, at, bias, has_bias, out):
                 if has_bias:
                     for c in range(c_):
                         y[c] += bias[c]
+                for c in range(c_):
+                    check[c] += y[c] - y[c]
+    for c in range(c_):
+        if check[c] != 0:  # nan compares unequal to everything
+            return False
+    return True
 
 
 def winograd_output_numba(prods, at, bias, out):
     """Same as :func:`winograd_output_numpy` in one pass, writing each output row once."""
     has_bias = bias is not None
-    _winograd_output_loop(prods, at, bias if has_bias else at[0], has_bias, out)  # at[0]: an unused stand-in
-    return out
+    return _winograd_output_loop(prods, at, bias if has_bias else at[0], has_bias, out)  # at[0]: unused stand-in
 
 
 NUMPY = {

@@ -237,10 +237,10 @@ class Conv1d(Op):
         x_cl = x.transpose(0, 2, 1)  # (N, L, C): a view
         out = xp.empty((n, l_out, c_out), x.dtype)  # channels last
         self.x_cl, self.wt = x_cl, wt
-        if self._winograd(xp, x.dtype, k):
-            self._correlate_winograd(x_cl, w, b, self.pad[0], out)
+        if self._winograd(xp, x.dtype, k) and self._correlate_winograd(x_cl, w, b, self.pad[0], out):
             out = out.transpose(0, 2, 1)
             return out[0] if self.unbatched else out
+        # im2col; also when Winograd's result held an inf or nan (see _correlate_winograd)
 
         def work(run):
             scratch = _Scratch(xp, x.dtype)  # one per thread
@@ -274,37 +274,46 @@ class Conv1d(Op):
         """``out (N, L_out, C_out)`` = the stride-1 cross-correlation of ``x_cl (N, L, C)`` with ``w (C_out, C,
         K)`` (+ ``b``), where input row ``l - pad_left`` feeds output ``l`` and rows outside the input are
         zeros. A block of tiles at a time: input transform, ``a`` matrix products, output transform, all in
-        one thread's cache. Used for the forward and for the input gradient (see ``backward``)."""
+        one thread's cache. Used for the forward and for the input gradient (see ``backward``).
+
+        Returns False when a value of ``out`` is not finite: Winograd mixes the inputs of a tile, so one inf
+        makes nan of outputs that im2col leaves finite or inf, and the caller recomputes with im2col, whose
+        infs and nans land where torch's do."""
         n, _, c = x_cl.shape
         c_out, k, l_out = w.shape[0], w.shape[2], out.shape[1]
         dtype = x_cl.dtype
         a, m = winograd.ALPHA, winograd.tile(k)
         at, _, bt = (t.astype(dtype) for t in winograd.matrices(m, k))  # exact in any float dtype
-        u = winograd.weight_transform(w, m)
+        with np.errstate(invalid="ignore", over="ignore"):
+            u = winograd.weight_transform(w, m)
         bias = None if b is None else np.ascontiguousarray(b)
         n_tiles = -(-l_out // m)
 
-        def work(run):
+        def work(run):  # returns whether every output it wrote is finite
             scratch = _Scratch(np, dtype)
+            finite = True
             for n0, n1, t0, t1 in run:
                 bsz, tiles = n1 - n0, t1 - t0
                 # tile t reads input rows row0 + t*m .. + a
                 src, row0 = _tile_rows(scratch, "rows", x_cl, n0, n1, t0 * m - pad_left, (tiles - 1) * m + a)
                 v = kernels.winograd_input(src, bt, m, row0, scratch.take("v", (a, bsz, tiles, c)))
                 prods = scratch.take("prods", (a, bsz * tiles, c_out))
-                np.matmul(v.reshape(a, bsz * tiles, c), u, out=prods)
+                with np.errstate(invalid="ignore", over="ignore"):  # not finite: im2col redoes it, and warns
+                    np.matmul(v.reshape(a, bsz * tiles, c), u, out=prods)
                 # whole samples, or one sample's positions l0..l1: a contiguous run of out either way
                 dst = out[n0:n1, t0 * m:min(t1 * m, l_out)]
-                kernels.winograd_output(prods.reshape(a, bsz, tiles, c_out), at, bias, dst)
+                finite &= kernels.winograd_output(prods.reshape(a, bsz, tiles, c_out), at, bias, dst)
+            return finite
 
         row_bytes = a * max(c, c_out) * dtype.itemsize  # one tile's transformed inputs or products
-        _run_blocks(np, work, list(_blocks(n, n_tiles, row_bytes, WINOGRAD_BLOCK_BYTES)))
+        return all(_run_blocks(np, work, list(_blocks(n, n_tiles, row_bytes, WINOGRAD_BLOCK_BYTES))))
 
     @staticmethod
     def _weight_grad_winograd(x_cl, g_cl, k, pad_left):
         """``grad_weight[o, c, j] = sum_t g[t, o] x[t + j - pad_left, c]`` (C_out, C, K) by Winograd with the
         roles swapped: per tile, the K taps are the outputs and the tile's m gradient rows the filter, so
-        ``matrices(K, m)`` applies, and its input transform is the forward's, over the forward's tiles."""
+        ``matrices(K, m)`` applies, and its input transform is the forward's, over the forward's tiles.
+        None when a value is not finite (the caller then takes im2col, as for the forward)."""
         n, _, c = x_cl.shape
         l_out, c_out = g_cl.shape[1], g_cl.shape[2]
         dtype = x_cl.dtype
@@ -323,17 +332,20 @@ class Conv1d(Op):
                 gsrc, grow0 = _tile_rows(scratch, "grows", g_cl, n0, n1, t0 * m, tiles * m)
                 gg = kernels.winograd_input(gsrc, g_t, m, grow0, scratch.take("gg", (a, bsz, tiles, c_out)))
                 prod = scratch.take("prod", (a, c, c_out))
-                np.matmul(v.reshape(a, bsz * tiles, c).transpose(0, 2, 1), gg.reshape(a, bsz * tiles, c_out),
-                          out=prod)
-                acc += prod
+                with np.errstate(invalid="ignore", over="ignore"):  # not finite: im2col redoes it, and warns
+                    np.matmul(v.reshape(a, bsz * tiles, c).transpose(0, 2, 1), gg.reshape(a, bsz * tiles, c_out),
+                              out=prod)
+                    acc += prod
             return acc
 
         row_bytes = a * max(c, c_out) * dtype.itemsize
         shares = _run_blocks(np, work, list(_blocks(n, n_tiles, row_bytes, WINOGRAD_BLOCK_BYTES)))
         total = shares[0]
-        for share in shares[1:]:  # in a fixed order: a given thread count always gives the same bits
-            total += share
-        return np.einsum("jx,xco->ocj", at.astype(dtype), total)  # (C_out, C, K)
+        with np.errstate(invalid="ignore", over="ignore"):
+            for share in shares[1:]:  # in a fixed order: a given thread count always gives the same bits
+                total += share
+            gw = np.einsum("jx,xco->ocj", at.astype(dtype), total)  # (C_out, C, K)
+        return gw if np.isfinite(gw).all() else None
 
     def backward(self, grad):
         xp = xp_of(grad)
@@ -349,8 +361,14 @@ class Conv1d(Op):
         # taps reversed and its channel axes swapped), and the weight gradient one with the roles swapped:
         # Winograd takes both when it takes the forward
         wino = self._winograd(xp, grad.dtype, k)
-        wino_gx, wino_gw = need[0] and wino, need[1] and wino
         wt = self.wt
+        # Winograd first; a result holding an inf or nan is recomputed below with im2col
+        wino_gx = False
+        if wino and need[0]:
+            w_flipped = wt[0].reshape(k, c, c_out)[::-1].transpose(1, 2, 0)  # (C, C_out, K), taps reversed
+            wino_gx = self._correlate_winograd(g_cl, w_flipped, None, k - 1 - pl, gx_cl)
+        gw_wino = self._weight_grad_winograd(self.x_cl, g_cl, k, pl) if wino and need[1] else None
+        wino_gw = gw_wino is not None
 
         def work(run):  # one run of blocks (whole samples) on one thread; returns its share of grad_weight
             scratch = _Scratch(xp, grad.dtype)
@@ -400,9 +418,6 @@ class Conv1d(Op):
                     gx_cl[n0:n1, done_to:] = 0
             return gw
 
-        if wino_gx:
-            w_flipped = wt[0].reshape(k, c, c_out)[::-1].transpose(1, 2, 0)  # (C, C_out, K), taps reversed
-            self._correlate_winograd(g_cl, w_flipped, None, k - 1 - pl, gx_cl)
         shares = [None]
         if (need[1] and not wino_gw) or (need[0] and not wino_gx):
             shares = _run_blocks(xp, work, list(_blocks(n, l_out, k * c * grad.itemsize, self._budget(xp))))
@@ -416,7 +431,7 @@ class Conv1d(Op):
         if gw is not None:  # (G, K*C/G, C_out/G) -> (C_out, C/G, K)
             gwt = gw.reshape(g, k, c_g, cg_out).transpose(0, 3, 2, 1).reshape(c_out, c_g, k)
         if wino_gw:
-            gwt = self._weight_grad_winograd(self.x_cl, g_cl, k, pl)
+            gwt = gw_wino
         if len(need) > 2 and need[2]:
             gbias = accurate_sum(grad, (0, 2))  # summed over positions, not the contiguous axis: float64 adds
         return gx, gwt, gbias

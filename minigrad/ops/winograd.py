@@ -37,7 +37,10 @@ and positions becomes ``a`` products ``(C_in, tiles) @ (tiles, C_out)``.
 The price is rounding: the transforms add and subtract inputs scaled by up to ~160, so a float32
 result is about 5x farther from the exact answer than im2col's (~2e-6 against ~4e-7 of the output's
 largest entry on the course's second layer). That is still float32 accuracy, but not the same bits as
-torch. ``minigrad.backends.conv.algorithm`` chooses: ``"auto"`` (the default) takes Winograd for
+torch. Mixing also spreads infinities: one inf among a tile's inputs turns outputs that im2col leaves
+finite (or inf) into nan. So the output transform reports whether all it wrote is finite, and a
+convolution whose Winograd result is not recomputes it with im2col; infs and nans then land where
+im2col and torch put them. ``minigrad.backends.conv.algorithm`` chooses: ``"auto"`` (the default) takes Winograd for
 float32 on the CPU and im2col for float64 (the dtype of gradient checks and exact parity),
 ``"winograd"`` takes it for float64 too, and ``"im2col"`` never.
 """

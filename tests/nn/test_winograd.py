@@ -97,23 +97,66 @@ def test_input_transform_twins_agree_and_read_zeros_outside_the_signal(b, rows, 
 @settings(max_examples=25)
 @given(b=st.integers(0, 3), tiles=st.integers(0, 4), c=st.integers(1, 5), k=st.sampled_from(KS),
        cut=st.integers(0, 6), bias=st.booleans(), dtype=st.sampled_from([np.float32, np.float64]),
-       seed=st.integers(0, 2**16))
-def test_output_transform_twins_agree_and_stop_at_the_signal_end(b, tiles, c, k, cut, bias, dtype, seed):
+       seed=st.integers(0, 2**16), bad=st.sampled_from([None, np.inf, -np.inf, np.nan]))
+def test_output_transform_twins_agree_and_stop_at_the_signal_end(b, tiles, c, k, cut, bias, dtype, seed, bad):
+    """...and both report whether what they wrote is finite (the op falls back to im2col when not)."""
     rng = np.random.default_rng(seed)
     m, a = winograd.tile(k), winograd.ALPHA
     at = winograd.matrices(m, k)[0].astype(dtype)
     prods = rng.standard_normal((a, b, tiles, c)).astype(dtype)
+    want = np.einsum("ox,xntc->ntoc", at.astype(np.float64), prods).reshape(b, tiles * m, c)
+    if bad is not None and prods.size:
+        prods.reshape(-1)[rng.integers(prods.size)] = bad
     bias_arr = rng.standard_normal(c).astype(dtype) if bias else None
     ell = max(tiles * m - min(cut, m - 1), 0) if tiles else 0  # the last tile may stick out
-    want = np.einsum("ox,xntc->ntoc", at.astype(np.float64), prods).reshape(b, tiles * m, c)[:, :ell]
+    want = want[:, :ell]
     if bias:
         want = want + bias_arr
-    got = [f(prods, at, bias_arr, np.full((b, ell, c), np.nan, dtype)) for f in
-           [cpu.winograd_output_numpy] + ([cpu.winograd_output_numba] if cpu.HAVE_NUMBA else [])]
+    got, flags = [], []
+    for f in [cpu.winograd_output_numpy] + ([cpu.winograd_output_numba] if cpu.HAVE_NUMBA else []):
+        got.append(np.full((b, ell, c), 7.0, dtype))
+        flags.append(f(prods, at, bias_arr, got[-1]))
     tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-13, atol=1e-13)
-    for g in got:
-        np.testing.assert_allclose(g, want, **tol)
+    for g, flag in zip(got, flags):
+        assert type(flag) is bool and flag == bool(np.isfinite(g).all())
+        if bad is None:
+            np.testing.assert_allclose(g, want, **tol)
         np.testing.assert_array_equal(g, got[0])
+
+
+@pytest.mark.parametrize("where", ["input", "weight", "upstream"])
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_infs_and_nans_land_where_im2col_and_torch_put_them(where, bad):
+    """Winograd mixes a tile's inputs: one inf would make nan of outputs im2col leaves finite or inf. A
+    result that is not all finite is therefore recomputed with im2col: the same infs and nans, in the
+    same places, as im2col, and as torch for a bad input or upstream gradient. (A bad *weight* meets
+    the zero padding, where im2col computes inf * 0 = nan and torch skips the padded taps.)"""
+    rng = np.random.default_rng(2)
+    x, w = rng.standard_normal((2, 3, 30)).astype(np.float32), rng.standard_normal((4, 3, 5)).astype(np.float32)
+    up = rng.standard_normal((2, 4, 30)).astype(np.float32)
+    {"input": x, "weight": w, "upstream": up}[where][0, 1, 3] = bad
+
+    def run(algorithm):
+        mx, mw = mg.tensor(x, requires_grad=True), mg.tensor(w, requires_grad=True)
+        with mg.backends.conv.use(algorithm), np.errstate(invalid="ignore", over="ignore"):
+            my = mg.nn.functional.conv1d(mx, mw, padding=2)
+            my.backward(mg.tensor(up))
+        return my.detach().numpy(), mx.grad.numpy(), mw.grad.numpy()
+
+    refs = [run("im2col")]
+    if where != "weight":
+        tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+        ty = torch.nn.functional.conv1d(tx, tw, padding=2)
+        ty.backward(torch.tensor(up))
+        refs.append((ty.detach().numpy(), tx.grad.numpy(), tw.grad.numpy()))
+    got = run("auto")
+    assert not all(np.isfinite(g).all() for g in got)
+    for ref in refs:
+        for g, want in zip(got, ref):
+            for test in (np.isnan, np.isposinf, np.isneginf):
+                np.testing.assert_array_equal(test(g), test(want))
+            fin = np.isfinite(want)
+            np.testing.assert_allclose(g[fin], want[fin], rtol=1e-5, atol=1e-5)
 
 
 def test_kernel_dispatch_checks_its_arrays():
