@@ -100,9 +100,13 @@ def chunks(n_items: int, n_parts: int) -> list:
     return [(bounds[i], bounds[i + 1]) for i in range(n_parts)]
 
 
-def worth_it(size: int) -> bool:
-    """True when an element-wise pass over ``size`` elements is long enough to split over the threads."""
-    return size >= MIN_SIZE and get_num_threads() > 1
+def worth_it(size: int, cost: float = 1) -> bool:
+    """True when an element-wise pass over ``size`` elements is long enough to split over the threads.
+
+    ``cost``: the work per element relative to an add or a multiply; an ``exp`` or a ``log`` is ~10,
+    so a pass of those pays off from a tenth of the size.
+    """
+    return size * cost >= MIN_SIZE and get_num_threads() > 1
 
 
 def rows(fn, n: int) -> None:

@@ -228,3 +228,24 @@ def test_a_forked_child_gets_a_fresh_pool_instead_of_hanging_on_the_parents(thre
         os.waitpid(pid, 0)
         pytest.fail("the forked child hung in parallel.run")
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+@pytest.mark.parametrize("n_threads", [2, 3])
+def test_cross_entropy_rows_on_threads_match_one_thread_bit_for_bit(n_threads, threads):
+    """The softmax rows of a large batch are split over the threads (exp is costly: ``worth_it`` weighs it
+    10x); every row is computed alone, so values and gradients keep their bits, rows of -inf included."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((31, 7)).astype(np.float32)  # 217 elements: split only because exp is costly
+    x[3] = -np.inf  # a row whose max is not finite is shifted by 0, as torch does
+    y = rng.integers(0, 7, 31)
+    got = {}
+    for n in (1, n_threads):
+        threads(n)
+        xm = mg.tensor(x, requires_grad=True)
+        with np.errstate(divide="ignore", invalid="ignore"):  # the -inf row: nan, as in torch
+            loss = mg.nn.functional.cross_entropy(xm, mg.tensor(y), reduction="none")
+            loss.sum().backward()
+        got[n] = (loss.detach().numpy(), xm.grad.numpy())
+    for one, many in zip(got[1], got[n_threads]):
+        np.testing.assert_array_equal(many, one)
+    assert parallel.worth_it(x.size, cost=10) and not parallel.worth_it(x.size)

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
+
 from .. import amp as _amp
-from .. import backend
+from .. import backend, parallel
 from ..autograd.graph import Op
 from ..tensor import Tensor
 from ._util import check_same_device, operands
@@ -366,14 +368,35 @@ def _unrows(g, shape):
 
 def _shifted_exp_rows(x):
     """``z = x - rowmax``, ``e = exp(z)`` and ``s = e.sum(1)`` (a column): ``log_softmax = z - log(s)``,
-    ``softmax = e / s``. A row whose max is not finite is shifted by 0 instead (as torch does)."""
+    ``softmax = e / s``. A row whose max is not finite is shifted by 0 instead (as torch does).
+
+    Every row is on its own, so a large batch is done a slab of rows per thread (the ``exp`` is most
+    of the time), with the same result."""
+    if xp_of(x) is np and parallel.worth_it(x.size, cost=10):
+        z, e, s = np.empty_like(x), np.empty_like(x), np.empty((x.shape[0], 1), x.dtype)
+
+        def slab(i, j):
+            _shifted_exp_slab(x[i:j], (z[i:j], e[i:j], s[i:j]))
+
+        parallel.rows(slab, x.shape[0])
+        return z, e, s
+    return _shifted_exp_slab(x)
+
+
+def _shifted_exp_slab(x, out=None):
     xp = xp_of(x)
     m = x.max(axis=1, keepdims=True)
     if x.shape[1] and not bool(xp.isfinite(m).all()):
         m = xp.where(xp.isfinite(m), m, 0)
-    z = x - m
-    e = xp.exp(z)
-    return z, e, e.sum(axis=1, keepdims=True)
+    if out is None:
+        z = x - m
+        e = xp.exp(z)
+        return z, e, e.sum(axis=1, keepdims=True)
+    z, e, s = out
+    xp.subtract(x, m, out=z)
+    xp.exp(z, out=e)
+    e.sum(axis=1, keepdims=True, out=s)
+    return out
 
 
 def _log_softmax_rows(x):
