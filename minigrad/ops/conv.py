@@ -158,6 +158,21 @@ def _tile_rows(scratch, name, arr, n0, n1, row0, span):
     return buf, row0 - lo
 
 
+def _input_tiles(scratch, x_cl, bt, m, n0, n1, t0, tiles, pad_left):
+    """Winograd's input transform of tiles ``t0 .. t0 + tiles`` of samples ``n0..n1`` (tile ``t`` reads input
+    rows ``t*m - pad_left`` onwards): ``(a, samples, tiles, C)``, in the scratch buffer ``"v"``."""
+    a = bt.shape[0]
+    src, row0 = _tile_rows(scratch, "rows", x_cl, n0, n1, t0 * m - pad_left, (tiles - 1) * m + a)
+    return kernels.winograd_input(src, bt, m, row0, scratch.take("v", (a, n1 - n0, tiles, x_cl.shape[2])))
+
+
+def _run_tiles(work, n, n_tiles, c, c_out, dtype):
+    """``work(run)`` over runs of Winograd blocks: ``n`` samples of ``n_tiles`` tiles, a block holding about
+    ``WINOGRAD_BLOCK_BYTES`` of transformed inputs (or products) of ``c`` (or ``c_out``) channels."""
+    row_bytes = winograd.ALPHA * max(c, c_out) * dtype.itemsize  # one tile's
+    return _run_blocks(np, work, list(_blocks(n, n_tiles, row_bytes, WINOGRAD_BLOCK_BYTES)))
+
+
 class Conv1d(Op):
     """Cross-correlation of ``x (N, C_in, L)`` with ``w (C_out, C_in/G, K)``, plus an optional bias."""
 
@@ -294,9 +309,7 @@ class Conv1d(Op):
             finite = True
             for n0, n1, t0, t1 in run:
                 bsz, tiles = n1 - n0, t1 - t0
-                # tile t reads input rows row0 + t*m .. + a
-                src, row0 = _tile_rows(scratch, "rows", x_cl, n0, n1, t0 * m - pad_left, (tiles - 1) * m + a)
-                v = kernels.winograd_input(src, bt, m, row0, scratch.take("v", (a, bsz, tiles, c)))
+                v = _input_tiles(scratch, x_cl, bt, m, n0, n1, t0, tiles, pad_left)
                 prods = scratch.take("prods", (a, bsz * tiles, c_out))
                 with np.errstate(invalid="ignore", over="ignore"):  # not finite: im2col redoes it, and warns
                     np.matmul(v.reshape(a, bsz * tiles, c), u, out=prods)
@@ -305,8 +318,7 @@ class Conv1d(Op):
                 finite &= kernels.winograd_output(prods.reshape(a, bsz, tiles, c_out), at, bias, dst)
             return finite
 
-        row_bytes = a * max(c, c_out) * dtype.itemsize  # one tile's transformed inputs or products
-        return all(_run_blocks(np, work, list(_blocks(n, n_tiles, row_bytes, WINOGRAD_BLOCK_BYTES))))
+        return all(_run_tiles(work, n, n_tiles, c, c_out, dtype))
 
     @staticmethod
     def _weight_grad_winograd(x_cl, g_cl, k, pad_left):
@@ -327,8 +339,7 @@ class Conv1d(Op):
             acc = np.zeros((a, c, c_out), dtype)
             for n0, n1, t0, t1 in run:
                 bsz, tiles = n1 - n0, t1 - t0
-                src, row0 = _tile_rows(scratch, "rows", x_cl, n0, n1, t0 * m - pad_left, (tiles - 1) * m + a)
-                v = kernels.winograd_input(src, bt, m, row0, scratch.take("v", (a, bsz, tiles, c)))
+                v = _input_tiles(scratch, x_cl, bt, m, n0, n1, t0, tiles, pad_left)
                 gsrc, grow0 = _tile_rows(scratch, "grows", g_cl, n0, n1, t0 * m, tiles * m)
                 gg = kernels.winograd_input(gsrc, g_t, m, grow0, scratch.take("gg", (a, bsz, tiles, c_out)))
                 prod = scratch.take("prod", (a, c, c_out))
@@ -338,8 +349,7 @@ class Conv1d(Op):
                     acc += prod
             return acc
 
-        row_bytes = a * max(c, c_out) * dtype.itemsize
-        shares = _run_blocks(np, work, list(_blocks(n, n_tiles, row_bytes, WINOGRAD_BLOCK_BYTES)))
+        shares = _run_tiles(work, n, n_tiles, c, c_out, dtype)
         total = shares[0]
         with np.errstate(invalid="ignore", over="ignore"):
             for share in shares[1:]:  # in a fixed order: a given thread count always gives the same bits
@@ -368,11 +378,10 @@ class Conv1d(Op):
             w_flipped = wt[0].reshape(k, c, c_out)[::-1].transpose(1, 2, 0)  # (C, C_out, K), taps reversed
             wino_gx = self._correlate_winograd(g_cl, w_flipped, None, k - 1 - pl, gx_cl)
         gw_wino = self._weight_grad_winograd(self.x_cl, g_cl, k, pl) if wino and need[1] else None
-        wino_gw = gw_wino is not None
 
         def work(run):  # one run of blocks (whole samples) on one thread; returns its share of grad_weight
             scratch = _Scratch(xp, grad.dtype)
-            gw = xp.zeros((g, k * c_g, cg_out), grad.dtype) if need[1] and not wino_gw else None
+            gw = xp.zeros((g, k * c_g, cg_out), grad.dtype) if need[1] and gw_wino is None else None
             done_to = 0  # rows 0..done_to of the current sample's input gradient are written
             for n0, n1, l0, l1 in run:
                 b, lc = n1 - n0, l1 - l0
@@ -419,7 +428,7 @@ class Conv1d(Op):
             return gw
 
         shares = [None]
-        if (need[1] and not wino_gw) or (need[0] and not wino_gx):
+        if (need[1] and gw_wino is None) or (need[0] and not wino_gx):
             shares = _run_blocks(xp, work, list(_blocks(n, l_out, k * c * grad.itemsize, self._budget(xp))))
         gw = shares[0]
         for share in shares[1:] if gw is not None else ():
@@ -430,7 +439,7 @@ class Conv1d(Op):
             gx = gx[0] if self.unbatched else gx
         if gw is not None:  # (G, K*C/G, C_out/G) -> (C_out, C/G, K)
             gwt = gw.reshape(g, k, c_g, cg_out).transpose(0, 3, 2, 1).reshape(c_out, c_g, k)
-        if wino_gw:
+        if gw_wino is not None:
             gwt = gw_wino
         if len(need) > 2 and need[2]:
             gbias = accurate_sum(grad, (0, 2))  # summed over positions, not the contiguous axis: float64 adds

@@ -372,31 +372,23 @@ def _shifted_exp_rows(x):
 
     Every row is on its own, so a large batch is done a slab of rows per thread (the ``exp`` is most
     of the time), with the same result."""
-    if xp_of(x) is np and parallel.worth_it(x.size, cost=10):
-        z, e, s = np.empty_like(x), np.empty_like(x), np.empty((x.shape[0], 1), x.dtype)
-
-        def slab(i, j):
-            _shifted_exp_slab(x[i:j], (z[i:j], e[i:j], s[i:j]))
-
-        parallel.rows(slab, x.shape[0])
-        return z, e, s
-    return _shifted_exp_slab(x)
-
-
-def _shifted_exp_slab(x, out=None):
     xp = xp_of(x)
-    m = x.max(axis=1, keepdims=True)
-    if x.shape[1] and not bool(xp.isfinite(m).all()):
-        m = xp.where(xp.isfinite(m), m, 0)
-    if out is None:
-        z = x - m
-        e = xp.exp(z)
-        return z, e, e.sum(axis=1, keepdims=True)
-    z, e, s = out
-    xp.subtract(x, m, out=z)
-    xp.exp(z, out=e)
-    e.sum(axis=1, keepdims=True, out=s)
-    return out
+    z, e, s = xp.empty_like(x), xp.empty_like(x), xp.empty((x.shape[0], 1), x.dtype)
+
+    def slab(i, j):
+        xs = x[i:j]
+        m = xs.max(axis=1, keepdims=True)
+        if xs.shape[1] and not bool(xp.isfinite(m).all()):
+            m = xp.where(xp.isfinite(m), m, 0)
+        xp.subtract(xs, m, out=z[i:j])
+        xp.exp(z[i:j], out=e[i:j])
+        e[i:j].sum(axis=1, keepdims=True, out=s[i:j])
+
+    if xp is np and parallel.worth_it(x.size, cost=10):
+        parallel.rows(slab, x.shape[0])
+    else:
+        slab(0, x.shape[0])
+    return z, e, s
 
 
 def _log_softmax_rows(x):
