@@ -18,7 +18,8 @@ def _device(device) -> backend.Device:
 def _finish(arr, dtype, device, requires_grad) -> Tensor:
     """Move a host array to ``device`` and wrap it; checks requires_grad like torch."""
     if dtype is not None:
-        arr = arr.astype(_dt.as_dtype(dtype).np, copy=False)
+        with np.errstate(over="ignore"):  # float16(1e300) is inf, as in torch
+            arr = arr.astype(_dt.as_dtype(dtype).np, copy=False)
     dev = _device(device)
     if dev.type != "cpu":
         arr = backend.to_device(arr, dev)
@@ -44,8 +45,13 @@ def _size(size) -> tuple:
     return tuple(out)
 
 
-def _infer_host_array(data) -> np.ndarray:
-    """A NumPy array holding ``data``, with torch's dtype inference for Python values."""
+def _infer_host_array(data, dtype=None) -> np.ndarray:
+    """A NumPy array holding ``data``, with torch's dtype inference for Python values.
+
+    With a requested ``dtype`` the values are kept at full precision (Python floats as float64,
+    ints as int64) so that the caller converts them once, straight to that dtype: going through
+    the default float32 first would turn 0.1 into 0.10000000149 and 1e300 into inf.
+    """
     if isinstance(data, Tensor):
         return backend.to_device(data.array, backend.CPU)
     if isinstance(data, (np.ndarray, np.generic)):
@@ -58,15 +64,41 @@ def _infer_host_array(data) -> np.ndarray:
     except ValueError as e:
         raise ValueError(f"tensor(): could not build a tensor from ragged nested sequences ({e})") from None
     kind = arr.dtype.kind
-    if kind == "f":
-        return arr.astype(_dt.get_default_dtype().np)
-    if kind in "iu":
-        return arr.astype(np.int64)
-    if kind == "b":
-        return arr
     if arr.size == 0 and kind in "fO":
         return arr.astype(_dt.get_default_dtype().np)
-    raise TypeError(f"tensor(): could not infer a dtype for data of type {type(data).__name__} (numpy kind {kind!r})")
+    if kind not in "fiub":
+        raise TypeError(f"tensor(): could not infer a dtype for data of type {type(data).__name__} "
+                        f"(numpy kind {kind!r})")
+    if dtype is not None:
+        _check_fits(arr, _dt.as_dtype(dtype))
+        return arr
+    if kind == "b":
+        return arr
+    with np.errstate(over="ignore"):  # 1e300 in float32 is inf, as in torch
+        return arr.astype(_sequence_dtype(data).np)
+
+
+def _check_fits(arr: np.ndarray, target: _dt.dtype) -> None:
+    """torch refuses Python numbers that overflow a requested integer type; NumPy would wrap them."""
+    if target.np.kind not in "iu" or arr.dtype.kind not in "fiu" or arr.size == 0:
+        return
+    info = np.iinfo(target.np)
+    lo, hi = arr.min(), arr.max()
+    if target.np.kind == "u" and arr.dtype.kind != "f":
+        lo = 0  # torch wraps negative Python ints into unsigned types (-1 -> 255)
+    if not (np.isfinite(lo) and np.isfinite(hi)) or lo <= info.min - 1 or hi >= info.max + 1:
+        raise RuntimeError(f"value cannot be converted to type {target.np.name} without overflow")
+
+
+def _sequence_dtype(data) -> _dt.dtype:
+    """torch's inferred dtype for nested Python/NumPy scalars: NumPy scalars keep their own type,
+    Python floats count as the default float and ints as int64; the highest category wins."""
+    elements = _flat(data) if isinstance(data, (list, tuple)) else (data,)
+    result = None
+    for x in elements:
+        d = _dt.from_numpy_dtype(x.dtype) if isinstance(x, np.generic) else _dt.scalar_dtype(x)
+        result = d if result is None else _dt.promote_types(result, d)
+    return result
 
 
 def _flat(seq):
@@ -89,7 +121,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
     """A new tensor copying ``data`` (floats -> float32, ints -> int64, bools -> bool, NumPy keeps its dtype)."""
     if device is None and isinstance(data, Tensor):
         device = data.device
-    return _finish(_infer_host_array(data), dtype, device, requires_grad)
+    return _finish(_infer_host_array(data, dtype), dtype, device, requires_grad)
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:

@@ -95,6 +95,11 @@ def _higher(a: dtype, b: dtype) -> dtype:
     return a if a._rank >= b._rank else b
 
 
+def promote_types(a, b) -> dtype:
+    """torch.promote_types: the higher category wins (bool < integer < float), then the wider type."""
+    return _higher(as_dtype(a), as_dtype(b))
+
+
 def scalar_dtype(value) -> dtype:
     """The dtype torch gives a bare Python number: bool, int64, or the default float."""
     if isinstance(value, (bool, np.bool_)):

@@ -48,21 +48,28 @@ def legacy_reduction(size_average, reduce, reduction: str) -> str:
 
 
 def _reduce(loss, reduction: str):
-    """Sum or average an array of per-element losses (the mean of nothing is nan, as in torch)."""
+    """Sum or average an array of per-element losses (the mean of nothing is nan, as in torch).
+
+    float16 losses are added up in float32, and a mean is divided in float32 (70000 is inf in float16),
+    then rounded once, as torch does.
+    """
     if reduction == "none":
         return loss
     xp = xp_of(loss)
-    total = loss.sum()
-    if reduction == "sum":
-        return xp.asarray(total)
-    if loss.size == 0:
+    if reduction == "mean" and loss.size == 0:
         return xp.asarray(float("nan"), dtype=loss.dtype)
-    return xp.asarray(total / loss.dtype.type(loss.size))
+    half = loss.dtype == xp.float16
+    total = loss.sum(dtype=xp.float32) if half else loss.sum()
+    if reduction == "mean":
+        total = total / (total.dtype.type(loss.size))
+    return xp.asarray(total).astype(loss.dtype, copy=False)
 
 
 def _upstream(grad, reduction: str, n):
     """The gradient reaching each element: ``grad`` itself (none), broadcast (sum), or divided by ``n`` (mean)."""
     if reduction == "mean":
+        if grad.dtype == xp_of(grad).float16:  # the divisor may not fit float16
+            return (grad.astype("float32") / n).astype(grad.dtype) if n else grad * 0
         return grad / grad.dtype.type(n) if n else grad * 0  # an empty input gets an empty gradient anyway
     return grad
 

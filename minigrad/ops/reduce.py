@@ -185,7 +185,50 @@ class _Nothing:
         return False
 
 
+def float16_math_in_float32(op_class):
+    """Class decorator: an op given float16 arrays computes in float32 and rounds its result once.
+
+    torch accumulates its float16 reductions in float32 on the CPU: adding 70,000 ones in float16 itself
+    stops at 2048 (where 1 is less than half a unit of the sum), and a mean's divisor 70000 is inf in
+    float16. The backward pass runs in float32 too; the engine casts each gradient to its input's dtype.
+    float32 and float64 arrays go straight to the op's own forward and backward.
+    """
+    forward, backward = op_class.forward, op_class.backward
+
+    def forward_f32(self, *arrays):
+        if not _any_half(arrays):
+            return forward(self, *arrays)
+        self.half = True
+        out = forward(self, *[a.astype("float32") if _is_half(a) else a for a in arrays])
+        with _overflow_ok(xp_of(out)):  # a float32 result beyond float16's range is inf, as in torch
+            return out.astype("float16")
+
+    def backward_f32(self, grad):
+        if getattr(self, "half", False):
+            grad = grad.astype("float32")
+        return backward(self, grad)
+
+    op_class.forward, op_class.backward = forward_f32, backward_f32
+    return op_class
+
+
+def _is_half(a) -> bool:
+    return getattr(a, "dtype", None) == np.float16
+
+
+def _any_half(arrays) -> bool:
+    for a in arrays:
+        if getattr(a, "dtype", None) == np.float16:
+            return True
+    return False
+
+
+def _overflow_ok(xp):
+    return xp.errstate(over="ignore") if hasattr(xp, "errstate") else _Nothing()
+
+
 # ------------------------------------------------------------------ sum, mean, var, std
+@float16_math_in_float32
 class Sum(Op):
     def __init__(self, axes, keepdim):
         self.axes, self.keepdim = axes, keepdim
@@ -198,6 +241,7 @@ class Sum(Op):
         return _expand(grad, self.shape, self.axes, self.keepdim)
 
 
+@float16_math_in_float32
 class Mean(Op):
     def __init__(self, axes, keepdim):
         self.axes, self.keepdim = axes, keepdim
@@ -213,6 +257,7 @@ class Mean(Op):
         return _expand(grad / self.n if self.n else grad, self.shape, self.axes, self.keepdim)
 
 
+@float16_math_in_float32
 class Var(Op):
     """Sum of squared deviations from the mean divided by ``N - correction`` (1: Bessel's correction)."""
 
@@ -468,6 +513,7 @@ class Prod(Op):
         return g * local
 
 
+@float16_math_in_float32
 class CumSum(Op):
     def __init__(self, axis):
         self.axis = axis
@@ -511,6 +557,7 @@ def cumsum(input, dim, *, dtype=None):
 
 
 # ------------------------------------------------------------------ softmax, log_softmax
+@float16_math_in_float32
 class Softmax(Op):
     """``exp(x - max) / sum(exp(x - max))`` along one axis (shifting by the max changes nothing but overflow)."""
 
@@ -529,6 +576,7 @@ class Softmax(Op):
         return y * (grad - (grad * y).sum(axis=self.axis, keepdims=True))
 
 
+@float16_math_in_float32
 class LogSoftmax(Op):
     """``x - logsumexp(x)`` along one axis."""
 
@@ -598,6 +646,7 @@ def all(input, dim=None, keepdim=False):
     return _logical_reduce("all", input, dim, keepdim)
 
 
+@float16_math_in_float32
 class Norm(Op):
     """The vector p-norm ``(sum |x|^p)^(1/p)`` over ``axes``; p = inf / -inf give max / min of ``|x|``, p = 0
     counts non-zeros. Where the norm is 0 the gradient is taken as 0 (torch's choice)."""

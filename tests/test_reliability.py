@@ -1,0 +1,118 @@
+"""Findings of the red-team pass: each case once silently differed from torch or crashed badly.
+
+Every test runs the same code on torch and on minigrad and demands the same answer, or the same
+refusal (both raise).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import minigrad as mg
+from tests.opcheck import DEVICE
+
+
+def _run(lib, fn):
+    """``fn(lib)`` as a NumPy value, or the exception type it raised."""
+    try:
+        out = fn(lib)
+    except Exception as exc:  # noqa: BLE001 - the type is what we compare
+        return type(exc)
+    if isinstance(out, (torch.Tensor, mg.Tensor)):
+        return out.detach().cpu().numpy()
+    return out
+
+
+def same_as_torch(fn, rtol=0.0, atol=0.0):
+    """Run ``fn`` on both libraries: both raise (any error), or both give equal values and dtypes."""
+    want, got = _run(torch, fn), _run(mg, fn)
+    if isinstance(want, type) or isinstance(got, type):
+        assert isinstance(want, type) and isinstance(got, type), f"torch gave {want!r}, minigrad {got!r}"
+        return
+    want, got = np.asarray(want), np.asarray(got)
+    assert got.dtype == want.dtype, f"dtype {got.dtype}, torch {want.dtype}"
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, equal_nan=True)
+
+
+# ------------------------------------------------------------------ creation: no detour through float32
+@pytest.mark.parametrize("values", [[0.1], [1e300], [1e-300], [1.7, -1.7], [2**40], [[0.1, 2.0], [3.0, 1e-310]]])
+@pytest.mark.parametrize("dtype", ["float64", "float32", "float16", "int64", "int32", "uint8", "bool"])
+def test_tensor_from_python_values_goes_straight_to_the_requested_dtype(values, dtype):
+    same_as_torch(lambda L: L.tensor(values, dtype=getattr(L, dtype)))
+
+
+@pytest.mark.parametrize("values", [[-1], [-200], [256], [-1.5], [float("nan")], [2**63 - 1], [2.5e9]])
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint8"])
+def test_integer_overflow_from_python_values_is_refused_as_in_torch(values, dtype):
+    same_as_torch(lambda L: L.tensor(values, dtype=getattr(L, dtype)))
+
+
+@pytest.mark.parametrize("build", [
+    lambda L: L.tensor([0.1, 1e300], dtype=L.float64, requires_grad=True),
+    lambda L: L.as_tensor([0.1, 1e-300], dtype=L.float64),
+    lambda L: L.zeros(2, dtype=L.float64).new_tensor([0.1, 1e300]),
+    lambda L: L.tensor([np.float64(0.1), np.float64(1e300)]),
+    lambda L: L.tensor([[np.float64(0.1)], [0.2]]),
+    lambda L: L.tensor([np.float16(1.0), 0.1]),
+    lambda L: L.tensor([np.float32(0.1), np.float16(2.0)]),
+    lambda L: L.tensor([np.int32(3)]),
+    lambda L: L.tensor([np.int32(3), 2]),
+    lambda L: L.tensor([True, np.float64(0.1)]),
+    lambda L: L.tensor(np.float64(0.1)),
+    lambda L: L.tensor([1e300]),
+])
+def test_inferred_and_requested_dtypes_match_torch(build):
+    same_as_torch(build)
+
+
+# ------------------------------------------------------------------ float16 accumulates in float32
+H = "float16"
+HALF_CASES = {
+    "mean of 70000 ones": lambda L: L.ones(70000, dtype=L.float16).mean(),
+    "mean of 1000 x 100": lambda L: L.full((1000,), 100.0, dtype=L.float16).mean(),
+    "sum of 3000 ones": lambda L: L.ones(3000, dtype=L.float16).sum(),
+    "sum overflows to inf": lambda L: L.ones(70000, dtype=L.float16).sum(),
+    "var": lambda L: L.full((1000,), 100.0, dtype=L.float16).var(),
+    "std rows": lambda L: L.full((3, 70000), 3.0, dtype=L.float16).std(1),
+    "cumsum of 3000 ones": lambda L: L.ones(3000, dtype=L.float16).cumsum(0),
+    "norm": lambda L: L.ones(70000, dtype=L.float16).norm(),
+    "softmax": lambda L: L.ones(70000, dtype=L.float16).softmax(0),
+    "log_softmax": lambda L: L.linspace(0, 1, 3000, dtype=L.float16).log_softmax(0),
+    "logsumexp (torch rounds the sum)": lambda L: L.ones(70000, dtype=L.float16).logsumexp(0),
+    "mse_loss": lambda L: L.nn.functional.mse_loss(L.full((70000,), 2.0, dtype=L.float16),
+                                                   L.zeros(70000, dtype=L.float16)),
+    "mse_loss sum": lambda L: L.nn.functional.mse_loss(L.full((7000,), 2.0, dtype=L.float16),
+                                                       L.zeros(7000, dtype=L.float16), reduction="sum"),
+    "l1_loss": lambda L: L.nn.functional.l1_loss(L.full((70000,), 2.0, dtype=L.float16),
+                                                 L.zeros(70000, dtype=L.float16)),
+    "bce with logits": lambda L: L.nn.functional.binary_cross_entropy_with_logits(
+        L.full((70000,), 2.0, dtype=L.float16), L.zeros(70000, dtype=L.float16)),
+}
+
+
+@pytest.mark.parametrize("name", list(HALF_CASES))
+def test_float16_reductions_accumulate_as_torch(name):
+    same_as_torch(HALF_CASES[name], rtol=1e-3)
+
+
+@pytest.mark.parametrize("loss", ["mean", "mse", "softmax", "var"])
+def test_float16_reduction_gradients_as_torch(loss):
+    def fn(L):
+        x = L.linspace(0, 1, 3000, dtype=L.float16).requires_grad_()
+        w = L.arange(3000, dtype=L.float16).flip(0) / 3000
+        y = {"mean": lambda: x.mean(), "mse": lambda: L.nn.functional.mse_loss(x, w),
+             "softmax": lambda: (x.softmax(0) * w).sum(), "var": lambda: x.var()}[loss]()
+        y.backward()
+        return x.grad
+
+    # elements that cancel to within float16's rounding may differ by an ulp of the largest gradient
+    scale = float(np.abs(_run(torch, fn)).max())
+    same_as_torch(fn, rtol=2e-3, atol=2e-3 * scale)
+
+
+def test_float16_on_the_device_under_test():
+    x = mg.ones(70000, dtype=mg.float16, device=DEVICE)
+    assert x.mean().item() == 1.0 and math.isinf(x.sum().item())
