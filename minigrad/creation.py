@@ -1,6 +1,7 @@
 """Tensor creation: ``tensor``, ``zeros``, ``ones``, ``arange``, ``randn``, ... with torch's dtype inference."""
 from __future__ import annotations
 
+import builtins
 import numbers
 
 import numpy as np
@@ -64,6 +65,10 @@ def _infer_host_array(data, dtype=None) -> np.ndarray:
     except ValueError as e:
         raise ValueError(f"tensor(): could not build a tensor from ragged nested sequences ({e})") from None
     kind = arr.dtype.kind
+    if kind in "uO" and builtins.any(_too_big_int(x) for x in _flat([data])):
+        if dtype is None or _dt.as_dtype(dtype).np.kind != "f":
+            raise ValueError("tensor(): a Python int does not fit in int64 (Overflow when unpacking long long)")
+        arr, kind = arr.astype(np.float64), "f"  # a float type was asked for: torch converts it
     if arr.size == 0 and kind in "fO":
         return arr.astype(_dt.get_default_dtype().np)
     if kind not in "fiub":
@@ -76,6 +81,11 @@ def _infer_host_array(data, dtype=None) -> np.ndarray:
         return arr
     with np.errstate(over="ignore"):  # 1e300 in float32 is inf, as in torch
         return arr.astype(_sequence_dtype(data).np)
+
+
+def _too_big_int(x) -> bool:
+    """A Python int beyond int64 (NumPy would store it as uint64 or object; torch refuses it)."""
+    return isinstance(x, int) and not isinstance(x, bool) and not -2**63 <= x < 2**63
 
 
 def _check_fits(arr: np.ndarray, target: _dt.dtype) -> None:

@@ -30,7 +30,10 @@ class Size(tuple):
 class Tensor:
     """An N-dimensional array that can record the operations applied to it."""
 
-    __slots__ = ("array", "requires_grad", "grad", "grad_fn", "_hooks", "_version", "__weakref__")
+    # _vc: the version counter, a one-element list shared with every view of the same memory (None until
+    # first needed: version 0); _view: (root, view ops) when this tensor views another's memory; _views:
+    # weak references to the live views of this root (see minigrad.ops.inplace)
+    __slots__ = ("array", "requires_grad", "grad", "grad_fn", "_hooks", "_vc", "_view", "_views", "__weakref__")
     __array_priority__ = 1000  # numpy scalars defer to our reflected operators
 
     def __init__(self, data=(), *, dtype=None, device=None, requires_grad=False):
@@ -39,7 +42,7 @@ class Tensor:
 
         t = _tensor(data, dtype=dtype or _dt.get_default_dtype(), device=device)
         self.array, self.grad, self.grad_fn = t.array, None, None
-        self.requires_grad, self._hooks, self._version = bool(requires_grad), None, 0
+        self.requires_grad, self._hooks, self._vc, self._view, self._views = bool(requires_grad), None, None, None, None
 
     @classmethod
     def _make(cls, array, requires_grad=False, grad_fn=None):
@@ -52,7 +55,7 @@ class Tensor:
         t.grad = None
         t.grad_fn = grad_fn
         t._hooks = None
-        t._version = 0
+        t._vc = t._view = t._views = None
         return t
 
     # ----------------------------------------------------------------- attributes
@@ -75,6 +78,43 @@ class Tensor:
     @property
     def ndim(self) -> int:
         return self.array.ndim
+
+    @property
+    def _version(self) -> int:
+        """How many in-place writes this tensor's memory has seen (shared with its views, as torch's)."""
+        vc = getattr(self, "_vc", None)
+        return 0 if vc is None else vc[0]
+
+    @_version.setter
+    def _version(self, value: int) -> None:
+        vc = getattr(self, "_vc", None)
+        if vc is None:
+            self._vc = [value]
+        else:
+            vc[0] = value
+        _graph.writes[0] += 1
+
+    def _bump_version(self) -> None:
+        """Count one in-place write into this tensor's memory (seen by its views and by saved copies of it)."""
+        self._shared_vc()[0] += 1
+        _graph.writes[0] += 1
+
+    def __getstate__(self):
+        # pickle and deepcopy keep the data and the autograd fields, not the links to other tensors' memory
+        # (the version counter, the view's root, the root's views): the copy owns its memory
+        return {k: getattr(self, k, None) for k in ("array", "requires_grad", "grad", "grad_fn", "_hooks")}
+
+    def __setstate__(self, state):
+        for k, v in state.items():
+            setattr(self, k, v)
+        self._vc = self._view = self._views = None
+
+    def _shared_vc(self) -> list:
+        """This tensor's version cell, created on first use, to share with a view of it."""
+        vc = getattr(self, "_vc", None)
+        if vc is None:
+            vc = self._vc = [0]
+        return vc
 
     @property
     def is_leaf(self) -> bool:
@@ -193,7 +233,10 @@ class Tensor:
 
     # ----------------------------------------------------------------- autograd
     def detach(self) -> "Tensor":
-        return Tensor._make(self.array)
+        """Same memory, outside the graph; shares the version counter, as torch's (``.data`` does not)."""
+        t = Tensor._make(self.array)
+        t._vc = self._shared_vc()
+        return t
 
     def detach_(self) -> "Tensor":
         self.grad_fn = None

@@ -41,13 +41,15 @@ def _walk(root: Tensor):
         ops.append((nid(node), node))
         if node.inputs is None:
             raise RuntimeError("viz: this graph was already freed by backward(); draw it before calling backward")
-        for x in node.inputs:
-            if x.grad_fn is None:
+        # the edges recorded with the node, not each input's grad_fn now: an in-place write since then
+        # gave the input a new history that this node's gradient does not flow into
+        for x, edge in zip(node.inputs, node.edges):
+            if edge is None or edge is x:
                 leaves[id(x)] = (tid(x), x)
                 edges.append((tid(x), nid(node)))
             else:
-                edges.append((nid(x.grad_fn), nid(node)))
-                stack.append(x.grad_fn)
+                edges.append((nid(edge), nid(node)))
+                stack.append(edge)
     root_id = nid(root.grad_fn) if root.grad_fn is not None else None
     return ops, list(leaves.values()), edges, root_id
 

@@ -344,9 +344,11 @@ def test_float16_activations_stay_float16():
     compare(lambda t, a: (t.erf(a), t.sigmoid(a), t.tanh(a), t.exp(a), t.relu(a)), x, grad=False)
 
 
-def test_relu_accepts_inplace_flag():
-    x = mg.tensor([-1.0, 2.0])
-    assert mg.relu(x, inplace=True).tolist() == [0.0, 2.0]
+def test_top_level_relu_has_no_inplace_flag_as_in_torch():
+    # torch.relu takes no ``inplace``: silently ignoring it would leave the input unchanged
+    for lib in (torch, mg):
+        with pytest.raises(TypeError):
+            lib.relu(lib.tensor([-1.0, 2.0]), inplace=True)
 
 
 NAN_CASES = {

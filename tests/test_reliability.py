@@ -116,3 +116,88 @@ def test_float16_reduction_gradients_as_torch(loss):
 def test_float16_on_the_device_under_test():
     x = mg.ones(70000, dtype=mg.float16, device=DEVICE)
     assert x.mean().item() == 1.0 and math.isinf(x.sum().item())
+
+
+# ------------------------------------------------------------------ in-place writes after an op saved its values
+# op name -> the op applied to a non-leaf h; then either its input h or its output is modified in place and
+# backward runs: torch raises exactly when the op saved the modified tensor, and so must minigrad
+SAVING_OPS = {
+    "softmax": lambda h: h.softmax(-1),
+    "log_softmax": lambda h: h.log_softmax(-1),
+    "logsumexp": lambda h: h.logsumexp(-1),
+    "prod": lambda h: h.prod(-1),
+    "norm": lambda h: h.norm(dim=-1),
+    "var": lambda h: h.var(-1),
+    "std": lambda h: h.std(-1),
+    "pow": lambda h: h.abs().pow(h),
+    "expm1": lambda h: h.expm1(),
+    "exp": lambda h: h.exp(),
+    "tanh": lambda h: h.tanh(),
+    "mul": lambda h: h * h,
+    "sum": lambda h: h.sum(-1),
+}
+
+
+@pytest.mark.parametrize("written", ["input", "output"])
+@pytest.mark.parametrize("name", list(SAVING_OPS))
+def test_write_after_save_raises_exactly_when_torch_does(name, written):
+    def fn(L):
+        gen = np.random.default_rng(0)
+        x = L.tensor(gen.standard_normal((3, 4)), requires_grad=True)
+        h = x * 1.5
+        y = SAVING_OPS[name](h)
+        (h if written == "input" else y).mul_(2)
+        y.sum().backward()
+        return x.grad
+
+    same_as_torch(fn, rtol=1e-12)
+
+
+# ------------------------------------------------------------------ activations: F names, modules, inplace
+ACTIVATIONS = ["relu", "relu6", "leaky_relu", "elu", "hardtanh", "silu", "selu", "mish", "hardsigmoid", "hardswish"]
+MODULES = {"relu": "ReLU", "relu6": "ReLU6", "leaky_relu": "LeakyReLU", "elu": "ELU", "hardtanh": "Hardtanh",
+           "silu": "SiLU", "selu": "SELU", "mish": "Mish", "hardsigmoid": "Hardsigmoid", "hardswish": "Hardswish"}
+
+
+@pytest.mark.parametrize("via", ["functional", "module"])
+@pytest.mark.parametrize("inplace", [False, True])
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activation_inplace_flag_as_torch(name, inplace, via):
+    def fn(L):
+        x = L.tensor(np.linspace(-4, 4, 12).reshape(3, 4), requires_grad=True)
+        h = x * 1.0  # a non-leaf: writing into it is allowed
+        act = getattr(L.nn.functional, name) if via == "functional" else getattr(L.nn, MODULES[name])(inplace=inplace)
+        y = act(h, inplace=inplace) if via == "functional" else act(h)
+        assert (y is h) == inplace, "inplace=True must return the input itself"
+        (y * L.arange(12.0, dtype=y.dtype).reshape(3, 4)).sum().backward()
+        return np.concatenate([h.detach().numpy().ravel(), x.grad.numpy().ravel()])
+
+    same_as_torch(fn, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activation_inplace_on_a_leaf_that_requires_grad_raises(name):
+    same_as_torch(lambda L: getattr(L.nn.functional, name)(L.ones(3, requires_grad=True), inplace=True))
+
+
+@pytest.mark.parametrize("name", ["logsigmoid", "softsign"])
+def test_activations_without_inplace(name):
+    def fn(L):
+        x = L.tensor(np.linspace(-4, 4, 9), requires_grad=True)
+        y = getattr(L.nn.functional, name)(x)
+        module = {"logsigmoid": L.nn.LogSigmoid, "softsign": L.nn.Softsign}[name]()
+        (y * module(x)).sum().backward()
+        return x.grad
+
+    same_as_torch(fn, rtol=1e-12)
+
+
+def test_dropout_inplace_overwrites_its_input():
+    x = mg.ones(1000, dtype=mg.float64, requires_grad=True)
+    h = x * 1.0
+    y = mg.nn.functional.dropout(h, 0.5, training=True, inplace=True)
+    assert y is h
+    y.sum().backward()
+    kept = h.detach().numpy() != 0
+    np.testing.assert_array_equal(x.grad.numpy(), np.where(kept, 2.0, 0.0))
+    assert 400 < kept.sum() < 600

@@ -48,3 +48,12 @@ def test_explain_prints_each_node_and_accumulates_like_backward():
     xv, wv = np.array([1.0, 2.0]), np.array([0.5, -1.0])
     np.testing.assert_allclose(x.grad.numpy(), np.exp(xv * wv) * wv + 3, rtol=1e-6)
     np.testing.assert_allclose(w.grad.numpy(), np.exp(xv * wv) * xv, rtol=1e-6)
+
+
+def test_graph_drawn_after_an_inplace_write_keeps_the_recorded_edges():
+    a = mg.randn(3, requires_grad=True)
+    h = a * 2
+    z = h.exp()
+    h.add_(1)  # h's history is now Add(Mul); z's Exp still reads the Mul's output
+    text = viz.to_mermaid(z)
+    assert "Add" not in text and "Mul" in text and "Exp" in text

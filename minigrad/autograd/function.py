@@ -76,9 +76,9 @@ class _UserOp(Op):
             out.append(None if g is None else (g.array if isinstance(g, Tensor) else g))
         return tuple(out)
 
-    def release(self):
+    def release(self, fits=None):
         self.ctx._saved = None
-        super().release()
+        super().release(fits)
 
 
 class Function:
@@ -109,6 +109,6 @@ class Function:
             )
         if is_grad_enabled() and any(t.requires_grad for t in tensors):
             node = _UserOp(cls, ctx, positions, len(args))
-            node.inputs = tensors
+            node.record(tensors)
             return Tensor._make(out.array, True, node)
         return out

@@ -28,11 +28,32 @@ _FREED_MSG = (
 
 Tensor = None  # set by minigrad.tensor once the class exists (breaks the import cycle)
 
+# How many in-place writes have happened, anywhere (bumped with every tensor's version): a node recorded
+# when it was k, and backward finds it still k, can skip comparing its saved tensors' versions.
+writes = [0]
+
 
 class Op:
-    """Base class of graph nodes. Subclasses implement ``forward`` and ``backward``."""
+    """Base class of graph nodes. Subclasses implement ``forward`` and ``backward``.
 
+    ``saved`` lists the inputs whose arrays ``backward`` reads (None: all of them, the safe default;
+    ``()``: none, as for ``Add``), and ``saves_output`` says whether it reads its output. When the
+    node is recorded, the version of each of those tensors is noted; if an in-place write changes
+    one before ``backward`` runs, the engine raises, as torch does.
+    """
+
+    saved = None  # indexes of the inputs that backward reads; None = all
+    saves_output = False  # whether backward reads the output (exp, tanh, sigmoid, ...)
+    # {saved input: the inputs whose gradient alone reads it}, e.g. Mul's {0: (1,), 1: (0,)}: a change
+    # to ``a`` in ``a * b`` matters only when ``b`` needs a gradient (torch saves it only then)
+    saved_for = None
     inputs = None  # tuple of input Tensors once recorded; None for unrecorded or freed nodes
+    edges = None  # per input, where its gradient goes: its grad_fn at record time, itself (a leaf), or None
+    # (writes[0], versions of the saved inputs...) at record time; the first entry is -1 once the node was
+    # freed or its output was written, so that backward always looks closer (check_saved)
+    _versions = None
+    _out = None  # (version cell, version, array) of the output, when backward reads the output's memory
+    _fits = None  # after release: {input index: (shape, dtype)} for the gradients that needed reducing
     _hooks = None  # hooks registered on the output tensor (a non-leaf)
     _retain = None  # weakref to the output tensor when it called retain_grad()
 
@@ -44,19 +65,33 @@ class Op:
 
     @property
     def needs_input_grad(self):
-        return tuple([t.requires_grad for t in self.inputs])
+        return tuple([e is not None for e in self.edges])
 
     def __call__(self, *inputs):
         out = self.forward(*[t.array for t in inputs])
         if _grad_state.enabled:  # is_grad_enabled(), inlined: this runs for every op
             for t in inputs:
                 if t.requires_grad:
-                    # non-leaf inputs are kept as snapshots (same array and grad_fn, new object): an in-place op
-                    # that later rebases the tensor (minigrad.ops.inplace) must not re-route this edge
-                    make = Tensor._make
-                    self.inputs = tuple([x if x.grad_fn is None else make(x.array, True, x.grad_fn) for x in inputs])
-                    return make(out, True, self)
+                    self.record(inputs)
+                    res = Tensor._make(out, True, self)
+                    if self.saves_output:  # its version is checked like a saved input's
+                        res._vc = cell = [0]
+                        self._out = (cell, 0, out)
+                        self._versions = self._versions or (writes[0],)
+                    return res
         return Tensor._make(out)
+
+    def record(self, inputs):
+        """Make this node the one that produced an output from ``inputs``: fix its edges, note versions."""
+        self.inputs = inputs
+        # the edges are fixed now: an in-place op that later gives an input a new grad_fn must not
+        # re-route this node's gradient
+        self.edges = tuple([(x if x.grad_fn is None else x.grad_fn) if x.requires_grad else None for x in inputs])
+        saved = self.saved
+        if saved is None:
+            self._versions = (writes[0], *[0 if x._vc is None else x._vc[0] for x in inputs])
+        elif saved:
+            self._versions = (writes[0], *[0 if inputs[i]._vc is None else inputs[i]._vc[0] for i in saved])
 
     def name(self) -> str:
         return type(self).__name__ + "Backward0"
@@ -64,9 +99,81 @@ class Op:
     def __repr__(self):
         return f"<{self.name()}>"
 
-    def release(self):
-        """Drop everything the backward pass needed (called after it ran, unless retain_graph)."""
-        self.__dict__.clear()
+    def check_saved(self):
+        """Raise torch's error if an in-place write changed a tensor that ``backward`` reads (or it was freed)."""
+        if self._versions is _FREED:
+            raise RuntimeError(_FREED_MSG)
+        if self._versions is not None:
+            saved = range(len(self.inputs)) if self.saved is None else self.saved
+            for i, expected in zip(saved, self._versions[1:]):
+                x = self.inputs[i]
+                now = 0 if x._vc is None else x._vc[0]
+                if now != expected and self._reads(i):
+                    raise RuntimeError(_modified_msg(x.array, now, expected, f"input {i} of {self.name()}"))
+        if self._out is not None and self._out[0][0] != self._out[1]:
+            raise RuntimeError(_modified_msg(self._out[2], self._out[0][0], self._out[1], f"output 0 of {self.name()}"))
+
+    def _reads(self, i) -> bool:
+        """Whether this node's backward reads saved input ``i``, given which inputs need a gradient."""
+        users = self.saved_for.get(i) if self.saved_for is not None else None
+        return users is None or any(self.edges[j] is not None for j in users)
+
+    def release(self, fits=None):
+        """Free what backward needed (called after it ran, unless retain_graph).
+
+        A node that saved tensors is cut down to its edges: running it again raises. A node that saved
+        none (``saved == ()``) keeps its edges and small parameters (shapes, axes, scalars), drops any
+        array it held, and can run again when it held none, as in torch. ``fits`` (from the engine):
+        the shape and dtype to which each input's gradient had to be reduced, for that second run.
+        """
+        d = self.__dict__
+        if fits is None or self.saved != () or self.saves_output:
+            edges = d.get("edges")
+            d.clear()
+            self.edges, self._versions = edges, _FREED
+            return
+        del d["inputs"]
+        for k, v in d.items():
+            if k != "edges" and _holds_data(v):  # e.g. dropout's mask
+                edges = d["edges"]
+                d.clear()
+                self.edges, self._versions = edges, _FREED
+                return
+        self._fits = fits
+
+
+_SMALL = frozenset((int, float, bool, str, slice, type(None), type(Ellipsis)))
+
+
+def _holds_data(v) -> bool:
+    """Whether ``v`` is (or holds) an array or a tensor: what release() frees."""
+    t = type(v)
+    if t in _DATA:
+        return True
+    if t in _SMALL:
+        return False
+    if t is tuple or t is list:
+        return any(_holds_data(x) for x in v)
+    if hasattr(v, "__array_interface__") or hasattr(v, "__cuda_array_interface__") or isinstance(v, Tensor) \
+            or t.__name__ == "ndarray":
+        _DATA.add(t)
+        return True
+    return False
+
+
+_DATA = set()  # array and tensor types met by _holds_data
+_FREED = (-1,)  # a node's _versions once release() dropped what its backward reads
+
+
+def _modified_msg(array, now, expected, what) -> str:
+    """torch's message, with minigrad's type name: ``[minigrad.FloatTensor [3]] ... is at version 2; ...``."""
+    shape, dt = array.shape, str(array.dtype)
+    kind = {"float16": "Half", "float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
+            "bool": "Bool"}.get(dt, dt)
+    return (f"one of the variables needed for gradient computation has been modified by an inplace operation: "
+            f"[minigrad.{kind}Tensor {list(shape)}], which is {what}, is at version {now}; expected version "
+            f"{expected} instead. Hint: clone() the tensor before modifying it in place, or modify it after "
+            "backward().")
 
 
 def sum_to(grad, shape):
@@ -83,6 +190,18 @@ def sum_to(grad, shape):
         grad = grad.reshape(shape)
     if grad.shape != tuple(shape):
         raise RuntimeError(f"gradient of shape {tuple(grad.shape)} does not match its input's shape {tuple(shape)}")
+    return grad
+
+
+_NO_FITS = {}  # shared and never written: no input's gradient needed reducing
+
+
+def _fit(grad, shape, dtype):
+    """The gradient of an input of ``shape`` and ``dtype``: broadcast dims summed, cast."""
+    if grad.shape != shape:
+        grad = sum_to(grad, shape)
+    if grad.dtype is not dtype and grad.dtype != dtype:
+        grad = grad.astype(dtype)
     return grad
 
 
@@ -135,11 +254,8 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, tracer=Non
     stack = list(starts)
     while stack:
         node = stack.pop()
-        if node.inputs is None:
-            raise RuntimeError(_FREED_MSG)
-        for x in node.inputs:
-            f = x.grad_fn
-            if f is not None and x.requires_grad:
+        for f in node.edges:
+            if isinstance(f, Op):
                 deps[f] = deps.get(f, 0) + 1
                 if f not in seen:
                     seen.add(f)
@@ -169,39 +285,49 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, tracer=Non
             if node in captured_nodes:
                 for i in captured_nodes[node]:
                     results[i] = g
+            versions = node._versions
+            if versions is not None and versions[0] != writes[0]:
+                node.check_saved()  # a write happened since the node was recorded (or it was freed): did it matter?
+            elif inputs is None and node._fits is None:  # released, and never ran: shapes unknown
+                raise RuntimeError(_FREED_MSG)
             grads = node.backward(g)
             if type(grads) is not tuple:
                 grads = (grads,)
             if tracer is not None:
                 tracer(node, g, grads)
-        if not retain_graph:
-            node.release()
-        for i, x in enumerate(inputs):
-            if not x.requires_grad:
+        fits = _NO_FITS if grads else None
+        for i, f in enumerate(node.edges):
+            if f is None:
                 continue
-            f = x.grad_fn
+            is_node = isinstance(f, Op)
             gx = grads[i] if grads else None
             if gx is not None:
-                xa = x.array
-                if gx.shape != xa.shape:
-                    gx = sum_to(gx, xa.shape)
-                if gx.dtype is not xa.dtype and gx.dtype != xa.dtype:
-                    gx = gx.astype(xa.dtype)
-                if f is None:
-                    entry = leaf_grads.get(id(x))
+                if inputs is not None:
+                    xa = inputs[i].array
+                    if gx.shape != xa.shape or (gx.dtype is not xa.dtype and gx.dtype != xa.dtype):
+                        gx = _fit(gx, xa.shape, xa.dtype)
+                        if fits is _NO_FITS:
+                            fits = {}
+                        fits[i] = (xa.shape, xa.dtype)
+                elif i in node._fits:  # a second run of a released node that saved nothing
+                    gx = _fit(gx, *node._fits[i])
+                if not is_node:  # a leaf: f is the tensor itself
+                    entry = leaf_grads.get(id(f))
                     if entry is None:
-                        leaf_grads[id(x)] = (x, [gx, False])
+                        leaf_grads[id(f)] = (f, [gx, False])
                     else:
                         _add(entry[1], gx)
                 elif f in node_grads:
                     _add(node_grads[f], gx)
                 else:
                     node_grads[f] = [gx, False]
-            if f is not None:
+            if is_node:
                 left = deps[f] - 1
                 deps[f] = left
                 if not left:
                     ready.append(f)
+        if not retain_graph and inputs is not None:
+            node.release(fits)
 
     if capture is not None:
         for i, t in enumerate(capture):

@@ -8,6 +8,8 @@ from ..tensor import Tensor
 
 
 class Cast(Op):
+    saved = ()  # backward reads no input
+
     def __init__(self, dt: _dt.dtype):
         self.dt = dt
 
@@ -20,6 +22,8 @@ class Cast(Op):
 
 
 class ToDevice(Op):
+    saved = ()  # backward reads no input
+
     def __init__(self, dev: backend.Device):
         self.dev = dev
 
@@ -32,6 +36,8 @@ class ToDevice(Op):
 
 
 class Clone(Op):
+    saved = ()  # backward reads no input
+
     def forward(self, x):
         return x.copy()
 

@@ -25,6 +25,8 @@ class Dropout(Op):
     to x's dtype), so ``x * (mask * scale)`` equals ``(x * mask) * scale`` bit for bit, with one product.
     """
 
+    saved = ()  # backward reads only the mask
+
     def __init__(self, mask, scale):
         self.mask = mask * mask.dtype.type(scale)
 
@@ -84,5 +86,8 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         m = backend.to_device(m, input.device)
         m = m.astype(dt) if m.dtype != dt else m
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
-    # ``inplace`` is accepted for compatibility; the result is always a new tensor (safe for autograd)
+    if inplace:  # input is overwritten and returned, with torch's autograd rules (minigrad.ops.inplace)
+        from .inplace import apply_inplace
+
+        return apply_inplace("dropout_", input, Dropout(m, scale), keep=False)
     return Dropout(m, scale)(input)

@@ -72,6 +72,8 @@ def _ufunc(name: str, a, b, like=None):
 
 
 class Add(Op):
+    saved = ()  # backward reads no input
+
     def forward(self, a, b):
         return _ufunc("add", a, b)
 
@@ -80,6 +82,8 @@ class Add(Op):
 
 
 class Sub(Op):
+    saved = ()  # backward reads no input
+
     def forward(self, a, b):
         return _ufunc("subtract", a, b)
 
@@ -93,6 +97,8 @@ def _product_like(grad, factor, like):
 
 
 class Mul(Op):
+    saved_for = {0: (1,), 1: (0,)}  # a is read for b's gradient only, and b for a's
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return _ufunc("multiply", a, b)
@@ -104,6 +110,8 @@ class Mul(Op):
 
 
 class Div(Op):
+    saved_for = {0: (1,)}  # a is read for b's gradient only
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return _ufunc("true_divide", a, b)
@@ -133,6 +141,8 @@ class FloorDiv(Op):
 
 
 class Neg(Op):
+    saved = ()  # backward reads no input
+
     def forward(self, x):
         return -x
 
@@ -141,6 +151,8 @@ class Neg(Op):
 
 
 class Pow(Op):
+    saves_output = True  # d/db reads a**b; torch saves the result too
+
     def forward(self, a, b):
         self.a, self.b = a, b
         self.out = a**b
@@ -300,6 +312,9 @@ def _is_bool(x) -> bool:
 # ------------------------------------------------------------------ unary math
 # Each op keeps on ``self`` the cheaper of its input or output for the backward pass.
 class Exp(Op):
+    saved = ()  # backward reads only its output
+    saves_output = True
+
     def forward(self, x):
         self.out = xp_of(x).exp(x)
         return self.out
@@ -327,6 +342,9 @@ class Log1p(Op):
 
 
 class Expm1(Op):
+    saved = ()  # backward reads only its output
+    saves_output = True
+
     def forward(self, x):
         self.out = xp_of(x).expm1(x)
         return self.out
@@ -348,6 +366,9 @@ _LN2 = 0.6931471805599453
 
 
 class Sqrt(Op):
+    saved = ()  # backward reads only its output
+    saves_output = True
+
     def forward(self, x):
         self.out = xp_of(x).sqrt(x)
         return self.out
@@ -358,6 +379,9 @@ class Sqrt(Op):
 
 
 class Rsqrt(Op):
+    saved = ()  # backward reads only its output
+    saves_output = True
+
     def forward(self, x):
         self.out = 1 / xp_of(x).sqrt(x)
         return self.out
@@ -406,6 +430,9 @@ class Cos(Op):
 
 
 class Tanh(Op):
+    saved = ()  # backward reads only its output
+    saves_output = True
+
     def forward(self, x):
         self.out = xp_of(x).tanh(x)
         return self.out
@@ -422,6 +449,9 @@ def _sigmoid(xp, x):
 
 
 class Sigmoid(Op):
+    saved = ()  # backward reads only its output
+    saves_output = True
+
     def forward(self, x):
         self.out = _sigmoid(xp_of(x), x)
         return self.out
@@ -432,6 +462,10 @@ class Sigmoid(Op):
 
 class Relu(Op):
     """max(x, 0); the gradient at exactly 0 is 0, as in torch (and a NaN input passes its gradient)."""
+
+    saved = ()  # backward reads only its output
+    saves_output = True
+
 
     def forward(self, x):
         out = kernels.relu_forward(x)  # one compiled pass in x's layout; NaN stays NaN
@@ -463,6 +497,9 @@ class Erf(Op):
 
 
 class Reciprocal(Op):
+    saved = ()  # backward reads only its output
+    saves_output = True
+
     def forward(self, x):
         self.out = 1 / x
         return self.out
@@ -473,6 +510,8 @@ class Reciprocal(Op):
 
 class Rounding(Op):
     """sign, floor, ceil, round, trunc: piecewise constant, so their gradient is zero everywhere."""
+
+    saved = ()  # backward reads no input
 
     def __init__(self, fn, *args):
         self.fn, self.args = fn, args
@@ -744,8 +783,8 @@ def sigmoid(input):
     return Sigmoid()(_float_input("sigmoid", input))
 
 
-def relu(input, inplace=False):
-    """max(x, 0). ``inplace`` is accepted for torch compatibility; the result is always a new tensor."""
+def relu(input):
+    """max(x, 0). (``inplace=`` belongs to ``nn.functional.relu``; ``relu_`` writes in place.)"""
     return Relu()(_numeric_input("relu", input))
 
 
@@ -797,7 +836,7 @@ def gelu(input, approximate="none"):
     return Gelu(approximate)(_float_input("gelu", input))
 
 
-def silu(input, inplace=False):
+def silu(input):
     return Silu()(_float_input("silu", input))
 
 
@@ -807,21 +846,21 @@ def softplus(input, beta=1.0, threshold=20.0):
     return Softplus(beta, threshold)(_float_input("softplus", input))
 
 
-def leaky_relu(input, negative_slope=0.01, inplace=False):
+def leaky_relu(input, negative_slope=0.01):
     return LeakyRelu(negative_slope)(_float_input("leaky_relu", input))
 
 
-def elu(input, alpha=1.0, inplace=False):
+def elu(input, alpha=1.0):
     return Elu(alpha)(_float_input("elu", input))
 
 
-def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+def hardtanh(input, min_val=-1.0, max_val=1.0):
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
     return Hardtanh(min_val, max_val)(_float_input("hardtanh", input))
 
 
-def relu6(input, inplace=False):
+def relu6(input):
     return hardtanh(input, 0.0, 6.0)
 
 
@@ -829,12 +868,12 @@ def logsigmoid(input):
     return LogSigmoid()(_float_input("logsigmoid", input))
 
 
-def selu(input, inplace=False):
+def selu(input):
     """Scaled ELU with torch's fixed constants: ``scale * elu(x, alpha)`` (self-normalising networks)."""
     return mul(Elu(_SELU_ALPHA)(_float_input("selu", input)), _SELU_SCALE)
 
 
-def mish(input, inplace=False):
+def mish(input):
     return Mish()(_float_input("mish", input))
 
 
@@ -842,11 +881,11 @@ def softsign(input):
     return Softsign()(_float_input("softsign", input))
 
 
-def hardsigmoid(input, inplace=False):
+def hardsigmoid(input):
     return Hardsigmoid()(_float_input("hardsigmoid", input))
 
 
-def hardswish(input, inplace=False):
+def hardswish(input):
     return Hardswish()(_float_input("hardswish", input))
 
 
@@ -950,6 +989,9 @@ class Where(Op):
 
 class MaskedFill(Op):
     """``value`` where ``mask`` is True, else ``x``; ``value`` (a 0-d tensor) gets the masked gradient's sum."""
+
+    saved = (1,)  # backward reads the mask
+
 
     def forward(self, x, mask, value):
         self.mask = mask

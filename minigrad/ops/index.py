@@ -15,7 +15,6 @@ import numbers
 from .. import backend
 from .. import dtypes as _dt
 from ..autograd.graph import Op
-from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from ._util import check_same_device, is_scalar, normalize_dim
 from .inplace import ViewOp
@@ -151,6 +150,8 @@ def getitem(input: Tensor, index) -> Tensor:
 class SetItem(Op):
     """Out-of-place ``x[index] = v``: used when the write must be recorded for autograd."""
 
+    saved = ()  # backward reads neither x nor v
+
     def __init__(self, steps):
         self.steps = steps
 
@@ -191,24 +192,22 @@ def _value_tensor(value, x: Tensor) -> Tensor:
 def setitem(input: Tensor, index, value) -> None:
     """``input[index] = value``.
 
-    Without autograd involvement (``no_grad``, or nothing requires grad) this writes into the
-    array itself, so tensors that view the same memory (``w = x[0]``) see the change. When the
-    write must be recorded (``input`` is a non-leaf, or ``value`` requires grad), the result is
-    computed out of place and ``input`` is *rebased* onto it (see
-    :func:`minigrad.ops.inplace.rebase`). A leaf that requires grad cannot be written to while
-    grad mode is on, as in torch.
+    The values are written into the array itself, so tensors that view the same memory
+    (``w = x[0]``) see the change, and the version counter is bumped. When the write must be
+    recorded (``input`` is a non-leaf, or ``value`` requires grad), the new values come from the
+    differentiable :class:`SetItem` and become ``input``'s history (see :func:`minigrad.ops.inplace.commit`).
+    A leaf that requires grad cannot be written to while grad mode is on, as in torch.
     """
-    from .inplace import check_inplace, rebase, snapshot, write_error
+    from .inplace import commit, must_record, note_write, old_values, write_error
 
     steps, _ = _convert_index(index, input)
     v = _value_tensor(value, input)
-    if is_grad_enabled() and (input.requires_grad or v.requires_grad):
-        check_inplace(input)
+    if must_record(input, v):
         try:
-            new = SetItem(steps)(snapshot(input), v)
+            new = SetItem(steps)(old_values(input, keep=False), v)
         except ValueError as e:
             raise _shape_error(e, input, steps, v) from None
-        rebase(input, new)
+        commit(input, new, "setitem")
         return
     try:
         _view(input.array, steps)[steps[-1]] = v.array
@@ -216,7 +215,7 @@ def setitem(input: Tensor, index, value) -> None:
         if not getattr(input.array.flags, "writeable", True):
             raise write_error("setitem") from None
         raise _shape_error(e, input, steps, v) from None
-    input._version += 1
+    note_write(input)
 
 
 def _shape_error(e, x, steps, v):

@@ -1,28 +1,24 @@
-"""In-place ops (``x.add_(y)``, ``x.zero_()``, ``x[i] = v``, ...): torch's rules on top of NumPy.
+"""In-place ops (``x.add_(y)``, ``x.zero_()``, ``x[i] = v``, ...) by torch's version-counter rule.
 
-Three cases, decided at each call:
+Every write goes into ``x.array`` itself, so every tensor that views the same memory (``x[0]``,
+``x.T``) sees it, and bumps the *version counter* that ``x`` shares with its views. A graph node
+notes the versions of the tensors its backward reads; if one changed, backward raises (see
+:meth:`minigrad.autograd.graph.Op.check_saved`).
 
-1. **Nothing to record** (grad mode off, as in an optimiser step under ``no_grad``, or no tensor
-   involved requires grad): the numbers are written into ``x.array`` itself. Every tensor that
-   views the same memory (``w = x[0]``, ``x.T``) sees the change, as in torch.
-2. **A leaf that requires grad, with grad mode on**: an error, as in torch: autograd would need
-   the old values of a tensor whose gradient it is about to compute.
-3. **A non-leaf (or a write of a value that requires grad), with grad mode on**: the result is
-   computed *out of place* by the ordinary differentiable op, and ``x`` is **rebased** onto it:
-   ``x.array`` and ``x.grad_fn`` are replaced by the result's. The values and gradients are
-   correct. A view's base is rebased too (``h[0].mul_(2)`` changes ``h``), but other views taken
-   earlier keep the old array. Writing into a view of a leaf that requires grad is an error, as in
-   torch. Ops recorded *before* the write keep seeing the old value (the engine records non-leaf
-   inputs as snapshots). Not covered: a tensor that requires no grad, already used by a recorded
-   op (or viewed), then overwritten in place with a value that requires grad.
+In grad mode, when ``x`` or a written value requires grad, the write is also *recorded*: the new
+values come from the ordinary differentiable op applied to ``x``'s old values, and ``x`` (the same
+object) gets that op's node as its ``grad_fn``. A write into a view of ``x`` also gives the view's
+root a new history (:class:`WriteBack`, torch's ``CopySlices``), and every live view of that root
+gets a fresh ``grad_fn`` from it, so gradients through views taken earlier are right too.
 
-The result always keeps ``x``'s dtype. As in torch, a result of a higher category than ``x``
-(a float result into an integer tensor, ``int_tensor.add_(0.5)``) is an error. Each write
-bumps ``x._version``.
+As in torch, writing into a leaf that requires grad (or a view of one) in grad mode is an error,
+the result keeps ``x``'s dtype, and a result of a higher category (``int_tensor.add_(0.5)``) is an
+error.
 """
 from __future__ import annotations
 
 import copy
+import weakref
 
 from .. import backend
 from .. import dtypes as _dt
@@ -43,109 +39,194 @@ _TORCH_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short
                 "float16": "Half", "float32": "Float", "float64": "Double"}
 
 
-# ------------------------------------------------------------------ the machinery shared with setitem
-def check_inplace(t: Tensor) -> None:
-    """torch's errors for writing into a leaf that requires grad, or into a view of one, in grad mode."""
-    if not (t.requires_grad and is_grad_enabled()):
-        return
-    if t.grad_fn is None:
-        raise RuntimeError(_LEAF_MSG)
-    fn = t.grad_fn
-    while getattr(fn, "is_view", False) and fn.inputs:  # walk up a chain of views to its base
-        base = fn.inputs[0]
-        if base.grad_fn is None:
-            if base.requires_grad:
-                raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
-                                   "operation.")
-            return
-        fn = base.grad_fn
-
-
-def snapshot(t: Tensor) -> Tensor:
-    """A new Tensor object holding ``t``'s current value and graph position (the input of the rebase)."""
-    return Tensor._make(t.array, t.requires_grad, t.grad_fn)
-
-
+# ------------------------------------------------------------------ views: shared memory, shared version
 class ViewOp(Op):
     """Base of ops whose output is a view of their input's memory (reshape, permute, basic indexing, ...).
 
-    A view op remembers the tensor it viewed, its *base* (until backward frees the node). When an
-    in-place write on the view is recorded, :func:`rebase` writes the new values back into the base
-    as well, as torch does (through a chain of views: ``h.t()[1:].add_(1)`` reaches ``h``).
+    The output shares its input's version counter and remembers its *root* (the tensor that owns
+    the memory) and the chain of view ops from the root to it, so that a recorded write can rewrite
+    the root's history and give the views fresh ``grad_fn`` s. View ops read no saved tensors.
     """
 
-    is_view = True
-    _base = None
+    is_view = True  # Reshape sets it per call: NumPy copies when the layout does not allow a view
+    saved = ()
 
     def __call__(self, *inputs):
         out = Op.__call__(self, *inputs)
-        if out.grad_fn is self:
-            self._base = inputs[0]
+        if self.is_view:
+            register_view(self, inputs[0], out)
         return out
+
+
+def register_view(op: Op, base: Tensor, out: Tensor) -> None:
+    """Make ``out`` (the result of view op ``op`` on ``base``) a view: same version counter, known root."""
+    info = getattr(base, "_view", None)
+    root, chain = (base, (op,)) if info is None else (info[0], info[1] + (op,))
+    out._view = (root, chain)
+    out._vc = base._shared_vc()
+    if root.requires_grad and root.grad_fn is None:
+        return  # a leaf that requires grad never gets a new history, so its views need no refresh
+    views = getattr(root, "_views", None)
+    if views is None:
+        views = root._views = []
+    elif len(views) % 32 == 31:  # drop the references to views that are gone, now and then
+        views[:] = [r for r in views if r() is not None]
+    views.append(weakref.ref(out))
 
 
 def _fresh(op: Op) -> Op:
     """An unrecorded copy of ``op`` (same parameters), to apply the same view again."""
     new = copy.copy(op)
-    for k in ("inputs", "_hooks", "_retain", "_base"):
+    for k in ("inputs", "edges", "_versions", "_out", "_fits", "_hooks", "_retain"):
         new.__dict__.pop(k, None)
     return new
 
 
+def _apply_chain(chain, array):
+    """The view of ``array`` that the view ops in ``chain`` select (``array`` has the root's shape)."""
+    for op in chain:
+        array = _fresh(op).forward(array)
+    return array
+
+
+def _refresh_views(root: Tensor) -> None:
+    """After ``root`` got a new history, give each live view of it a ``grad_fn`` on that history."""
+    for ref in getattr(root, "_views", None) or ():
+        v = ref()
+        if v is None:
+            continue
+        t = root
+        for op in v._view[1]:
+            t = Op.__call__(_fresh(op), t)  # Op's call: these temporary tensors are not registered as views
+        v.grad_fn, v.requires_grad = t.grad_fn, t.requires_grad
+
+
 class WriteBack(Op):
-    """``base`` with the region that the view op selects replaced by ``value`` (a write through a view)."""
+    """The root of a view after a write through the view: ``root`` with the viewed region replaced by ``value``.
 
-    def __init__(self, view: Op):
-        self.view = view  # used only for its forward on arrays, which returns a view
+    (torch's ``CopySlices``.) The write itself has already happened in the root's memory, so the
+    forward only hands the root's array on; the backward splits the gradient between the root's
+    old history (outside the region) and the written value (inside it).
+    """
 
-    def forward(self, base, value):
-        out = base.copy()
-        self.view.forward(out)[...] = value
-        return out
+    saved = ()
+
+    def __init__(self, chain):
+        self.chain = chain
+
+    def forward(self, root, value):
+        return root
 
     def backward(self, grad):
-        need_base, need_value = self.needs_input_grad
-        gb = gv = None
-        if need_base:  # the overwritten region no longer reaches the output
-            gb = grad.copy()
-            self.view.forward(gb)[...] = 0
+        need_root, need_value = self.needs_input_grad
+        g_root = g_value = None
+        if need_root:  # the overwritten region no longer reaches the output
+            g_root = grad.copy()
+            region = _apply_chain(self.chain, g_root)
+            if not xp_of(g_root).may_share_memory(region, g_root):
+                raise RuntimeError("in-place write through a view: minigrad cannot map this view back onto its base "
+                                   "(a reshape that copies); clone() the view before writing into it")
+            region[...] = 0
         if need_value:
-            gv = self.view.forward(grad)
-        return gb, gv
+            g_value = _apply_chain(self.chain, grad)
+        return g_root, g_value
 
 
-def rebase(t: Tensor, new: Tensor) -> Tensor:
-    """Make ``t`` the result ``new`` of an out-of-place computation (same shape and dtype).
+# ------------------------------------------------------------------ recording a write
+def check_inplace(t: Tensor) -> None:
+    """torch's errors for writing into a leaf that requires grad, or into a view of one, in grad mode."""
+    if not is_grad_enabled():
+        return
+    if t.requires_grad and t.grad_fn is None:
+        raise RuntimeError(_LEAF_MSG)
+    info = getattr(t, "_view", None)
+    if info is not None and info[0].requires_grad:
+        if info[0].grad_fn is None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+        if not t.requires_grad:
+            raise RuntimeError("A view was created in no_grad mode and is being modified inplace with grad mode "
+                               "enabled. Create the view in grad mode (or clone() it) before writing into it.")
 
-    When ``t`` is a recorded view of a (non-leaf) base tensor, the new values are written back into
-    the base too (recursively, for a view of a view), and ``t`` becomes the same view of the new base.
+
+def old_values(t: Tensor, keep: bool) -> Tensor:
+    """``t``'s current values and history, as the input of a recorded write.
+
+    With ``keep`` the values are copied (the op's backward reads them, and the write is about to
+    overwrite them). Without, the tensor shares ``t``'s memory *and version counter*: should its op
+    read it in backward after all, the write's version bump makes backward raise instead of using
+    overwritten values.
     """
-    fn = t.grad_fn
-    if getattr(fn, "is_view", False) and getattr(fn, "_base", None) is not None and fn.inputs is not None:
-        base, src = fn._base, fn.inputs[0]
-        if base.grad_fn is not None and base.array is src.array and \
-                base.grad_fn is src.grad_fn:
-            rebase(base, WriteBack(_fresh(fn))(snapshot(base), new))
-            new = _fresh(fn)(base)
-    t.array, t.grad_fn, t.requires_grad = new.array, new.grad_fn, new.requires_grad
-    t._version += 1
-    return t
+    if keep:
+        return Tensor._make(t.array.copy(), t.requires_grad, t.grad_fn)
+    alias = Tensor._make(t.array, t.requires_grad, t.grad_fn)
+    alias._vc = t._shared_vc()
+    return alias
+
+
+def guard_output(node: Op, array, t: Tensor) -> None:
+    """If ``node`` kept ``array`` (its output, ``t``'s memory) for its backward, note ``t``'s version now.
+
+    Ops such as ``exp`` read their own output in backward; a later write into it must make backward
+    raise, as in torch. Ops that declare ``saves_output`` are checked from the start; this catches
+    the others when the output itself (or a view of it) is written.
+    """
+    if node is None or node._out is not None:
+        return
+    xp = xp_of(array)
+    for v in node.__dict__.values():
+        if v is array or (type(v) is type(array) and xp.may_share_memory(v, array)):
+            node._out = (t._shared_vc(), t._version, array)
+            node._versions = (-1, *(node._versions or (None,))[1:])  # backward must call check_saved
+            return
+
+
+def _root(t: Tensor) -> Tensor:
+    info = getattr(t, "_view", None)
+    return t if info is None else info[0]
+
+
+def commit(self: Tensor, new: Tensor, op: str) -> Tensor:
+    """Write the recorded result ``new`` into ``self`` and make it ``self``'s (and its root's) history."""
+    if new.array.dtype != self.array.dtype:
+        from .convert import to_dtype
+
+        new = to_dtype(new, self.dtype)
+    root = _root(self)
+    array = new.array
+
+    def put(a):
+        a[...] = array
+
+    _write(op, self, put)
+    node = new.grad_fn
+    if node is not None:  # e.g. exp_: its node reads its output, which is now self at its new version
+        node._out = None
+        guard_output(node, array, self)
+    if root is self:
+        self.grad_fn, self.requires_grad = node, new.requires_grad
+    else:
+        out = WriteBack(self._view[1])(root, new)
+        root.grad_fn, root.requires_grad = out.grad_fn, True
+    _refresh_views(root)  # self among them, when it is a view
+    return self
+
+
+def must_record(self: Tensor, *others) -> bool:
+    """Whether this in-place write must be recorded for autograd; raises where torch forbids the write."""
+    if not is_grad_enabled():
+        return False
+    if not (self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others)):
+        info = getattr(self, "_view", None)
+        if info is None or not info[0].requires_grad:
+            return False
+    check_inplace(self)  # a view of a tensor that requires grad: raises when the view cannot be recorded
+    return True
 
 
 def write_error(op: str) -> RuntimeError:
     return RuntimeError(f"{op}: unsupported operation: more than one element of the written-to tensor refers to a "
                         "single memory location (it is an expanded, read-only view). Please clone() the tensor "
                         "before performing the operation.")
-
-
-def _record(self: Tensor, *others) -> bool:
-    """Whether this in-place op must be recorded for autograd (and is allowed to be)."""
-    if not is_grad_enabled():
-        return False
-    if not (self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others)):
-        return False
-    check_inplace(self)
-    return True
 
 
 def _check_cast(op: str, self: Tensor, result: _dt.dtype) -> None:
@@ -173,25 +254,25 @@ def _check_shape(op: str, self: Tensor, other) -> None:
         raise RuntimeError(f"{op}: output with shape {list(a)} doesn't match the broadcast shape {out}")
 
 
-def _finish(op: str, self: Tensor, new: Tensor) -> Tensor:
-    """Rebase ``self`` onto ``new``, cast back to ``self``'s dtype."""
-    if new.array.dtype != self.array.dtype:
-        from .convert import to_dtype
-
-        new = to_dtype(new, self.dtype)
-    return rebase(self, new)
-
-
 def _write(op: str, self: Tensor, fn) -> Tensor:
-    """Run ``fn(array)``, which writes into ``array``; a read-only (expanded) array gives torch's error."""
+    """Run ``fn(array)``, which writes into ``array``, and bump the version; a read-only (expanded) array
+    gives torch's error."""
     try:
         fn(self.array)
     except ValueError:
         if not getattr(self.array.flags, "writeable", True):
             raise write_error(op) from None
         raise
-    self._version += 1
-    return self
+    return note_write(self)
+
+
+def note_write(t: Tensor) -> Tensor:
+    """Bump the version that ``t`` shares with its views, after a write into its memory."""
+    root = _root(t)
+    if root.grad_fn is not None:  # the node that made the root may read its output: it must see the write
+        guard_output(root.grad_fn, root.array, root)
+    t._bump_version()
+    return t
 
 
 def _ops():
@@ -209,8 +290,9 @@ def _binary_(op: str, self: Tensor, other, fn_name: str, ufunc_name: str, **kwar
         result = _dt.get_default_dtype()
     _check_cast(op, self, result)
     _check_shape(op, self, other)
-    if _record(self, other):
-        return _finish(op, self, getattr(_ops(), fn_name)(snapshot(self), other, **kwargs))
+    if must_record(self, other):
+        old = old_values(self, keep=fn_name in ("mul", "div"))  # their backward reads self's old values
+        return commit(self, getattr(_ops(), fn_name)(old, other, **kwargs), op)
     b = other.array if isinstance(other, Tensor) else other
     if ufunc_name and result.np == self.array.dtype:
         xp = xp_of(self.array)
@@ -261,8 +343,8 @@ def clamp_(self: Tensor, min=None, max=None) -> Tensor:  # noqa: A002  (torch's 
     _check_cast("clamp_", self, _dt.result_type(self, *bounds))
     for b in bounds:
         _check_shape("clamp_", self, b)
-    if _record(self, *bounds):
-        return _finish("clamp_", self, _ops().clamp(snapshot(self), min, max))
+    if must_record(self, *bounds):
+        return commit(self, _ops().clamp(old_values(self, keep=True), min, max), "clamp_")
     xp = xp_of(self.array)
     lo, hi = (b.array if isinstance(b, Tensor) else b for b in (min, max))
     if lo is None or hi is None:  # one-sided: a single maximum/minimum, as clip wants both bounds
@@ -276,16 +358,16 @@ clip_ = clamp_
 def exp_(self: Tensor) -> Tensor:
     """``self = exp(self)`` in place."""
     _check_cast("exp_", self, self.dtype if self.is_floating_point() else _dt.get_default_dtype())
-    if _record(self):
-        return _finish("exp_", self, _ops().exp(snapshot(self)))
+    if must_record(self):
+        return commit(self, _ops().exp(old_values(self, keep=False)), "exp_")
     xp = xp_of(self.array)
     return _write("exp_", self, lambda a: xp.exp(a, out=a))
 
 
 def relu_(self: Tensor) -> Tensor:
     """``self = max(self, 0)`` in place."""
-    if _record(self):
-        return _finish("relu_", self, _ops().relu(snapshot(self)))
+    if must_record(self):
+        return commit(self, _ops().relu(old_values(self, keep=False)), "relu_")
     xp = xp_of(self.array)
     return _write("relu_", self, lambda a: xp.maximum(a, 0, out=a))
 
@@ -299,8 +381,8 @@ def masked_fill_(self: Tensor, mask: Tensor, value) -> Tensor:
     if isinstance(value, Tensor) and value.ndim:
         raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                            f"{value.ndim} dimension(s).")
-    if _record(self, value):
-        return _finish("masked_fill_", self, _ops().masked_fill(snapshot(self), mask, value))
+    if must_record(self, value):
+        return commit(self, _ops().masked_fill(old_values(self, keep=False), mask, value), "masked_fill_")
     xp = xp_of(self.array)
     v = value.array if isinstance(value, Tensor) else value
     v = xp.asarray(v).astype(self.array.dtype)
@@ -310,6 +392,8 @@ def masked_fill_(self: Tensor, mask: Tensor, value) -> Tensor:
 # ------------------------------------------------------------------ overwriting
 class Fill(Op):
     """The output is a constant (or the second input, broadcast): nothing flows back to the old values."""
+
+    saved = ()
 
     def __init__(self, value=None):
         self.value = value
@@ -329,8 +413,8 @@ class Fill(Op):
 
 def _fill_with(op: str, self: Tensor, value) -> Tensor:
     """Overwrite every element with ``value`` (a number, or an array of self's shape)."""
-    if _record(self):
-        return rebase(self, Fill(value)(snapshot(self)))
+    if must_record(self):
+        return commit(self, Fill(value)(old_values(self, keep=False)), op)
 
     def put(a):
         a[...] = value
@@ -349,11 +433,11 @@ def fill_(self: Tensor, value) -> Tensor:
         if value.ndim:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} "
                                "dimensions.")
-        if _record(self, value):
+        if must_record(self, value):
             from .convert import to_dtype
 
             v = to_dtype(value, self.dtype) if value.dtype != self.dtype else value
-            return rebase(self, Fill()(snapshot(self), v))
+            return commit(self, Fill()(old_values(self, keep=False), v), "fill_")
         value = value.array
     elif not is_scalar(value):
         raise TypeError(f"fill_: expected a number or a 0-d tensor, got {type(value).__name__}")
@@ -368,12 +452,12 @@ def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
     if len(s) > len(d) or any(a != b and a != 1 for a, b in zip(s[::-1], d[::-1])):
         raise RuntimeError(f"copy_: the size of src {list(s)} must be broadcastable to the destination shape "
                            f"{list(d)}")
-    if _record(self, src):
+    if must_record(self, src):
         if src.device != self.device:
             src = _ops().to_device(src, self.device)
         if src.dtype != self.dtype and self.is_floating_point():
             src = _ops().to_dtype(src, self.dtype)
-        return rebase(self, Fill()(snapshot(self), src))
+        return commit(self, Fill()(old_values(self, keep=False), src), "copy_")
     arr = backend.to_device(src.array, self.device)
 
     def put(a):
@@ -405,10 +489,13 @@ def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None
 
 
 # ------------------------------------------------------------------ the rest, through their out-of-place ops
-def _via(op: str, self: Tensor, compute, *others) -> Tensor:
-    """An in-place op written as ``compute(t)``, the out-of-place op applied to ``t``."""
-    if _record(self, *others):
-        new = compute(snapshot(self))
+def apply_inplace(op: str, self: Tensor, compute, *others, keep: bool = True) -> Tensor:
+    """An in-place op written as ``compute(t)``, the out-of-place op applied to ``t``.
+
+    ``keep=False`` for ops whose backward does not read ``t`` (saves a copy of the old values)."""
+    recorded = must_record(self, *others)
+    if recorded:
+        new = compute(old_values(self, keep))
     else:
         with no_grad():
             new = compute(Tensor._make(self.array))
@@ -416,8 +503,8 @@ def _via(op: str, self: Tensor, compute, *others) -> Tensor:
     if new.shape != self.shape:
         raise RuntimeError(f"{op}: output with shape {list(self.shape)} doesn't match the broadcast shape "
                            f"{list(new.shape)}")
-    if new.requires_grad:
-        return _finish(op, self, new)
+    if recorded:
+        return commit(self, new, op)
     res = new.array
 
     def put(a):
@@ -426,9 +513,14 @@ def _via(op: str, self: Tensor, compute, *others) -> Tensor:
     return _write(op, self, put)
 
 
+_READS_OUTPUT_OR_NOTHING = ("neg", "sqrt", "sigmoid", "tanh", "reciprocal", "floor", "ceil", "trunc")
+
+
 def _unary(name):
+    keep = name not in _READS_OUTPUT_OR_NOTHING
+
     def fn(self: Tensor) -> Tensor:
-        return _via(name + "_", self, lambda t: getattr(_ops(), name)(t))
+        return apply_inplace(name + "_", self, lambda t: getattr(_ops(), name)(t), keep=keep)
 
     fn.__name__ = name + "_"
     fn.__doc__ = f"``{name}`` in place."
@@ -442,7 +534,7 @@ neg_, abs_, sqrt_, log_, sigmoid_, tanh_, sin_, cos_, square_, reciprocal_, floo
 
 def pow_(self: Tensor, exponent) -> Tensor:
     """``self = self ** exponent`` in place."""
-    return _via("pow_", self, lambda t: _ops().pow(t, exponent), exponent)
+    return apply_inplace("pow_", self, lambda t: _ops().pow(t, exponent), exponent)
 
 
 def clamp_min_(self: Tensor, min) -> Tensor:  # noqa: A002
@@ -455,24 +547,27 @@ def clamp_max_(self: Tensor, max) -> Tensor:  # noqa: A002
 
 def lerp_(self: Tensor, end: Tensor, weight) -> Tensor:
     """``self += weight * (end - self)`` in place."""
-    return _via("lerp_", self, lambda t: _ops().lerp(t, end, weight), end, weight)
+    return apply_inplace("lerp_", self, lambda t: _ops().lerp(t, end, weight), end, weight)
 
 
 def addcmul_(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
     """``self += value * tensor1 * tensor2`` in place (used by hand-written optimisers)."""
-    return _via("addcmul_", self, lambda t: t + _ops().mul(tensor1, tensor2) * value, tensor1, tensor2)
+    return apply_inplace("addcmul_", self, lambda t: t + _ops().mul(tensor1, tensor2) * value, tensor1, tensor2,
+                keep=False)
 
 
 def addcdiv_(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
     """``self += value * tensor1 / tensor2`` in place."""
-    return _via("addcdiv_", self, lambda t: t + _ops().div(tensor1, tensor2) * value, tensor1, tensor2)
+    return apply_inplace("addcdiv_", self, lambda t: t + _ops().div(tensor1, tensor2) * value, tensor1, tensor2,
+                keep=False)
 
 
 def scatter_(self: Tensor, dim: int, index: Tensor, src=None, *, value=None, reduce=None) -> Tensor:
     """In-place :func:`minigrad.scatter` (e.g. ``zeros(n, C).scatter_(1, labels[:, None], 1.0)``)."""
-    return _via("scatter_", self, lambda t: _ops().scatter(t, dim, index, src, value=value, reduce=reduce), src)
+    return apply_inplace("scatter_", self, lambda t: _ops().scatter(t, dim, index, src, value=value, reduce=reduce),
+                         src)
 
 
 def scatter_add_(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """In-place :func:`minigrad.scatter_add`."""
-    return _via("scatter_add_", self, lambda t: _ops().scatter_add(t, dim, index, src), src)
+    return apply_inplace("scatter_add_", self, lambda t: _ops().scatter_add(t, dim, index, src), src)

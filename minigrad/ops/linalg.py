@@ -24,6 +24,8 @@ def _x(shape):
 
 
 class MatMul(Op):
+    saved_for = {0: (1,), 1: (0,)}  # a is read for b's gradient only, and b for a's
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return xp_of(a).matmul(a, b)

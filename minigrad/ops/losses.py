@@ -23,6 +23,7 @@ from .. import backend, parallel
 from ..autograd.graph import Op
 from ..tensor import Tensor
 from ._util import check_same_device, operands
+from .reduce import float16_math_in_float32
 
 xp_of = backend.get_array_module
 
@@ -50,31 +51,28 @@ def legacy_reduction(size_average, reduce, reduction: str) -> str:
 def _reduce(loss, reduction: str):
     """Sum or average an array of per-element losses (the mean of nothing is nan, as in torch).
 
-    float16 losses are added up in float32, and a mean is divided in float32 (70000 is inf in float16),
-    then rounded once, as torch does.
+    float16 losses arrive here in float32 (see ``float16_math_in_float32``): summed and divided there.
     """
     if reduction == "none":
         return loss
     xp = xp_of(loss)
-    if reduction == "mean" and loss.size == 0:
+    total = loss.sum()
+    if reduction == "sum":
+        return xp.asarray(total)
+    if loss.size == 0:
         return xp.asarray(float("nan"), dtype=loss.dtype)
-    half = loss.dtype == xp.float16
-    total = loss.sum(dtype=xp.float32) if half else loss.sum()
-    if reduction == "mean":
-        total = total / (total.dtype.type(loss.size))
-    return xp.asarray(total).astype(loss.dtype, copy=False)
+    return xp.asarray(total / loss.dtype.type(loss.size))
 
 
 def _upstream(grad, reduction: str, n):
     """The gradient reaching each element: ``grad`` itself (none), broadcast (sum), or divided by ``n`` (mean)."""
     if reduction == "mean":
-        if grad.dtype == xp_of(grad).float16:  # the divisor may not fit float16
-            return (grad.astype("float32") / n).astype(grad.dtype) if n else grad * 0
         return grad / grad.dtype.type(n) if n else grad * 0  # an empty input gets an empty gradient anyway
     return grad
 
 
 # ------------------------------------------------------------------ regression losses
+@float16_math_in_float32
 class _Pointwise(Op):
     """Base of the losses that depend on ``d = input - target`` only: ``dL/dinput = -dL/dtarget``."""
 
@@ -209,6 +207,7 @@ def _const(w, name, fn, ref: Tensor):
     return w.array.astype(ref.array.dtype, copy=False)
 
 
+@float16_math_in_float32
 class BinaryCrossEntropy(Op):
     """``-w (t log x + (1 - t) log(1 - x))`` for probabilities ``x``; each log is clamped at -100 like torch."""
 
@@ -244,6 +243,7 @@ class BinaryCrossEntropy(Op):
         return gx, gt
 
 
+@float16_math_in_float32
 class BinaryCrossEntropyWithLogits(Op):
     """BCE on logits ``x``: ``w [(1 - t) x + (1 + (pw - 1) t) softplus(-x)]``.
 
@@ -403,6 +403,7 @@ def _log_softmax_rows(x):
     return z - xp_of(x).log(s)
 
 
+@float16_math_in_float32
 class ClassIndexNLL(Op):
     """Negative log-likelihood of class-index targets, on logits (``from_logits``: cross-entropy) or log-probs.
 
@@ -486,6 +487,7 @@ class ClassIndexNLL(Op):
         return _unrows(A, self.shape)
 
 
+@float16_math_in_float32
 class SoftTargetCrossEntropy(Op):
     """Cross-entropy with class *probabilities* as targets: ``loss_i = -sum_c w[c] t[i, c] logsoftmax(x)[i, c]``.
 

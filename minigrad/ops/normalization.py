@@ -21,6 +21,7 @@ from .. import backend
 from ..autograd.graph import Op
 from ..tensor import Tensor
 from ._util import check_same_device
+from .reduce import float16_math_in_float32
 
 xp_of = backend.get_array_module
 
@@ -30,6 +31,9 @@ __all__ = ["layer_norm", "batch_norm", "group_norm"]
 def _normalize(x, axes, eps):
     """``(xhat, mean, biased var, 1/sqrt(var + eps))`` over ``axes`` (kept as size-1 dims)."""
     xp = xp_of(x)
+    if x.size == 0:  # an empty batch: nothing to normalise (and NumPy would warn about a mean of nothing)
+        stat = xp.zeros([1 if i in axes else s for i, s in enumerate(x.shape)], x.dtype)
+        return x.copy(), stat, stat, stat + 1
     mean = x.mean(axis=axes, keepdims=True)
     xc = x - mean
     var = (xc * xc).mean(axis=axes, keepdims=True)
@@ -40,6 +44,8 @@ def _normalize(x, axes, eps):
 
 def _normalize_backward(gh, xhat, rstd, axes):
     """Gradient w.r.t. ``x`` of ``xhat = (x - mean(x)) * rstd(x)`` given ``gh = dL/dxhat``."""
+    if gh.size == 0:  # an empty batch: an empty gradient (without NumPy's warning about a mean of nothing)
+        return gh.copy()
     return rstd * (gh - gh.mean(axis=axes, keepdims=True) - xhat * (gh * xhat).mean(axis=axes, keepdims=True))
 
 
@@ -59,6 +65,7 @@ def _check_params(op, input, params):
 
 
 # ------------------------------------------------------------------ layer norm
+@float16_math_in_float32
 class LayerNorm(Op):
     """Normalise over the last ``ndims`` axes; ``weight``/``bias`` have exactly those axes' shape."""
 
@@ -118,6 +125,7 @@ def _channel_shape(x):
     return (1, x.shape[1]) + (1,) * (x.ndim - 2)
 
 
+@float16_math_in_float32
 class BatchNorm(Op):
     """Per-channel normalisation of ``(N, C, *)``. Training: batch statistics (and gradients through
     them); evaluation: the given running statistics, which are constants here."""
@@ -186,7 +194,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                 raise RuntimeError(f"{op}: {name} should contain {c} elements not {t.numel()}")
     n = input.numel() // c if c else 0
     if training:
-        if n <= 1:
+        if n == 1:  # an empty batch is allowed: the output is empty and the running statistics are kept
             raise ValueError(f"Expected more than 1 value per channel when training, got input size "
                              f"{list(input.shape)}")
         running = None
@@ -197,7 +205,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     params = [t for t in (weight, bias) if t is not None]
     node = BatchNorm(bool(training), eps, weight is not None, bias is not None, running)
     out = node(input, *params)
-    if training:
+    if training and n:
         m = momentum
         for stat, batch in ((running_mean, node.batch_mean), (running_var, node.batch_var * (n / (n - 1)))):
             if stat is not None:
@@ -209,6 +217,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
 
 
 # ------------------------------------------------------------------ group norm
+@float16_math_in_float32
 class GroupNorm(Op):
     """Normalise ``(N, C, *)`` over each group of ``C / G`` channels (and all trailing axes)."""
 

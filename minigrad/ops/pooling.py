@@ -282,6 +282,10 @@ def adaptive_max_pool1d(input: Tensor, output_size, return_indices=False):
     """Maximum over ``output_size`` bins that tile the last axis; optionally with int64 indices."""
     op = "adaptive_max_pool1d"
     _check_input(op, input)
+    for d in range(1, input.ndim):  # unlike the average, torch's max refuses empty channels too (dim 0 may be 0)
+        if input.shape[d] == 0:
+            raise RuntimeError(f"{op}(): Expected input to have non-zero size for non-batch dimensions, but input "
+                               f"has sizes {list(input.shape)} with dimension {d} being empty")
     node = AdaptiveMaxPool1d(_output_size(op, output_size))
     out = node(input)
     if return_indices:

@@ -213,12 +213,12 @@ def float16_math_in_float32(op_class):
 
 
 def _is_half(a) -> bool:
-    return getattr(a, "dtype", None) == np.float16
+    return a.dtype.char == "e"  # float16 in any byte order; cheaper than comparing dtypes (a hot path)
 
 
 def _any_half(arrays) -> bool:
     for a in arrays:
-        if getattr(a, "dtype", None) == np.float16:
+        if a.dtype.char == "e":
             return True
     return False
 
@@ -230,6 +230,8 @@ def _overflow_ok(xp):
 # ------------------------------------------------------------------ sum, mean, var, std
 @float16_math_in_float32
 class Sum(Op):
+    saved = ()  # backward needs only the shape (so a second backward works, as in torch)
+
     def __init__(self, axes, keepdim):
         self.axes, self.keepdim = axes, keepdim
 
@@ -243,6 +245,8 @@ class Sum(Op):
 
 @float16_math_in_float32
 class Mean(Op):
+    saved = ()  # backward needs only the shape and the count
+
     def __init__(self, axes, keepdim):
         self.axes, self.keepdim = axes, keepdim
 
@@ -263,6 +267,7 @@ class Var(Op):
 
     def __init__(self, axes, keepdim, correction, sqrt):
         self.axes, self.keepdim, self.correction, self.sqrt = axes, keepdim, correction, sqrt
+        self.saves_output = sqrt  # std's backward divides by the result
 
     def forward(self, x):
         xp = xp_of(x)
@@ -274,7 +279,7 @@ class Var(Op):
             out = (self.dev * self.dev).sum(axis=self.axes, keepdims=self.keepdim) / x.dtype.type(self.denom)
             if self.sqrt:
                 out = xp.sqrt(out)
-        self.out = out
+        self.out = out if self.sqrt else None  # only std's backward reads it
         return out
 
     def backward(self, grad):
@@ -465,6 +470,7 @@ def argmin(input, dim=None, keepdim=False):
 # ------------------------------------------------------------------ logsumexp, prod, cumsum
 class LogSumExp(Op):
     """``log(sum(exp(x)))`` computed as ``m + log(sum(exp(x - m)))`` with ``m`` the max, so nothing overflows."""
+    saves_output = True  # backward reads the result (torch saves it too)
 
     def __init__(self, axes, keepdim):
         self.axes, self.keepdim = axes, keepdim
@@ -491,6 +497,7 @@ class LogSumExp(Op):
 class Prod(Op):
     """Product over ``axes``. Its gradient is ``out / x`` except where x has zeros, so those are handled apart:
     with one zero in a slice only that element gets a gradient (the product of the others), with two none."""
+    saves_output = True  # out / x: backward reads the result
 
     def __init__(self, axes, keepdim):
         self.axes, self.keepdim = axes, keepdim
@@ -560,6 +567,8 @@ def cumsum(input, dim, *, dtype=None):
 @float16_math_in_float32
 class Softmax(Op):
     """``exp(x - max) / sum(exp(x - max))`` along one axis (shifting by the max changes nothing but overflow)."""
+    saved = ()  # backward reads only its output, as torch's
+    saves_output = True
 
     def __init__(self, axis):
         self.axis = axis
@@ -579,6 +588,8 @@ class Softmax(Op):
 @float16_math_in_float32
 class LogSoftmax(Op):
     """``x - logsumexp(x)`` along one axis."""
+    saved = ()  # backward reads only its output, as torch's
+    saves_output = True
 
     def __init__(self, axis):
         self.axis = axis
@@ -650,6 +661,7 @@ def all(input, dim=None, keepdim=False):
 class Norm(Op):
     """The vector p-norm ``(sum |x|^p)^(1/p)`` over ``axes``; p = inf / -inf give max / min of ``|x|``, p = 0
     counts non-zeros. Where the norm is 0 the gradient is taken as 0 (torch's choice)."""
+    saves_output = True  # x / norm: backward reads the result
 
     def __init__(self, p, axes, keepdim):
         self.p, self.axes, self.keepdim = p, axes, keepdim

@@ -90,9 +90,7 @@ def _infer_shape(op, in_shape, shape):
 def reshape(input: Tensor, *shape) -> Tensor:
     """Same data, new shape (one size may be ``-1``: inferred). A view when the data allow it."""
     shape = _infer_shape("reshape", input.shape, _sizes(shape, "reshape"))
-    if shape == input.array.shape:
-        return input
-    return Reshape(shape)(input)
+    return Reshape(shape)(input)  # a new tensor even for the same shape, as in torch
 
 
 def view(input: Tensor, *shape) -> Tensor:
@@ -100,8 +98,6 @@ def view(input: Tensor, *shape) -> Tensor:
     if len(shape) == 1 and isinstance(shape[0], (_dt.dtype, str)):
         raise NotImplementedError("view(dtype) (reinterpreting the bytes) is not supported by minigrad")
     shape = _infer_shape("view", input.shape, _sizes(shape, "view"))
-    if shape == input.array.shape:
-        return input
     return Reshape(shape)(input)
 
 
@@ -122,6 +118,8 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     e = normalize_dim(end_dim, input.ndim, "flatten")
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if s == e:
+        return input  # nothing to flatten: torch returns the input itself
     n = 1
     for d in shape[s:e + 1]:
         n *= d
@@ -180,8 +178,6 @@ def permute(input: Tensor, *dims) -> Tensor:
     axes = tuple(normalize_dim(d, input.ndim, "permute") for d in dims)
     if len(set(axes)) != len(axes):
         raise RuntimeError(f"permute: repeated dim in {list(dims)}")
-    if axes == tuple(range(input.ndim)):
-        return input
     return Permute(axes)(input)
 
 
@@ -229,11 +225,9 @@ moveaxis = movedim
 
 
 # ------------------------------------------------------------------ broadcasting and tiling
-class Expand(Op):
+class Expand(ViewOp):
     """A read-only broadcast view; its backward returns the gradient as it is and the engine's
     ``sum_to`` sums it over the broadcast dims."""
-
-    is_view = True  # the output shares the input's memory
 
     def __init__(self, shape):
         self.shape = shape
@@ -269,10 +263,7 @@ def expand(input: Tensor, *sizes) -> Tensor:
                                f"non-singleton dimension {i}.  Target sizes: {_fmt(sizes)}.  "
                                f"Tensor sizes: {_fmt(shape)}")
         out.append(s)
-    out = tuple(out)
-    if out == shape:
-        return input
-    return Expand(out)(input)
+    return Expand(tuple(out))(input)
 
 
 def expand_as(input: Tensor, other: Tensor) -> Tensor:

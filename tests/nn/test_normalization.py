@@ -190,7 +190,7 @@ def test_batchnorm1d_running_stats_and_eval_match_torch(momentum, shape):
     assert m.num_batches_tracked.dtype == mg.int64
     with torch.no_grad():  # learned affine values, copied to both
         t.weight.copy_(torch.tensor([0.5, 1.5, -2.0]))
-        t.bias.copy_(torch.tensor([0.1, -0.2, 0.3]))
+        t.bias.copy_(torch.tensor([0.1, -0.2, 0.3], dtype=torch.float64))  # exact float64 values on both sides
     m.weight.data = mg.tensor([0.5, 1.5, -2.0], dtype=mg.float64)
     m.bias.data = mg.tensor([0.1, -0.2, 0.3], dtype=mg.float64)
     rng = np.random.default_rng(0)

@@ -1,17 +1,18 @@
 """Activation layers: thin modules around the element-wise functions of :mod:`minigrad.nn.functional`.
 
-``inplace=True`` is accepted for compatibility with torch code; minigrad always returns a new
-tensor (an in-place activation would overwrite values that the backward pass may still need).
+``inplace=True`` overwrites the input with the result and returns it, as in torch (see
+:func:`minigrad.nn.functional.relu` and :mod:`minigrad.ops.inplace` for the autograd rules).
 """
 from __future__ import annotations
 
 import warnings
 
 from ... import ops as _ops
+from .. import functional as F
 from .module import Module
 
 __all__ = ["ReLU", "ReLU6", "GELU", "Sigmoid", "Tanh", "SiLU", "Softmax", "LogSoftmax", "LeakyReLU", "Softplus", "ELU",
-           "Hardtanh"]
+           "Hardtanh", "SELU", "Mish", "Hardsigmoid", "Hardswish", "LogSigmoid", "Softsign"]
 
 
 def _fn(name):
@@ -21,32 +22,70 @@ def _fn(name):
     return fn
 
 
-class ReLU(Module):
+class _InplaceActivation(Module):
+    """An element-wise activation whose ``inplace=True`` overwrites its input (``function``: its name in F)."""
+
+    function = ""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return getattr(F, self.function)(input, self.inplace)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
+
+
+class ReLU(_InplaceActivation):
     """``max(x, 0)``."""
 
-    def __init__(self, inplace: bool = False):
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, input):
-        return _fn("relu")(input)
-
-    def extra_repr(self):
-        return "inplace=True" if self.inplace else ""
+    function = "relu"
 
 
-class ReLU6(Module):
+class ReLU6(_InplaceActivation):
     """``min(max(x, 0), 6)``."""
 
-    def __init__(self, inplace: bool = False):
-        super().__init__()
-        self.inplace = inplace
+    function = "relu6"
+
+
+class SELU(_InplaceActivation):
+    """``scale * elu(x, alpha)`` with the fixed constants of self-normalising networks."""
+
+    function = "selu"
+
+
+class Mish(_InplaceActivation):
+    """``x * tanh(softplus(x))``."""
+
+    function = "mish"
+
+
+class Hardsigmoid(_InplaceActivation):
+    """``relu6(x + 3) / 6``."""
+
+    function = "hardsigmoid"
+
+
+class Hardswish(_InplaceActivation):
+    """``x * relu6(x + 3) / 6``."""
+
+    function = "hardswish"
+
+
+class LogSigmoid(Module):
+    """``log(sigmoid(x))``."""
 
     def forward(self, input):
-        return _fn("relu6")(input)
+        return F.logsigmoid(input)
 
-    def extra_repr(self):
-        return "inplace=True" if self.inplace else ""
+
+class Softsign(Module):
+    """``x / (1 + |x|)``."""
+
+    def forward(self, input):
+        return F.softsign(input)
 
 
 class GELU(Module):
@@ -77,18 +116,10 @@ class Tanh(Module):
         return _fn("tanh")(input)
 
 
-class SiLU(Module):
+class SiLU(_InplaceActivation):
     """``x * sigmoid(x)`` (also called swish)."""
 
-    def __init__(self, inplace: bool = False):
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, input):
-        return _fn("silu")(input)
-
-    def extra_repr(self):
-        return "inplace=True" if self.inplace else ""
+    function = "silu"
 
 
 def _legacy_softmax_dim(name: str, ndim: int) -> int:
@@ -136,7 +167,7 @@ class LeakyReLU(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        return _fn("leaky_relu")(input, self.negative_slope)
+        return F.leaky_relu(input, self.negative_slope, self.inplace)
 
     def extra_repr(self):
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
@@ -166,7 +197,7 @@ class ELU(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        return _fn("elu")(input, self.alpha)
+        return F.elu(input, self.alpha, self.inplace)
 
     def extra_repr(self):
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
@@ -180,7 +211,7 @@ class Hardtanh(Module):
         self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
 
     def forward(self, input):
-        return _fn("hardtanh")(input, self.min_val, self.max_val)
+        return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
 
     def extra_repr(self):
         return f"min_val={self.min_val}, max_val={self.max_val}" + (", inplace=True" if self.inplace else "")

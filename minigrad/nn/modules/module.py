@@ -439,18 +439,26 @@ class Module:
                    if v is not None and k not in self._non_persistent_buffers_set)
         return out
 
+    def _upgrade_state_dict(self, state_dict, prefix: str, version) -> None:
+        """Fill in (in ``state_dict``, a copy) what a checkpoint of an older ``version`` lacks; None: unknown."""
+
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
         """Copy values from ``state_dict`` into this module's parameters and buffers (in place).
 
         With ``strict`` (default) missing or unexpected keys are errors. A shape mismatch is always
         an error. Values may be minigrad tensors, NumPy arrays or torch tensors; they are cast to
         each parameter's dtype. Returns ``(missing_keys, unexpected_keys)`` as a named tuple.
+        A module may first fill in keys that an older checkpoint lacks (``_upgrade_state_dict``, as
+        BatchNorm does for ``num_batches_tracked``); the caller's dict is not changed.
         """
         if not hasattr(state_dict, "keys"):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict).__name__}.")
         missing, unexpected, errors = [], [], []
+        metadata = getattr(state_dict, "_metadata", None) or {}  # torch's per-module {"version": n}
+        state_dict = OrderedDict(state_dict)  # a copy: a module may fill in keys an older checkpoint lacks
         for mod_prefix, mod in self.named_modules(remove_duplicate=False):
             prefix = mod_prefix + "." if mod_prefix else ""
+            mod._upgrade_state_dict(state_dict, prefix, metadata.get(mod_prefix, {}).get("version"))
             local = mod._local_state()
             for name, target in local.items():
                 key = prefix + name

@@ -97,6 +97,13 @@ class BatchNorm1d(Module):
             if self.bias is not None:
                 init.zeros_(self.bias)
 
+    def _upgrade_state_dict(self, state_dict, prefix: str, version) -> None:
+        """Checkpoints of torch before 0.4.1 (format version < 2, or no version) have no
+        ``num_batches_tracked``; like torch, keep this module's own count instead of reporting it missing."""
+        key = prefix + "num_batches_tracked"
+        if (version is None or version < 2) and self.track_running_stats and key not in state_dict:
+            state_dict[key] = self.num_batches_tracked.detach().clone()
+
     def _check_input_dim(self, input) -> None:
         if input.ndim not in (2, 3):
             raise ValueError(f"expected 2D or 3D input (got {input.ndim}D input)")
