@@ -243,7 +243,7 @@ def test_manifest_problems_are_reported(tmp_path):
                             [("arrays/0.npy", np.ones(2))]))
     with pytest.raises(CheckpointError, match="unknown manifest entry type 'pickle'"):
         minigrad.load(write({"format": "minigrad-checkpoint", "version": 1, "root": {"t": "pickle"}}))
-    with pytest.raises(CheckpointError, match="could not read arrays/0.npy"):  # object arrays are never unpickled
+    with pytest.raises(CheckpointError, match="arrays/0.npy holds dtype object"):  # object arrays are never unpickled
         minigrad.load(write({"format": "minigrad-checkpoint", "version": 1, "root": {"t": "ndarray", "i": 0}},
                             [("arrays/0.npy", np.array([{"a": 1}], dtype=object))]))
 
