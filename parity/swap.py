@@ -24,7 +24,7 @@ import sys
 import types
 from contextlib import contextmanager
 
-__all__ = ["MissingTorchAPI", "MissingTorchModule", "swapped", "run_script"]
+__all__ = ["MissingTorchAPI", "MissingTorchModule", "ScriptError", "swapped", "check_script", "run_script"]
 
 _NOTE = "(running under `python -m parity swap`, which maps torch to minigrad)"
 
@@ -35,6 +35,10 @@ class MissingTorchAPI(AttributeError):
 
 class MissingTorchModule(ModuleNotFoundError):
     """A torch submodule that minigrad does not provide."""
+
+
+class ScriptError(ValueError):
+    """A file given to ``parity swap`` that is not Python source (binary, not UTF-8, a syntax error)."""
 
 
 def _is_torch_name(name: str) -> bool:
@@ -106,10 +110,26 @@ def swapped():
         sys.modules.update(saved)
 
 
+def check_script(path: str) -> None:
+    """Refuse, before anything runs, a ``path`` that is missing, a directory, or not compilable Python:
+    FileNotFoundError, IsADirectoryError or :class:`ScriptError`, each with a one-line message."""
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{path} is a directory, not a Python script")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no such script: {path}")
+    with open(path, "rb") as fh:
+        source = fh.read()
+    try:
+        compile(source, path, "exec", dont_inherit=True)
+    except SyntaxError as exc:  # also a file that is not UTF-8 (unless it declares its encoding)
+        raise ScriptError(f"{path}:{exc.lineno or 1}: not a runnable Python script: {exc.msg}") from None
+    except ValueError as exc:  # NUL bytes: a binary file
+        raise ScriptError(f"{path}: not a runnable Python script: {exc}") from None
+
+
 def run_script(path: str, args=()) -> None:
     """Run the Python file ``path`` as ``__main__`` with ``sys.argv = [path, *args]``, torch mapped to minigrad."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"parity swap: no such script: {path}")
+    check_script(path)
     old_argv, old_path0 = sys.argv, sys.path[0] if sys.path else None
     sys.argv = [path, *args]
     sys.path.insert(0, os.path.dirname(os.path.abspath(path)))

@@ -15,6 +15,7 @@ Each function returns three sorted int64 index arrays ``(train, val, test)``.
 """
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import subprocess
@@ -25,14 +26,43 @@ import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 
 __all__ = ["stratified_split", "partition_split", "homology_split", "kmer_clusters", "cdhit_clusters",
-           "parse_cdhit_clusters"]
+           "parse_cdhit_clusters", "min_split_size", "check_two_classes"]
+
+
+def min_split_size(val_fraction: float = 0.1, test_fraction: float = 0.1) -> int:
+    """The fewest proteins :func:`stratified_split` needs so that train, val and test each get at least
+    two, enough to hold both classes (12 for the default 80/10/10; scikit-learn rounds test and val up)."""
+    if not (0 < val_fraction < 1 and 0 < test_fraction < 1 and val_fraction + test_fraction < 1):
+        raise ValueError(f"stratified_split: bad fractions val={val_fraction} test={test_fraction}")
+    n = 3
+    while True:
+        n_test = math.ceil(test_fraction * n)
+        n_val = math.ceil(val_fraction / (1 - test_fraction) * (n - n_test))
+        if n_test >= 2 and n_val >= 2 and n - n_test - n_val >= 2:
+            return n
+        n += 1
+
+
+def check_two_classes(labels, parts: dict | None = None) -> None:
+    """Raise ValueError when ``labels`` (or the part of them indexed by any value of ``parts``, e.g.
+    ``{"train": idx, "test": idx}``) holds only one class: a model cannot learn from it, and ROC-AUC is undefined."""
+    labels = np.asarray(labels)
+    for name, idx in {"dataset": None, **(parts or {})}.items():
+        part = labels if idx is None else labels[np.asarray(idx, dtype=np.int64)]
+        present = sorted(set(part.tolist()))
+        if len(present) < 2:
+            what = f"label {present[0]} only" if present else "no proteins"
+            raise ValueError(f"the {name} has {what} ({len(part)} proteins): both classes (0 and 1) are needed "
+                             "to train and to compute ROC-AUC")
 
 
 def stratified_split(labels, val_fraction: float = 0.1, test_fraction: float = 0.1, seed: int = 0):
     """Random split keeping the label balance in each part."""
     labels = np.asarray(labels)
-    if not (0 < val_fraction < 1 and 0 < test_fraction < 1 and val_fraction + test_fraction < 1):
-        raise ValueError(f"stratified_split: bad fractions val={val_fraction} test={test_fraction}")
+    need = min_split_size(val_fraction, test_fraction)  # also checks the fractions
+    if len(labels) < need:
+        raise ValueError(f"stratified_split: {len(labels)} proteins are too few to split into train/val/test; "
+                         f"need at least {need}")
     idx = np.arange(len(labels))
     strat = labels if np.bincount(labels).min() >= 3 else None
     rest, test = train_test_split(idx, test_size=test_fraction, stratify=strat, random_state=seed)
@@ -139,6 +169,10 @@ def homology_split(sequences, labels, identity: float = 0.5, seed: int = 0, meth
         clusters = kmer_clusters(sequences, identity=identity)
     else:
         raise ValueError(f"homology_split: method must be 'auto', 'cd-hit' or 'kmer', got {method!r}")
+    n_clusters = len(np.unique(clusters))
+    if n_clusters < n_folds:
+        raise ValueError(f"homology_split: {len(labels)} proteins form only {n_clusters} clusters at identity "
+                         f"{identity}; {n_folds} are needed (use more data, a higher identity, or another split)")
     folds = list(StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
                  .split(np.zeros(len(labels)), labels, clusters))
     test = folds[0][1]

@@ -61,8 +61,7 @@ def test_script_exit_status_and_missing_script(tmp_path):
     script = tmp_path / "exits.py"
     script.write_text("import sys\nimport torch\nsys.exit(7)\n")
     assert main(["swap", str(script)]) == 7
-    with pytest.raises(FileNotFoundError, match="no such script"):
-        main(["swap", str(tmp_path / "nope.py")])
+    assert main(["swap", str(tmp_path / "nope.py")]) == 2  # one line, no traceback (see below)
 
 
 def test_swapped_context_restores_real_torch():
@@ -84,3 +83,35 @@ def test_swapped_context_restores_real_torch():
     import torch
 
     assert torch is real_torch and sys.modules["torch.nn"] is real_torch.nn
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda d: d, "is a directory, not a Python script"),
+    (lambda d: d / "missing.py", "no such script: "),
+    (lambda d: (d / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR") and d / "image.png",
+     "not a runnable Python script: source code string cannot contain null bytes"),
+    (lambda d: (d / "latin1.py").write_bytes("x = 1\ns = '\u00e9'\n".encode("latin-1")) and d / "latin1.py",
+     "latin1.py:2: not a runnable Python script: "),
+    (lambda d: (d / "broken.py").write_text("import torch\ndef f(:\n") and d / "broken.py",
+     "broken.py:2: not a runnable Python script: "),
+], ids=["directory", "missing", "binary", "latin1", "syntax-error"])
+def test_bad_script_is_one_line_exit_2(tmp_path, capsys, make, expected):
+    code = main(["swap", str(make(tmp_path)), "--its-arg"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("parity swap: error: ") and err.count("\n") == 1, err
+    assert expected in err and "Traceback" not in err
+
+
+def test_no_script_is_one_line_exit_2(capsys):
+    assert main(["swap"]) == 2
+    err = capsys.readouterr().err
+    assert err == "parity swap: error: no script given (usage: python -m parity swap SCRIPT.py [args...])\n"
+    assert main(["swap", "--help"]) == 0 and "usage: python -m parity swap" in capsys.readouterr().out
+
+
+def test_an_os_error_inside_the_script_keeps_its_traceback(tmp_path):
+    """Only the script file itself is checked; the script's own errors are not turned into exit 2."""
+    script = tmp_path / "reads.py"
+    script.write_text("open('no_such_input.txt')\n")
+    with pytest.raises(FileNotFoundError, match="no_such_input.txt"):
+        main(["swap", str(script)])

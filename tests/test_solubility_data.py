@@ -105,3 +105,36 @@ def test_synthetic_data_is_seeded_realistic_and_learnable_but_not_trivial():
     assert 0.8 < auc < 0.99
     with pytest.raises(ValueError, match="n >= 2"):
         make_synthetic(1)
+
+
+def test_split_needs_enough_proteins_and_gives_every_part_both_classes():
+    from solubility.split import min_split_size, stratified_split
+
+    need = min_split_size()
+    with pytest.raises(ValueError, match=rf"{need - 1} proteins are too few to split into train/val/test; "
+                                         rf"need at least {need}"):
+        stratified_split(np.array([0, 1] * need)[:need - 1])
+    for n in range(need, need + 20):
+        labels = np.arange(n) % 2
+        parts = stratified_split(labels)
+        assert sum(len(p) for p in parts) == n
+        assert all(set(labels[p].tolist()) == {0, 1} for p in parts), n
+
+
+def test_one_class_is_refused_naming_the_part():
+    from solubility.split import check_two_classes
+
+    labels = np.array([1, 1, 0, 1, 1, 1])
+    check_two_classes(labels, {"train part": [0, 1, 2]})
+    with pytest.raises(ValueError, match=r"the dataset has label 1 only \(3 proteins\)"):
+        check_two_classes(labels[[0, 1, 3]])
+    with pytest.raises(ValueError, match=r"the test part has label 1 only \(2 proteins\)"):
+        check_two_classes(labels, {"train part": [0, 1, 2], "test part": [4, 5]})
+
+
+def test_homology_split_with_too_few_clusters_says_so():
+    from solubility.split import homology_split
+
+    seqs = ["MKVLLAGGWWTT" * 3] * 20  # one cluster
+    with pytest.raises(ValueError, match=r"20 proteins form only 1 clusters at identity 0.5; 10 are needed"):
+        homology_split(seqs, np.arange(20) % 2, method="kmer")

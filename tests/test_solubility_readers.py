@@ -104,7 +104,95 @@ def test_read_records_dispatch(tmp_path):
 def test_shared_datasets(shared_data):
     sample = read_records(shared_data / "sample.csv")
     assert len(sample) == 200 and sum(r.label for r in sample) == 83
-    esol = read_records(shared_data / "esol_train.csv")
-    assert len(esol) == 2364 and all((float(r.extra["solubility"]) >= 0.5) == r.label for r in esol)
+    # eSOL lists gene gatA twice (solubility 0.14 and 0.72, see the data README): a conflict, refused
+    with pytest.raises(DataFormatError, match=r"esol_train.csv:477: duplicate id 'gatA' \(first at line 476, "
+                                              r"with label 0 there and 1 here\)"):
+        read_records(shared_data / "esol_train.csv")
     net = read_records(shared_data / "netsolp_psi_biology.csv")
     assert {r.extra["partition"] for r in net} == {"0", "1", "2", "3", "4"}
+
+
+def write_bytes(tmp_path, name, data: bytes):
+    p = tmp_path / name
+    p.write_bytes(data)
+    return p
+
+
+def test_byte_order_mark_is_accepted(tmp_path):
+    """Spreadsheet programs start UTF-8 files with a BOM; the first column must still be called 'id'."""
+    csv_text, fasta_text = "id,sequence,label\nx1,MKV,1\n", ">p1\nMKV\n>p2\nACD\n"
+    labels_text = "id,label\np1,1\np2,0\n"
+    plain = read_csv(write(tmp_path, "plain.csv", csv_text))
+    bom = read_csv(write_bytes(tmp_path, "bom.csv", csv_text.encode("utf-8-sig")))
+    assert bom == plain and bom[0].id == "x1"
+    fa_plain = read_fasta(write(tmp_path, "plain.fa", fasta_text), write(tmp_path, "plain.txt", labels_text))
+    fa_bom = read_fasta(write_bytes(tmp_path, "bom.fa", fasta_text.encode("utf-8-sig")),
+                        write_bytes(tmp_path, "bom.txt", labels_text.encode("utf-8-sig")))
+    assert fa_bom == fa_plain and [r.label for r in fa_bom] == [1, 0]
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", ""])
+def test_non_finite_or_empty_labels_are_errors(tmp_path, value):
+    """nan >= threshold is False: without this check a missing value silently became label 0."""
+    p = write(tmp_path, "bad.csv", f"id,sequence,score\nx1,MKV,1\nx2,MKV,{value}\n")
+    with pytest.raises(DataFormatError, match=rf"bad.csv:3: label '{value}' is not a (finite )?number"):
+        read_csv(p, label_column="score", threshold=0.5)
+    with pytest.raises(DataFormatError, match=rf"bad.csv:3: label must be 0 or 1, got '{value}'"):
+        read_csv(p, label_column="score")
+    fa = write(tmp_path, "bad.fa", f">p1 label={value or '-'}\nMKV\n")
+    with pytest.raises(DataFormatError, match=r"bad.fa:1: label"):
+        read_fasta(fa, threshold=0.5)
+
+
+@pytest.mark.parametrize("threshold", [float("nan"), float("inf")])
+def test_threshold_must_be_finite(tmp_path, threshold):
+    p = write(tmp_path, "a.csv", "id,sequence,score\nx1,MKV,0.7\n")
+    with pytest.raises(ValueError, match="threshold must be a finite number"):
+        read_csv(p, label_column="score", threshold=threshold)
+    with pytest.raises(ValueError, match="threshold must be a finite number"):
+        read_fasta(write(tmp_path, "a.fa", ">p1 label=0.7\nMKV\n"), threshold=threshold)
+
+
+@pytest.mark.parametrize("second, clash", [("x1,MKV,0", ", with label 1 there and 0 here"), ("x1,MKV,1", "")])
+def test_csv_duplicate_ids_are_refused_like_fasta(tmp_path, second, clash):
+    p = write(tmp_path, "dup.csv", f"id,sequence,label\nx1,MKV,1\nx2,ACD,0\n{second}\n")
+    with pytest.raises(DataFormatError) as info:
+        read_csv(p)
+    assert str(info.value).endswith(f"dup.csv:4: duplicate id 'x1' (first at line 2{clash})")
+    fa = write(tmp_path, "dup.fa", ">x1|1\nMKV\n>x2|0\nACD\n>x1|1\nMKV\n")  # the FASTA reader: same rule
+    with pytest.raises(DataFormatError, match=r"dup.fa:5: duplicate id 'x1' \(first at line 1\)"):
+        read_fasta(fa)
+
+
+@pytest.mark.parametrize("name, data, what", [
+    ("u16.csv", "id,sequence,label\nx,MKV,1\n".encode("utf-16"), r"u16.csv: the data file is UTF-16 text, not UTF-8"),
+    ("u16.fasta", ">x|1\nMKV\n".encode("utf-16"), "u16.fasta: the data file is UTF-16 text"),
+    ("latin1.csv", "id,sequence,label\nprot\u00e9ine,MKV,1\n".encode("latin-1"),
+     r"latin1.csv:2: the data file is not UTF-8 text \(byte 0xe9 at offset 22\)"),
+    ("image.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", r"image.csv:1: the data file is not UTF-8 text \(byte 0x89"),
+    ("nul.fasta", b">x|1\nMK\x00V\n", "nul.fasta:2: the data file contains NUL bytes"),
+])
+def test_files_that_are_not_utf8_text(tmp_path, name, data, what):
+    with pytest.raises(DataFormatError, match=what):
+        read_records(write_bytes(tmp_path, name, data))
+
+
+def test_directory_and_unreadable_label_file(tmp_path):
+    (tmp_path / "d.csv").mkdir()
+    with pytest.raises(DataFormatError, match=r"d.csv: is a directory, not a data file"):
+        read_records(tmp_path / "d.csv")
+    fa = write(tmp_path, "a.fa", ">p1\nMKV\n")
+    with pytest.raises(DataFormatError, match=r": is a directory, not a labels file"):
+        read_fasta(fa, tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"no such labels file: .*missing.txt"):
+        read_fasta(fa, tmp_path / "missing.txt")
+    with pytest.raises(DataFormatError, match=r"l16.txt: the labels file is UTF-16"):
+        read_fasta(fa, write_bytes(tmp_path, "l16.txt", "p1,1\n".encode("utf-16")))
+
+
+def test_csv_header_with_a_repeated_column_and_bad_quoting(tmp_path):
+    with pytest.raises(DataFormatError, match=r"r.csv:1: column name\(s\) \['label'\] appear more than once"):
+        read_csv(write(tmp_path, "r.csv", "id,sequence,label,label\nx,MKV,1,0\n"))
+    field = "M" * (131072 + 1)  # past csv's field size limit
+    with pytest.raises(DataFormatError, match=r"q.csv:2: field larger than field limit"):
+        read_csv(write(tmp_path, "q.csv", f'id,sequence,label\nx,"{field}",1\n'))
