@@ -15,7 +15,7 @@ import torch
 
 import minigrad as mg
 from minigrad.autograd import gradcheck
-from tests.nn.twin import copy_weights
+from tests.nn.twin import check_parameter_grads, copy_weights
 from tests.opcheck import DEVICE, assert_close
 
 RTOL, ATOL = 1e-10, 1e-12
@@ -84,16 +84,7 @@ def compare(fn, t_mod, m_mod, args, kwargs=None, grad=True, seed=1):
             assert m.grad is not None, f"input {name}: minigrad computed no gradient"
             assert_close(to_np(m.grad), to_np(t.grad), RTOL, ATOL, f"gradient of input {name}")
     if m_mod is not None:
-        m_params = dict(m_mod.named_parameters())
-        t_params = dict(t_mod.named_parameters())
-        assert sorted(m_params) == sorted(t_params)
-        for name, tp in t_params.items():
-            mp = m_params[name]
-            if tp.grad is None:
-                assert mp.grad is None or not np.any(to_np(mp.grad)), f"{name}: torch has no gradient"
-                continue
-            assert mp.grad is not None, f"parameter {name}: minigrad computed no gradient"
-            assert_close(to_np(mp.grad), to_np(tp.grad), RTOL, ATOL, f"gradient of parameter {name}")
+        check_parameter_grads(t_mod, m_mod, RTOL, ATOL)
     return outs
 
 

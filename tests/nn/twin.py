@@ -58,12 +58,19 @@ def check_twin(t_mod, m_mod, *inputs, grad_input=True, seed=0, rtol=None, atol=N
         if isinstance(ti, torch.Tensor) and ti.requires_grad:
             assert mi.grad is not None, f"input {k}: no gradient"
             assert_close(to_np(mi.grad), to_np(ti.grad), rtol, atol, f"gradient of input {k}")
+    check_parameter_grads(t_mod, m_mod, rtol, atol)
+    return t_out, m_out
+
+
+def check_parameter_grads(t_mod, m_mod, rtol, atol):
+    """Both modules have the same parameter names, and each gradient agrees (none in torch: none or 0 here)."""
     m_params = dict(m_mod.named_parameters())
-    for name, tp in t_mod.named_parameters():
+    t_params = dict(t_mod.named_parameters())
+    assert sorted(m_params) == sorted(t_params)
+    for name, tp in t_params.items():
         mp = m_params[name]
         if tp.grad is None:
             assert mp.grad is None or not np.any(to_np(mp.grad)), f"{name}: torch has no grad, minigrad has one"
             continue
         assert mp.grad is not None, f"parameter {name}: minigrad computed no gradient"
         assert_close(to_np(mp.grad), to_np(tp.grad), rtol, atol, f"gradient of parameter {name}")
-    return t_out, m_out
