@@ -36,3 +36,11 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+
+# differential fuzzing against torch, long budget: 5000 random programs take about 2.5 min on one core
+# (tests/fuzz_support.py)
+# FUZZ_EXAMPLES / FUZZ_STEPS size it, FUZZ_INPLACE=0 leaves out in-place rules, FUZZ_OFF=rule,... skips known findings
+.PHONY: fuzz
+fuzz: $(STAMP)
+	$(TESTENV) FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-5000} FUZZ_RANDOM=1 $(PY) -m pytest -q -s -p no:cacheprovider \
+		tests/test_fuzz_torch.py $(ARGS)

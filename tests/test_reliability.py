@@ -201,3 +201,38 @@ def test_dropout_inplace_overwrites_its_input():
     kept = h.detach().numpy() != 0
     np.testing.assert_array_equal(x.grad.numpy(), np.where(kept, 2.0, 0.0))
     assert 400 < kept.sum() < 600
+
+
+# ------------------------------------------------------------------ results that must be new tensors, not the input
+@pytest.mark.parametrize("make", [lambda L, x: x.t(), lambda L, x: L.nn.functional.pad(x, (0, 0)),
+                                  lambda L, x: x[None].t()])
+def test_a_hook_on_a_no_op_result_scales_only_that_path(make):
+    def fn(L):
+        x = L.tensor([1.0, 2.0], dtype=L.float64, requires_grad=True)
+        y = make(L, x)
+        assert y is not x
+        y.register_hook(lambda g: g * 2)
+        (x + y).sum().backward()
+        return x.grad
+
+    same_as_torch(fn)
+
+
+@pytest.mark.parametrize("reduce", ["amax", "amin", "max", "min", "amax_dim", "max_dim"])
+def test_writing_into_a_max_result_before_backward_as_torch(reduce):
+    def fn(L):
+        x = L.tensor([[1.0, 3.0], [2.0, 0.5]], dtype=L.float64, requires_grad=True)
+        y = {"amax": x.amax, "amin": x.amin, "max": x.max, "min": x.min,
+             "amax_dim": lambda: x.amax(1), "max_dim": lambda: x.max(1).values}[reduce]()
+        y.mul_(2)
+        y.sum().backward()
+        return x.grad
+
+    same_as_torch(fn)
+
+
+@pytest.mark.parametrize("values", [[1.18e-203], [[1e-200], [3.0]], [1e-200, 1e-200], [1e200, 1e200]])
+@pytest.mark.parametrize("p", [2, 3, 1])
+def test_norm_of_tiny_and_huge_values_as_torch(values, p):
+    # torch returns |x| for a one-element slice and otherwise squares without rescaling (0 and inf here)
+    same_as_torch(lambda L: L.tensor(values, dtype=L.float64).norm(p=p, dim=-1), rtol=1e-12)

@@ -72,23 +72,27 @@ def _ufunc(name: str, a, b, like=None):
 
 
 class Add(Op):
+    """``a + alpha * b``; ``alpha`` is a number kept on the op, so (as in torch) backward saves nothing."""
     saved = ()  # backward reads no input
+    alpha = 1  # set on the node by add(..., alpha=); the class default keeps plain ``a + b`` free of an __init__
 
     def forward(self, a, b):
-        return _ufunc("add", a, b)
+        return _ufunc("add", a, b if self.alpha == 1 else b * self.alpha)
 
     def backward(self, grad):
-        return grad, grad
+        return grad, (grad if self.alpha == 1 else grad * self.alpha)
 
 
 class Sub(Op):
+    """``a - alpha * b``, saving nothing like :class:`Add`."""
     saved = ()  # backward reads no input
+    alpha = 1
 
     def forward(self, a, b):
-        return _ufunc("subtract", a, b)
+        return _ufunc("subtract", a, b if self.alpha == 1 else b * self.alpha)
 
     def backward(self, grad):
-        return grad, -grad
+        return grad, (-grad if self.alpha == 1 else grad * -self.alpha)
 
 
 def _product_like(grad, factor, like):
@@ -171,6 +175,25 @@ class Pow(Op):
         return da, db
 
 
+class PowScalar(Op):
+    """``a ** exponent`` for a number ``exponent``: backward reads ``a`` only, not the result (as in torch),
+    so an in-place write to the result before backward is allowed."""
+    saved = (0,)
+
+    def __init__(self, exponent):
+        self.exponent = exponent
+
+    def forward(self, a):
+        self.a = a
+        return a ** self.exponent
+
+    def backward(self, grad):
+        b = self.exponent
+        if b == 0:
+            return xp_of(grad).zeros_like(grad)
+        return grad * b * self.a ** (b - 1)
+
+
 def _errstate(xp):
     return xp.errstate(divide="ignore", invalid="ignore") if hasattr(xp, "errstate") else _Nothing()
 
@@ -183,21 +206,39 @@ class _Nothing:
         return False
 
 
+def _scaled_operands(op: str, input, other, alpha):
+    """``(a, b, alpha)`` for ``input op alpha * other``. Floating operands leave ``alpha`` to the op, which then
+    saves nothing for backward (a second backward works, as in torch); others multiply first, as before."""
+    a, b = operands(op, input, other)
+    if alpha != 1 and not a.is_floating_point():
+        a, b = operands(op, input, mul(other, alpha))
+        alpha = 1
+    return a, b, alpha
+
+
+def _with_alpha(op_cls, alpha):
+    """``op_cls`` itself for ``alpha == 1`` (the hot path), else a maker of nodes that carry ``alpha``."""
+    if alpha == 1:
+        return op_cls
+
+    def make():
+        node = op_cls()
+        node.alpha = alpha
+        return node
+    return make
+
+
 def add(input, other, *, alpha=1):
-    if alpha != 1:
-        other = mul(other, alpha)
-    a, b = operands("add", input, other)
-    return apply_binary(Add, "add", a, b)
+    a, b, alpha = _scaled_operands("add", input, other, alpha)
+    return apply_binary(_with_alpha(Add, alpha), "add", a, b)
 
 
 def sub(input, other, *, alpha=1):
-    if alpha != 1:
-        other = mul(other, alpha)
     if _is_bool(input) or _is_bool(other):
         raise RuntimeError("sub: subtraction with a bool tensor is not supported; to invert a mask use ~ or "
                            "logical_not(), to compare masks use logical_xor()")
-    a, b = operands("sub", input, other)
-    return apply_binary(Sub, "sub", a, b)
+    a, b, alpha = _scaled_operands("sub", input, other, alpha)
+    return apply_binary(_with_alpha(Sub, alpha), "sub", a, b)
 
 
 def mul(input, other):
@@ -244,6 +285,8 @@ negative = neg
 def pow(input, exponent):
     if _is_bool(input) and isinstance(exponent, bool):  # torch keeps bool here: x ** True is x, x ** False is True
         return Tensor._make(input.array.copy() if exponent else xp_of(input.array).ones_like(input.array))
+    if (type(exponent) is float or type(exponent) is int) and isinstance(input, Tensor) and input.is_floating_point():
+        return PowScalar(exponent)(input)
     a, b = operands("pow", input, exponent)
     if a.array.dtype.kind == "b":
         raise RuntimeError("pow: not implemented for bool tensors; convert them to an integer or float dtype first")

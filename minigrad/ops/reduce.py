@@ -338,6 +338,8 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 class AMax(Op):
     """Max (or min) over ``axes``; the gradient is shared equally among tied extremes (torch's amax rule)."""
 
+    saves_output = True  # torch's backward reads the result, so a write into it must raise there as here
+
     def __init__(self, axes, keepdim, largest, nan_wins=False):
         self.axes, self.keepdim, self.largest, self.nan_wins = axes, keepdim, largest, nan_wins
 
@@ -671,7 +673,10 @@ class Norm(Op):
         p, axes = self.p, self.axes
         self.x = x
         a = xp.abs(x)
-        if p == 2:
+        if _count(x.shape, axes) == 1 and p not in (0, math.inf, -math.inf):
+            out = a.reshape([1 if i in axes else d for i, d in enumerate(x.shape)])  # |x| exactly, as torch:
+            # squaring 1e-200 would underflow (with two or more elements torch does underflow, and so do we)
+        elif p == 2:
             out = xp.sqrt((x * x).sum(axis=axes, keepdims=True))
         elif p == 1:
             out = a.sum(axis=axes, keepdims=True)

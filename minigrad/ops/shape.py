@@ -195,10 +195,10 @@ swapaxes = swapdims = transpose
 
 
 def t(input: Tensor) -> Tensor:
-    """Transpose a matrix; 0-d and 1-d tensors are returned as they are."""
+    """Transpose a matrix; of a 0-d or 1-d tensor, a view that changes nothing (a new tensor, as in torch)."""
     if input.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
-    return transpose(input, 0, 1) if input.ndim == 2 else input
+    return transpose(input, 0, 1) if input.ndim == 2 else permute(input, tuple(range(input.ndim)))
 
 
 def movedim(input: Tensor, source, destination) -> Tensor:
@@ -594,9 +594,7 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
         if n + lo + hi < 0:
             raise RuntimeError(f"pad: the input size {n} at dimension {d}, plus negative padding {lo} and {hi}, "
                                f"resulted in a negative output size, which is invalid")
-    if mode == "constant":
-        if not any(lo or hi for lo, hi in pads):
-            return input
+    if mode == "constant":  # even with nothing to pad the result is a new tensor, as torch's
         return ConstantPad(tuple(pads), 0 if value is None else value)(input)
     if mode not in ("reflect", "replicate", "circular"):
         raise NotImplementedError(f"pad: mode {mode!r} is not supported (use constant, reflect, replicate or "
