@@ -236,3 +236,36 @@ def test_writing_into_a_max_result_before_backward_as_torch(reduce):
 def test_norm_of_tiny_and_huge_values_as_torch(values, p):
     # torch returns |x| for a one-element slice and otherwise squares without rescaling (0 and inf here)
     same_as_torch(lambda L: L.tensor(values, dtype=L.float64).norm(p=p, dim=-1), rtol=1e-12)
+
+
+# ------------------------------------------------------------------ autograd.grad and leaf flags, found by the fuzzer
+def _grad_only_below_y(L):
+    x = L.tensor([1.0, 2.0], dtype=L.float64, requires_grad=True)
+    y = x.exp()
+    z = y * 3
+    y.sum().backward()  # frees exp's saved result; autograd.grad(z, [y]) must not need it
+    return L.autograd.grad(z, [y], L.ones(2, dtype=L.float64))[0]
+
+
+def _retain_grad_under_autograd_grad(L):
+    x = L.tensor([1.0, 2.0], dtype=L.float64, requires_grad=True)
+    y = x * 3
+    y.retain_grad()
+    L.autograd.grad((y * y).sum(), [x])
+    return y.grad
+
+
+def _leaf_that_stopped_requiring_grad(L):
+    x = L.tensor([1.0, 2.0], dtype=L.float64, requires_grad=True)
+    seen = []
+    x.register_hook(lambda g: seen.append(g.sum().item()))
+    y = x.clone()
+    x.requires_grad_(False)
+    y.sum().backward()
+    return [float(x.grad is None)] + seen
+
+
+@pytest.mark.parametrize("case", [_grad_only_below_y, _retain_grad_under_autograd_grad,
+                                  _leaf_that_stopped_requiring_grad])
+def test_autograd_edges_as_torch(case):
+    same_as_torch(case)

@@ -268,33 +268,30 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, tracer=Non
                 captured_nodes.setdefault(t.grad_fn, []).append(i)
     results = [None] * (len(capture) if capture is not None else 0)
 
+    # autograd.grad runs only the nodes between the roots and the tensors asked for, as torch does
+    needed = None if capture is None else _leading_to(starts, {id(t) for t in capture}, set(captured_nodes))
     ready = [n for n in starts if deps.get(n, 0) == 0]
     while ready:
         node = ready.pop()
         inputs = node.inputs
         slot = node_grads.pop(node, None)
         grads = ()
+        skip = needed is not None and node not in needed  # autograd.grad: nothing asked for lies below it
         if slot is not None:
             g = slot[0]
             if node._hooks:
                 g = _call_hooks(node._hooks, g)
             if node._retain is not None:
                 out = node._retain()
-                if out is not None and capture is None:
+                if out is not None:  # retain_grad() fills .grad under autograd.grad too, as in torch
                     _accumulate_into(out, g, slot[1])
             if node in captured_nodes:
                 for i in captured_nodes[node]:
                     results[i] = g
-            versions = node._versions
-            if versions is not None and versions[0] != writes[0]:
-                node.check_saved()  # a write happened since the node was recorded (or it was freed): did it matter?
-            elif inputs is None and node._fits is None:  # released, and never ran: shapes unknown
-                raise RuntimeError(_FREED_MSG)
-            grads = node.backward(g)
-            if type(grads) is not tuple:
-                grads = (grads,)
-            if tracer is not None:
-                tracer(node, g, grads)
+            if not skip:
+                grads = _node_backward(node, g, inputs, tracer)
+        if skip:
+            inputs = None  # it did not run, so it is not released either
         fits = _NO_FITS if grads else None
         for i, f in enumerate(node.edges):
             if f is None:
@@ -339,8 +336,50 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, tracer=Non
         g = slot[0]
         if leaf._hooks:
             g = _call_hooks(leaf._hooks, g)
-        _accumulate_into(leaf, g, slot[1])
+        if leaf.requires_grad:  # requires_grad_(False) since it was used: its hooks run, nothing accumulates
+            _accumulate_into(leaf, g, slot[1])
     return None
+
+
+def _node_backward(node, g, inputs, tracer) -> tuple:
+    """Run ``node.backward(g)`` after checking that what it saved is still there and unmodified."""
+    versions = node._versions
+    if versions is not None and versions[0] != writes[0]:
+        node.check_saved()  # a write happened since the node was recorded (or it was freed): did it matter?
+    elif inputs is None and node._fits is None:  # released, and never ran: shapes unknown
+        raise RuntimeError(_FREED_MSG)
+    grads = node.backward(g)
+    if type(grads) is not tuple:
+        grads = (grads,)
+    if tracer is not None:
+        tracer(node, g, grads)
+    return grads
+
+
+def _leading_to(starts, leaf_ids, target_nodes) -> set:
+    """The nodes from which a target (a leaf by id, or a node's output) can be reached through edges.
+
+    An iterative post-order walk: a node is needed when one of its edges is a target leaf, a target
+    node, or a needed node.
+    """
+    needed, done = set(), set()
+    stack = [(n, False) for n in starts]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            done.add(node)
+            for f in node.edges:
+                if f is None:
+                    continue
+                if (f in target_nodes or f in needed) if isinstance(f, Op) else id(f) in leaf_ids:
+                    needed.add(node)
+                    break
+            continue
+        if node in done:
+            continue
+        stack.append((node, True))
+        stack.extend((f, False) for f in node.edges if isinstance(f, Op) and f not in done)
+    return needed
 
 
 def _accumulate_into(t, g, owned):
