@@ -192,6 +192,13 @@ class ndarray:
     def __array_function__(self, func, types_, args, kwargs):
         return _call(func, args, kwargs)
 
+    @property
+    def __cuda_array_interface__(self):
+        """CuPy's description of the memory (shape, type, address of the first element, strides)."""
+        host = self._a.__array_interface__
+        return {"shape": host["shape"], "typestr": host["typestr"], "data": host["data"],
+                "strides": host["strides"], "version": 3}
+
     def get(self, stream=None, order="C", out=None, blocking=True):
         """Copy to the host (the explicit way out, as in CuPy)."""
         host = self._a.copy(order=order if order != "A" else "K")

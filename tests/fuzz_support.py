@@ -35,7 +35,9 @@ INPLACE = os.environ.get("FUZZ_INPLACE", "1") != "0"
 # a known error message below, so the suite passes while they are open. Remove a key when its fix lands.
 #   requires_grad_  a view made before x.requires_grad_(True) requires grad in torch, not in minigrad
 #   nograd_view   a view of x made under no_grad requires grad in torch (and is a leaf)
-#   view_stride, overlap, expand_write, view_write: see the error tables below
+#   overlap       add_/sub_/mul_/div_ refuse a partly overlapping operand as torch does; setitem and copy_
+#                 from overlapping memory (v[::2] = v) do not yet
+#   view_stride, expand_write, view_write: see the error tables below
 OPEN_FINDINGS = "requires_grad_,nograd_view,view_stride,overlap,expand_write,view_write"
 # FUZZ_OFF=key,...: rule names (unary, views, backward...), op names (exp, prod, view...), checks (is_leaf,
 # identity) or known errors; FUZZ_OFF= (empty) switches everything on

@@ -269,3 +269,11 @@ def _leaf_that_stopped_requiring_grad(L):
                                   _leaf_that_stopped_requiring_grad])
 def test_autograd_edges_as_torch(case):
     same_as_torch(case)
+
+
+@pytest.mark.parametrize("write", [lambda x: x.add_(x[0]), lambda x: x.add_(x), lambda x: x[::2].add_(x[1::2]),
+                                   lambda x: x[1:].mul_(x[:-1]), lambda x: x[:2].sub_(x[2:]),
+                                   lambda x: x.div_(x.flip(0)[0])])
+def test_in_place_arithmetic_on_overlapping_memory_as_torch(write):
+    # torch refuses an operand that partly overlaps the written tensor; identical or disjoint memory is fine
+    same_as_torch(lambda L: write(L.arange(1.0, 5.0, dtype=L.float64)))

@@ -254,6 +254,31 @@ def _check_shape(op: str, self: Tensor, other) -> None:
         raise RuntimeError(f"{op}: output with shape {list(a)} doesn't match the broadcast shape {out}")
 
 
+def _check_no_partial_overlap(self: Tensor, other) -> None:
+    """torch refuses ``x.add_(x[0])``: the operand would change while the write reads it, element by element.
+
+    The very same memory (``x.add_(x)``) is fine, and so are views that share no element.
+    """
+    if not isinstance(other, Tensor):
+        return
+    a, b = self.array, other.array
+    xp = xp_of(a)
+    if not xp.may_share_memory(a, b):
+        return
+    if a.shape == b.shape and a.strides == b.strides and _address(a) == _address(b):
+        return
+    if xp.shares_memory(a, b):
+        raise RuntimeError("unsupported operation: some elements of the input tensor and the written-to tensor "
+                           "refer to a single memory location. Please clone() the tensor before performing the "
+                           "operation.")
+
+
+def _address(array) -> int:
+    """Where the array's first element lives (NumPy's or CUDA's array interface)."""
+    interface = getattr(array, "__array_interface__", None) or array.__cuda_array_interface__
+    return interface["data"][0]
+
+
 def _write(op: str, self: Tensor, fn) -> Tensor:
     """Run ``fn(array)``, which writes into ``array``, and bump the version; a read-only (expanded) array
     gives torch's error."""
@@ -290,6 +315,7 @@ def _binary_(op: str, self: Tensor, other, fn_name: str, ufunc_name: str, **kwar
         result = _dt.get_default_dtype()
     _check_cast(op, self, result)
     _check_shape(op, self, other)
+    _check_no_partial_overlap(self, other)
     if must_record(self, other):
         old = old_values(self, keep=fn_name in ("mul", "div"))  # their backward reads self's old values
         return commit(self, getattr(_ops(), fn_name)(old, other, **kwargs), op)
