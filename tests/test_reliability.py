@@ -277,3 +277,31 @@ def test_autograd_edges_as_torch(case):
 def test_in_place_arithmetic_on_overlapping_memory_as_torch(write):
     # torch refuses an operand that partly overlaps the written tensor; identical or disjoint memory is fine
     same_as_torch(lambda L: write(L.arange(1.0, 5.0, dtype=L.float64)))
+
+
+@pytest.mark.parametrize("write", ["whole", "through a view"])
+def test_retain_grad_follows_the_tensor_through_an_inplace_write(write):
+    def fn(L):
+        x = L.tensor([0.5, 1.0], dtype=L.float64, requires_grad=True)
+        h = x * 2
+        h.retain_grad()
+        (h.mul_(3) if write == "whole" else h[0].mul_(3))
+        (h * h).sum().backward()
+        return np.concatenate([h.grad.numpy(), x.grad.numpy()])
+
+    same_as_torch(fn)
+
+
+def test_hooks_and_retained_grads_survive_a_freed_graph():
+    def fn(L):
+        x = L.zeros(2, 2, dtype=L.float64, requires_grad=True)
+        y = L.nn.functional.softplus(x)
+        y.retain_grad()
+        calls = []
+        y.register_hook(lambda g: calls.append(g.sum().item()))
+        y.backward(L.ones(2, 2, dtype=L.float64))
+        with pytest.raises(RuntimeError):  # softplus's saved input is freed; its hooks still run first
+            y.sum().backward()
+        return np.concatenate([y.grad.numpy().ravel(), calls])
+
+    same_as_torch(fn)

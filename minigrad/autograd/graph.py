@@ -128,18 +128,22 @@ class Op:
         """
         d = self.__dict__
         if fits is None or self.saved != () or self.saves_output:
-            edges = d.get("edges")
-            d.clear()
-            self.edges, self._versions = edges, _FREED
+            self._cut_to_edges()
             return
         del d["inputs"]
         for k, v in d.items():
             if k != "edges" and _holds_data(v):  # e.g. dropout's mask
-                edges = d["edges"]
-                d.clear()
-                self.edges, self._versions = edges, _FREED
+                self._cut_to_edges()
                 return
         self._fits = fits
+
+    def _cut_to_edges(self):
+        """Drop everything but the edges and the hooks (torch keeps a node's hooks after backward)."""
+        d = self.__dict__
+        kept = {k: d[k] for k in ("edges", "_hooks", "_retain") if k in d}
+        d.clear()
+        d.update(kept)
+        self._versions = _FREED
 
 
 _SMALL = frozenset((int, float, bool, str, slice, type(None), type(Ellipsis)))

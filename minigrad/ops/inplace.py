@@ -22,7 +22,7 @@ import weakref
 
 from .. import backend
 from .. import dtypes as _dt
-from ..autograd.graph import Op
+from ..autograd.graph import Op, attach_retain
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..tensor import Tensor
 from ._util import check_same_device, is_scalar
@@ -203,12 +203,21 @@ def commit(self: Tensor, new: Tensor, op: str) -> Tensor:
         node._out = None
         guard_output(node, array, self)
     if root is self:
+        _move_retain(self, self.grad_fn, node)
         self.grad_fn, self.requires_grad = node, new.requires_grad
     else:
         out = WriteBack(self._view[1])(root, new)
+        _move_retain(root, root.grad_fn, out.grad_fn)
         root.grad_fn, root.requires_grad = out.grad_fn, True
     _refresh_views(root)  # self among them, when it is a view
     return self
+
+
+def _move_retain(t: Tensor, old: Op, new: Op) -> None:
+    """retain_grad() stays with the tensor, as in torch: after a write its .grad is the new version's."""
+    if old is not None and new is not None and old._retain is not None and old._retain() is t:
+        old._retain = None
+        attach_retain(new, t)
 
 
 def must_record(self: Tensor, *others) -> bool:
