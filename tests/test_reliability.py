@@ -305,3 +305,18 @@ def test_hooks_and_retained_grads_survive_a_freed_graph():
         return np.concatenate([y.grad.numpy().ravel(), calls])
 
     same_as_torch(fn)
+
+
+@pytest.mark.parametrize("write", ["setitem", "copy_", "copy_ through a view", "fill_ through a view"])
+def test_second_autograd_grad_through_a_written_region_as_torch(write):
+    def fn(L):
+        x = L.ones(2, 3, dtype=L.float64, requires_grad=True)
+        buf = L.zeros(2, 3, dtype=L.float64)
+        {"setitem": lambda: buf.__setitem__(0, x[0]), "copy_": lambda: buf.copy_(x),
+         "copy_ through a view": lambda: buf[0].copy_(x[0]),
+         "fill_ through a view": lambda: buf[0].fill_(x[0].sum())}[write]()
+        first = L.autograd.grad(buf.sum(), [x])[0]
+        second = L.autograd.grad(buf.sum(), [x])[0]  # torch refuses where a CopySlices node was freed
+        return np.concatenate([first.numpy().ravel(), second.numpy().ravel()])
+
+    same_as_torch(fn)

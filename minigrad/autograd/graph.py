@@ -56,6 +56,9 @@ class Op:
     _fits = None  # after release: {input index: (shape, dtype)} for the gradients that needed reducing
     _hooks = None  # hooks registered on the output tensor (a non-leaf)
     _retain = None  # weakref to the output tensor when it called retain_grad()
+    # True where torch cannot run the node again once backward freed the graph, although it saved no
+    # tensor (its CopySlices, behind x[i] = v or a write through a view): released like a node that saved
+    once_only = False
 
     def forward(self, *arrays):
         raise NotImplementedError
@@ -127,7 +130,7 @@ class Op:
         the shape and dtype to which each input's gradient had to be reduced, for that second run.
         """
         d = self.__dict__
-        if fits is None or self.saved != () or self.saves_output:
+        if fits is None or self.saved != () or self.saves_output or self.once_only:
             self._cut_to_edges()
             return
         del d["inputs"]

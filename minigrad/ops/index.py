@@ -151,6 +151,7 @@ class SetItem(Op):
     """Out-of-place ``x[index] = v``: used when the write must be recorded for autograd."""
 
     saved = ()  # backward reads neither x nor v
+    once_only = True  # as torch's CopySlices: a second backward after release raises
 
     def __init__(self, steps):
         self.steps = steps

@@ -110,6 +110,7 @@ class WriteBack(Op):
     """
 
     saved = ()
+    once_only = True  # as torch's CopySlices: a second backward after release raises
 
     def __init__(self, chain):
         self.chain = chain
