@@ -105,8 +105,10 @@ def _sequence_dtype(data) -> _dt.dtype:
     Python floats count as the default float and ints as int64; the highest category wins."""
     elements = _flat(data) if isinstance(data, (list, tuple)) else (data,)
     result = None
-    for x in elements:
-        d = _dt.from_numpy_dtype(x.dtype) if isinstance(x, np.generic) else _dt.scalar_dtype(x)
+    # a few kinds, however long the list: NumPy values (scalars, arrays from tensors) by dtype, others by type
+    kinds = {getattr(x, "dtype", None) or type(x) for x in elements}
+    for kind in kinds:
+        d = _dt.from_numpy_dtype(kind) if isinstance(kind, np.dtype) else _dt.scalar_dtype(kind())
         result = d if result is None else _dt.promote_types(result, d)
     return result
 

@@ -63,6 +63,7 @@ def test_integer_overflow_from_python_values_is_refused_as_in_torch(values, dtyp
     lambda L: L.tensor([True, np.float64(0.1)]),
     lambda L: L.tensor(np.float64(0.1)),
     lambda L: L.tensor([1e300]),
+    lambda L: L.tensor([L.tensor(0.1, dtype=L.float64), 2.0]),
 ])
 def test_inferred_and_requested_dtypes_match_torch(build):
     same_as_torch(build)
