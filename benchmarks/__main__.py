@@ -1,4 +1,5 @@
 """Command line: ``python -m benchmarks [--quick] [--out DIR] [--device cuda] ...`` (see ``--help``)."""
+
 from __future__ import annotations
 
 import argparse
@@ -7,9 +8,10 @@ import sys
 
 
 def parse_args(argv):
-    ap = argparse.ArgumentParser(prog="python -m benchmarks",
-                                 description="minigrad vs torch: per-op micro benchmarks, the course CNN, "
-                                             "data loading.")
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="minigrad vs torch: per-op micro benchmarks, the course CNN, data loading.",
+    )
     ap.add_argument("--quick", action="store_true", help="tiny sizes, one round: a smoke run of a few seconds")
     ap.add_argument("--out", default=None, help="folder for results.json, results.md, ratios.png (and profiles)")
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="cuda: CuPy-backed minigrad vs torch CUDA")
@@ -28,13 +30,24 @@ def parse_args(argv):
     ap.add_argument("--no-bucketing", action="store_true", help="skip the bucketing (padding and epoch time) report")
     ap.add_argument("--no-numpy-kernels", action="store_true", help="skip minigrad with MINIGRAD_KERNELS=numpy")
     ap.add_argument("--profile", action="store_true", help="cProfile minigrad's CNN training step and dispatch case")
-    ap.add_argument("--keep-openblas-env", action="store_true",
-                    help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (by default the run restarts without them)")
-    ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
-                    help="wall: elapsed time (default); cpu: the process's CPU time (counts spinning threads too, "
-                         "and virtual machines may account it coarsely: use with --threads 1, with care)")
-    ap.add_argument("--stat", choices=["median", "min"], default="median",
-                    help="median (default) or min of the timed calls; min is the steadier on a busy machine")
+    ap.add_argument(
+        "--keep-openblas-env",
+        action="store_true",
+        help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (by default the run restarts without them)",
+    )
+    ap.add_argument(
+        "--clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="wall: elapsed time (default); cpu: the process's CPU time (counts spinning threads too, "
+        "and virtual machines may account it coarsely: use with --threads 1, with care)",
+    )
+    ap.add_argument(
+        "--stat",
+        choices=["median", "min"],
+        default="median",
+        help="median (default) or min of the timed calls; min is the steadier on a busy machine",
+    )
     ap.add_argument("--seed", type=int, default=0)
     return ap.parse_args(argv)
 

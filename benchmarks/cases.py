@@ -1,8 +1,9 @@
 """What a benchmark is: a name, a description of its sizes, and a builder run once per library."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 
 @dataclass

@@ -1,4 +1,5 @@
 """The course CNN (from :mod:`solubility.model`): one training step and one inference batch on real data."""
+
 from __future__ import annotations
 
 import functools
@@ -22,7 +23,7 @@ def random_batches(ds, batch: int, n_batches: int, seed: int) -> list:
 
     perm = np.random.default_rng(seed).permutation(len(ds))
     n_batches = min(n_batches, len(ds) // batch)
-    return [pad_batch([ds[j] for j in perm[i * batch:(i + 1) * batch]]) for i in range(n_batches)]
+    return [pad_batch([ds[j] for j in perm[i * batch : (i + 1) * batch]]) for i in range(n_batches)]
 
 
 def batches_for(ctx, batch: int) -> list:
@@ -31,8 +32,9 @@ def batches_for(ctx, batch: int) -> list:
 
 
 def _to_lib(lib, batches, ctx):
-    return [(tensor(lib, b["sequence"], ctx), tensor(lib, b["mask"], ctx), tensor(lib, b["label"], ctx))
-            for b in batches]
+    return [
+        (tensor(lib, b["sequence"], ctx), tensor(lib, b["mask"], ctx), tensor(lib, b["label"], ctx)) for b in batches
+    ]
 
 
 def build(lib, ctx):
@@ -78,8 +80,10 @@ def describe(batches) -> str:
     lengths = [b["sequence"].shape[1] for b in batches]
     real = sum(float(b["mask"].sum()) for b in batches)
     padded = sum(b["mask"].size for b in batches)
-    return (f"B={batches[0]['sequence'].shape[0]}, {len(batches)} batches, padded L median {int(np.median(lengths))} "
-            f"(min {min(lengths)}, max {max(lengths)}), {100 * real / padded:.0f}% real")
+    return (
+        f"B={batches[0]['sequence'].shape[0]}, {len(batches)} batches, padded L median {int(np.median(lengths))} "
+        f"(min {min(lengths)}, max {max(lengths)}), {100 * real / padded:.0f}% real"
+    )
 
 
 def cases(ctx) -> list:

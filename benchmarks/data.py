@@ -1,4 +1,5 @@
 """Data loading: DataLoader throughput, and what length bucketing saves in padding and training time."""
+
 from __future__ import annotations
 
 import time
@@ -11,7 +12,7 @@ from .cnn import load_dataset
 
 def _random_batches(n: int, batch: int, seed: int) -> list:
     perm = np.random.default_rng(seed).permutation(n)
-    return [perm[i:i + batch].tolist() for i in range(0, n, batch)]
+    return [perm[i : i + batch].tolist() for i in range(0, n, batch)]
 
 
 def _bucket_batches(lengths, batch: int, seed: int) -> list:
@@ -26,8 +27,13 @@ def padding_stats(lengths, batches) -> dict:
     sizes = np.array([len(b) for b in batches])
     real = int(sum(lengths[b].sum() for b in batches))
     padded = int((padded_len * sizes).sum())
-    return {"batches": len(batches), "real_residues": real, "padded_positions": padded,
-            "real_fraction": real / padded, "padded_length_median": float(np.median(padded_len))}
+    return {
+        "batches": len(batches),
+        "real_residues": real,
+        "padded_positions": padded,
+        "real_fraction": real / padded,
+        "padded_length_median": float(np.median(padded_len)),
+    }
 
 
 def bucketing_report(ctx, step_fns: dict, n_sample: int) -> dict:
@@ -42,8 +48,10 @@ def bucketing_report(ctx, step_fns: dict, n_sample: int) -> dict:
     ds = load_dataset(ctx.data, ctx.max_len)
     lengths = ds.lengths
     out = {}
-    for sampler, batches in (("random", _random_batches(len(ds), ctx.batch, ctx.seed)),
-                             ("bucketed", _bucket_batches(lengths, ctx.batch, ctx.seed))):
+    for sampler, batches in (
+        ("random", _random_batches(len(ds), ctx.batch, ctx.seed)),
+        ("bucketed", _bucket_batches(lengths, ctx.batch, ctx.seed)),
+    ):
         st = padding_stats(lengths, batches)
         pick = np.random.default_rng(ctx.seed).choice(len(batches), size=min(n_sample, len(batches)), replace=False)
         sample = [pad_batch([ds[j] for j in batches[k]]) for k in pick]

@@ -1,4 +1,5 @@
 """The environment of a benchmark run: thread pinning, OpenBLAS overrides, machine and library versions."""
+
 from __future__ import annotations
 
 import os
@@ -46,8 +47,11 @@ def pin_threads(n: int) -> dict:
     _limits = threadpool_limits(limits=n)
     torch.set_num_threads(n)
     minigrad.set_num_threads(n)
-    out = {"blas/openmp (threadpoolctl)": n, "torch.get_num_threads()": torch.get_num_threads(),
-           "minigrad.get_num_threads()": minigrad.get_num_threads()}
+    out = {
+        "blas/openmp (threadpoolctl)": n,
+        "torch.get_num_threads()": torch.get_num_threads(),
+        "minigrad.get_num_threads()": minigrad.get_num_threads(),
+    }
     try:
         import numba
 
@@ -86,8 +90,10 @@ def machine_info(threads: dict, device: str) -> dict:
         numba_version = "not installed"
     blas = []
     for pool in threadpool_info():
-        blas.append({k: pool.get(k) for k in ("user_api", "internal_api", "version", "architecture", "num_threads")}
-                    | {"library": os.path.basename(pool.get("filepath", ""))})
+        blas.append(
+            {k: pool.get(k) for k in ("user_api", "internal_api", "version", "architecture", "num_threads")}
+            | {"library": os.path.basename(pool.get("filepath", ""))}
+        )
     info = {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
@@ -100,9 +106,12 @@ def machine_info(threads: dict, device: str) -> dict:
         "minigrad": minigrad.__version__,
         "minigrad_kernels": kernels.get_backend(),
         # process-wide glibc malloc settings made on importing minigrad; torch's CPU tensors get them too
-        "malloc": (f"large blocks kept in the heap (mmap threshold {minigrad._malloc.MMAP_THRESHOLD >> 20} MiB, "
-                   f"trim threshold {minigrad._malloc.TRIM_THRESHOLD >> 20} MiB), for both libraries"
-                   if minigrad._malloc.tuned else "glibc defaults"),
+        "malloc": (
+            f"large blocks kept in the heap (mmap threshold {minigrad._malloc.MMAP_THRESHOLD >> 20} MiB, "
+            f"trim threshold {minigrad._malloc.TRIM_THRESHOLD >> 20} MiB), for both libraries"
+            if minigrad._malloc.tuned
+            else "glibc defaults"
+        ),
         "threads": threads,
         "threadpools": blas,
         "openblas_overrides_removed": removed_openblas_overrides() or "none were set",

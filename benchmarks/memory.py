@@ -7,6 +7,7 @@ and batches, records its resident memory (RSS), resets the kernel's high-water m
 the extra memory the steps needed at their worst moment (activations, gradients, workspaces,
 optimiser state). Linux only; elsewhere the numbers are None.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,15 +63,37 @@ def measure(lib_name: str, ctx, steps: int = 3, kernels: str | None = None) -> d
     peak = _status_kb("VmHWM")
     if before is None or peak is None or not ok:
         return {"lib": lib_name, "peak_extra_mib": None, "rss_before_mib": None}
-    return {"lib": lib_name, "peak_extra_mib": (peak - before) / 1024, "rss_before_mib": before / 1024,
-            "padded_length": int(batches[0]["sequence"].shape[1]), "batch": ctx.batch, "steps": steps}
+    return {
+        "lib": lib_name,
+        "peak_extra_mib": (peak - before) / 1024,
+        "rss_before_mib": before / 1024,
+        "padded_length": int(batches[0]["sequence"].shape[1]),
+        "batch": ctx.batch,
+        "steps": steps,
+    }
 
 
 def measure_in_subprocess(lib_name: str, ctx, threads: int, steps: int = 3, kernels: str | None = None) -> dict:
     """Run :func:`measure` for one library in a fresh process and return its result."""
-    cmd = [sys.executable, "-m", "benchmarks.memory", "--lib", lib_name, "--threads", str(threads),
-           "--steps", str(steps), "--batch", str(ctx.batch), "--n-batches", str(ctx.n_batches),
-           "--seed", str(ctx.seed), "--data", ctx.data]
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks.memory",
+        "--lib",
+        lib_name,
+        "--threads",
+        str(threads),
+        "--steps",
+        str(steps),
+        "--batch",
+        str(ctx.batch),
+        "--n-batches",
+        str(ctx.n_batches),
+        "--seed",
+        str(ctx.seed),
+        "--data",
+        ctx.data,
+    ]
     if ctx.max_len:
         cmd += ["--max-len", str(ctx.max_len)]
     if kernels:

@@ -1,4 +1,5 @@
 """Per-op micro benchmarks, each written once for both libraries (``lib`` is torch or minigrad)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,13 +19,13 @@ def _dispatch(lib, ctx):
 
     def fn(i):
         a.grad = b.grad = None
-        x = a * b + a                      # 2
-        x = x - b / (b.abs() + 1.0)        # 4 (abs, add, div, sub)
-        y = x.tanh() * a.sigmoid()         # 3
-        y = y + x.relu() * 0.5             # 3
-        z = (y * y + 1.0).sqrt()           # 3
-        z = z.exp().log1p() - y            # 3
-        loss = (z * a).mean()              # 2  -> 20 ops
+        x = a * b + a  # 2
+        x = x - b / (b.abs() + 1.0)  # 4 (abs, add, div, sub)
+        y = x.tanh() * a.sigmoid()  # 3
+        y = y + x.relu() * 0.5  # 3
+        z = (y * y + 1.0).sqrt()  # 3
+        z = z.exp().log1p() - y  # 3
+        loss = (z * a).mean()  # 2  -> 20 ops
         loss.backward()
 
     return fn
@@ -292,15 +293,28 @@ def kernel_cases(ctx) -> list:
     n, c, length = _k_sizes(ctx)
     act = f"({n},{c},{length}) float32"
     return [
-        Case("kernel", "embedding_backward (scatter-add)", f"{n * length} rows of 64 into 21",
-             _kernel_case(_k_embedding)),
+        Case(
+            "kernel", "embedding_backward (scatter-add)", f"{n * length} rows of 64 into 21", _kernel_case(_k_embedding)
+        ),
         Case("kernel", "relu_backward", act, _kernel_case(_k_relu)),
         Case("kernel", "masked_pool_backward + ReLU", act, _kernel_case(_k_pool)),
         Case("kernel", "adam_update", "1000" if ctx.quick else "125k float32", _kernel_case(_k_adam)),
-        Case("kernel", "col2im (conv1d backward)", f"({n},{length},5,{c}) -> ({n},{length + 4},{c})",
-             _kernel_case(_k_col2im)),
-        Case("kernel", "winograd_input (one sample)", f"({length},{c}) -> (8,{-(-length // 4)},{c})",
-             _kernel_case(_k_winograd_input)),
-        Case("kernel", "winograd_output (one sample)", f"(8,{-(-length // 4)},{c}) -> ({length},{c})",
-             _kernel_case(_k_winograd_output)),
+        Case(
+            "kernel",
+            "col2im (conv1d backward)",
+            f"({n},{length},5,{c}) -> ({n},{length + 4},{c})",
+            _kernel_case(_k_col2im),
+        ),
+        Case(
+            "kernel",
+            "winograd_input (one sample)",
+            f"({length},{c}) -> (8,{-(-length // 4)},{c})",
+            _kernel_case(_k_winograd_input),
+        ),
+        Case(
+            "kernel",
+            "winograd_output (one sample)",
+            f"(8,{-(-length // 4)},{c}) -> ({length},{c})",
+            _kernel_case(_k_winograd_output),
+        ),
     ]

@@ -1,4 +1,5 @@
 """Results as a terminal table, Markdown, JSON and a PNG bar chart of the minigrad/torch ratios."""
+
 from __future__ import annotations
 
 import json
@@ -33,10 +34,17 @@ def _ratio(a, b):
 def make_row(case, timings: dict, unit="ms", stat="median") -> dict:
     ms = {k: getattr(t, stat) * 1e3 for k, t in timings.items()}
     iqr = {k: [x * 1e3 for x in t.spread] for k, t in timings.items()}
-    return {"group": case.group, "name": case.name, "size": case.size, "unit": unit, "value": ms, "iqr": iqr,
-            "median": {k: t.median * 1e3 for k, t in timings.items()},
-            "min": {k: t.min * 1e3 for k, t in timings.items()},
-            "calls": {k: len(t.seconds) for k, t in timings.items()}}
+    return {
+        "group": case.group,
+        "name": case.name,
+        "size": case.size,
+        "unit": unit,
+        "value": ms,
+        "iqr": iqr,
+        "median": {k: t.median * 1e3 for k, t in timings.items()},
+        "min": {k: t.min * 1e3 for k, t in timings.items()},
+        "calls": {k: len(t.seconds) for k, t in timings.items()},
+    }
 
 
 def finish_row(row: dict) -> dict:
@@ -49,18 +57,35 @@ def finish_row(row: dict) -> dict:
     return row
 
 
-COLUMNS = ["group", "benchmark", "size", "torch", "minigrad", "minigrad[numpy]", "minigrad/torch", "target",
-           "numpy/numba"]
+COLUMNS = [
+    "group",
+    "benchmark",
+    "size",
+    "torch",
+    "minigrad",
+    "minigrad[numpy]",
+    "minigrad/torch",
+    "target",
+    "numpy/numba",
+]
 
 
 def _cells(row):
     v = row["value"]
     unit = row.get("unit", "ms")
     tgt = "-" if row["target"] is None else f"<= {row['target']:g} " + ("ok" if row["meets_target"] else "MISSED")
-    return [row["group"], row["name"], row["size"],
-            *(f"{_fmt(v.get(k))} {unit}" if v.get(k) is not None else "-" for k in ("torch", "minigrad",
-                                                                                      "minigrad[numpy]")),
-            _fmt(row["ratio"]), tgt, _fmt(row["kernels_speedup"])]
+    return [
+        row["group"],
+        row["name"],
+        row["size"],
+        *(
+            f"{_fmt(v.get(k))} {unit}" if v.get(k) is not None else "-"
+            for k in ("torch", "minigrad", "minigrad[numpy]")
+        ),
+        _fmt(row["ratio"]),
+        tgt,
+        _fmt(row["kernels_speedup"]),
+    ]
 
 
 def table(rows) -> str:
@@ -77,8 +102,14 @@ def table(rows) -> str:
 def markdown(rows, info: dict, notes: list) -> str:
     out = ["# minigrad vs torch", "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     out += ["| " + " | ".join(str(c) for c in _cells(r)) + " |" for r in rows]
-    out += ["", "ratio = minigrad / torch (lower is better; below 1 minigrad is faster). numpy/numba = minigrad with "
-            "its compiled kernels switched off divided by minigrad with them on.", "", "## Notes", ""]
+    out += [
+        "",
+        "ratio = minigrad / torch (lower is better; below 1 minigrad is faster). numpy/numba = minigrad with "
+        "its compiled kernels switched off divided by minigrad with them on.",
+        "",
+        "## Notes",
+        "",
+    ]
     out += [f"- {n}" for n in notes]
     out += ["", "## Machine", "", "```", json.dumps(info, indent=2, default=str), "```", ""]
     return "\n".join(out)

@@ -1,4 +1,5 @@
 """The benchmark run behind ``python -m benchmarks``: build every case for every library, time, report."""
+
 from __future__ import annotations
 
 import cProfile
@@ -17,8 +18,16 @@ DEFAULT_DATA = os.path.join(os.path.dirname(ROOT), "shared", "data", "solubility
 
 def _settings(args):
     q = args.quick
-    s = dict(rounds=1 if q else 3, reps=2 if q else 5, warmup=1 if q else 2, pause=0.0 if q else 0.25,
-             batch=4 if q else 32, infer_batch=4 if q else 64, n_batches=2 if q else 6, max_len=64 if q else None)
+    s = dict(
+        rounds=1 if q else 3,
+        reps=2 if q else 5,
+        warmup=1 if q else 2,
+        pause=0.0 if q else 0.25,
+        batch=4 if q else 32,
+        infer_batch=4 if q else 64,
+        n_batches=2 if q else 6,
+        max_len=64 if q else None,
+    )
     for k in s:
         v = getattr(args, k, None)
         if v is not None:
@@ -33,8 +42,10 @@ def _impls(device):
     from minigrad import kernels
 
     if device == "cuda":
-        return [Impl("torch", torch, sync=torch.cuda.synchronize),
-                Impl("minigrad", minigrad, sync=minigrad.cuda.synchronize)]
+        return [
+            Impl("torch", torch, sync=torch.cuda.synchronize),
+            Impl("minigrad", minigrad, sync=minigrad.cuda.synchronize),
+        ]
     impls = [Impl("torch", torch), Impl("minigrad", minigrad)]
     state = {}
 
@@ -73,9 +84,11 @@ def _profile(fn, n, path, title):
 
 def _repeated(fn, inner: int):
     """``fn`` called ``inner`` times per timed sample (see ``Case.inner``)."""
+
     def run(i):
         for _ in range(inner):
             fn(i)
+
     return run
 
 
@@ -91,24 +104,34 @@ def run(args) -> int:
     import minigrad
     from minigrad import kernels
 
-    if args.device == "cuda":
-        if not torch.cuda.is_available() or minigrad.backend.gpu_module() is None:
-            print("benchmarks: --device cuda needs torch with CUDA and CuPy with a visible GPU")
-            return 2
+    if args.device == "cuda" and (not torch.cuda.is_available() or minigrad.backend.gpu_module() is None):
+        print("benchmarks: --device cuda needs torch with CUDA and CuPy with a visible GPU")
+        return 2
     cached = _numba_cache_present(kernels)
     compile_s = kernels.warmup()
     threads = pin_threads(args.threads)  # again: warm-up may have loaded more thread pools (OpenMP runtimes)
-    ctx = Context(device=args.device, quick=args.quick, batch=s["batch"], infer_batch=s["infer_batch"],
-                  n_batches=s["n_batches"], max_len=s["max_len"], seed=args.seed, data=data_path)
+    ctx = Context(
+        device=args.device,
+        quick=args.quick,
+        batch=s["batch"],
+        infer_batch=s["infer_batch"],
+        n_batches=s["n_batches"],
+        max_len=s["max_len"],
+        seed=args.seed,
+        data=data_path,
+    )
     impls = _impls(args.device)
     if args.no_numpy_kernels:
         impls = [i for i in impls if i.name != "minigrad[numpy]"]
     info = machine_info(threads, args.device)
     method = METHOD.format(clock=args.clock, stat=args.stat, **s)
-    notes = [f"timing method: {method}",
-             f"numba kernels warm-up: {compile_s:.2f} s ({'loaded from the on-disk cache' if cached else 'compiled'}"
-             "), excluded from every timing",
-             f"data: {data_path}", "float32 throughout"]
+    notes = [
+        f"timing method: {method}",
+        f"numba kernels warm-up: {compile_s:.2f} s ({'loaded from the on-disk cache' if cached else 'compiled'}"
+        "), excluded from every timing",
+        f"data: {data_path}",
+        "float32 throughout",
+    ]
     print("minigrad benchmarks")
     for k, v in info.items():
         print(f"  {k}: {v}")
@@ -140,8 +163,9 @@ def run(args) -> int:
         if case.group == "data" and not args.quick:
             reps = max(1, reps // 2)
         try:
-            timings = run_interleaved(calls, impls, rounds=s["rounds"], reps=reps, warmup=s["warmup"],
-                                      pause=s["pause"], clock=args.clock)
+            timings = run_interleaved(
+                calls, impls, rounds=s["rounds"], reps=reps, warmup=s["warmup"], pause=s["pause"], clock=args.clock
+            )
         except Exception as exc:
             notes.append(f"{case.name}: timing failed: {type(exc).__name__}: {exc}")
             continue
@@ -149,8 +173,12 @@ def run(args) -> int:
             t.seconds = [x / inner for x in t.seconds]
         row = report.finish_row(report.make_row(case, timings, stat=args.stat))
         rows.append(row)
-        print(f"  {case.group:5s} {case.name:38s} " + "  ".join(
-            f"{k} {v:9.3f} ms" for k, v in row["value"].items()) + f"   ratio {report._fmt(row['ratio'])}", flush=True)
+        print(
+            f"  {case.group:5s} {case.name:38s} "
+            + "  ".join(f"{k} {v:9.3f} ms" for k, v in row["value"].items())
+            + f"   ratio {report._fmt(row['ratio'])}",
+            flush=True,
+        )
 
     extra = {"settings": s}
     if args.device == "cpu" and not args.no_memory and _selected_group("cnn", args.only):
@@ -159,9 +187,15 @@ def run(args) -> int:
         mem = {name: measure_in_subprocess(name, ctx, args.threads) for name in ("torch", "minigrad")}
         extra["memory"] = mem
         val = {k: v.get("peak_extra_mib") for k, v in mem.items()}
-        mrow = {"group": "cnn", "name": "CNN training peak memory", "unit": "MiB",
-                "size": f"extra peak RSS over 3 steps, largest batch (B={ctx.batch}), fresh process each",
-                "value": val, "iqr": {}, "calls": {}}
+        mrow = {
+            "group": "cnn",
+            "name": "CNN training peak memory",
+            "unit": "MiB",
+            "size": f"extra peak RSS over 3 steps, largest batch (B={ctx.batch}), fresh process each",
+            "value": val,
+            "iqr": {},
+            "calls": {},
+        }
         rows.append(report.finish_row(mrow))
         for k, v in mem.items():
             if v.get("error"):
@@ -169,11 +203,14 @@ def run(args) -> int:
         print(f"  cnn   CNN training peak memory: {val}")
 
     if not args.no_bucketing and _selected_group("data", args.only) and args.device == "cpu":
-        import minigrad as mg
         import torch as th
 
-        steps = {"torch": lambda b: cnn.make_train_step(th, ctx, b),
-                 "minigrad": lambda b: cnn.make_train_step(mg, ctx, b)}
+        import minigrad as mg
+
+        steps = {
+            "torch": lambda b: cnn.make_train_step(th, ctx, b),
+            "minigrad": lambda b: cnn.make_train_step(mg, ctx, b),
+        }
         buck = data.bucketing_report(ctx, steps, n_sample=1 if args.quick else 6)
         extra["bucketing"] = buck
         r, b = buck["random"], buck["bucketed"]
@@ -182,7 +219,8 @@ def run(args) -> int:
             f"{100 * r['real_fraction']:.0f}% of padded positions with random batches, {100 * b['real_fraction']:.0f}% "
             f"bucketed ({r['padded_positions'] / b['padded_positions']:.2f}x less padded work; padded length median "
             f"{r['padded_length_median']:.0f} -> {b['padded_length_median']:.0f}); estimated epoch time "
-            + ", ".join(f"{k} {r['epoch_seconds'][k]:.1f} s -> {b['epoch_seconds'][k]:.1f} s" for k in steps))
+            + ", ".join(f"{k} {r['epoch_seconds'][k]:.1f} s -> {b['epoch_seconds'][k]:.1f} s" for k in steps)
+        )
         print("  " + notes[-1])
 
     if args.profile:
@@ -218,4 +256,3 @@ def _selected_group(group, only):
     if not only:
         return True
     return group in [k.strip().lower() for k in only.split(",")]
-

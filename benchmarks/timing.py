@@ -1,15 +1,18 @@
 """Interleaved timing: the libraries take turns in blocks, the order alternates, medians are reported."""
+
 from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
-METHOD = ("blocks: each round runs every implementation in turn ({reps} timed calls each, order alternating "
-          "between rounds), a {pause:.2f} s pause before each block so the previous library's BLAS threads go "
-          "idle; {warmup} warm-up call(s) per implementation before its first block are not timed; "
-          "{rounds} round(s); figure = {stat} of all timed calls; clock: {clock}")
+METHOD = (
+    "blocks: each round runs every implementation in turn ({reps} timed calls each, order alternating "
+    "between rounds), a {pause:.2f} s pause before each block so the previous library's BLAS threads go "
+    "idle; {warmup} warm-up call(s) per implementation before its first block are not timed; "
+    "{rounds} round(s); figure = {stat} of all timed calls; clock: {clock}"
+)
 
 
 @dataclass
@@ -52,8 +55,9 @@ CLOCKS = {
 }
 
 
-def run_interleaved(calls: dict, impls: list, *, rounds: int, reps: int, warmup: int, pause: float,
-                    clock: str = "wall") -> dict:
+def run_interleaved(
+    calls: dict, impls: list, *, rounds: int, reps: int, warmup: int, pause: float, clock: str = "wall"
+) -> dict:
     """Time ``calls[name](i)`` for every implementation; returns ``{name: Timing}``.
 
     ``calls[name]`` is a function of the call index ``i`` (0, 1, ... within a block) so that every
@@ -64,7 +68,7 @@ def run_interleaved(calls: dict, impls: list, *, rounds: int, reps: int, warmup:
     order = [imp for imp in impls if imp.name in calls]
     warmed = set()
     for r in range(rounds):
-        for imp in (order if r % 2 == 0 else order[::-1]):
+        for imp in order if r % 2 == 0 else order[::-1]:
             fn = calls[imp.name]
             if imp.enter:
                 imp.enter()

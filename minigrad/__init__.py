@@ -3,6 +3,7 @@
 ``import minigrad as torch`` is meant to work for the code of an introductory course:
 tensors, autograd, ``nn``, ``optim`` and ``utils.data`` follow torch's names and semantics.
 """
+
 from __future__ import annotations
 
 from . import _malloc  # noqa: F401  (first: large arrays stay in the heap between steps; MINIGRAD_MALLOC=system: off)

@@ -22,6 +22,7 @@ Moving data is explicit, as with CuPy: ``asarray(host)`` copies to the current d
 stand-in. Code that wants to know can test ``getattr(xp, "is_fake", False)`` (e.g. to skip a raw
 CUDA kernel, which the stand-in cannot run: ``ElementwiseKernel`` and ``RawKernel`` raise).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -36,8 +37,7 @@ is_fake = True
 DEVICE_COUNT = 2
 
 _IMPLICIT_MSG = (
-    "Implicit conversion to a NumPy array is not allowed. Please use `.get()` to construct a NumPy array "
-    "explicitly."
+    "Implicit conversion to a NumPy array is not allowed. Please use `.get()` to construct a NumPy array explicitly."
 )
 
 # --------------------------------------------------------------------------- devices
@@ -56,8 +56,9 @@ class Device:
             device = _current_id()
         device = int(getattr(device, "id", device))
         if not 0 <= device < DEVICE_COUNT:
-            raise RuntimeError(f"cudaErrorInvalidDevice: invalid device ordinal {device} (the fake GPU has "
-                               f"{DEVICE_COUNT} devices)")
+            raise RuntimeError(
+                f"cudaErrorInvalidDevice: invalid device ordinal {device} (the fake GPU has {DEVICE_COUNT} devices)"
+            )
         self.id = device
         self._prev = []
 
@@ -132,7 +133,10 @@ def get_default_pinned_memory_pool():
 
 
 cuda = types.SimpleNamespace(
-    Device=Device, runtime=_Runtime(), is_available=lambda: True, get_device_id=_current_id,
+    Device=Device,
+    runtime=_Runtime(),
+    is_available=lambda: True,
+    get_device_id=_current_id,
     get_current_stream=lambda: None,
 )
 
@@ -196,8 +200,13 @@ class ndarray:
     def __cuda_array_interface__(self):
         """CuPy's description of the memory (shape, type, address of the first element, strides)."""
         host = self._a.__array_interface__
-        return {"shape": host["shape"], "typestr": host["typestr"], "data": host["data"],
-                "strides": host["strides"], "version": 3}
+        return {
+            "shape": host["shape"],
+            "typestr": host["typestr"],
+            "data": host["data"],
+            "strides": host["strides"],
+            "version": 3,
+        }
 
     def get(self, stream=None, order="C", out=None, blocking=True):
         """Copy to the host (the explicit way out, as in CuPy)."""
@@ -382,20 +391,47 @@ def _unary(op):
     return method
 
 
-for _name, _op in [("add", operator.add), ("sub", operator.sub), ("mul", operator.mul),
-                   ("truediv", operator.truediv), ("floordiv", operator.floordiv), ("mod", operator.mod),
-                   ("pow", operator.pow), ("matmul", operator.matmul), ("and", operator.and_),
-                   ("or", operator.or_), ("xor", operator.xor), ("lshift", operator.lshift),
-                   ("rshift", operator.rshift), ("divmod", divmod)]:
+for _name, _op in [
+    ("add", operator.add),
+    ("sub", operator.sub),
+    ("mul", operator.mul),
+    ("truediv", operator.truediv),
+    ("floordiv", operator.floordiv),
+    ("mod", operator.mod),
+    ("pow", operator.pow),
+    ("matmul", operator.matmul),
+    ("and", operator.and_),
+    ("or", operator.or_),
+    ("xor", operator.xor),
+    ("lshift", operator.lshift),
+    ("rshift", operator.rshift),
+    ("divmod", divmod),
+]:
     setattr(ndarray, f"__{_name}__", _binary(_op))
     setattr(ndarray, f"__r{_name}__", _binary(_op, reflected=True))
-for _name, _op in [("add", operator.iadd), ("sub", operator.isub), ("mul", operator.imul),
-                   ("truediv", operator.itruediv), ("floordiv", operator.ifloordiv), ("mod", operator.imod),
-                   ("pow", operator.ipow), ("and", operator.iand), ("or", operator.ior), ("xor", operator.ixor),
-                   ("lshift", operator.ilshift), ("rshift", operator.irshift)]:
+for _name, _op in [
+    ("add", operator.iadd),
+    ("sub", operator.isub),
+    ("mul", operator.imul),
+    ("truediv", operator.itruediv),
+    ("floordiv", operator.ifloordiv),
+    ("mod", operator.imod),
+    ("pow", operator.ipow),
+    ("and", operator.iand),
+    ("or", operator.ior),
+    ("xor", operator.ixor),
+    ("lshift", operator.ilshift),
+    ("rshift", operator.irshift),
+]:
     setattr(ndarray, f"__i{_name}__", _inplace(_op))
-for _name, _op in [("eq", operator.eq), ("ne", operator.ne), ("lt", operator.lt), ("le", operator.le),
-                   ("gt", operator.gt), ("ge", operator.ge)]:
+for _name, _op in [
+    ("eq", operator.eq),
+    ("ne", operator.ne),
+    ("lt", operator.lt),
+    ("le", operator.le),
+    ("gt", operator.gt),
+    ("ge", operator.ge),
+]:
     setattr(ndarray, f"__{_name}__", _binary(_op))
 for _name, _op in [("neg", operator.neg), ("pos", operator.pos), ("abs", operator.abs), ("invert", operator.invert)]:
     setattr(ndarray, f"__{_name}__", _unary(_op))
@@ -507,8 +543,10 @@ class ufunc:
             raise TypeError(f"{self.__name__}.at: the target must be a device array, got {type(a).__name__}")
         allowed = self._AT_DTYPES.get(self.__name__)
         if allowed is not None and a.dtype.name not in allowed:
-            raise TypeError(f"{self.__name__}.at (scatter) does not support dtype {a.dtype.name} on the GPU; "
-                            f"supported: {', '.join(sorted(allowed))}")
+            raise TypeError(
+                f"{self.__name__}.at (scatter) does not support dtype {a.dtype.name} on the GPU; "
+                f"supported: {', '.join(sorted(allowed))}"
+            )
         idx = _index(indices, a._dev)
         with _quiet():
             if b is None:
@@ -548,8 +586,11 @@ def array(obj, dtype=None, copy=True, order="K", subok=False, ndmin=0, *, blocki
 
 def ascontiguousarray(a, dtype=None):
     if not isinstance(a, ndarray):
-        raise _mix_error(a) if isinstance(a, np.ndarray) else TypeError(
-            f"ascontiguousarray: expected a device array, got {type(a).__name__}")
+        raise (
+            _mix_error(a)
+            if isinstance(a, np.ndarray)
+            else TypeError(f"ascontiguousarray: expected a device array, got {type(a).__name__}")
+        )
     return _new(np.ascontiguousarray(a._a, dtype=dtype), a._dev)
 
 
@@ -605,24 +646,63 @@ class _Namespace:
 
 linalg = _Namespace(np.linalg)
 fft = _Namespace(np.fft)
-random = _Namespace(np.random, {"seed", "rand", "randn", "random", "random_sample", "uniform", "normal",
-                                "standard_normal", "randint", "permutation", "shuffle", "choice", "binomial"})
-lib = types.SimpleNamespace(stride_tricks=types.SimpleNamespace(
-    as_strided=lambda x, shape=None, strides=None: _new(
-        np.lib.stride_tricks.as_strided(_operand(x, x._dev, strict=True), shape, strides), x._dev),
-    sliding_window_view=_function(np.lib.stride_tricks.sliding_window_view, "sliding_window_view"),
-))
+random = _Namespace(
+    np.random,
+    {
+        "seed",
+        "rand",
+        "randn",
+        "random",
+        "random_sample",
+        "uniform",
+        "normal",
+        "standard_normal",
+        "randint",
+        "permutation",
+        "shuffle",
+        "choice",
+        "binomial",
+    },
+)
+lib = types.SimpleNamespace(
+    stride_tricks=types.SimpleNamespace(
+        as_strided=lambda x, shape=None, strides=None: _new(
+            np.lib.stride_tricks.as_strided(_operand(x, x._dev, strict=True), shape, strides), x._dev
+        ),
+        sliding_window_view=_function(np.lib.stride_tricks.sliding_window_view, "sliding_window_view"),
+    )
+)
 
 # names NumPy has but CuPy does not: using them would break on a real GPU, so the stand-in refuses them too
-_NOT_IN_CUPY = {"errstate", "seterr", "geterr", "asmatrix", "matrix", "memmap", "recarray", "char", "rec", "ma",
-                "frompyfunc", "vectorize", "save", "savez", "load", "fromfile", "loadtxt", "genfromtxt"}
+_NOT_IN_CUPY = {
+    "errstate",
+    "seterr",
+    "geterr",
+    "asmatrix",
+    "matrix",
+    "memmap",
+    "recarray",
+    "char",
+    "rec",
+    "ma",
+    "frompyfunc",
+    "vectorize",
+    "save",
+    "savez",
+    "load",
+    "fromfile",
+    "loadtxt",
+    "genfromtxt",
+}
 
 
 def __getattr__(name):
     """Everything else mirrors NumPy: ufuncs and functions wrapped for device arrays, types and constants as is."""
     if name.startswith("__") or name in _NOT_IN_CUPY:
-        raise AttributeError(f"module 'cupy' (fake GPU stand-in) has no attribute {name!r}"
-                             + (" (CuPy has no such function)" if name in _NOT_IN_CUPY else ""))
+        raise AttributeError(
+            f"module 'cupy' (fake GPU stand-in) has no attribute {name!r}"
+            + (" (CuPy has no such function)" if name in _NOT_IN_CUPY else "")
+        )
     try:
         obj = getattr(np, name)
     except AttributeError:

@@ -17,6 +17,7 @@ This is process-wide: every library in the process (torch included, whose CPU te
 is done. The same settings can be given to any program as ``MALLOC_MMAP_THRESHOLD_=33554432
 MALLOC_TRIM_THRESHOLD_=268435456`` in its environment.
 """
+
 from __future__ import annotations
 
 import ctypes

@@ -22,6 +22,7 @@ Without CUDA a ``'cuda'`` scaler warns and disables itself, as in torch: ``scale
 ``step`` just calls ``optimizer.step()``. A ``'cpu'`` scaler does the same (there is no CPU autocast
 here, so nothing underflows).
 """
+
 from __future__ import annotations
 
 import functools
@@ -88,15 +89,16 @@ class autocast:
         self._enabled = bool(enabled)
         if device_type == "cuda":
             if self._enabled and backend.gpu_module() is None:
-                warnings.warn("User provided device_type of 'cuda', but CUDA is not available. Disabling",
-                              stacklevel=2)
+                warnings.warn("User provided device_type of 'cuda', but CUDA is not available. Disabling", stacklevel=2)
                 self._enabled = False
             if self._enabled and self.fast_dtype is not _dt.float16:
                 raise RuntimeError(f"autocast: minigrad supports float16 on 'cuda', not {self.fast_dtype}")
         elif device_type == "cpu" and self._enabled:
             warnings.warn(
                 f"In CPU autocast, but the target dtype is not supported ({self.fast_dtype}; minigrad has no "
-                "bfloat16). Disabling autocast.", stacklevel=2)
+                "bfloat16). Disabling autocast.",
+                stacklevel=2,
+            )
             self._enabled = False
         self._prev = []
 
@@ -142,16 +144,25 @@ class GradScaler:
             scaler.update()       # adapts the scale
     """
 
-    def __init__(self, device: str = "cuda", init_scale: float = 2.0**16, growth_factor: float = 2.0,
-                 backoff_factor: float = 0.5, growth_interval: int = 2000, enabled: bool = True):
+    def __init__(
+        self,
+        device: str = "cuda",
+        init_scale: float = 2.0**16,
+        growth_factor: float = 2.0,
+        backoff_factor: float = 0.5,
+        growth_interval: int = 2000,
+        enabled: bool = True,
+    ):
         self._device = backend.Device(device).type
         self._enabled = bool(enabled)
         if self._enabled and self._device == "cuda" and backend.gpu_module() is None:
             warnings.warn("GradScaler is enabled, but CUDA is not available. Disabling.", stacklevel=2)
             self._enabled = False
         if self._enabled and self._device == "cpu":
-            warnings.warn("GradScaler on 'cpu': minigrad's CPU autocast is off, so there is nothing to scale. "
-                          "Disabling.", stacklevel=2)
+            warnings.warn(
+                "GradScaler on 'cpu': minigrad's CPU autocast is off, so there is nothing to scale. Disabling.",
+                stacklevel=2,
+            )
             self._enabled = False
         if growth_factor <= 1.0:
             raise ValueError("The growth factor must be > 1.0.")
@@ -204,8 +215,10 @@ class GradScaler:
         if st["stage"] == _STEPPED:
             raise RuntimeError("unscale_() is being called after step().")
         if self._scale is None:
-            raise RuntimeError("Attempted unscale_ but _scale is None.  This may indicate your script did not use "
-                               "scaler.scale(loss or outputs) earlier in the iteration.")
+            raise RuntimeError(
+                "Attempted unscale_ but _scale is None.  This may indicate your script did not use "
+                "scaler.scale(loss or outputs) earlier in the iteration."
+            )
         inv = self._f32(1.0 / self._scale)
         found = None
         for group in optimizer.param_groups:
@@ -301,16 +314,21 @@ class GradScaler:
     def state_dict(self) -> dict:
         if not self._enabled:
             return {}
-        return {"scale": self.get_scale(), "growth_factor": self._growth_factor,
-                "backoff_factor": self._backoff_factor, "growth_interval": self._growth_interval,
-                "_growth_tracker": self._growth_tracker}
+        return {
+            "scale": self.get_scale(),
+            "growth_factor": self._growth_factor,
+            "backoff_factor": self._backoff_factor,
+            "growth_interval": self._growth_interval,
+            "_growth_tracker": self._growth_tracker,
+        }
 
     def load_state_dict(self, state_dict: dict) -> None:
         if not self._enabled:
             return
         if len(state_dict) == 0:
-            raise RuntimeError("The source state dict is empty, possibly because it was saved from a disabled "
-                               "instance of GradScaler.")
+            raise RuntimeError(
+                "The source state dict is empty, possibly because it was saved from a disabled instance of GradScaler."
+            )
         self._init_scale = float(state_dict["scale"])
         if self._scale is not None:
             self._scale = self._f32(self._init_scale)

@@ -6,6 +6,7 @@ This is the only module that imports cupy. When ``MINIGRAD_FAKE_GPU=1`` is set (
 machines without a GPU), the 'cuda' device is served by a strict NumPy-backed stand-in
 (:mod:`minigrad._fakegpu`) whose arrays refuse silent conversion to NumPy, as CuPy's do.
 """
+
 from __future__ import annotations
 
 import math
@@ -82,7 +83,7 @@ device = Device
 
 def get_array_module(array):
     """``numpy`` for NumPy arrays (and Python numbers), the GPU module for GPU arrays."""
-    if isinstance(array, np.ndarray) or isinstance(array, np.generic):
+    if isinstance(array, (np.ndarray, np.generic)):
         return np
     gpu = gpu_module()
     if gpu is not None and isinstance(array, gpu.ndarray):

@@ -1,4 +1,5 @@
 """Tensor creation: ``tensor``, ``zeros``, ``ones``, ``arange``, ``randn``, ... with torch's dtype inference."""
+
 from __future__ import annotations
 
 import builtins
@@ -72,8 +73,9 @@ def _infer_host_array(data, dtype=None) -> np.ndarray:
     if arr.size == 0 and kind in "fO":
         return arr.astype(_dt.get_default_dtype().np)
     if kind not in "fiub":
-        raise TypeError(f"tensor(): could not infer a dtype for data of type {type(data).__name__} "
-                        f"(numpy kind {kind!r})")
+        raise TypeError(
+            f"tensor(): could not infer a dtype for data of type {type(data).__name__} (numpy kind {kind!r})"
+        )
     if dtype is not None:
         _check_fits(arr, _dt.as_dtype(dtype))
         return arr
@@ -85,7 +87,7 @@ def _infer_host_array(data, dtype=None) -> np.ndarray:
 
 def _too_big_int(x) -> bool:
     """A Python int beyond int64 (NumPy would store it as uint64 or object; torch refuses it)."""
-    return isinstance(x, int) and not isinstance(x, bool) and not -2**63 <= x < 2**63
+    return isinstance(x, int) and not isinstance(x, bool) and not -(2**63) <= x < 2**63
 
 
 def _check_fits(arr: np.ndarray, target: _dt.dtype) -> None:
@@ -307,7 +309,27 @@ def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad=
 
 
 __all__ = [
-    "tensor", "as_tensor", "from_numpy", "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like",
-    "full_like", "rand", "randn", "rand_like", "randn_like", "randint", "randperm", "normal", "bernoulli", "arange",
-    "linspace", "logspace", "eye",
+    "tensor",
+    "as_tensor",
+    "from_numpy",
+    "zeros",
+    "ones",
+    "empty",
+    "full",
+    "zeros_like",
+    "ones_like",
+    "empty_like",
+    "full_like",
+    "rand",
+    "randn",
+    "rand_like",
+    "randn_like",
+    "randint",
+    "randperm",
+    "normal",
+    "bernoulli",
+    "arange",
+    "linspace",
+    "logspace",
+    "eye",
 ]

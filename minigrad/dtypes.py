@@ -4,6 +4,7 @@ A ``dtype`` is a tiny immutable object (``minigrad.float32``) that knows its Num
 equivalent. Arrays inside tensors always hold the NumPy dtype; the wrapper exists so that
 ``repr`` and comparisons read like torch (``x.dtype == minigrad.float32``).
 """
+
 from __future__ import annotations
 
 import numpy as np

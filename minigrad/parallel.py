@@ -19,6 +19,7 @@ While a parallel region runs, the BLAS libraries of the process are limited to o
 threadpoolctl), then restored. That limit is process-wide: a matrix product that another thread of
 the program computes at the same moment also runs on one thread.
 """
+
 from __future__ import annotations
 
 import os

@@ -4,6 +4,7 @@ All random tensors (``rand``, ``randn``, dropout masks, ``DataLoader`` shuffling
 draw from :data:`default_generator` unless given a :class:`Generator`. Values are drawn on the
 host, so a seed gives the same numbers on the CPU and on the GPU.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,7 +18,7 @@ class Generator:
         self._seed = int(np.random.SeedSequence().entropy % (2**63))
         self.rng = np.random.default_rng(self._seed)
 
-    def manual_seed(self, seed: int) -> "Generator":
+    def manual_seed(self, seed: int) -> Generator:
         seed = int(seed)
         if seed < 0:
             seed += 2**64  # torch accepts negative seeds by wrapping them

@@ -22,6 +22,7 @@ Loading checks what the file declares before trusting it: containers nested deep
 archives declaring more than ``MAX_BYTES`` of data are refused (both have keyword overrides), each ``.npy``
 header must match the bytes stored behind it, and every problem is one ``CheckpointError`` line naming the file.
 """
+
 from __future__ import annotations
 
 import base64
@@ -66,8 +67,18 @@ except ImportError:  # pragma: no cover
     _LZMAError = zlib.error
 # what reading a damaged archive member can raise (RuntimeError is left out: CheckpointError is one)
 # (SyntaxError and TokenError come from NumPy parsing a damaged .npy header as a Python literal)
-_READ_ERRORS = (zipfile.BadZipFile, zlib.error, _LZMAError, OSError, EOFError, ValueError, NotImplementedError,
-                OverflowError, SyntaxError, tokenize.TokenError)
+_READ_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    _LZMAError,
+    OSError,
+    EOFError,
+    ValueError,
+    NotImplementedError,
+    OverflowError,
+    SyntaxError,
+    tokenize.TokenError,
+)
 
 
 class CheckpointError(RuntimeError):
@@ -141,9 +152,11 @@ class _Encoder:
             if id(obj) in self.active:
                 raise ValueError(f"minigrad.save: circular reference at {path}: the object contains itself")
             if depth >= self.max_depth:
-                raise ValueError(f"minigrad.save: {_short(path)} is nested more than max_depth={self.max_depth} "
-                                 "containers deep; pass a larger max_depth to save and load (or set "
-                                 "minigrad.serialization.MAX_DEPTH)")
+                raise ValueError(
+                    f"minigrad.save: {_short(path)} is nested more than max_depth={self.max_depth} "
+                    "containers deep; pass a larger max_depth to save and load (or set "
+                    "minigrad.serialization.MAX_DEPTH)"
+                )
             self.active.add(id(obj))
             try:
                 return self._container(obj, path, depth + 1)
@@ -160,13 +173,17 @@ class _Encoder:
             items = []  # a dict subclass (e.g. defaultdict) comes back as a plain dict
             for k, v in obj.items():
                 if not isinstance(k, (str, int, float, bool, type(None))):
-                    raise TypeError(f"minigrad.save: dict key {k!r} of type {type(k).__name__} at {path} is not "
-                                    "supported; keys must be str, int, float, bool or None")
+                    raise TypeError(
+                        f"minigrad.save: dict key {k!r} of type {type(k).__name__} at {path} is not "
+                        "supported; keys must be str, int, float, bool or None"
+                    )
                 items.append([self.encode(k, path), self.encode(v, f"{path}[{k!r}]", depth)])
             return {"t": "odict" if isinstance(obj, OrderedDict) else "dict", "items": items}
         if isinstance(obj, tuple) and hasattr(obj, "_fields"):
-            raise TypeError(f"minigrad.save: cannot save the namedtuple {type(obj).__name__} at {path}; convert it "
-                            "with ._asdict() or tuple()")
+            raise TypeError(
+                f"minigrad.save: cannot save the namedtuple {type(obj).__name__} at {path}; convert it "
+                "with ._asdict() or tuple()"
+            )
         kind = "list" if isinstance(obj, list) else "tuple"
         return {"t": kind, "items": [self.encode(v, f"{path}[{i}]", depth) for i, v in enumerate(obj)]}
 
@@ -175,16 +192,22 @@ class _Encoder:
 
         host = backend.to_device(t.array, backend.CPU)
         return {
-            "t": "tensor", "i": self._array(id(t), host), "dtype": t.dtype.name, "shape": list(host.shape),
-            "device": str(t.device), "requires_grad": bool(t.requires_grad),
+            "t": "tensor",
+            "i": self._array(id(t), host),
+            "dtype": t.dtype.name,
+            "shape": list(host.shape),
+            "device": str(t.device),
+            "requires_grad": bool(t.requires_grad),
             "parameter": isinstance(t, Parameter),
         }
 
     @staticmethod
     def _check_dtype(dtype, path):
         if dtype.kind not in "biuf":
-            raise TypeError(f"minigrad.save: cannot save a NumPy array of dtype {dtype} at {path}; only bool, "
-                            "integer and floating-point arrays are supported")
+            raise TypeError(
+                f"minigrad.save: cannot save a NumPy array of dtype {dtype} at {path}; only bool, "
+                "integer and floating-point arrays are supported"
+            )
 
 
 def _manifest_text(obj, max_depth: int) -> tuple[str, list]:
@@ -194,8 +217,10 @@ def _manifest_text(obj, max_depth: int) -> tuple[str, list]:
         manifest = {"format": _FORMAT, "version": _VERSION, "root": enc.encode(obj, "obj")}
         return json.dumps(manifest, allow_nan=False), enc.arrays
     except RecursionError:  # only when max_depth was raised past what Python's recursion limit allows
-        raise ValueError(f"minigrad.save: the object is nested too deeply for Python's recursion limit "
-                         f"({sys.getrecursionlimit()}); lower max_depth or raise sys.setrecursionlimit") from None
+        raise ValueError(
+            f"minigrad.save: the object is nested too deeply for Python's recursion limit "
+            f"({sys.getrecursionlimit()}); lower max_depth or raise sys.setrecursionlimit"
+        ) from None
 
 
 class _StreamOnly:
@@ -225,8 +250,9 @@ def _write(fileobj, manifest_text: str, arrays) -> None:
                 np.lib.format.write_array(fh, arr, allow_pickle=False)
 
 
-def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_serialization=True, *,
-         max_depth=None) -> None:
+def save(
+    obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_serialization=True, *, max_depth=None
+) -> None:
     """Save ``obj`` (a tensor, a ``state_dict()``, an optimizer state dict, nested containers...) to ``f``.
 
     ``f`` is a path (str or ``os.PathLike``) or a writable binary file object such as ``io.BytesIO``.
@@ -351,8 +377,10 @@ class _Decoder:
             self.fail("the manifest is not a minigrad manifest")
         version = manifest.get("version")
         if type(version) is int and version > _VERSION:
-            raise CheckpointError(f"minigrad.load: {self.where} was written by a newer minigrad (format version "
-                                  f"{version}; this minigrad reads version {_VERSION})")
+            raise CheckpointError(
+                f"minigrad.load: {self.where} was written by a newer minigrad (format version "
+                f"{version}; this minigrad reads version {_VERSION})"
+            )
         if version != _VERSION:
             self.fail(f"unknown format version {version!r}")
         return manifest
@@ -384,13 +412,17 @@ class _Decoder:
         if any(n < 0 for n in got_shape):
             self.fail(f"{info.filename} declares the negative shape {got_shape}")
         if dtype is not None and (got_dtype.name != dtype or list(got_shape) != shape):
-            self.fail(f"{info.filename} has dtype {got_dtype} and shape {got_shape}, but the manifest says "
-                      f"{dtype} and {tuple(shape)}")
+            self.fail(
+                f"{info.filename} has dtype {got_dtype} and shape {got_shape}, but the manifest says "
+                f"{dtype} and {tuple(shape)}"
+            )
         declared = math.prod(got_shape) * got_dtype.itemsize  # Python ints: no overflow for absurd shapes
         stored = info.file_size - fh.tell()
         if declared != stored:
-            self.fail(f"{info.filename} declares shape {got_shape} of {got_dtype} ({declared} bytes) but stores "
-                      f"{stored} bytes")
+            self.fail(
+                f"{info.filename} declares shape {got_shape} of {got_dtype} ({declared} bytes) but stores "
+                f"{stored} bytes"
+            )
 
     # -- manifest nodes
     def value(self, node: dict, key: str, kind, what: str, default=None):
@@ -411,9 +443,11 @@ class _Decoder:
         t = node["t"]
         if t in ("list", "tuple", "dict", "odict"):
             if depth >= self.max_depth:
-                raise CheckpointError(f"minigrad.load: {self.where} nests containers more than max_depth="
-                                      f"{self.max_depth} deep; pass a larger max_depth to load (or set "
-                                      "minigrad.serialization.MAX_DEPTH) if you trust it")
+                raise CheckpointError(
+                    f"minigrad.load: {self.where} nests containers more than max_depth="
+                    f"{self.max_depth} deep; pass a larger max_depth to load (or set "
+                    "minigrad.serialization.MAX_DEPTH) if you trust it"
+                )
             return self.container(node, depth + 1)
         if t == "none":
             return None
@@ -523,8 +557,10 @@ class _Decoder:
 def _not_a_checkpoint(where: str, head: bytes, names=None) -> CheckpointError:
     if names is not None:
         if any(n.endswith("data.pkl") for n in names):
-            why = ("it looks like a PyTorch checkpoint (torch.save); load it with torch.load and convert the "
-                   "tensors with minigrad.tensor(t.numpy())")
+            why = (
+                "it looks like a PyTorch checkpoint (torch.save); load it with torch.load and convert the "
+                "tensors with minigrad.tensor(t.numpy())"
+            )
         elif names and all(n.endswith(".npy") for n in names):
             why = "it looks like a NumPy .npz archive; read it with numpy.load"
         else:
@@ -549,8 +585,17 @@ def _memory_size() -> int | None:
         return None
 
 
-def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=None, max_depth=None, max_bytes=None,
-         **pickle_load_args):
+def load(
+    f,
+    map_location=None,
+    pickle_module=None,
+    *,
+    weights_only=True,
+    mmap=None,
+    max_depth=None,
+    max_bytes=None,
+    **pickle_load_args,
+):
     """Load an object saved by :func:`save` from a path or a readable binary file object.
 
     ``map_location`` moves tensors: a device (``'cpu'``, ``'cuda:0'``), a dict mapping saved locations to
@@ -561,8 +606,10 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
     naming the file when it is not a readable minigrad checkpoint; a missing path is a ``FileNotFoundError``.
     """
     where = _describe(f)
-    limits = (MAX_DEPTH if max_depth is None else max_depth,
-              max_bytes if max_bytes is not None else MAX_BYTES if MAX_BYTES is not None else _memory_size())
+    limits = (
+        MAX_DEPTH if max_depth is None else max_depth,
+        max_bytes if max_bytes is not None else MAX_BYTES if MAX_BYTES is not None else _memory_size(),
+    )
     if isinstance(f, (str, os.PathLike)):
         with open(os.fspath(f), "rb") as fh:
             return _load_from(fh if fh.seekable() else io.BytesIO(fh.read()), where, map_location, limits)
@@ -609,10 +656,14 @@ def _check_sizes(dec: _Decoder, infos, end: int, max_bytes) -> None:
         if info.header_offset + info.compress_size > end:
             dec.fail(f"{info.filename} extends past the end of the file (truncated?)")
         if info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size:
-            dec.fail(f"{info.filename} is stored uncompressed but declares {info.file_size} bytes for "
-                     f"{info.compress_size} stored")
+            dec.fail(
+                f"{info.filename} is stored uncompressed but declares {info.file_size} bytes for "
+                f"{info.compress_size} stored"
+            )
     total = sum(info.file_size for info in infos)
     if max_bytes is not None and total > max_bytes:
-        raise CheckpointError(f"minigrad.load: {dec.where} declares {total} bytes of data, more than max_bytes="
-                              f"{max_bytes}; pass a larger max_bytes to load (or set minigrad.serialization."
-                              "MAX_BYTES) if you trust it")
+        raise CheckpointError(
+            f"minigrad.load: {dec.where} declares {total} bytes of data, more than max_bytes="
+            f"{max_bytes}; pass a larger max_bytes to load (or set minigrad.serialization."
+            "MAX_BYTES) if you trust it"
+        )

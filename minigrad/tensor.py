@@ -4,6 +4,7 @@
 :mod:`minigrad.ops` as an :class:`~minigrad.autograd.graph.Op`; the methods below only
 delegate to those functions, so ``x.exp()`` and ``minigrad.exp(x)`` are the same call.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -121,20 +122,20 @@ class Tensor:
         return self.grad_fn is None
 
     @property
-    def data(self) -> "Tensor":
+    def data(self) -> Tensor:
         """A tensor sharing this one's storage, outside the graph (torch's ``.data``)."""
         return Tensor._make(self.array)
 
     @data.setter
-    def data(self, value: "Tensor"):
+    def data(self, value: Tensor):
         self.array = value.array if isinstance(value, Tensor) else value
 
     @property
-    def T(self) -> "Tensor":
+    def T(self) -> Tensor:
         return _ops.permute(self, tuple(range(self.ndim - 1, -1, -1)))
 
     @property
-    def mT(self) -> "Tensor":
+    def mT(self) -> Tensor:
         return _ops.transpose(self, -2, -1)
 
     def dim(self) -> int:
@@ -232,18 +233,18 @@ class Tensor:
         return _repr(self)
 
     # ----------------------------------------------------------------- autograd
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """Same memory, outside the graph; shares the version counter, as torch's (``.data`` does not)."""
         t = Tensor._make(self.array)
         t._vc = self._shared_vc()
         return t
 
-    def detach_(self) -> "Tensor":
+    def detach_(self) -> Tensor:
         self.grad_fn = None
         self.requires_grad = False
         return self
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if not self.is_leaf:
             if not requires_grad:
                 raise RuntimeError(
@@ -277,7 +278,7 @@ class Tensor:
         backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
 
     # ----------------------------------------------------------------- dtype/device
-    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False) -> "Tensor":
+    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False) -> Tensor:
         for a in args:
             if isinstance(a, Tensor):
                 dtype, device = a.dtype, a.device
@@ -299,7 +300,7 @@ class Tensor:
             return f"minigrad.{self.dtype.name.capitalize()}Tensor"
         return self.to(dtype)
 
-    def type_as(self, other: "Tensor") -> "Tensor":
+    def type_as(self, other: Tensor) -> Tensor:
         return self.to(other.dtype)
 
     def float(self):
@@ -347,8 +348,9 @@ class Tensor:
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
         from .creation import full
 
-        return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
-                    requires_grad=requires_grad)
+        return full(
+            size, fill_value, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad
+        )
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
         return self.new_zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
@@ -522,17 +524,22 @@ def _repr(t: Tensor) -> str:
         finite = arr[np.isfinite(arr)]
         integral = finite.size == 0 or bool(np.all(finite == np.round(finite)))
         body = np.array2string(
-            arr, separator=", ", prefix=prefix, precision=4, floatmode="maxprec" if integral else "fixed",
-            threshold=1000, edgeitems=3,
+            arr,
+            separator=", ",
+            prefix=prefix,
+            precision=4,
+            floatmode="maxprec" if integral else "fixed",
+            threshold=1000,
+            edgeitems=3,
         )
     else:
         body = np.array2string(arr, separator=", ", prefix=prefix, threshold=1000, edgeitems=3)
     extras = []
     if t.device.type != "cpu":
         extras.append(f"device='{t.device}'")
-    if t.dtype not in (_dt.float32, _dt.int64, _dt.bool_) or arr.size == 0:
-        if not (arr.size == 0 and t.dtype is _dt.float32):
-            extras.append(f"dtype={t.dtype!r}")
+    unusual = t.dtype not in (_dt.float32, _dt.int64, _dt.bool_) or arr.size == 0
+    if unusual and not (arr.size == 0 and t.dtype is _dt.float32):
+        extras.append(f"dtype={t.dtype!r}")
     if t.grad_fn is not None:
         extras.append(f"grad_fn=<{t.grad_fn.name()}>")
     elif t.requires_grad:

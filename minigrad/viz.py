@@ -6,6 +6,7 @@ Draw a graph *before* calling ``backward``: the backward pass frees the graph as
     y = (x * x).sum()
     print(minigrad.viz.to_mermaid(y, names={"x": x, "y": y}))
 """
+
 from __future__ import annotations
 
 import numpy as np

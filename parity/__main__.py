@@ -8,6 +8,7 @@ tensor and step), 2 for bad arguments or data.
 
 ``python -m parity swap SCRIPT.py [args...]`` runs a PyTorch script with torch mapped to minigrad.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,6 +39,7 @@ class _OneLineErrorParser(argparse.ArgumentParser):
 
 def _int_at_least(low: int, high: int | None = None):
     """An argparse ``type=`` for whole numbers in [low, high]; argparse adds the option's name to the error."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -47,12 +49,14 @@ def _int_at_least(low: int, high: int | None = None):
             bound = f">= {low}" if high is None else f"in [{low}, {high}]"
             raise argparse.ArgumentTypeError(f"must be {bound}, got {value}")
         return value
+
     parse.__name__ = "int"
     return parse
 
 
 def _finite_float(allowed=lambda value: True, bound: str = ""):
     """An argparse ``type=`` for finite numbers for which ``allowed(value)`` holds (``bound`` says which)."""
+
     def parse(text: str) -> float:
         try:
             value = float(text)
@@ -63,6 +67,7 @@ def _finite_float(allowed=lambda value: True, bound: str = ""):
         if not allowed(value):
             raise argparse.ArgumentTypeError(f"must be {bound}, got {text}")
         return value
+
     parse.__name__ = "float"
     return parse
 
@@ -76,9 +81,12 @@ _NON_NEGATIVE_FLOAT = _finite_float(lambda v: v >= 0, ">= 0")  # torch's Adam ac
 
 
 def _parser():
-    p = _OneLineErrorParser(prog="python -m parity", description="minigrad vs torch parity suite "
-                            "(the protein-solubility CNN trained side by side)", epilog=_EPILOG,
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = _OneLineErrorParser(
+        prog="python -m parity",
+        description="minigrad vs torch parity suite (the protein-solubility CNN trained side by side)",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     d = p.add_argument_group("data")
     d.add_argument("--data", help="CSV (id,sequence,label[,...]) or FASTA file; default: embedded synthetic data")
     d.add_argument("--labels", help="side file of id,label rows for a FASTA --data")
@@ -86,37 +94,72 @@ def _parser():
     d.add_argument("--limit", type=_POSITIVE, help="use only this many proteins of --data (a stratified random subset)")
     d.add_argument("--n-synthetic", type=_POSITIVE, default=600, help="size of the embedded dataset (default 600)")
     d.add_argument("--max-len", type=_POSITIVE, help="truncate sequences to this many residues (default: keep all)")
-    d.add_argument("--ambiguous", choices=("substitute", "unknown", "error"), default="substitute",
-                   help="policy for B Z J U O X (see solubility.encoding; default substitute)")
-    d.add_argument("--split", choices=("auto", "stratified", "homology", "partition"), default="auto",
-                   help="auto: the data's 'partition' column when present, else stratified (default auto)")
+    d.add_argument(
+        "--ambiguous",
+        choices=("substitute", "unknown", "error"),
+        default="substitute",
+        help="policy for B Z J U O X (see solubility.encoding; default substitute)",
+    )
+    d.add_argument(
+        "--split",
+        choices=("auto", "stratified", "homology", "partition"),
+        default="auto",
+        help="auto: the data's 'partition' column when present, else stratified (default auto)",
+    )
     d.add_argument("--identity", type=_FRACTION, default=0.5, help="clustering identity for --split homology")
     r = p.add_argument_group("run")
-    r.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="cpu (NumPy vs torch) or cuda "
-                   "(CuPy vs torch CUDA)")
-    r.add_argument("--dtype", default="both", choices=("float64", "float32", "both"),
-                   help="lockstep precision(s) (default both); training runs in float32 unless float64")
+    r.add_argument(
+        "--device", default="cpu", choices=("cpu", "cuda"), help="cpu (NumPy vs torch) or cuda (CuPy vs torch CUDA)"
+    )
+    r.add_argument(
+        "--dtype",
+        default="both",
+        choices=("float64", "float32", "both"),
+        help="lockstep precision(s) (default both); training runs in float32 unless float64",
+    )
     r.add_argument("--steps", type=_POSITIVE, default=200, help="lockstep steps for float64 (default 200)")
-    r.add_argument("--steps32", type=_POSITIVE, default=50, help="lockstep steps for float32 (teacher forcing: "
-                   "torch starts each step from minigrad's weights; default 50)")
+    r.add_argument(
+        "--steps32",
+        type=_POSITIVE,
+        default=50,
+        help="lockstep steps for float32 (teacher forcing: torch starts each step from minigrad's weights; default 50)",
+    )
     r.add_argument("--lockstep-batch-size", type=_POSITIVE, default=4, help="lockstep batch size (default 4)")
-    r.add_argument("--lockstep-max-len", type=_NON_NEGATIVE, default=160, help="lockstep: cut sequences to this many "
-                   "residues to keep 200 steps fast (default 160; 0 = full length)")
+    r.add_argument(
+        "--lockstep-max-len",
+        type=_NON_NEGATIVE,
+        default=160,
+        help="lockstep: cut sequences to this many residues to keep 200 steps fast (default 160; 0 = full length)",
+    )
     r.add_argument("--epochs", type=_POSITIVE, default=4, help="training epochs per library (default 4)")
     r.add_argument("--batch-size", type=_POSITIVE, default=32, help="training batch size (default 32)")
     r.add_argument("--lr", type=_NON_NEGATIVE_FLOAT, default=1e-3, help="Adam learning rate (default 1e-3)")
     r.add_argument("--patience", type=_NON_NEGATIVE, default=3, help="early-stopping patience in epochs (default 3)")
     r.add_argument("--seed", type=_int_at_least(0, 2**32 - 1), default=0)
-    r.add_argument("--mask-after-conv", action="store_true", help="zero padded positions after each conv "
-                   "(removes the course model's padding leak; default off, faithful to the course)")
-    r.add_argument("--conv", choices=("winograd", "auto", "im2col"),
-                   help="minigrad's CPU convolution algorithm (minigrad.backends.conv) for every run. Default: "
-                   "winograd for the float64 lockstep (checks, to 1e-9, the algorithm float32 training uses), "
-                   "auto (the library default, Winograd in float32) for the float32 lockstep and for training")
-    r.add_argument("--tol64", type=_POSITIVE_FLOAT, help="float64 lockstep bound for every compared quantity "
-                   "(default 1e-9 relative)")
-    r.add_argument("--tol32", type=_POSITIVE_FLOAT, help="float32 lockstep bound for every compared quantity "
-                   "(default: one measured bound per kind, see TOLERANCES in parity/lockstep.py)")
+    r.add_argument(
+        "--mask-after-conv",
+        action="store_true",
+        help="zero padded positions after each conv "
+        "(removes the course model's padding leak; default off, faithful to the course)",
+    )
+    r.add_argument(
+        "--conv",
+        choices=("winograd", "auto", "im2col"),
+        help="minigrad's CPU convolution algorithm (minigrad.backends.conv) for every run. Default: "
+        "winograd for the float64 lockstep (checks, to 1e-9, the algorithm float32 training uses), "
+        "auto (the library default, Winograd in float32) for the float32 lockstep and for training",
+    )
+    r.add_argument(
+        "--tol64",
+        type=_POSITIVE_FLOAT,
+        help="float64 lockstep bound for every compared quantity (default 1e-9 relative)",
+    )
+    r.add_argument(
+        "--tol32",
+        type=_POSITIVE_FLOAT,
+        help="float32 lockstep bound for every compared quantity "
+        "(default: one measured bound per kind, see TOLERANCES in parity/lockstep.py)",
+    )
     r.add_argument("--no-lockstep", action="store_true", help="skip the lockstep check")
     r.add_argument("--no-train", action="store_true", help="skip the independent training")
     o = p.add_argument_group("output")
@@ -140,8 +183,10 @@ def _check_args(parser, args) -> None:
     size_option = "limit" if args.data else "n_synthetic"  # the option that sets how many proteins are used
     n, need = getattr(args, size_option), min_split_size()
     if n is not None and n < need:
-        parser.error(f"argument --{size_option.replace('_', '-')}: {n} proteins are too few to split into "
-                     f"train/val/test; need at least {need}")
+        parser.error(
+            f"argument --{size_option.replace('_', '-')}: {n} proteins are too few to split into "
+            f"train/val/test; need at least {need}"
+        )
     problem = _unwritable_folder(args.out)
     if problem:
         parser.error(f"argument --out: {problem}")
@@ -165,8 +210,9 @@ def _read_data(args):
     from solubility import make_synthetic, read_records
 
     if not args.data:
-        return make_synthetic(args.n_synthetic, seed=args.seed), \
-            f"embedded synthetic data (solubility.synthetic, seed {args.seed})"
+        return make_synthetic(
+            args.n_synthetic, seed=args.seed
+        ), f"embedded synthetic data (solubility.synthetic, seed {args.seed})"
     kw = {"ambiguous": args.ambiguous}
     if args.threshold is not None:
         kw["threshold"] = args.threshold
@@ -178,8 +224,9 @@ def _read_data(args):
         labels = np.array([r.label for r in records])
         # stratify only when every class can be split (sklearn refuses a class with one member)
         stratify = labels if np.bincount(labels).min() >= 2 else None
-        keep, _ = train_test_split(np.arange(len(records)), train_size=args.limit, stratify=stratify,
-                                   random_state=args.seed)
+        keep, _ = train_test_split(
+            np.arange(len(records)), train_size=args.limit, stratify=stratify, random_state=args.seed
+        )
         records = [records[i] for i in np.sort(keep)]
         desc += f" ({'stratified' if stratify is not None else 'random'} subset of {len(records)})"
     return records, desc
@@ -195,8 +242,10 @@ def load_dataset(args):
 
     records, desc = _read_data(args)
     if len(records) < min_split_size():
-        raise ValueError(f"{desc}: {len(records)} proteins are too few to split into train/val/test; "
-                         f"need at least {min_split_size()}")
+        raise ValueError(
+            f"{desc}: {len(records)} proteins are too few to split into train/val/test; "
+            f"need at least {min_split_size()}"
+        )
     ds = ProteinDataset(records, max_len=args.max_len, ambiguous=args.ambiguous)
     check_two_classes(ds.labels)
     split = args.split
@@ -208,8 +257,9 @@ def load_dataset(args):
         tr, va, te = partition_split([r.extra["partition"] for r in records])
         how = "by the data's partition column (homology folds)"
     elif split == "homology":
-        tr, va, te, clusters = homology_split([r.sequence for r in records], ds.labels, identity=args.identity,
-                                              seed=args.seed)
+        tr, va, te, clusters = homology_split(
+            [r.sequence for r in records], ds.labels, identity=args.identity, seed=args.seed
+        )
         how = f"homology-aware, {int(clusters.max()) + 1} clusters at identity {args.identity}"
     else:
         tr, va, te = stratified_split(ds.labels, seed=args.seed)
@@ -219,8 +269,11 @@ def load_dataset(args):
             check_two_classes(ds.labels, {"train part": tr, "validation part": va, "test part": te})
         except ValueError as exc:
             raise ValueError(f"--split {split}: {exc}") from None
-    return ds, (tr, va, te), {"description": desc, "n": len(ds), "split": how,
-                              "split_sizes": f"{len(tr)}/{len(va)}/{len(te)}"}
+    return (
+        ds,
+        (tr, va, te),
+        {"description": desc, "n": len(ds), "split": how, "split_sizes": f"{len(tr)}/{len(va)}/{len(te)}"},
+    )
 
 
 def main(argv=None) -> int:
@@ -259,8 +312,10 @@ def _run(args) -> int:
     except (ValueError, OSError) as exc:  # the readers' messages already name the file and line
         print(f"parity: error: {exc}", file=sys.stderr)
         return 2
-    print(f"data: {data_info['description']}: {data_info['n']} proteins, split {data_info['split']} "
-          f"({data_info['split_sizes']})")
+    print(
+        f"data: {data_info['description']}: {data_info['n']} proteins, split {data_info['split']} "
+        f"({data_info['split_sizes']})"
+    )
     config = {k: v for k, v in vars(args).items() if v is not None and k not in ("quiet",)}
     report = {"config": config, "data": data_info, "lockstep": [], "train": None, "ok": True}
     failures = []
@@ -273,9 +328,18 @@ def _run(args) -> int:
             tol = {"float64": args.tol64, "float32": args.tol32}[dt]  # None: the measured defaults
             steps = args.steps if dt == "float64" else args.steps32
             with _conv(args, dt):
-                res = run_lockstep(lock_ds, steps=steps, batch_size=args.lockstep_batch_size, dtype=dt,
-                                   device=args.device, seed=args.seed, lr=args.lr,
-                                   mask_after_conv=args.mask_after_conv, tolerance=tol, progress=not args.quiet)
+                res = run_lockstep(
+                    lock_ds,
+                    steps=steps,
+                    batch_size=args.lockstep_batch_size,
+                    dtype=dt,
+                    device=args.device,
+                    seed=args.seed,
+                    lr=args.lr,
+                    mask_after_conv=args.mask_after_conv,
+                    tolerance=tol,
+                    progress=not args.quiet,
+                )
             summary = res.summary()
             summary["conv"] = args.conv or DEFAULT_CONV[dt]
             summary["history"] = res.history
@@ -288,14 +352,32 @@ def _run(args) -> int:
     if not args.no_train:
         dt = "float64" if args.dtype == "float64" else "float32"
         with _conv(args, "train"):
-            results = train_both(ds.subset(tr), ds.subset(va), ds.subset(te), epochs=args.epochs,
-                                 batch_size=args.batch_size, lr=args.lr, seed=args.seed, patience=args.patience,
-                                 dtype=dt, device=args.device, mask_after_conv=args.mask_after_conv,
-                                 progress=not args.quiet)
-        report["train"] = {r.library: {"history": r.history, "best_epoch": r.best_epoch,
-                                       "stopped_early": r.stopped_early, "test_metrics": r.test_metrics,
-                                       "test_probs": r.test_probs, "test_labels": r.test_labels,
-                                       "seconds": r.seconds} for r in results}
+            results = train_both(
+                ds.subset(tr),
+                ds.subset(va),
+                ds.subset(te),
+                epochs=args.epochs,
+                batch_size=args.batch_size,
+                lr=args.lr,
+                seed=args.seed,
+                patience=args.patience,
+                dtype=dt,
+                device=args.device,
+                mask_after_conv=args.mask_after_conv,
+                progress=not args.quiet,
+            )
+        report["train"] = {
+            r.library: {
+                "history": r.history,
+                "best_epoch": r.best_epoch,
+                "stopped_early": r.stopped_early,
+                "test_metrics": r.test_metrics,
+                "test_probs": r.test_probs,
+                "test_labels": r.test_labels,
+                "seconds": r.seconds,
+            }
+            for r in results
+        }
         print(f"\nIndependent training ({dt}, same initial weights and data order, own dropout):")
         print(training_table(report["train"]))
     report["ok"] = not failures
@@ -314,12 +396,13 @@ def _swap(argv) -> int:
     from .swap import MissingTorchAPI, MissingTorchModule, ScriptError, check_script, run_script
 
     if not argv:
-        print("parity swap: error: no script given (usage: python -m parity swap SCRIPT.py [args...])",
-              file=sys.stderr)
+        print("parity swap: error: no script given (usage: python -m parity swap SCRIPT.py [args...])", file=sys.stderr)
         return 2
     if argv[0] in ("-h", "--help"):
-        print("usage: python -m parity swap SCRIPT.py [args...]\n\nRun a PyTorch script with `import torch` "
-              "mapped to minigrad; a torch API minigrad lacks is reported by its torch name.")
+        print(
+            "usage: python -m parity swap SCRIPT.py [args...]\n\nRun a PyTorch script with `import torch` "
+            "mapped to minigrad; a torch API minigrad lacks is reported by its torch name."
+        )
         return 0
     try:
         check_script(argv[0])  # apart from run_script: an OSError raised by the script itself keeps its traceback

@@ -41,6 +41,7 @@ from the same start on the same batches and masks, and ``drift`` is the largest 
 minigrad's parameter layers from its own after each step (measured: 2e-3 after 2 steps, up to 4e-2
 after 100). Float32 runs part ways through exactly the effects above; that makes neither one wrong.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -55,8 +56,16 @@ from solubility.model import build_model
 
 from .transfer import copy_weights, library_of, load_arrays, state_arrays, to_numpy
 
-__all__ = ["KINDS", "TOLERANCES", "Divergence", "LockstepResult", "bounds_for", "compare_arrays",
-           "device_available", "run_lockstep"]
+__all__ = [
+    "KINDS",
+    "TOLERANCES",
+    "Divergence",
+    "LockstepResult",
+    "bounds_for",
+    "compare_arrays",
+    "device_available",
+    "run_lockstep",
+]
 
 KINDS = ("loss", "logits", "relu_in", "grad", "param", "adam")
 
@@ -109,8 +118,10 @@ class Divergence:
     note: str = ""
 
     def __str__(self):
-        return (f"step {self.step}: {self.tensor} diverged: rel err {self.rel_err:.3e} > bound {self.tolerance:.1e} "
-                f"(max abs err {self.abs_err:.3e}){self.note}")
+        return (
+            f"step {self.step}: {self.tensor} diverged: rel err {self.rel_err:.3e} > bound {self.tolerance:.1e} "
+            f"(max abs err {self.abs_err:.3e}){self.note}"
+        )
 
 
 @dataclass
@@ -150,10 +161,20 @@ class LockstepResult:
     def summary(self) -> dict:
         """The run in numbers: per kind the measured max and its bound, the verdict, and the drift."""
         tensor, step, rel = self.worst()
-        out = {"dtype": self.dtype, "device": self.device, "steps": self.steps, "steps_run": len(self.history),
-               "mode": "teacher forcing" if self.teacher_forcing else "lockstep", "bounds": dict(self.bounds),
-               "ok": self.ok, "seconds": round(self.seconds, 2), "worst_tensor": tensor, "worst_step": step,
-               "max_rel": rel, "max_abs": self.max_abs()}
+        out = {
+            "dtype": self.dtype,
+            "device": self.device,
+            "steps": self.steps,
+            "steps_run": len(self.history),
+            "mode": "teacher forcing" if self.teacher_forcing else "lockstep",
+            "bounds": dict(self.bounds),
+            "ok": self.ok,
+            "seconds": round(self.seconds, 2),
+            "worst_tensor": tensor,
+            "worst_step": step,
+            "max_rel": rel,
+            "max_abs": self.max_abs(),
+        }
         for kind in KINDS:
             tensor, step, rel = self.worst(kind)
             out[f"{kind}_max_rel"] = rel
@@ -176,8 +197,11 @@ def device_available(device: str, mg=None, torch=None) -> tuple[bool, str]:
     if not torch.cuda.is_available():
         return False, "torch.cuda is not available (CPU-only torch build or no GPU)"
     cuda = getattr(mg, "cuda", None)
-    ok = cuda.is_available() if cuda is not None and hasattr(cuda, "is_available") else \
-        mg.backend.gpu_module() is not None
+    ok = (
+        cuda.is_available()
+        if cuda is not None and hasattr(cuda, "is_available")
+        else mg.backend.gpu_module() is not None
+    )
     if not ok:
         return False, "minigrad.cuda is not available (no CuPy or no GPU)"
     return True, ""
@@ -185,6 +209,7 @@ def device_available(device: str, mg=None, torch=None) -> tuple[bool, str]:
 
 def _side_step(lib, model, opt, b, keep, device) -> dict:
     """One training step of one library on the NumPy batch ``b`` with dropout keep-mask ``keep``."""
+
     def t(a):
         x = lib.from_numpy(a.copy())
         return x.to(device) if device != "cpu" else x
@@ -196,8 +221,13 @@ def _side_step(lib, model, opt, b, keep, device) -> dict:
     grads = {name: None if p.grad is None else to_numpy(p.grad).copy() for name, p in model.named_parameters()}
     opt.step()
     params = {name: to_numpy(p).copy() for name, p in model.named_parameters()}
-    return {"loss": to_numpy(loss).copy(), "logits": to_numpy(logits).copy(), "grads": grads, "params": params,
-            "adam": _adam_arrays(model, opt)}
+    return {
+        "loss": to_numpy(loss).copy(),
+        "logits": to_numpy(logits).copy(),
+        "grads": grads,
+        "params": params,
+        "adam": _adam_arrays(model, opt),
+    }
 
 
 def _adam_arrays(model, opt) -> dict:
@@ -218,12 +248,15 @@ def _teacher_force(model, opt, src_model, src_opt) -> None:
     for name, st in _adam_arrays(src_model, src_opt).items():
         p = params[name]
 
-        def on_device(a):
+        def on_device(a, p=p):
             x = lib.from_numpy(a)
             return x.to(p.device) if str(p.device) != "cpu" else x
 
-        opt.state[p] = {"step": lib.tensor(float(st["step"]), dtype=lib.float32),  # Adam keeps it on the host
-                        "exp_avg": on_device(st["exp_avg"]), "exp_avg_sq": on_device(st["exp_avg_sq"])}
+        opt.state[p] = {
+            "step": lib.tensor(float(st["step"]), dtype=lib.float32),  # Adam keeps it on the host
+            "exp_avg": on_device(st["exp_avg"]),
+            "exp_avg_sq": on_device(st["exp_avg_sq"]),
+        }
 
 
 @contextlib.contextmanager
@@ -240,26 +273,33 @@ def _relu_patched(lib, make):
 
 def _recording(inputs: list):
     """A relu that keeps a copy of every input it sees."""
+
     def make(relu):
         def relu_recording(x, *args, **kwargs):
             inputs.append(to_numpy(x).copy())
             return relu(x, *args, **kwargs)
+
         return relu_recording
+
     return make
 
 
 def _replaying(lib, decisions: list, inputs: list):
     """A relu that records its inputs and keeps exactly the units whose candidate input was > 0."""
+
     def make(relu):
         def relu_replaying(x, *args, **kwargs):
             if len(inputs) >= len(decisions):
-                raise RuntimeError(f"lockstep: the reference called relu more often than the candidate "
-                                   f"({len(decisions)} times)")
+                raise RuntimeError(
+                    f"lockstep: the reference called relu more often than the candidate ({len(decisions)} times)"
+                )
             keep = lib.from_numpy(decisions[len(inputs)] > 0)
             inputs.append(to_numpy(x).copy())
             keep = keep.to(x.device) if str(x.device) != "cpu" else keep
             return lib.where(keep, x, lib.zeros_like(x))  # relu(x), with the candidate's decision per unit
+
         return relu_replaying
+
     return make
 
 
@@ -277,14 +317,16 @@ def _comparisons(r: dict, c: dict):
     yield "loss", "loss", r["loss"], c["loss"]
     yield "logits", "logits", r["logits"], c["logits"]
     if len(r["relu_in"]) != len(c["relu_in"]):
-        raise RuntimeError(f"lockstep: relu called {len(r['relu_in'])} times by the reference, "
-                           f"{len(c['relu_in'])} by the candidate")
+        raise RuntimeError(
+            f"lockstep: relu called {len(r['relu_in'])} times by the reference, {len(c['relu_in'])} by the candidate"
+        )
     for i, (a, b) in enumerate(zip(r["relu_in"], c["relu_in"]), 1):
         yield "relu_in", f"relu_in:{i}", a, b
     both = [name for name, g in r["grads"].items() if g is not None and c["grads"][name] is not None]
     for kind, key in (("grad", "grads"), ("param", "params")):
-        ref, cand = (_by_layer({name: side[key][name] for name in (both if kind == "grad" else side[key])})
-                     for side in (r, c))
+        ref, cand = (
+            _by_layer({name: side[key][name] for name in (both if kind == "grad" else side[key])}) for side in (r, c)
+        )
         for layer in ref:
             yield kind, f"{kind}:{layer}", ref[layer], cand[layer]
     for key in ("step", "exp_avg", "exp_avg_sq"):
@@ -295,8 +337,14 @@ def _comparisons(r: dict, c: dict):
 
 def _compare_step(step: int, r: dict, c: dict, bounds: dict) -> tuple[dict, Divergence | None]:
     """One step's record (per kind the largest abs and rel error and its tensor) and its first divergence."""
-    rec = {"step": step, "loss_ref": float(r["loss"]), "loss_cand": float(c["loss"]),
-           "max_abs": 0.0, "max_rel": 0.0, "worst": "-"}
+    rec = {
+        "step": step,
+        "loss_ref": float(r["loss"]),
+        "loss_cand": float(c["loss"]),
+        "max_abs": 0.0,
+        "max_rel": 0.0,
+        "worst": "-",
+    }
     for kind in KINDS:
         rec[f"{kind}_abs"], rec[f"{kind}_rel"], rec[f"{kind}_worst"] = 0.0, 0.0, "-"
     first = None
@@ -321,10 +369,23 @@ def _compare_step(step: int, r: dict, c: dict, bounds: dict) -> tuple[dict, Dive
     return rec, first
 
 
-def run_lockstep(dataset, *, steps: int = 50, batch_size: int = 8, dtype: str = "float64", device: str = "cpu",
-                 seed: int = 0, lr: float = 1e-3, mask_after_conv: bool = False, tolerance=None,
-                 teacher_forcing: bool | None = None, stop_on_divergence: bool = True, progress: bool = False,
-                 libs=None, model_kwargs: dict | None = None) -> LockstepResult:
+def run_lockstep(
+    dataset,
+    *,
+    steps: int = 50,
+    batch_size: int = 8,
+    dtype: str = "float64",
+    device: str = "cpu",
+    seed: int = 0,
+    lr: float = 1e-3,
+    mask_after_conv: bool = False,
+    tolerance=None,
+    teacher_forcing: bool | None = None,
+    stop_on_divergence: bool = True,
+    progress: bool = False,
+    libs=None,
+    model_kwargs: dict | None = None,
+) -> LockstepResult:
     """Train torch and minigrad twins side by side for ``steps`` steps and compare them after each step.
 
     ``libs`` = ``(reference, candidate)``, by default ``(torch, minigrad)``. ``teacher_forcing``

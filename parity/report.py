@@ -3,6 +3,7 @@
 Every file is first written to a temporary name in the same folder and then renamed over the target
 (``os.replace`` is atomic), so an interrupted run never leaves a half-written report behind.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,16 @@ import numpy as np
 
 from solubility.metrics import METRIC_NAMES
 
-__all__ = ["atomic_write_text", "lockstep_rows", "lockstep_table", "lockstep_notes", "training_table",
-           "render_markdown", "write_report", "plot_all"]
+__all__ = [
+    "atomic_write_text",
+    "lockstep_rows",
+    "lockstep_table",
+    "lockstep_notes",
+    "training_table",
+    "render_markdown",
+    "write_report",
+    "plot_all",
+]
 
 
 def atomic_write_text(path, text: str) -> None:
@@ -74,17 +83,38 @@ def lockstep_rows(summary: dict) -> list[list]:
     rows = []
     for kind in KINDS:
         measured, bound = summary[f"{kind}_max_rel"], summary["bounds"][kind]
-        rows.append([summary["dtype"], summary["device"], summary.get("conv", "-"), summary["mode"],
-                     summary["steps_run"], kind, _fmt_up(float(measured)), f"{bound:.2e}", summary[f"{kind}_worst"],
-                     "PASS" if measured <= bound else "FAIL"])
+        rows.append(
+            [
+                summary["dtype"],
+                summary["device"],
+                summary.get("conv", "-"),
+                summary["mode"],
+                summary["steps_run"],
+                kind,
+                _fmt_up(float(measured)),
+                f"{bound:.2e}",
+                summary[f"{kind}_worst"],
+                "PASS" if measured <= bound else "FAIL",
+            ]
+        )
     return rows
 
 
 def lockstep_table(summaries, markdown=False) -> str:
     """Per lockstep run and compared kind: the largest ``||minigrad - torch|| / ||torch||``, its bound and
     the verdict, PASS iff max <= bound (the max is printed rounded up, so the two never disagree)."""
-    header = ["dtype", "device", "conv", "mode", "steps", "compared", "max rel", "bound", "worst tensor (step)",
-              "verdict"]
+    header = [
+        "dtype",
+        "device",
+        "conv",
+        "mode",
+        "steps",
+        "compared",
+        "max rel",
+        "bound",
+        "worst tensor (step)",
+        "verdict",
+    ]
     return _table(header, [row for s in summaries for row in lockstep_rows(s)], markdown)
 
 
@@ -92,50 +122,82 @@ def lockstep_notes(summaries) -> str:
     """Information beside the verdict: trajectory drift and the ReLU decisions torch took from minigrad."""
     lines = []
     for s in summaries:
-        drift = (f"minigrad's parameters are {_fmt(float(s['drift']))} (rel) from "
-                 + ("an untouched torch run" if s["mode"] == "teacher forcing" else "torch's"))
-        lines.append(f"{s['dtype']}: after {s['steps_run']} steps {drift} (trajectory drift, information only)"
-                     + (f"; ReLU units whose sign differed and took minigrad's decision: {s['relu_flips']}"
-                        if s["mode"] == "teacher forcing" else ""))
+        drift = f"minigrad's parameters are {_fmt(float(s['drift']))} (rel) from " + (
+            "an untouched torch run" if s["mode"] == "teacher forcing" else "torch's"
+        )
+        lines.append(
+            f"{s['dtype']}: after {s['steps_run']} steps {drift} (trajectory drift, information only)"
+            + (
+                f"; ReLU units whose sign differed and took minigrad's decision: {s['relu_flips']}"
+                if s["mode"] == "teacher forcing"
+                else ""
+            )
+        )
     return "\n".join(lines)
 
 
 def training_table(train, markdown=False) -> str:
     """Final test metrics of the independently trained torch and minigrad models, side by side."""
     t, m = train["torch"], train["minigrad"]
-    rows = [[k, t["test_metrics"][k], m["test_metrics"][k], abs(t["test_metrics"][k] - m["test_metrics"][k])]
-            for k in METRIC_NAMES]
-    rows.append(["epochs (best)", f"{len(t['history'])} ({t['best_epoch']})",
-                 f"{len(m['history'])} ({m['best_epoch']})", ""])
-    rows.append(["final val loss", t["history"][-1]["val_loss"], m["history"][-1]["val_loss"],
-                 abs(t["history"][-1]["val_loss"] - m["history"][-1]["val_loss"])])
+    rows = [
+        [k, t["test_metrics"][k], m["test_metrics"][k], abs(t["test_metrics"][k] - m["test_metrics"][k])]
+        for k in METRIC_NAMES
+    ]
+    rows.append(
+        ["epochs (best)", f"{len(t['history'])} ({t['best_epoch']})", f"{len(m['history'])} ({m['best_epoch']})", ""]
+    )
+    rows.append(
+        [
+            "final val loss",
+            t["history"][-1]["val_loss"],
+            m["history"][-1]["val_loss"],
+            abs(t["history"][-1]["val_loss"] - m["history"][-1]["val_loss"]),
+        ]
+    )
     rows.append(["train seconds", t["seconds"], m["seconds"], ""])
-    rows.append(["confusion [[TN,FP],[FN,TP]]", str(t["test_metrics"]["confusion"]),
-                 str(m["test_metrics"]["confusion"]), ""])
+    rows.append(
+        ["confusion [[TN,FP],[FN,TP]]", str(t["test_metrics"]["confusion"]), str(m["test_metrics"]["confusion"]), ""]
+    )
     return _table(["metric (test set)", "torch", "minigrad", "|diff|"], rows, markdown)
 
 
 def render_markdown(report: dict) -> str:
     cfg = report["config"]
-    parts = ["# minigrad vs torch: parity report", "",
-             f"Data: {report['data']['description']} ({report['data']['n']} proteins; split train/val/test "
-             f"{report['data']['split_sizes']}, {report['data']['split']}).", "",
-             "Settings: " + ", ".join(f"`{k}={v}`" for k, v in cfg.items()), ""]
+    parts = [
+        "# minigrad vs torch: parity report",
+        "",
+        f"Data: {report['data']['description']} ({report['data']['n']} proteins; split train/val/test "
+        f"{report['data']['split_sizes']}, {report['data']['split']}).",
+        "",
+        "Settings: " + ", ".join(f"`{k}={v}`" for k, v in cfg.items()),
+        "",
+    ]
     if report.get("lockstep"):
-        parts += ["## Lockstep (same batches and dropout masks; largest relative error over all steps)", "",
-                  lockstep_table(report["lockstep"], markdown=True), "",
-                  "max rel: the largest ||minigrad - torch|| / ||torch|| of any tensor of that kind at any step "
-                  "(printed rounded up); PASS iff it is <= the bound. float64 runs in pure lockstep; float32 by "
-                  "teacher forcing: before every step torch takes minigrad's weights, Adam state and (at units "
-                  "whose ReLU input sits on the other side of zero by rounding) minigrad's ReLU decision, so each "
-                  "step is compared from the same numbers (the bounds and their measurements: "
-                  "parity/lockstep.py).", "", lockstep_notes(report["lockstep"]).replace("\n", "  \n"), ""]
+        parts += [
+            "## Lockstep (same batches and dropout masks; largest relative error over all steps)",
+            "",
+            lockstep_table(report["lockstep"], markdown=True),
+            "",
+            "max rel: the largest ||minigrad - torch|| / ||torch|| of any tensor of that kind at any step "
+            "(printed rounded up); PASS iff it is <= the bound. float64 runs in pure lockstep; float32 by "
+            "teacher forcing: before every step torch takes minigrad's weights, Adam state and (at units "
+            "whose ReLU input sits on the other side of zero by rounding) minigrad's ReLU decision, so each "
+            "step is compared from the same numbers (the bounds and their measurements: "
+            "parity/lockstep.py).",
+            "",
+            lockstep_notes(report["lockstep"]).replace("\n", "  \n"),
+            "",
+        ]
         for s in report["lockstep"]:
             if s["first_divergence"]:
                 parts += [f"**Diverged ({s['dtype']}):** {s['first_divergence']}", ""]
     if report.get("train"):
-        parts += ["## Independent training (same initial weights and data order)", "",
-                  training_table(report["train"], markdown=True), ""]
+        parts += [
+            "## Independent training (same initial weights and data order)",
+            "",
+            training_table(report["train"], markdown=True),
+            "",
+        ]
     if report.get("plots"):
         parts += ["## Plots", ""] + [f"![{p}]({p})" for p in report["plots"]] + [""]
     parts += [f"Verdict: **{'PASS' if report['ok'] else 'FAIL'}**", ""]
@@ -196,15 +258,26 @@ def plot_all(report: dict, out_dir) -> list[str]:
         for s in lock:
             steps = [h["step"] for h in s["history"]]
             for kind in KINDS:  # each kind as a fraction of its own bound: above 1 fails
-                ax.semilogy(steps, [max(h[f"{kind}_rel"] / s["bounds"][kind], 1e-12) for h in s["history"]],
-                            "--" if s["dtype"] == "float64" else "-", lw=1, label=f"{s['dtype']} {kind}")
+                ax.semilogy(
+                    steps,
+                    [max(h[f"{kind}_rel"] / s["bounds"][kind], 1e-12) for h in s["history"]],
+                    "--" if s["dtype"] == "float64" else "-",
+                    lw=1,
+                    label=f"{s['dtype']} {kind}",
+                )
             ax_drift.semilogy(steps, [max(h["drift"], 1e-18) for h in s["history"]], label=s["dtype"])
         ax.axhline(1.0, color="gray", lw=0.8)
-        ax.set(title="Largest rel / bound per step (above 1 fails)", xlabel="step",
-               ylabel="||minigrad - torch|| / ||torch|| / bound")
+        ax.set(
+            title="Largest rel / bound per step (above 1 fails)",
+            xlabel="step",
+            ylabel="||minigrad - torch|| / ||torch|| / bound",
+        )
         ax.legend(fontsize=7, ncol=2)
-        ax_drift.set(title="Trajectory drift (information only)", xlabel="step",
-                     ylabel="parameters: ||minigrad - untouched torch|| / ||torch||")
+        ax_drift.set(
+            title="Trajectory drift (information only)",
+            xlabel="step",
+            ylabel="parameters: ||minigrad - untouched torch|| / ||torch||",
+        )
         ax_drift.legend()
         save(fig, "divergence.png")
     if train and train["torch"].get("test_probs") is not None:

@@ -13,6 +13,7 @@ as ``x.foo()`` on a tensor, is reported by ``python -m parity swap`` as ``torch.
 so ``hasattr`` and ``try: import`` behave as usual. :func:`swapped` is the context manager behind
 it (real torch modules are put back on exit).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -79,13 +80,14 @@ class _TorchToMinigrad(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return None
 
     def create_module(self, spec):
-        target = "minigrad" + spec.name[len("torch"):]
+        target = "minigrad" + spec.name[len("torch") :]
         try:
             real = importlib.import_module(target)
         except ModuleNotFoundError as exc:
             if exc.name and target.startswith(exc.name):
-                raise MissingTorchModule(f"{spec.name} is not implemented by minigrad {_NOTE}",
-                                         name=spec.name) from None
+                raise MissingTorchModule(
+                    f"{spec.name} is not implemented by minigrad {_NOTE}", name=spec.name
+                ) from None
             raise
         return _proxy(spec.name, real)
 

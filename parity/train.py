@@ -7,6 +7,7 @@ and early stopping (stop after ``patience`` epochs without a better validation l
 to the best weights). The final test metrics of the two are reported side by side; they should be
 close, not identical.
 """
+
 from __future__ import annotations
 
 import math
@@ -38,8 +39,9 @@ class TrainResult:
 
 def _loader(lib, dataset, batch_size, *, shuffle, seed, dtype, device):
     sampler = LengthBucketSampler(dataset.lengths, batch_size, shuffle=shuffle, seed=seed)
-    return lib.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=make_collate(lib, dtype, device)), \
-        sampler
+    return lib.utils.data.DataLoader(
+        dataset, batch_sampler=sampler, collate_fn=make_collate(lib, dtype, device)
+    ), sampler
 
 
 def evaluate(lib, model, dataset, *, batch_size=64, dtype=None, device=None):
@@ -58,8 +60,22 @@ def evaluate(lib, model, dataset, *, batch_size=64, dtype=None, device=None):
     return total / len(dataset), out, dataset.labels.copy()
 
 
-def train_model(lib, model, train_ds, val_ds, *, epochs=5, batch_size=32, lr=1e-3, seed=0, patience=3,
-                plateau_patience=1, dtype=None, device=None, progress=False) -> TrainResult:
+def train_model(
+    lib,
+    model,
+    train_ds,
+    val_ds,
+    *,
+    epochs=5,
+    batch_size=32,
+    lr=1e-3,
+    seed=0,
+    patience=3,
+    plateau_patience=1,
+    dtype=None,
+    device=None,
+    progress=False,
+) -> TrainResult:
     """Train ``model`` (made with ``lib``) with Adam, ReduceLROnPlateau and early stopping on val loss."""
     res = TrainResult(library=lib.__name__)
     opt = lib.optim.Adam(model.parameters(), lr=lr)
@@ -89,9 +105,16 @@ def train_model(lib, model, train_ds, val_ds, *, epochs=5, batch_size=32, lr=1e-
         val_loss, val_probs, val_labels = evaluate(lib, model, val_ds, dtype=dtype, device=device)
         val_auc = classification_metrics(val_labels, val_probs)["roc_auc"]
         sched.step(val_loss)
-        res.history.append({"epoch": epoch, "train_loss": total / max(count, 1), "val_loss": val_loss,
-                            "val_auc": val_auc, "lr": float(opt.param_groups[0]["lr"]),
-                            "seconds": time.perf_counter() - t0})
+        res.history.append(
+            {
+                "epoch": epoch,
+                "train_loss": total / max(count, 1),
+                "val_loss": val_loss,
+                "val_auc": val_auc,
+                "lr": float(opt.param_groups[0]["lr"]),
+                "seconds": time.perf_counter() - t0,
+            }
+        )
         if val_loss < best - 1e-6:
             best, best_state, bad, res.best_epoch = val_loss, state_arrays(model), 0, epoch
             best_state = {k: v.copy() for k, v in best_state.items()}
@@ -106,8 +129,22 @@ def train_model(lib, model, train_ds, val_ds, *, epochs=5, batch_size=32, lr=1e-
     return res
 
 
-def train_both(train_ds, val_ds, test_ds, *, epochs=5, batch_size=32, lr=1e-3, seed=0, patience=3,
-               dtype="float32", device="cpu", mask_after_conv=False, progress=False, libs=None):
+def train_both(
+    train_ds,
+    val_ds,
+    test_ds,
+    *,
+    epochs=5,
+    batch_size=32,
+    lr=1e-3,
+    seed=0,
+    patience=3,
+    dtype="float32",
+    device="cpu",
+    mask_after_conv=False,
+    progress=False,
+    libs=None,
+):
     """Train a torch and a minigrad model from the same initial weights; returns ``[torch_res, minigrad_res]``."""
     if libs is None:
         import torch
@@ -126,8 +163,20 @@ def train_both(train_ds, val_ds, test_ds, *, epochs=5, batch_size=32, lr=1e-3, s
     results = []
     for lib, model in zip(libs, models):
         tdtype, dev = getattr(lib, dtype), (None if device == "cpu" else device)
-        res = train_model(lib, model, train_ds, val_ds, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                          patience=patience, dtype=tdtype, device=dev, progress=progress)
+        res = train_model(
+            lib,
+            model,
+            train_ds,
+            val_ds,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            seed=seed,
+            patience=patience,
+            dtype=tdtype,
+            device=dev,
+            progress=progress,
+        )
         _, probs, labels = evaluate(lib, model, test_ds, dtype=tdtype, device=dev)
         res.test_probs, res.test_labels = probs, labels
         res.test_metrics = classification_metrics(labels, probs)

@@ -5,12 +5,12 @@ that both have exactly the same names, and that each tensor has the same shape a
 mismatch raises :class:`TransferError` listing every problem (missing names, unexpected names,
 shape and dtype differences), so a half-copied model is never left behind.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["TransferError", "to_numpy", "library_of", "state_arrays", "check_compatible", "copy_weights",
-           "load_arrays"]
+__all__ = ["TransferError", "to_numpy", "library_of", "state_arrays", "check_compatible", "copy_weights", "load_arrays"]
 
 
 class TransferError(ValueError):

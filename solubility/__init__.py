@@ -8,6 +8,7 @@
 - :mod:`solubility.metrics` - accuracy, precision, recall, F1, ROC-AUC, MCC, confusion (scikit-learn)
 - :mod:`solubility.split` - stratified, partition and homology-aware splits
 """
+
 from .dataset import LengthBucketSampler, ProteinDataset, make_collate, pad_batch  # noqa: F401
 from .encoding import ALPHABET, PAD, VOCAB_SIZE, SequenceError, decode, encode  # noqa: F401
 from .metrics import classification_metrics  # noqa: F401

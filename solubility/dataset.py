@@ -11,6 +11,7 @@ comes with a mask (1.0 at real residues, 0.0 at padding) so the model can ignore
 Bucketing: :class:`LengthBucketSampler` groups sequences of similar length into the same batch,
 which cuts the padded work (with random batches only ~40 % of padded positions are real residues).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -45,7 +46,7 @@ class ProteinDataset:
     def __getitem__(self, idx: int) -> dict:
         return {"sequence": self.tokens[idx], "label": int(self.labels[idx])}
 
-    def subset(self, indices) -> "ProteinDataset":
+    def subset(self, indices) -> ProteinDataset:
         """A dataset with the given items only (encoding is not repeated)."""
         out = object.__new__(ProteinDataset)
         indices = np.asarray(indices, dtype=np.int64)
@@ -55,8 +56,7 @@ class ProteinDataset:
         out.labels, out.lengths = self.labels[indices], self.lengths[indices]
         return out
 
-
-    def truncated(self, max_len: int) -> "ProteinDataset":
+    def truncated(self, max_len: int) -> ProteinDataset:
         """A copy whose sequences are cut to their first ``max_len`` residues."""
         if max_len < 1:
             raise ValueError(f"ProteinDataset.truncated: max_len must be >= 1, got {max_len}")
@@ -111,8 +111,16 @@ class LengthBucketSampler:
     batches; the epoch counter advances on every full iteration.
     """
 
-    def __init__(self, lengths, batch_size: int, *, shuffle: bool = True, seed: int = 0, pool_batches: int = 50,
-                 drop_last: bool = False):
+    def __init__(
+        self,
+        lengths,
+        batch_size: int,
+        *,
+        shuffle: bool = True,
+        seed: int = 0,
+        pool_batches: int = 50,
+        drop_last: bool = False,
+    ):
         if batch_size < 1:
             raise ValueError(f"LengthBucketSampler: batch_size must be >= 1, got {batch_size}")
         self.lengths = np.asarray(lengths)
@@ -129,16 +137,16 @@ class LengthBucketSampler:
         n, bs = len(self.lengths), self.batch_size
         if not self.shuffle:
             order = np.argsort(self.lengths, kind="stable")
-            out = [order[i:i + bs].tolist() for i in range(0, n, bs)]
+            out = [order[i : i + bs].tolist() for i in range(0, n, bs)]
         else:
             rng = np.random.default_rng([self.seed, epoch])
             perm = rng.permutation(n)
             pool = bs * self.pool_batches
             out = []
             for start in range(0, n, pool):
-                chunk = perm[start:start + pool]
+                chunk = perm[start : start + pool]
                 chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
-                out.extend(chunk[i:i + bs].tolist() for i in range(0, len(chunk), bs))
+                out.extend(chunk[i : i + bs].tolist() for i in range(0, len(chunk), bs))
             out = [out[i] for i in rng.permutation(len(out))]
         if self.drop_last:
             out = [b for b in out if len(b) == bs]

@@ -20,12 +20,21 @@ happens to them is an explicit choice, the ``ambiguous`` policy:
 Everything else (digits, ``*``, ``-``, whitespace, punctuation, non-ASCII, an empty sequence) is
 always an error: :class:`SequenceError`, naming the record and the 1-based position.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 __all__ = [
-    "ALPHABET", "PAD", "VOCAB_SIZE", "AMBIGUOUS", "POLICIES", "SequenceError", "encode", "decode", "aa_to_index",
+    "ALPHABET",
+    "PAD",
+    "VOCAB_SIZE",
+    "AMBIGUOUS",
+    "POLICIES",
+    "SequenceError",
+    "encode",
+    "decode",
+    "aa_to_index",
 ]
 
 ALPHABET = "ACDEFGHIKLMNPQRSTVWY"

@@ -5,6 +5,7 @@ scores 0.67), so we also report precision, recall, F1 (of the soluble class, lab
 (threshold-free ranking quality), the Matthews correlation coefficient (MCC: 0 for a constant or
 random predictor, 1 for a perfect one, fair under class imbalance) and the confusion matrix.
 """
+
 from __future__ import annotations
 
 import math
@@ -33,8 +34,9 @@ def classification_metrics(y_true, y_prob, threshold: float = 0.5) -> dict:
     if not np.isin(y_true, (0, 1)).all():
         raise ValueError("classification_metrics: labels must be 0 or 1")
     y_pred = (y_prob >= threshold).astype(int)
-    prec, rec, f1, _ = skm.precision_recall_fscore_support(y_true, y_pred, average="binary", pos_label=1,
-                                                           zero_division=0)
+    prec, rec, f1, _ = skm.precision_recall_fscore_support(
+        y_true, y_pred, average="binary", pos_label=1, zero_division=0
+    )
     two_classes = len(np.unique(y_true)) == 2
     return {
         "accuracy": float(skm.accuracy_score(y_true, y_pred)),

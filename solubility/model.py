@@ -18,6 +18,7 @@ Dropout for lockstep runs: ``forward(..., dropout_mask=m)`` uses the given keep-
 shape of conv1's output) instead of drawing one, so both libraries can drop the same units. minigrad
 applies it with its dropout op (``F.dropout(x, p, mask=m)``); torch computes ``x * m * (1 / (1 - p))``.
 """
+
 from __future__ import annotations
 
 __all__ = ["build_model", "model_class", "is_torch", "apply_dropout_mask"]
@@ -52,8 +53,9 @@ def model_class(lib):
     class SolubilityCNN(nn.Module):
         """Embedding -> 2 x (Conv1d + ReLU) with dropout between -> masked mean pool -> Linear."""
 
-        def __init__(self, vocab_size=21, embed_dim=64, hidden_dim=128, num_classes=2, dropout=0.3,
-                     mask_after_conv=False):
+        def __init__(
+            self, vocab_size=21, embed_dim=64, hidden_dim=128, num_classes=2, dropout=0.3, mask_after_conv=False
+        ):
             super().__init__()
             self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
             self.conv1 = nn.Conv1d(embed_dim, hidden_dim, kernel_size=5, padding=2)
@@ -64,9 +66,9 @@ def model_class(lib):
             self.mask_after_conv = mask_after_conv
 
         def forward(self, x, mask=None, dropout_mask=None):
-            h = self.embedding(x).transpose(1, 2)           # (N, L) -> (N, E, L)
+            h = self.embedding(x).transpose(1, 2)  # (N, L) -> (N, E, L)
             m = None if mask is None else mask.unsqueeze(1)  # (N, 1, L)
-            h = F.relu(self.conv1(h))                        # (N, H, L)
+            h = F.relu(self.conv1(h))  # (N, H, L)
             if self.mask_after_conv and m is not None:
                 h = h * m
             if dropout_mask is not None and self.training:
@@ -80,7 +82,7 @@ def model_class(lib):
                 h = h.mean(dim=2)
             else:
                 h = (h * m).sum(dim=2) / m.sum(dim=2).clamp(min=1)
-            return self.fc(h)                                # (N, num_classes)
+            return self.fc(h)  # (N, num_classes)
 
     SolubilityCNN.__qualname__ = f"SolubilityCNN[{key}]"
     _CLASSES[key] = SolubilityCNN

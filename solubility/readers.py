@@ -18,6 +18,7 @@ FASTA
 Every file must be UTF-8 text (a leading byte-order mark is accepted); an id may appear only once
 per file. Labels must be exactly 0/1, or finite numbers when ``threshold`` (finite) is given.
 """
+
 from __future__ import annotations
 
 import csv
@@ -63,8 +64,10 @@ def _read_text(path: pathlib.Path, what: str = "data file") -> str:
     except UnicodeDecodeError as exc:
         # protein files are plain ASCII, so guessing another encoding (Latin-1...) would only hide a wrong file
         line = data.count(b"\n", 0, exc.start) + 1
-        raise DataFormatError(f"{path}:{line}: the {what} is not UTF-8 text (byte 0x{data[exc.start]:02x} at "
-                              f"offset {exc.start}); is it binary or in another encoding?") from None
+        raise DataFormatError(
+            f"{path}:{line}: the {what} is not UTF-8 text (byte 0x{data[exc.start]:02x} at "
+            f"offset {exc.start}); is it binary or in another encoding?"
+        ) from None
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
         raise DataFormatError(f"{path}:{line}: the {what} contains NUL bytes; it is binary, not text")
@@ -111,8 +114,9 @@ def _csv_rows(path: pathlib.Path, delimiter: str):
 
 def _csv_header(path, row, required) -> list[str]:
     if row is None:
-        raise DataFormatError(f"{path}:1: empty file (expected a header with "
-                              f"{' and '.join(map(repr, required))} columns)")
+        raise DataFormatError(
+            f"{path}:1: empty file (expected a header with {' and '.join(map(repr, required))} columns)"
+        )
     header = [h.strip() for h in row]
     for col in required:
         if col not in header:
@@ -123,8 +127,16 @@ def _csv_header(path, row, required) -> list[str]:
     return header
 
 
-def read_csv(path, *, sequence_column="sequence", label_column="label", id_column="id", threshold=None,
-             ambiguous="substitute", delimiter=",") -> list[Record]:
+def read_csv(
+    path,
+    *,
+    sequence_column="sequence",
+    label_column="label",
+    id_column="id",
+    threshold=None,
+    ambiguous="substitute",
+    delimiter=",",
+) -> list[Record]:
     """Read a CSV file of labelled sequences (see the module docstring for the rules)."""
     path = pathlib.Path(path)
     _check_threshold(threshold)
@@ -201,8 +213,10 @@ def read_fasta(path, labels=None, *, threshold=None, ambiguous="substitute") -> 
         elif head_label is not None:
             text = head_label
         else:
-            raise DataFormatError(f"{where}: record {rec_id!r} has no label (put 'label=0|1' in the header, "
-                                  "end it with '|0' or '|1', or pass a labels file)")
+            raise DataFormatError(
+                f"{where}: record {rec_id!r} has no label (put 'label=0|1' in the header, "
+                "end it with '|0' or '|1', or pass a labels file)"
+            )
         records.append(Record(rec_id, seq, _label(text, where, threshold)))
 
     with io.StringIO(_read_text(path), newline=None) as fh:
@@ -234,8 +248,9 @@ def read_fasta(path, labels=None, *, threshold=None, ambiguous="substitute") -> 
                     raise DataFormatError(f"{path}:{line_no}: sequence data before the first '>' header")
                 if any(c.isspace() for c in line):
                     col = next(i for i, c in enumerate(line) if c.isspace())
-                    raise DataFormatError(f"{path}:{line_no}: record {cur[0]!r}: whitespace inside the sequence "
-                                          f"at column {col + 1}")
+                    raise DataFormatError(
+                        f"{path}:{line_no}: record {cur[0]!r}: whitespace inside the sequence at column {col + 1}"
+                    )
                 cur[3].append(line)
     if cur is not None:
         finish()

@@ -13,6 +13,7 @@ keeps each cluster on one side of the split.
 
 Each function returns three sorted int64 index arrays ``(train, val, test)``.
 """
+
 from __future__ import annotations
 
 import math
@@ -25,8 +26,16 @@ from collections import defaultdict
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 
-__all__ = ["stratified_split", "partition_split", "homology_split", "kmer_clusters", "cdhit_clusters",
-           "parse_cdhit_clusters", "min_split_size", "check_two_classes"]
+__all__ = [
+    "stratified_split",
+    "partition_split",
+    "homology_split",
+    "kmer_clusters",
+    "cdhit_clusters",
+    "parse_cdhit_clusters",
+    "min_split_size",
+    "check_two_classes",
+]
 
 
 def min_split_size(val_fraction: float = 0.1, test_fraction: float = 0.1) -> int:
@@ -52,8 +61,10 @@ def check_two_classes(labels, parts: dict | None = None) -> None:
         present = sorted(set(part.tolist()))
         if len(present) < 2:
             what = f"label {present[0]} only" if present else "no proteins"
-            raise ValueError(f"the {name} has {what} ({len(part)} proteins): both classes (0 and 1) are needed "
-                             "to train and to compute ROC-AUC")
+            raise ValueError(
+                f"the {name} has {what} ({len(part)} proteins): both classes (0 and 1) are needed "
+                "to train and to compute ROC-AUC"
+            )
 
 
 def stratified_split(labels, val_fraction: float = 0.1, test_fraction: float = 0.1, seed: int = 0):
@@ -61,14 +72,14 @@ def stratified_split(labels, val_fraction: float = 0.1, test_fraction: float = 0
     labels = np.asarray(labels)
     need = min_split_size(val_fraction, test_fraction)  # also checks the fractions
     if len(labels) < need:
-        raise ValueError(f"stratified_split: {len(labels)} proteins are too few to split into train/val/test; "
-                         f"need at least {need}")
+        raise ValueError(
+            f"stratified_split: {len(labels)} proteins are too few to split into train/val/test; need at least {need}"
+        )
     idx = np.arange(len(labels))
     strat = labels if np.bincount(labels).min() >= 3 else None
     rest, test = train_test_split(idx, test_size=test_fraction, stratify=strat, random_state=seed)
     strat = labels[rest] if strat is not None else None
-    train, val = train_test_split(rest, test_size=val_fraction / (1 - test_fraction), stratify=strat,
-                                  random_state=seed)
+    train, val = train_test_split(rest, test_size=val_fraction / (1 - test_fraction), stratify=strat, random_state=seed)
     return np.sort(train), np.sort(val), np.sort(test)
 
 
@@ -106,7 +117,7 @@ def kmer_clusters(sequences, k: int = 5, identity: float = 0.5) -> np.ndarray:
     rep_cluster, cluster = {}, np.empty(n, dtype=np.int64)
     for i in order:
         s = sequences[i]
-        kmers = {s[j:j + k] for j in range(len(s) - k + 1)} or {s}
+        kmers = {s[j : j + k] for j in range(len(s) - k + 1)} or {s}
         counts = defaultdict(int)
         for km in kmers:
             for r in index.get(km, ()):
@@ -147,14 +158,32 @@ def cdhit_clusters(sequences, identity: float = 0.5) -> np.ndarray:
         fasta = os.path.join(tmp, "in.fasta")
         with open(fasta, "w") as fh:
             fh.writelines(f">s{i}\n{s}\n" for i, s in enumerate(sequences))
-        subprocess.run([exe, "-i", fasta, "-o", os.path.join(tmp, "out"), "-c", str(identity), "-n", str(word),
-                        "-d", "0", "-M", "0", "-T", "1"], check=True, capture_output=True)
+        subprocess.run(
+            [
+                exe,
+                "-i",
+                fasta,
+                "-o",
+                os.path.join(tmp, "out"),
+                "-c",
+                str(identity),
+                "-n",
+                str(word),
+                "-d",
+                "0",
+                "-M",
+                "0",
+                "-T",
+                "1",
+            ],
+            check=True,
+            capture_output=True,
+        )
         with open(os.path.join(tmp, "out.clstr")) as fh:
             return parse_cdhit_clusters(fh.read(), len(sequences))
 
 
-def homology_split(sequences, labels, identity: float = 0.5, seed: int = 0, method: str = "auto",
-                   n_folds: int = 10):
+def homology_split(sequences, labels, identity: float = 0.5, seed: int = 0, method: str = "auto", n_folds: int = 10):
     """Cluster similar sequences and split whole clusters: one fold for test, one for val, the rest train.
 
     ``method``: ``"cd-hit"``, ``"kmer"`` or ``"auto"`` (CD-HIT if installed, else k-mers). Returns
@@ -171,10 +200,15 @@ def homology_split(sequences, labels, identity: float = 0.5, seed: int = 0, meth
         raise ValueError(f"homology_split: method must be 'auto', 'cd-hit' or 'kmer', got {method!r}")
     n_clusters = len(np.unique(clusters))
     if n_clusters < n_folds:
-        raise ValueError(f"homology_split: {len(labels)} proteins form only {n_clusters} clusters at identity "
-                         f"{identity}; {n_folds} are needed (use more data, a higher identity, or another split)")
-    folds = list(StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-                 .split(np.zeros(len(labels)), labels, clusters))
+        raise ValueError(
+            f"homology_split: {len(labels)} proteins form only {n_clusters} clusters at identity "
+            f"{identity}; {n_folds} are needed (use more data, a higher identity, or another split)"
+        )
+    folds = list(
+        StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed).split(
+            np.zeros(len(labels)), labels, clusters
+        )
+    )
     test = folds[0][1]
     val = folds[1][1]
     train = np.setdiff1d(np.arange(len(labels)), np.concatenate([test, val]))

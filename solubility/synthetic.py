@@ -22,6 +22,7 @@ Label rule (1 = soluble)
     The ``soluble_fraction`` of proteins with the highest score get label 1. The noise keeps the task
     from being trivial: even the rule's own noise-free score does not predict every label.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -32,13 +33,39 @@ from .readers import Record
 __all__ = ["BACKGROUND", "KYTE_DOOLITTLE", "make_synthetic", "features"]
 
 # average residue frequencies in UniProtKB/Swiss-Prot (percent), in ALPHABET order ACDEFGHIKLMNPQRSTVWY
-BACKGROUND = np.array([8.25, 1.37, 5.45, 6.75, 3.86, 7.07, 2.27, 5.96, 5.84, 9.66,
-                       2.42, 4.06, 4.70, 3.93, 5.53, 6.56, 5.34, 6.87, 1.08, 2.92]) / 100.0
+BACKGROUND = (
+    np.array(
+        [
+            8.25,
+            1.37,
+            5.45,
+            6.75,
+            3.86,
+            7.07,
+            2.27,
+            5.96,
+            5.84,
+            9.66,
+            2.42,
+            4.06,
+            4.70,
+            3.93,
+            5.53,
+            6.56,
+            5.34,
+            6.87,
+            1.08,
+            2.92,
+        ]
+    )
+    / 100.0
+)
 BACKGROUND = BACKGROUND / BACKGROUND.sum()
 
 # Kyte & Doolittle (1982) hydropathy index, in ALPHABET order
-KYTE_DOOLITTLE = np.array([1.8, 2.5, -3.5, -3.5, 2.8, -0.4, -3.2, 4.5, -3.9, 3.8,
-                           1.9, -3.5, -1.6, -3.5, -4.5, -0.8, -0.7, 4.2, -0.9, -1.3])
+KYTE_DOOLITTLE = np.array(
+    [1.8, 2.5, -3.5, -3.5, 2.8, -0.4, -3.2, 4.5, -3.9, 3.8, 1.9, -3.5, -1.6, -3.5, -4.5, -0.8, -0.7, 4.2, -0.9, -1.3]
+)
 
 _CHARGE = np.zeros(20)
 for _aa, _q in {"K": 1, "R": 1, "D": -1, "E": -1}.items():
@@ -49,8 +76,11 @@ _HYDROPHOBIC = np.array([ALPHABET.index(a) for a in "LIVFA"])
 def features(sequence: str) -> dict:
     """The quantities the label rule uses, for one sequence: GRAVY, net charge per residue, length."""
     idx = np.array([ALPHABET.index(c) for c in sequence])
-    return {"gravy": float(KYTE_DOOLITTLE[idx].mean()), "net_charge": float(_CHARGE[idx].sum() / len(idx)),
-            "length": len(idx)}
+    return {
+        "gravy": float(KYTE_DOOLITTLE[idx].mean()),
+        "net_charge": float(_CHARGE[idx].sum() / len(idx)),
+        "length": len(idx),
+    }
 
 
 def _z(v: np.ndarray) -> np.ndarray:
@@ -58,8 +88,16 @@ def _z(v: np.ndarray) -> np.ndarray:
     return (v - v.mean()) / (sd if sd > 0 else 1.0)
 
 
-def make_synthetic(n: int = 800, seed: int = 0, *, median_length: int = 250, max_length: int = 1000,
-                   soluble_fraction: float = 0.45, noise: float = 0.7, concentration: float = 60.0) -> list[Record]:
+def make_synthetic(
+    n: int = 800,
+    seed: int = 0,
+    *,
+    median_length: int = 250,
+    max_length: int = 1000,
+    soluble_fraction: float = 0.45,
+    noise: float = 0.7,
+    concentration: float = 60.0,
+) -> list[Record]:
     """Generate ``n`` labelled protein-like sequences (ids ``synth_00001``...); same seed, same data."""
     if n < 2:
         raise ValueError(f"make_synthetic: need n >= 2 sequences, got {n}")
@@ -77,7 +115,7 @@ def make_synthetic(n: int = 800, seed: int = 0, *, median_length: int = 250, max
             for _ in range(rng.integers(1, 3)):
                 seg = int(rng.integers(18, 23))
                 start = int(rng.integers(1, L - seg))
-                idx[start:start + seg] = rng.choice(_HYDROPHOBIC, size=seg)
+                idx[start : start + seg] = rng.choice(_HYDROPHOBIC, size=seg)
                 n_tm[i] += 1
         seqs.append(letters[idx].tobytes().decode())
         gravy[i] = KYTE_DOOLITTLE[idx].mean()
@@ -85,6 +123,12 @@ def make_synthetic(n: int = 800, seed: int = 0, *, median_length: int = 250, max
     score = -1.0 * _z(gravy) + 0.8 * _z(charge) - 0.4 * _z(np.log(lengths)) - 1.0 * n_tm
     score = score + rng.normal(0.0, noise, size=n)
     labels = (score > np.quantile(score, 1 - soluble_fraction)).astype(int)
-    return [Record(f"synth_{i + 1:05d}", s, int(y), {"gravy": round(float(g), 4), "abs_net_charge": round(float(c), 4),
-                                                      "hydrophobic_stretches": int(t)})
-            for i, (s, y, g, c, t) in enumerate(zip(seqs, labels, gravy, charge, n_tm))]
+    return [
+        Record(
+            f"synth_{i + 1:05d}",
+            s,
+            int(y),
+            {"gravy": round(float(g), 4), "abs_net_charge": round(float(c), 4), "hydrophobic_stretches": int(t)},
+        )
+        for i, (s, y, g, c, t) in enumerate(zip(seqs, labels, gravy, charge, n_tm))
+    ]

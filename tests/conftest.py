@@ -7,7 +7,9 @@ from hypothesis import HealthCheck, settings
 
 # few examples per op keep the whole suite within minutes on 2 cores
 settings.register_profile(
-    "ci", max_examples=int(os.environ.get("HYPOTHESIS_MAX_EXAMPLES", 12)), deadline=None,
+    "ci",
+    max_examples=int(os.environ.get("HYPOTHESIS_MAX_EXAMPLES", 12)),
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile("ci")

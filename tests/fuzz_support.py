@@ -15,6 +15,7 @@ A failure's message holds the whole program so far as a script: put ``import tor
 mutate tensors in place (in-place ops and ``x[idx] = y``); ``FUZZ_OFF`` switches off rules, ops
 and checks whose divergence is already reported (by default: ``OPEN_FINDINGS``).
 """
+
 from __future__ import annotations
 
 import collections
@@ -54,41 +55,91 @@ SOFT_FINDINGS: collections.Counter = collections.Counter()
 STATS: collections.Counter = collections.Counter()
 
 UNARY = {
-    "exp": "{x}.exp()", "tanh": "{x}.tanh()", "sigmoid": "{x}.sigmoid()", "relu": "{x}.relu()",
-    "abs": "{x}.abs()", "neg": "-{x}", "sin": "{x}.sin()", "square": "{x}.square()",
-    "sqrt": "({x}.abs() + 1).sqrt()", "log": "({x}.abs() + 1).log()", "scale": "{x} * 2.5",
-    "rsub": "1.5 - {x}", "rdiv": "1 / ({x}.abs() + 1)", "pow2": "{x} ** 2", "pow3": "{x}.pow(3)",
-    "clamp": "{x}.clamp(-0.5, 1.0)", "F.softplus": "lib.nn.functional.softplus({x})",
+    "exp": "{x}.exp()",
+    "tanh": "{x}.tanh()",
+    "sigmoid": "{x}.sigmoid()",
+    "relu": "{x}.relu()",
+    "abs": "{x}.abs()",
+    "neg": "-{x}",
+    "sin": "{x}.sin()",
+    "square": "{x}.square()",
+    "sqrt": "({x}.abs() + 1).sqrt()",
+    "log": "({x}.abs() + 1).log()",
+    "scale": "{x} * 2.5",
+    "rsub": "1.5 - {x}",
+    "rdiv": "1 / ({x}.abs() + 1)",
+    "pow2": "{x} ** 2",
+    "pow3": "{x}.pow(3)",
+    "clamp": "{x}.clamp(-0.5, 1.0)",
+    "F.softplus": "lib.nn.functional.softplus({x})",
 }
 BINARY = {
-    "add": "{x} + {y}", "sub": "{x} - {y}", "mul": "{x} * {y}", "div": "{x} / ({y}.abs() + 1)",
-    "maximum": "lib.maximum({x}, {y})", "minimum": "lib.minimum({x}, {y})",
-    "pow": "({x}.abs() + 1) ** {y}", "matmul": "{x} @ {y}", "where": "lib.where({x} > 0, {x}, {y})",
+    "add": "{x} + {y}",
+    "sub": "{x} - {y}",
+    "mul": "{x} * {y}",
+    "div": "{x} / ({y}.abs() + 1)",
+    "maximum": "lib.maximum({x}, {y})",
+    "minimum": "lib.minimum({x}, {y})",
+    "pow": "({x}.abs() + 1) ** {y}",
+    "matmul": "{x} @ {y}",
+    "where": "lib.where({x} > 0, {x}, {y})",
     "add_alpha": "lib.add({x}, {y}, alpha=0.5)",
 }
 DIM_REDUCTIONS = {
-    "sum": "{x}.sum(dim={d}, keepdim={k})", "mean": "{x}.mean(dim={d}, keepdim={k})",
-    "amax": "{x}.amax(dim={d}, keepdim={k})", "amin": "{x}.amin(dim={d}, keepdim={k})",
-    "prod": "{x}.prod(dim={d}, keepdim={k})", "logsumexp": "{x}.logsumexp(dim={d}, keepdim={k})",
-    "var": "{x}.var(dim={d}, keepdim={k})", "std": "{x}.std(dim={d}, keepdim={k})",
-    "var0": "{x}.var(dim={d}, keepdim={k}, correction=0)", "max": "{x}.max(dim={d}, keepdim={k}).values",
-    "softmax": "{x}.softmax(dim={d})", "log_softmax": "{x}.log_softmax(dim={d})",
+    "sum": "{x}.sum(dim={d}, keepdim={k})",
+    "mean": "{x}.mean(dim={d}, keepdim={k})",
+    "amax": "{x}.amax(dim={d}, keepdim={k})",
+    "amin": "{x}.amin(dim={d}, keepdim={k})",
+    "prod": "{x}.prod(dim={d}, keepdim={k})",
+    "logsumexp": "{x}.logsumexp(dim={d}, keepdim={k})",
+    "var": "{x}.var(dim={d}, keepdim={k})",
+    "std": "{x}.std(dim={d}, keepdim={k})",
+    "var0": "{x}.var(dim={d}, keepdim={k}, correction=0)",
+    "max": "{x}.max(dim={d}, keepdim={k}).values",
+    "softmax": "{x}.softmax(dim={d})",
+    "log_softmax": "{x}.log_softmax(dim={d})",
 }
 FULL_REDUCTIONS = {
-    "sum": "{x}.sum()", "mean": "{x}.mean()", "amax": "{x}.amax()", "prod": "{x}.prod()", "var": "{x}.var()",
-    "std": "{x}.std()", "max": "{x}.max()", "norm": "{x}.norm()",
+    "sum": "{x}.sum()",
+    "mean": "{x}.mean()",
+    "amax": "{x}.amax()",
+    "prod": "{x}.prod()",
+    "var": "{x}.var()",
+    "std": "{x}.std()",
+    "max": "{x}.max()",
+    "norm": "{x}.norm()",
 }
-VIEW_KINDS = ["reshape", "view", "flatten", "transpose", "permute", "unsqueeze", "squeeze", "squeeze_all", "expand",
-              "T", "narrow", "t"]
+VIEW_KINDS = [
+    "reshape",
+    "view",
+    "flatten",
+    "transpose",
+    "permute",
+    "unsqueeze",
+    "squeeze",
+    "squeeze_all",
+    "expand",
+    "T",
+    "narrow",
+    "t",
+]
 INDEXES = ["[0]", "[1:]", "[-1]", "[:, 0]", "[..., 1:]", "[::2]", "[None]", "[1]", "[:, :1]", "[..., -1]"]
 COPIES = {"contiguous": "{x}.contiguous()", "clone": "{x}.clone()", "detach": "{x}.detach()", "data": "{x}.data"}
 INPLACE_OPS = {
-    "add_": "{x}.add_({y})", "mul_": "{x}.mul_({y})", "sub_scalar": "{x}.sub_(0.5)", "mul_scalar": "{x}.mul_(-2.0)",
-    "zero_": "{x}.zero_()", "clamp_": "{x}.clamp_(-0.5, 0.5)", "relu_": "{x}.relu_()", "copy_": "{x}.copy_({y})",
-    "masked_fill_": "{x}.masked_fill_({x} > 0, 0.25)", "exp_": "{x}.exp_()", "iadd": "{x} += {y}",
-    "div_": "{x}.div_(2.0)", "neg_": "{x}.neg_()",
+    "add_": "{x}.add_({y})",
+    "mul_": "{x}.mul_({y})",
+    "sub_scalar": "{x}.sub_(0.5)",
+    "mul_scalar": "{x}.mul_(-2.0)",
+    "zero_": "{x}.zero_()",
+    "clamp_": "{x}.clamp_(-0.5, 0.5)",
+    "relu_": "{x}.relu_()",
+    "copy_": "{x}.copy_({y})",
+    "masked_fill_": "{x}.masked_fill_({x} > 0, 0.25)",
+    "exp_": "{x}.exp_()",
+    "iadd": "{x} += {y}",
+    "div_": "{x}.div_(2.0)",
+    "neg_": "{x}.neg_()",
 }
-
 
 
 # errors torch raises where minigrad computes, already reported: with the key in FUZZ_OFF such a program is
@@ -112,8 +163,10 @@ KNOWN_MINIGRAD_ONLY_ERRORS = {
 def known(exc: Exception, table: dict) -> bool:
     """Whether ``exc`` is a known, switched-off divergence: its message holds one of a key's fragments."""
     message = str(exc)
-    return any(key in OFF and any(f in message for f in ((fragments,) if isinstance(fragments, str) else fragments))
-               for key, fragments in table.items())
+    return any(
+        key in OFF and any(f in message for f in ((fragments,) if isinstance(fragments, str) else fragments))
+        for key, fragments in table.items()
+    )
 
 
 def ops(table: dict) -> list[str]:
@@ -126,8 +179,9 @@ def enabled(rule_name: str) -> bool:
 
 shape_st = st.lists(st.integers(1, 4), min_size=0, max_size=3).map(tuple)
 # whole numbers make ties (maximum, amax, relu at 0, prod of zeros): the cases where conventions differ
-element_st = st.one_of(st.integers(-3, 3).map(float),
-                       st.floats(-3, 3, allow_nan=False, allow_infinity=False, allow_subnormal=False))
+element_st = st.one_of(
+    st.integers(-3, 3).map(float), st.floats(-3, 3, allow_nan=False, allow_infinity=False, allow_subnormal=False)
+)
 dim_st = st.integers(-3, 2)  # includes dims out of range: both libraries must then raise
 
 
@@ -234,6 +288,7 @@ class DifferentialMachine(RuleBasedStateMachine):
 
     def pickable(self) -> list[str]:
         """Live float tensors whose values are finite and moderate: the inputs for new operations."""
+
         def moderate(t):
             return t.numel() == 0 or bool(torch.isfinite(t).all() and t.abs().max() < PICK_LIMIT)
 
@@ -266,12 +321,19 @@ class DifferentialMachine(RuleBasedStateMachine):
     def create_leaf(self, shape, data, requires_grad):
         values = data.draw(values_st(shape), label="values")
         new = self.fresh()
-        self.run(f"{new} = lib.tensor({literal(values)}, dtype=lib.float64, requires_grad={requires_grad})",
-                 "lib.tensor(...)", new)
+        self.run(
+            f"{new} = lib.tensor({literal(values)}, dtype=lib.float64, requires_grad={requires_grad})",
+            "lib.tensor(...)",
+            new,
+        )
 
     @precondition(lambda self: enabled("create_partner") and self.has_room() and self.has_inputs())
-    @rule(pick=st.integers(0, 99), how=st.sampled_from(["same", "broadcast", "matmul", "drop_lead"]),
-          data=st.data(), requires_grad=st.booleans())
+    @rule(
+        pick=st.integers(0, 99),
+        how=st.sampled_from(["same", "broadcast", "matmul", "drop_lead"]),
+        data=st.data(),
+        requires_grad=st.booleans(),
+    )
     def create_partner(self, pick, how, data, requires_grad):
         """A leaf whose shape fits an existing tensor's, so binary ops broadcast (or matmul) more often."""
         shape = list(self.shape_of(self.pick(pick)))
@@ -317,8 +379,9 @@ class DifferentialMachine(RuleBasedStateMachine):
         self.run(f"{new} = {self.pick(pick)}{index}", "x" + index, new)
 
     @precondition(lambda self: enabled("views") and self.view_allowed() and self.has_room() and self.has_inputs())
-    @rule(pick=st.integers(0, 99), data=st.data(),
-          kind=st.sampled_from([kind for kind in VIEW_KINDS if kind not in OFF]))
+    @rule(
+        pick=st.integers(0, 99), data=st.data(), kind=st.sampled_from([kind for kind in VIEW_KINDS if kind not in OFF])
+    )
     def views(self, pick, data, kind):
         x = self.pick(pick)
         shape = self.shape_of(x)
@@ -332,8 +395,10 @@ class DifferentialMachine(RuleBasedStateMachine):
         nd = len(shape)
         if kind in ("reshape", "view"):
             numel = int(np.prod(shape))
-            target = data.draw(st.sampled_from([(-1,), (numel,), (1, -1), (-1, 1), tuple(reversed(shape)),
-                                                (2, -1), (1,) + shape]), label="target")
+            target = data.draw(
+                st.sampled_from([(-1,), (numel,), (1, -1), (-1, 1), tuple(reversed(shape)), (2, -1), (1,) + shape]),
+                label="target",
+            )
             return ", ".join(map(str, target)) if target else "()"  # torch wants () for a 0-d target
         if kind == "flatten":
             return ""
@@ -348,8 +413,10 @@ class DifferentialMachine(RuleBasedStateMachine):
             lead = data.draw(st.lists(st.integers(1, 2), max_size=1), label="lead")
             return ", ".join(map(str, lead + sizes)) if lead or sizes else "()"
         if kind == "narrow":
-            return (f"{data.draw(dim_st, label='dim')}, {data.draw(st.integers(0, 3), label='start')}, "
-                    f"{data.draw(st.integers(0, 3), label='length')}")
+            return (
+                f"{data.draw(dim_st, label='dim')}, {data.draw(st.integers(0, 3), label='start')}, "
+                f"{data.draw(st.integers(0, 3), label='length')}"
+            )
         return ""  # t()
 
     @precondition(lambda self: enabled("copy") and self.has_room() and self.has_inputs())
@@ -420,8 +487,12 @@ class DifferentialMachine(RuleBasedStateMachine):
 
     # ---- backward --------------------------------------------------------------------------------
     @precondition(lambda self: enabled("backward") and self.has_inputs())
-    @rule(pick=st.integers(0, 99), data=st.data(), retain_graph=st.booleans(),
-          how=st.sampled_from(["upstream", "sum", "implicit"]))
+    @rule(
+        pick=st.integers(0, 99),
+        data=st.data(),
+        retain_graph=st.booleans(),
+        how=st.sampled_from(["upstream", "sum", "implicit"]),
+    )
     def backward(self, pick, data, retain_graph, how):
         """``backward`` from any tensor: several per program, so freed graphs are tried again."""
         x = self.pick(pick)
@@ -431,18 +502,29 @@ class DifferentialMachine(RuleBasedStateMachine):
             self.run(f"{x}.backward(retain_graph={retain_graph})", "x.backward()")
         else:
             upstream = data.draw(values_st(self.shape_of(x)), label="upstream")
-            self.run(f"{x}.backward(lib.tensor({literal(upstream)}, dtype=lib.float64), retain_graph={retain_graph})",
-                     "x.backward(g)")
+            self.run(
+                f"{x}.backward(lib.tensor({literal(upstream)}, dtype=lib.float64), retain_graph={retain_graph})",
+                "x.backward(g)",
+            )
 
     @precondition(lambda self: enabled("autograd_grad") and self.has_room() and self.has_inputs())
-    @rule(out=st.integers(0, 99), inp=st.integers(0, 99), data=st.data(), retain_graph=st.booleans(),
-          allow_unused=st.booleans())
+    @rule(
+        out=st.integers(0, 99),
+        inp=st.integers(0, 99),
+        data=st.data(),
+        retain_graph=st.booleans(),
+        allow_unused=st.booleans(),
+    )
     def autograd_grad(self, out, inp, data, retain_graph, allow_unused):
         y, x = self.pick(out), self.pick(inp)
         upstream = data.draw(values_st(self.shape_of(y)), label="upstream")
         new = self.fresh()
-        self.run(f"{new} = lib.autograd.grad({y}, [{x}], lib.tensor({literal(upstream)}, dtype=lib.float64), "
-                 f"retain_graph={retain_graph}, allow_unused={allow_unused})[0]", "lib.autograd.grad(y, [x], g)", new)
+        self.run(
+            f"{new} = lib.autograd.grad({y}, [{x}], lib.tensor({literal(upstream)}, dtype=lib.float64), "
+            f"retain_graph={retain_graph}, allow_unused={allow_unused})[0]",
+            "lib.autograd.grad(y, [x], g)",
+            new,
+        )
 
     # ---- the comparison after every step ----------------------------------------------------------
     @invariant()
@@ -465,8 +547,10 @@ class DifferentialMachine(RuleBasedStateMachine):
 
     def compare_grad(self, name, tg, mg_):
         if (tg is None) != (mg_ is None):
-            self.fail(f"{name}.grad: torch has {'None' if tg is None else 'a gradient'}, "
-                      f"minigrad {'None' if mg_ is None else 'a gradient'}")
+            self.fail(
+                f"{name}.grad: torch has {'None' if tg is None else 'a gradient'}, "
+                f"minigrad {'None' if mg_ is None else 'a gradient'}"
+            )
         if tg is not None:
             if tuple(mg_.shape) != tuple(tg.shape):
                 self.fail(f"{name}.grad: shape {tuple(mg_.shape)} != torch's {tuple(tg.shape)}")

@@ -4,6 +4,7 @@
 random* upstream gradient through both and checks every input gradient; in float64 it also
 runs minigrad's finite-difference ``gradcheck``. Tolerances: float64 1e-10 relative, float32 1e-5.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,8 +46,7 @@ def assert_close(actual, expected, rtol, atol, what=""):
         np.testing.assert_array_equal(actual, expected, err_msg=what)
 
 
-def compare(fn, *arrays, grad=True, rtol=None, atol=None, gradcheck=None, seed=0, grad_inputs=None,
-            check_dtype=True):
+def compare(fn, *arrays, grad=True, rtol=None, atol=None, gradcheck=None, seed=0, grad_inputs=None, check_dtype=True):
     """Compare ``fn`` on torch and minigrad for the NumPy ``arrays`` (non-arrays are passed as they are).
 
     ``grad_inputs``: indices of the arrays that should require grad (default: every float array).
@@ -61,8 +61,9 @@ def compare(fn, *arrays, grad=True, rtol=None, atol=None, gradcheck=None, seed=0
     atol = d_atol if atol is None else atol
 
     t_in = [torch.tensor(a, requires_grad=i in grad_inputs) if is_arr[i] else a for i, a in enumerate(arrays)]
-    m_in = [mg.tensor(a, requires_grad=i in grad_inputs, device=DEVICE) if is_arr[i] else a
-            for i, a in enumerate(arrays)]
+    m_in = [
+        mg.tensor(a, requires_grad=i in grad_inputs, device=DEVICE) if is_arr[i] else a for i, a in enumerate(arrays)
+    ]
     t_out = _flat(fn(torch, *t_in))
     m_out = _flat(fn(mg, *m_in))
     assert len(t_out) == len(m_out), f"torch gave {len(t_out)} outputs, minigrad {len(m_out)}"
@@ -73,7 +74,8 @@ def compare(fn, *arrays, grad=True, rtol=None, atol=None, gradcheck=None, seed=0
                 assert m.device == mg.device(DEVICE), f"output {k} is on {m.device}, not on {DEVICE}"
             if check_dtype:
                 assert str(m.dtype).split(".")[-1] == str(t.dtype).split(".")[-1].replace("bool", "bool"), (
-                    f"output {k}: dtype {m.dtype} != torch's {t.dtype}")
+                    f"output {k}: dtype {m.dtype} != torch's {t.dtype}"
+                )
         assert_close(_to_np(m), _to_np(t), rtol, atol, f"forward output {k}")
 
     if grad_inputs:
@@ -97,6 +99,8 @@ def compare(fn, *arrays, grad=True, rtol=None, atol=None, gradcheck=None, seed=0
     if gradcheck is None:
         gradcheck = fdtype is np.float64
     if gradcheck and grad_inputs:
-        g_in = [mg.tensor(a, requires_grad=i in grad_inputs, device=DEVICE) if is_arr[i] else a
-                for i, a in enumerate(arrays)]
+        g_in = [
+            mg.tensor(a, requires_grad=i in grad_inputs, device=DEVICE) if is_arr[i] else a
+            for i, a in enumerate(arrays)
+        ]
         mg.autograd.gradcheck(lambda *xs: fn(mg, *xs), g_in)

@@ -2,6 +2,7 @@
 
 It fits y = x @ w + b with a two-layer MLP and prints which library actually ran.
 """
+
 import sys
 
 import torch
@@ -24,5 +25,7 @@ for _ in range(steps):
     losses.append(loss.item())
 with torch.no_grad():
     pred = model(X)
-print(f"backend={type(pred).__module__.split('.')[0]} torch_name={torch.__name__} "
-      f"first_loss={losses[0]:.4f} final_loss={losses[-1]:.4f}")
+print(
+    f"backend={type(pred).__module__.split('.')[0]} torch_name={torch.__name__} "
+    f"first_loss={losses[0]:.4f} final_loss={losses[-1]:.4f}"
+)

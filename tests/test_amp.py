@@ -1,5 +1,6 @@
 """Mixed precision: autocast's dtypes per op, and GradScaler step for step against torch's GradScaler
 (minigrad's runs on 'cuda' under the fake GPU stand-in; torch's on the CPU, where it has the same arithmetic)."""
+
 import warnings
 
 import numpy as np
@@ -58,12 +59,24 @@ def test_autocast_dtypes_per_op_on_the_gpu(fake_gpu):
     with mg.autocast("cuda"):
         assert mg.amp.is_autocast_enabled("cuda") and mg.amp.get_autocast_dtype("cuda") is mg.float16
         y = lin(x)
-        half = {"linear": y, "matmul": x @ x.T, "mm": mg.mm(x, x.T), "bmm": mg.bmm(x[None], x.T[None]),
-                "conv1d": conv(seq)}
-        full = {"sum": y.sum(), "softmax": y.softmax(1), "log_softmax": F.log_softmax(y, 1),
-                "cross_entropy": F.cross_entropy(y, t), "mse": F.mse_loss(y, y.detach() * 0.5),
-                "layer_norm": F.layer_norm(y, (3,)), "bce_logits": F.binary_cross_entropy_with_logits(y, y.sigmoid()),
-                "nll": F.nll_loss(F.log_softmax(y, 1), t), "add_promotes": y + x[:, :3]}
+        half = {
+            "linear": y,
+            "matmul": x @ x.T,
+            "mm": mg.mm(x, x.T),
+            "bmm": mg.bmm(x[None], x.T[None]),
+            "conv1d": conv(seq),
+        }
+        full = {
+            "sum": y.sum(),
+            "softmax": y.softmax(1),
+            "log_softmax": F.log_softmax(y, 1),
+            "cross_entropy": F.cross_entropy(y, t),
+            "mse": F.mse_loss(y, y.detach() * 0.5),
+            "layer_norm": F.layer_norm(y, (3,)),
+            "bce_logits": F.binary_cross_entropy_with_logits(y, y.sigmoid()),
+            "nll": F.nll_loss(F.log_softmax(y, 1), t),
+            "add_promotes": y + x[:, :3],
+        }
         with mg.autocast("cuda", enabled=False):  # a nested disabled region runs in the inputs' dtype
             assert (x @ x.T).dtype == mg.float32 and not mg.amp.is_autocast_enabled("cuda")
         assert mg.amp.is_autocast_enabled("cuda")
@@ -140,9 +153,14 @@ def _mg_run(kw, factors, opt_cls, opt_kw):
     return scales, params, s.state_dict()
 
 
-@pytest.mark.parametrize("kw", [dict(init_scale=8.0, growth_interval=2),
-                                dict(init_scale=2.0**16, growth_factor=4.0, backoff_factor=0.25, growth_interval=3),
-                                dict(init_scale=1.0, growth_interval=1)])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(init_scale=8.0, growth_interval=2),
+        dict(init_scale=2.0**16, growth_factor=4.0, backoff_factor=0.25, growth_interval=3),
+        dict(init_scale=1.0, growth_interval=1),
+    ],
+)
 @pytest.mark.parametrize("opt", ["sgd", "adam"])
 def test_grad_scaler_matches_torch_step_for_step(fake_gpu, kw, opt):
     t_opt, m_opt = ((torch.optim.SGD, mg.optim.SGD), (torch.optim.Adam, mg.optim.Adam))[opt == "adam"]
@@ -213,8 +231,9 @@ def test_grad_scaler_errors_and_state(fake_gpu):
     with pytest.raises(ValueError, match="Attempting to unscale FP16 gradients"):
         s3.unscale_(mg.optim.SGD([h], lr=0.1))
     s2 = mg.amp.GradScaler(init_scale=3.0, growth_interval=7)
-    s2.load_state_dict({"scale": 5.0, "growth_factor": 3.0, "backoff_factor": 0.25, "growth_interval": 9,
-                        "_growth_tracker": 2})
+    s2.load_state_dict(
+        {"scale": 5.0, "growth_factor": 3.0, "backoff_factor": 0.25, "growth_interval": 9, "_growth_tracker": 2}
+    )
     assert s2.get_scale() == 5.0 and s2.get_growth_interval() == 9 and s2.state_dict()["_growth_tracker"] == 2
     with pytest.raises(RuntimeError, match="source state dict is empty"):
         s2.load_state_dict({})

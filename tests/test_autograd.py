@@ -1,4 +1,5 @@
 """The graph walk itself: accumulation, freeing, hooks, user Functions, autograd.grad, grad mode, errors."""
+
 import gc
 import tracemalloc
 

@@ -1,4 +1,5 @@
 """The benchmark suite runs end to end at tiny sizes and its bookkeeping is right (no timing is asserted)."""
+
 from __future__ import annotations
 
 import json
@@ -19,27 +20,50 @@ def test_run_interleaved_alternates_order_and_excludes_warmup():
     log = []
     calls = {name: (lambda i, name=name: log.append((name, i))) for name in ("a", "b")}
     hooks = []
-    impls = [Impl("a", None, enter=lambda: hooks.append("enter a"), exit=lambda: hooks.append("exit a")),
-             Impl("b", None), Impl("c", None)]  # "c" has no call: skipped
+    impls = [
+        Impl("a", None, enter=lambda: hooks.append("enter a"), exit=lambda: hooks.append("exit a")),
+        Impl("b", None),
+        Impl("c", None),
+    ]  # "c" has no call: skipped
     res = run_interleaved(calls, impls, rounds=3, reps=2, warmup=1, pause=0.0)
     assert set(res) == {"a", "b"}
     assert all(len(t.seconds) == 6 for t in res.values())  # warm-up calls are not in the timings
     # blocks: warm-up once per implementation, then the order alternates a,b / b,a / a,b
-    assert log == [("a", 0), ("a", 0), ("a", 1), ("b", 0), ("b", 0), ("b", 1),
-                   ("b", 0), ("b", 1), ("a", 0), ("a", 1), ("a", 0), ("a", 1), ("b", 0), ("b", 1)]
+    assert log == [
+        ("a", 0),
+        ("a", 0),
+        ("a", 1),
+        ("b", 0),
+        ("b", 0),
+        ("b", 1),
+        ("b", 0),
+        ("b", 1),
+        ("a", 0),
+        ("a", 1),
+        ("a", 0),
+        ("a", 1),
+        ("b", 0),
+        ("b", 1),
+    ]
     assert hooks == ["enter a", "exit a"] * 3
 
 
 def test_report_rows_ratios_and_targets(tmp_path):
     case = Case("cnn", "CNN training step", "tiny", None)
-    timings = {"torch": Timing([0.002, 0.004, 0.003]), "minigrad": Timing([0.0015, 0.0015, 0.009]),
-               "minigrad[numpy]": Timing([0.003])}
+    timings = {
+        "torch": Timing([0.002, 0.004, 0.003]),
+        "minigrad": Timing([0.0015, 0.0015, 0.009]),
+        "minigrad[numpy]": Timing([0.003]),
+    }
     row = report.finish_row(report.make_row(case, timings))
     assert row["value"]["torch"] == pytest.approx(3.0) and row["value"]["minigrad"] == pytest.approx(1.5)
     assert row["ratio"] == pytest.approx(0.5) and row["meets_target"] is True and row["target"] == 1.0
     assert row["kernels_speedup"] == pytest.approx(2.0)
-    slow = report.finish_row(report.make_row(Case("cnn", "CNN inference (no_grad)", "", None),
-                                             {"torch": Timing([1.0]), "minigrad": Timing([1.5])}))
+    slow = report.finish_row(
+        report.make_row(
+            Case("cnn", "CNN inference (no_grad)", "", None), {"torch": Timing([1.0]), "minigrad": Timing([1.5])}
+        )
+    )
     assert slow["meets_target"] is False and slow["kernels_speedup"] is None
     text = report.table([row, slow])
     assert "MISSED" in text and "0.50" in text
@@ -62,19 +86,42 @@ def test_openblas_restart_refuses_after_numpy_import(monkeypatch):
 
 
 def test_quick_run_end_to_end(tmp_path, shared_data, capsys):
-    args = parse_args(["--quick", "--out", str(tmp_path), "--no-memory", "--threads", "1", "--reps", "1",
-                       "--data", str(shared_data / "sample.csv"), "--max-len", "24", "--clock", "cpu"])
+    args = parse_args(
+        [
+            "--quick",
+            "--out",
+            str(tmp_path),
+            "--no-memory",
+            "--threads",
+            "1",
+            "--reps",
+            "1",
+            "--data",
+            str(shared_data / "sample.csv"),
+            "--max-len",
+            "24",
+            "--clock",
+            "cpu",
+        ]
+    )
     assert run(args) == 0
     out = capsys.readouterr().out
     assert "minigrad/torch" in out and "numba warm-up" in out and "blocks:" in out
     data = json.loads((tmp_path / "results.json").read_text())
     names = {r["name"] for r in data["rows"]}
-    for expected in ("dispatch: 20 ops fwd+bwd", "conv1d fwd+bwd", "embedding fwd+bwd", "Adam step (CNN params)",
-                     "CNN training step", "CNN inference (no_grad)", "DataLoader epoch, bucketed batches"):
+    for expected in (
+        "dispatch: 20 ops fwd+bwd",
+        "conv1d fwd+bwd",
+        "embedding fwd+bwd",
+        "Adam step (CNN params)",
+        "CNN training step",
+        "CNN inference (no_grad)",
+        "DataLoader epoch, bucketed batches",
+    ):
         assert expected in names, (expected, data["notes"])
     assert "adam_update" in names and "col2im (conv1d backward)" in names  # the kernels on their own
     for r in data["rows"]:
-        for lib in ("torch", "minigrad", "minigrad[numpy]")[(r["group"] == "kernel"):]:  # kernels: minigrad only
+        for lib in ("torch", "minigrad", "minigrad[numpy]")[(r["group"] == "kernel") :]:  # kernels: minigrad only
             v = r["value"].get(lib)
             assert v is not None and v > 0 and math.isfinite(v), (r["name"], lib, data["notes"])
     assert data["machine"]["threads"]["torch.get_num_threads()"] == 1

@@ -5,6 +5,7 @@ torch's public API and returns plain numbers and arrays; the test runs it on bot
 compares. Random inputs come from NumPy; where a scenario builds a model, its weights are copied
 from a torch twin so that both start from the same point.
 """
+
 from __future__ import annotations
 
 import random
@@ -35,8 +36,9 @@ def _same(a, b, rtol=1e-5, atol=1e-6, path="result"):
     elif isinstance(a, (str, bool)) or a is None:
         assert a == b, f"{path}: {a!r} != {b!r}"
     else:
-        np.testing.assert_allclose(np.asarray(b, dtype=float), np.asarray(a, dtype=float), rtol=rtol, atol=atol,
-                                   err_msg=path)
+        np.testing.assert_allclose(
+            np.asarray(b, dtype=float), np.asarray(a, dtype=float), rtol=rtol, atol=atol, err_msg=path
+        )
 
 
 def run_both(scenario, **kw):
@@ -65,16 +67,24 @@ def tensors_scenario(lib):
     cube = lib.tensor(rng.standard_normal((2, 3, 4)).astype(np.float32))
     return {
         "shapes": [tuple(lib.zeros(3, 4).shape), tuple(lib.ones(2, 5).shape), tuple(lib.randn(3, 4).shape)],
-        "dtypes": [str(hydro.dtype).split(".")[-1], str(grid.dtype).split(".")[-1],
-                   str(lib.randn(2).dtype).split(".")[-1]],
+        "dtypes": [
+            str(hydro.dtype).split(".")[-1],
+            str(grid.dtype).split(".")[-1],
+            str(lib.randn(2).dtype).split(".")[-1],
+        ],
         "device": str(a.device),
         "elementwise": [_np(a + b), _np(a * b), _np(a**2), _np(a + row)],
         "matmul": [_np(a @ b.T), _np(lib.matmul(a, b.T))],
         "reductions": [a.sum().item(), _np(a.sum(dim=0)), _np(a.mean(dim=-1)), _np(values), _np(indices)],
-        "reshapes": [tuple(cube.view(6, 4).shape), tuple(cube.reshape(2, 12).shape),
-                     tuple(cube.transpose(0, 1).shape), tuple(cube.permute(2, 0, 1).shape),
-                     tuple(cube.unsqueeze(0).shape), tuple(cube.unsqueeze(0).squeeze().shape),
-                     _np(cube.permute(2, 0, 1))],
+        "reshapes": [
+            tuple(cube.view(6, 4).shape),
+            tuple(cube.reshape(2, 12).shape),
+            tuple(cube.transpose(0, 1).shape),
+            tuple(cube.permute(2, 0, 1).shape),
+            tuple(cube.unsqueeze(0).shape),
+            tuple(cube.unsqueeze(0).squeeze().shape),
+            _np(cube.permute(2, 0, 1)),
+        ],
     }
 
 
@@ -114,9 +124,14 @@ def autograd_scenario(lib):
     def predict(inp):
         return inp @ w
 
-    return {"x.grad": _np(x.grad), "loss": loss.item(), "w.grad": _np(w.grad), "b.grad": _np(b.grad),
-            "shapes": [tuple(w.grad.shape), tuple(b.grad.shape)],
-            "no_grad": [frozen.requires_grad, predict(feats).requires_grad]}
+    return {
+        "x.grad": _np(x.grad),
+        "loss": loss.item(),
+        "w.grad": _np(w.grad),
+        "b.grad": _np(b.grad),
+        "shapes": [tuple(w.grad.shape), tuple(b.grad.shape)],
+        "no_grad": [frozen.requires_grad, predict(feats).requires_grad],
+    }
 
 
 def test_autograd():
@@ -148,8 +163,9 @@ def test_module_and_layers():
     outs = {name: models[name](lib.tensor(x)) for name, lib in LIBS.items()}
     _same(_np(outs["torch"]), _np(outs["minigrad"]))
     assert tuple(outs["minigrad"].shape) == (32, 2)
-    names = {name: [(n, tuple(p.shape), p.requires_grad) for n, p in m.named_parameters()]
-             for name, m in models.items()}
+    names = {
+        name: [(n, tuple(p.shape), p.requires_grad) for n, p in m.named_parameters()] for name, m in models.items()
+    }
     assert names["torch"] == names["minigrad"]
     counts = {name: sum(p.numel() for p in m.parameters() if p.requires_grad) for name, m in models.items()}
     assert counts["torch"] == counts["minigrad"] == 20 * 64 + 64 + 64 * 2 + 2
@@ -158,8 +174,16 @@ def test_module_and_layers():
 def layer_zoo_scenario(lib, x, tokens):
     nn = lib.nn
     lib.manual_seed(0)
-    layers = [nn.Linear(in_features=20, out_features=64), nn.ReLU(), nn.GELU(), nn.Sigmoid(), nn.Softmax(dim=-1),
-              nn.LayerNorm(normalized_shape=64), nn.BatchNorm1d(num_features=64), nn.Dropout(p=0.1)]
+    layers = [
+        nn.Linear(in_features=20, out_features=64),
+        nn.ReLU(),
+        nn.GELU(),
+        nn.Sigmoid(),
+        nn.Softmax(dim=-1),
+        nn.LayerNorm(normalized_shape=64),
+        nn.BatchNorm1d(num_features=64),
+        nn.Dropout(p=0.1),
+    ]
     emb = nn.Embedding(num_embeddings=21, embedding_dim=64)
     h = lib.tensor(x)
     shapes = []
@@ -179,8 +203,9 @@ def test_layer_types_build_and_apply():
 
 def make_sequential(lib):
     nn = lib.nn
-    return nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Dropout(0.1), nn.Linear(64, 64), nn.ReLU(),
-                         nn.Dropout(0.1), nn.Linear(64, 2))
+    return nn.Sequential(
+        nn.Linear(20, 64), nn.ReLU(), nn.Dropout(0.1), nn.Linear(64, 64), nn.ReLU(), nn.Dropout(0.1), nn.Linear(64, 2)
+    )
 
 
 def test_sequential_state_dict_save_and_load(tmp_path):
@@ -202,16 +227,22 @@ def test_sequential_state_dict_save_and_load(tmp_path):
 # --------------------------------------------------------------------------- losses and optimisers
 def losses_scenario(lib, logits, targets, reg_pred, reg_true):
     nn = lib.nn
-    return [nn.MSELoss()(lib.tensor(reg_pred), lib.tensor(reg_true)).item(),
-            nn.BCEWithLogitsLoss()(lib.tensor(logits[:, 0]), lib.tensor((targets == 1).astype(np.float32))).item(),
-            nn.CrossEntropyLoss()(lib.tensor(logits), lib.tensor(targets)).item()]
+    return [
+        nn.MSELoss()(lib.tensor(reg_pred), lib.tensor(reg_true)).item(),
+        nn.BCEWithLogitsLoss()(lib.tensor(logits[:, 0]), lib.tensor((targets == 1).astype(np.float32))).item(),
+        nn.CrossEntropyLoss()(lib.tensor(logits), lib.tensor(targets)).item(),
+    ]
 
 
 def test_losses():
     rng = np.random.default_rng(6)
-    run_both(losses_scenario, logits=rng.standard_normal((16, 3)).astype(np.float32),
-             targets=rng.integers(0, 3, 16), reg_pred=rng.standard_normal(16).astype(np.float32),
-             reg_true=rng.standard_normal(16).astype(np.float32))
+    run_both(
+        losses_scenario,
+        logits=rng.standard_normal((16, 3)).astype(np.float32),
+        targets=rng.integers(0, 3, 16),
+        reg_pred=rng.standard_normal(16).astype(np.float32),
+        reg_true=rng.standard_normal(16).astype(np.float32),
+    )
 
 
 def _toy_data(n=96, d=20, seed=7):
@@ -233,9 +264,11 @@ def train_eval_scenario(lib, state, opt_name, tmp):
     device = lib.device("cpu")
     model = model.to(device)
     criterion = nn.CrossEntropyLoss()
-    optimizer = {"sgd": lambda p: lib.optim.SGD(p, lr=0.05, momentum=0.9),
-                 "adam": lambda p: lib.optim.Adam(p, lr=1e-2),
-                 "adamw": lambda p: lib.optim.AdamW(p, lr=1e-2, weight_decay=0.01)}[opt_name](model.parameters())
+    optimizer = {
+        "sgd": lambda p: lib.optim.SGD(p, lr=0.05, momentum=0.9),
+        "adam": lambda p: lib.optim.Adam(p, lr=1e-2),
+        "adamw": lambda p: lib.optim.AdamW(p, lr=1e-2, weight_decay=0.01),
+    }[opt_name](model.parameters())
     scheduler = lib.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", patience=1, factor=0.5)
 
     def train_one_epoch():
@@ -264,7 +297,7 @@ def train_eval_scenario(lib, state, opt_name, tmp):
 
     history, best, waited = [], float("inf"), 0
     best_path = f"{tmp}/best-{lib.__name__}.pt"
-    for epoch in range(6):
+    for _epoch in range(6):
         tr = train_one_epoch()
         vl, preds, labels = evaluate()
         scheduler.step(vl)
@@ -402,8 +435,11 @@ def test_solubility_cnn_forward_backward_agree():
         logits = net(lib.tensor(tokens), lib.tensor(mask))
         loss = lib.nn.CrossEntropyLoss()(logits, lib.tensor(labels))
         loss.backward()
-        results[name] = {"logits": _np(logits), "loss": loss.item(),
-                         "grads": {n: _np(p.grad) for n, p in net.named_parameters()}}
+        results[name] = {
+            "logits": _np(logits),
+            "loss": loss.item(),
+            "grads": {n: _np(p.grad) for n, p in net.named_parameters()},
+        }
         results[name]["n_params"] = sum(p.numel() for p in net.parameters())
     _same(results["torch"], results["minigrad"], rtol=1e-4, atol=1e-6)
     assert not np.any(results["minigrad"]["grads"]["embedding.weight"][0])  # padding row gets no gradient

@@ -1,4 +1,5 @@
 """minigrad.utils.data: datasets, samplers, DataLoader batching/shuffling, collate (against torch's rules)."""
+
 import warnings
 from collections import OrderedDict, namedtuple
 
@@ -113,8 +114,18 @@ def test_shuffle_is_reproducible_under_manual_seed():
     g = minigrad.Generator().manual_seed(7)
     a = _order(mud.DataLoader(mud.TensorDataset(X, y), batch_size=6, shuffle=True, generator=g))
     g.manual_seed(7)
-    b = _order(mud.DataLoader(mud.TensorDataset(X, y), batch_size=6, shuffle=True, generator=g, num_workers=4,
-                              pin_memory=True, prefetch_factor=2, persistent_workers=True))
+    b = _order(
+        mud.DataLoader(
+            mud.TensorDataset(X, y),
+            batch_size=6,
+            shuffle=True,
+            generator=g,
+            num_workers=4,
+            pin_memory=True,
+            prefetch_factor=2,
+            persistent_workers=True,
+        )
+    )
     assert a == b
 
 
@@ -138,6 +149,7 @@ def _assert_same(mine, theirs):
 
 def _both(samples_np):
     """The same samples for both libraries (arrays become each library's tensors where marked)."""
+
     def conv(x, lib):
         if isinstance(x, tuple) and len(x) == 2 and x[0] == "T":
             return lib.from_numpy(x[1].copy())
@@ -150,6 +162,7 @@ def _both(samples_np):
         if isinstance(x, tuple):
             return tuple(conv(v, lib) for v in x)
         return x
+
     return [conv(s, minigrad) for s in samples_np], [conv(s, torch) for s in samples_np]
 
 
@@ -222,8 +235,11 @@ def _pad_collate(batch):
         seqs[row, :n] = item["sequence"].numpy()
         mask[row, :n] = 1.0
     labels = np.array([item["label"] for item in batch])
-    return {"sequence": minigrad.from_numpy(seqs), "mask": minigrad.from_numpy(mask),
-            "label": minigrad.from_numpy(labels)}
+    return {
+        "sequence": minigrad.from_numpy(seqs),
+        "mask": minigrad.from_numpy(mask),
+        "label": minigrad.from_numpy(labels),
+    }
 
 
 def test_custom_collate_fn_with_dynamic_padding():
@@ -349,8 +365,13 @@ from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 
-@given(n=st.integers(0, 40), batch_size=st.integers(1, 12), drop_last=st.booleans(), shuffle=st.booleans(),
-       seed=st.integers(0, 2**31))
+@given(
+    n=st.integers(0, 40),
+    batch_size=st.integers(1, 12),
+    drop_last=st.booleans(),
+    shuffle=st.booleans(),
+    seed=st.integers(0, 2**31),
+)
 def test_loader_batches_partition_the_dataset(n, batch_size, drop_last, shuffle, seed):
     ds = mud.TensorDataset(minigrad.tensor(np.arange(n)))
     minigrad.manual_seed(seed)

@@ -4,6 +4,7 @@ checked to stay on the device. (The strict stand-in raises on any silent host/de
 
 Run the whole op suite on the stand-in too: ``MINIGRAD_FAKE_GPU=1 MINIGRAD_TEST_DEVICE=cuda pytest``.
 """
+
 import copy
 import os
 import pathlib
@@ -107,11 +108,21 @@ def test_moving_tensors(fake_gpu):
 
 
 def test_creation_with_device(fake_gpu):
-    for t in (mg.zeros(2, 3, device="cuda"), mg.ones(2, device="cuda"), mg.full((2,), 7.0, device="cuda"),
-              mg.arange(5, device="cuda"), mg.eye(3, device="cuda"), mg.tensor([1, 2], device="cuda"),
-              mg.linspace(0, 1, 5, device="cuda"), mg.empty(3, device="cuda"), mg.randint(0, 5, (3,), device="cuda"),
-              mg.zeros_like(mg.ones(2, device="cuda")), mg.ones(2).new_zeros(3, device="cuda"),
-              mg.ones(2, device="cuda").new_tensor([1.0]), mg.rand(2, device="cuda")):
+    for t in (
+        mg.zeros(2, 3, device="cuda"),
+        mg.ones(2, device="cuda"),
+        mg.full((2,), 7.0, device="cuda"),
+        mg.arange(5, device="cuda"),
+        mg.eye(3, device="cuda"),
+        mg.tensor([1, 2], device="cuda"),
+        mg.linspace(0, 1, 5, device="cuda"),
+        mg.empty(3, device="cuda"),
+        mg.randint(0, 5, (3,), device="cuda"),
+        mg.zeros_like(mg.ones(2, device="cuda")),
+        mg.ones(2).new_zeros(3, device="cuda"),
+        mg.ones(2, device="cuda").new_tensor([1.0]),
+        mg.rand(2, device="cuda"),
+    ):
         assert t.device == mg.device("cuda:0") and isinstance(t.array, fg.ndarray)
     assert mg.zeros(2, device="cuda:1").device == mg.device("cuda:1")
     # random tensors are drawn on the host, so one seed gives the same numbers on both devices
@@ -124,8 +135,14 @@ def test_creation_with_device(fake_gpu):
 
 def test_mixing_devices_is_a_clear_error(fake_gpu):
     c, g = mg.ones(3), mg.ones(3, device="cuda")
-    for bad in (lambda: c + g, lambda: g * c, lambda: mg.matmul(g, c), lambda: mg.cat([c, g]),
-                lambda: mg.where(g > 0, g, c), lambda: F.linear(g, mg.ones(2, 3))):
+    for bad in (
+        lambda: c + g,
+        lambda: g * c,
+        lambda: mg.matmul(g, c),
+        lambda: mg.cat([c, g]),
+        lambda: mg.where(g > 0, g, c),
+        lambda: F.linear(g, mg.ones(2, 3)),
+    ):
         with pytest.raises(RuntimeError, match=r"(?i)expected all tensors to be on the same device.*(cpu|cuda)"):
             bad()
     with pytest.raises(TypeError, match=r"can't convert cuda:0 device type tensor to numpy.*Tensor.cpu\(\)"):
@@ -136,8 +153,10 @@ def test_mixing_devices_is_a_clear_error(fake_gpu):
 
 # ----------------------------------------------------------------------------- ops on the device
 def _run(fn, arrays, device, grad):
-    ins = [mg.tensor(a, device=device, requires_grad=grad and a.dtype.kind == "f") if isinstance(a, np.ndarray)
-           else a for a in arrays]
+    ins = [
+        mg.tensor(a, device=device, requires_grad=grad and a.dtype.kind == "f") if isinstance(a, np.ndarray) else a
+        for a in arrays
+    ]
     out = fn(*ins)
     outs = out if isinstance(out, (tuple, list)) else (out,)
     ups = []
@@ -178,36 +197,107 @@ TARGET = np.array([1, 3, 0])
 OPS = {
     "arith": (lambda x, y: (x * y + x / y - y) ** 2 - 2.5 * x + 1, X, Y),
     "arith32": (lambda x: x.exp() * 2.5 + x.sigmoid() - x.tanh() + x.abs().sqrt(), X32),
-    "unary": (lambda x: (x.relu() + x.sin() + x.cos() + F.gelu(x) + F.silu(x) + F.softplus(x) + x.clamp(-0.5, 0.5)), X),
+    "unary": (lambda x: x.relu() + x.sin() + x.cos() + F.gelu(x) + F.silu(x) + F.softplus(x) + x.clamp(-0.5, 0.5), X),
     "erf_log": (lambda x: x.erf() + (x.abs() + 1).log() + (x.abs() + 0.5).rsqrt(), X),
     "compare_where": (lambda x, y: mg.where(x > y, x, y * 2) + mg.maximum(x, y) + x.masked_fill(x < 0, 0.5), X, Y),
-    "reduce": (lambda x: (x.sum(), x.mean(0), x.var(1), x.std(), x.max(1)[0], x.amax(), x.logsumexp(1), x.prod(0),
-                          x.cumsum(1), x.norm(), x.argmax(1)), X),
+    "reduce": (
+        lambda x: (
+            x.sum(),
+            x.mean(0),
+            x.var(1),
+            x.std(),
+            x.max(1)[0],
+            x.amax(),
+            x.logsumexp(1),
+            x.prod(0),
+            x.cumsum(1),
+            x.norm(),
+            x.argmax(1),
+        ),
+        X,
+    ),
     "softmax": (lambda x: (x.softmax(1), x.log_softmax(0), F.softmax(x, -1)), X),
-    "shape": (lambda x: (x.reshape(2, 6), x.permute(1, 0), x.T, x.unsqueeze(0).expand(2, 3, 4), x.flatten(), x.flip(1),
-                         mg.cat([x, x * 2], 1), mg.stack([x, x], 0), x.split(2, 1)[1], x.chunk(3, 0)[2],
-                         x.transpose(0, 1).contiguous(), x.repeat(2, 1), x.squeeze(), x[:, None].squeeze(1)), X),
-    "index": (lambda x: (x[1], x[:, 1:3], x[mg.tensor(IDX, device=x.device)], x[x > 0], x.index_select(
-        1, mg.tensor(IDX, device=x.device)), x.gather(1, mg.tensor([[0], [1], [3]], device=x.device)),
-        mg.zeros(3, 4, dtype=x.dtype, device=x.device).scatter_add(0, mg.tensor([[0, 1, 2, 0]], device=x.device),
-                                                                    x[:1])), X),
-    "linalg": (lambda x, y: (x @ y, mg.matmul(x, x.T), mg.mm(x.T, x), mg.outer(y, y), mg.einsum("ij,j->i", x, y),
-                             mg.bmm(x[None], x.T[None])), X, Y),
+    "shape": (
+        lambda x: (
+            x.reshape(2, 6),
+            x.permute(1, 0),
+            x.T,
+            x.unsqueeze(0).expand(2, 3, 4),
+            x.flatten(),
+            x.flip(1),
+            mg.cat([x, x * 2], 1),
+            mg.stack([x, x], 0),
+            x.split(2, 1)[1],
+            x.chunk(3, 0)[2],
+            x.transpose(0, 1).contiguous(),
+            x.repeat(2, 1),
+            x.squeeze(),
+            x[:, None].squeeze(1),
+        ),
+        X,
+    ),
+    "index": (
+        lambda x: (
+            x[1],
+            x[:, 1:3],
+            x[mg.tensor(IDX, device=x.device)],
+            x[x > 0],
+            x.index_select(1, mg.tensor(IDX, device=x.device)),
+            x.gather(1, mg.tensor([[0], [1], [3]], device=x.device)),
+            mg.zeros(3, 4, dtype=x.dtype, device=x.device).scatter_add(
+                0, mg.tensor([[0, 1, 2, 0]], device=x.device), x[:1]
+            ),
+        ),
+        X,
+    ),
+    "linalg": (
+        lambda x, y: (
+            x @ y,
+            mg.matmul(x, x.T),
+            mg.mm(x.T, x),
+            mg.outer(y, y),
+            mg.einsum("ij,j->i", x, y),
+            mg.bmm(x[None], x.T[None]),
+        ),
+        X,
+        Y,
+    ),
     "linear": (lambda x, w, b: F.linear(x, w, b), X, R.standard_normal((5, 4)), R.standard_normal(5)),
-    "conv_pool": (lambda x, w: (F.conv1d(x, w, padding=1), F.conv1d(x, w, stride=2, dilation=2), F.max_pool1d(x, 2),
-                                F.avg_pool1d(x, 3, 2, 1), F.adaptive_avg_pool1d(x, 3)), SEQ, W_CONV),
-    "norm": (lambda x, w, b: (F.layer_norm(x, (8,), None, None), F.group_norm(x, 3, w, b)), SEQ,
-             R.standard_normal(3), R.standard_normal(3)),
-    "embedding": (lambda w: F.embedding(mg.tensor([[0, 4, 4], [2, 0, 1]], device=w.device), w, padding_idx=1),
-                  R.standard_normal((5, 3))),
-    "losses": (lambda x, y: (F.cross_entropy(x, mg.tensor(TARGET, device=x.device)),
-                             F.cross_entropy(x, mg.tensor(TARGET, device=x.device), label_smoothing=0.1,
-                                             reduction="sum"),
-                             F.nll_loss(x.log_softmax(1), mg.tensor(TARGET, device=x.device)),
-                             F.mse_loss(x, y.expand(3, 4)), F.l1_loss(x, y.expand(3, 4)),
-                             F.binary_cross_entropy_with_logits(x, (y.expand(3, 4) > 3).float().to(x.dtype)),
-                             F.binary_cross_entropy(x.sigmoid(), (y.expand(3, 4) > 3).to(x.dtype)),
-                             F.smooth_l1_loss(x, y.expand(3, 4))), X, Y),
+    "conv_pool": (
+        lambda x, w: (
+            F.conv1d(x, w, padding=1),
+            F.conv1d(x, w, stride=2, dilation=2),
+            F.max_pool1d(x, 2),
+            F.avg_pool1d(x, 3, 2, 1),
+            F.adaptive_avg_pool1d(x, 3),
+        ),
+        SEQ,
+        W_CONV,
+    ),
+    "norm": (
+        lambda x, w, b: (F.layer_norm(x, (8,), None, None), F.group_norm(x, 3, w, b)),
+        SEQ,
+        R.standard_normal(3),
+        R.standard_normal(3),
+    ),
+    "embedding": (
+        lambda w: F.embedding(mg.tensor([[0, 4, 4], [2, 0, 1]], device=w.device), w, padding_idx=1),
+        R.standard_normal((5, 3)),
+    ),
+    "losses": (
+        lambda x, y: (
+            F.cross_entropy(x, mg.tensor(TARGET, device=x.device)),
+            F.cross_entropy(x, mg.tensor(TARGET, device=x.device), label_smoothing=0.1, reduction="sum"),
+            F.nll_loss(x.log_softmax(1), mg.tensor(TARGET, device=x.device)),
+            F.mse_loss(x, y.expand(3, 4)),
+            F.l1_loss(x, y.expand(3, 4)),
+            F.binary_cross_entropy_with_logits(x, (y.expand(3, 4) > 3).float().to(x.dtype)),
+            F.binary_cross_entropy(x.sigmoid(), (y.expand(3, 4) > 3).to(x.dtype)),
+            F.smooth_l1_loss(x, y.expand(3, 4)),
+        ),
+        X,
+        Y,
+    ),
     "inplace": (lambda x: x.clone().mul_(2).add_(1).clamp_(-1, 1), X),
 }
 
@@ -276,10 +366,15 @@ def _train(device, opt_cls, steps=4, **opt_kw):
     return model, losses
 
 
-@pytest.mark.parametrize("opt_cls, kw", [(mg.optim.SGD, dict(lr=0.1, momentum=0.9, weight_decay=1e-3, nesterov=True)),
-                                         (mg.optim.Adam, dict(lr=1e-2, amsgrad=True)),
-                                         (mg.optim.AdamW, dict(lr=1e-2, weight_decay=0.1)),
-                                         (mg.optim.RMSprop, dict(lr=1e-3, momentum=0.5))])
+@pytest.mark.parametrize(
+    "opt_cls, kw",
+    [
+        (mg.optim.SGD, dict(lr=0.1, momentum=0.9, weight_decay=1e-3, nesterov=True)),
+        (mg.optim.Adam, dict(lr=1e-2, amsgrad=True)),
+        (mg.optim.AdamW, dict(lr=1e-2, weight_decay=0.1)),
+        (mg.optim.RMSprop, dict(lr=1e-3, momentum=0.5)),
+    ],
+)
 def test_training_loop_on_the_gpu_matches_the_cpu(fake_gpu, opt_cls, kw):
     # the GPU path is the plain array-module code (no numba) and im2col convolutions: the same on the CPU
     with kernels.use("numpy"), mg.backends.conv.use("im2col"):
@@ -325,12 +420,16 @@ def test_clip_grad_norm_on_the_gpu(fake_gpu):
     assert float(total) == ref_total
 
 
-
 def test_importing_minigrad_does_not_import_cupy():
     code = "import sys, minigrad; assert 'cupy' not in sys.modules; print(minigrad.cuda.is_available())"
     env = {k: v for k, v in os.environ.items() if k != "MINIGRAD_FAKE_GPU"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         cwd=str(pathlib.Path(__file__).resolve().parents[1]))
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(pathlib.Path(__file__).resolve().parents[1]),
+    )
     assert out.returncode == 0, out.stderr
 
 
@@ -350,15 +449,22 @@ def test_save_load_and_deepcopy_on_the_gpu(fake_gpu, tmp_path):
 
 
 MIXED = {
-    "cross_entropy": lambda g, c, t: F.cross_entropy(g, t), "nll_loss": lambda g, c, t: F.nll_loss(g, t),
+    "cross_entropy": lambda g, c, t: F.cross_entropy(g, t),
+    "nll_loss": lambda g, c, t: F.nll_loss(g, t),
     "mse_loss": lambda g, c, t: F.mse_loss(g, c),
     "bce_logits": lambda g, c, t: F.binary_cross_entropy_with_logits(g, c),
-    "gather": lambda g, c, t: g.gather(1, t[:, None]), "index_select": lambda g, c, t: g.index_select(0, t),
-    "masked_fill": lambda g, c, t: g.masked_fill(c > 0, 1.0), "stack": lambda g, c, t: mg.stack([g, c]),
-    "maximum": lambda g, c, t: mg.maximum(g, c), "lerp": lambda g, c, t: mg.lerp(g, c, 0.5),
-    "layer_norm": lambda g, c, t: F.layer_norm(g, (4,), mg.ones(4), None), "einsum": lambda g, c, t: mg.einsum(
-        "ij,ij->i", g, c), "dot": lambda g, c, t: mg.dot(g[0], c[0]), "clamp": lambda g, c, t: g.clamp(min=c),
-    "eq": lambda g, c, t: g == c, "pow": lambda g, c, t: g**c,
+    "gather": lambda g, c, t: g.gather(1, t[:, None]),
+    "index_select": lambda g, c, t: g.index_select(0, t),
+    "masked_fill": lambda g, c, t: g.masked_fill(c > 0, 1.0),
+    "stack": lambda g, c, t: mg.stack([g, c]),
+    "maximum": lambda g, c, t: mg.maximum(g, c),
+    "lerp": lambda g, c, t: mg.lerp(g, c, 0.5),
+    "layer_norm": lambda g, c, t: F.layer_norm(g, (4,), mg.ones(4), None),
+    "einsum": lambda g, c, t: mg.einsum("ij,ij->i", g, c),
+    "dot": lambda g, c, t: mg.dot(g[0], c[0]),
+    "clamp": lambda g, c, t: g.clamp(min=c),
+    "eq": lambda g, c, t: g == c,
+    "pow": lambda g, c, t: g**c,
     "setitem": lambda g, c, t: g.detach().__setitem__(0, c[0]),
     "conv1d": lambda g, c, t: F.conv1d(g[None], mg.ones(2, 3, 2)),
 }

@@ -1,5 +1,6 @@
 """The fake GPU stand-in (minigrad._fakegpu) itself: it must behave like CuPy at the type boundary,
 or the device tests built on it would prove nothing."""
+
 import copy
 import pickle
 
@@ -40,9 +41,17 @@ def test_implicit_conversion_to_numpy_raises(convert):
 
 def test_mixing_host_and_device_arrays_raises_everywhere():
     a, h = dev([1.0, 2.0, 3.0]), np.ones(3)
-    for bad in (lambda: a + h, lambda: h + a, lambda: a * h, lambda: h < a, lambda: fg.add(a, h),
-                lambda: fg.where(a > 1, a, h), lambda: fg.concatenate([a, h]), lambda: np.concatenate([a, h]),
-                lambda: a.dot(h)):
+    for bad in (
+        lambda: a + h,
+        lambda: h + a,
+        lambda: a * h,
+        lambda: h < a,
+        lambda: fg.add(a, h),
+        lambda: fg.where(a > 1, a, h),
+        lambda: fg.concatenate([a, h]),
+        lambda: np.concatenate([a, h]),
+        lambda: a.dot(h),
+    ):
         with pytest.raises(TypeError, match="Unsupported type"):
             bad()
     with pytest.raises(TypeError, match="Unsupported type"):
@@ -111,7 +120,7 @@ def test_what_cupy_lacks_is_missing():
         fg.ElementwiseKernel("T x", "T y", "y = x", "copy")
     assert fg.fuse(lambda x: x * 2)(3) == 6  # cupy.fuse-decorated Python still runs
     with pytest.raises(AttributeError):
-        fg.no_such_function
+        _ = fg.no_such_function
 
 
 def test_no_floating_point_warnings_as_on_a_gpu():

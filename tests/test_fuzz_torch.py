@@ -5,6 +5,7 @@ programs (default 100, about 5 s) of up to FUZZ_STEPS steps (default 20). ``make
 randomized budget. FUZZ_INPLACE=0 leaves out the in-place rules; FUZZ_OFF (see fuzz_support.OPEN_FINDINGS)
 the divergences already reported.
 """
+
 import os
 
 import numpy as np
@@ -21,7 +22,10 @@ RANDOM = os.environ.get("FUZZ_RANDOM", "0") == "1"  # make fuzz: a new seed ever
 
 TestDifferentialFuzz = fuzz_support.DifferentialMachine.TestCase
 TestDifferentialFuzz.settings = settings(
-    max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None, derandomize=not RANDOM,
+    max_examples=EXAMPLES,
+    stateful_step_count=STEPS,
+    deadline=None,
+    derandomize=not RANDOM,
     database=None if not RANDOM else settings.default.database,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
@@ -67,7 +71,7 @@ def test_pow_with_a_number_exponent_does_not_save_its_result(exponent):
     grads = {}
     for lib in (torch, mg):
         x = lib.tensor([0.5, 1.0, 2.0], dtype=lib.float64, requires_grad=True)
-        y = x ** exponent
+        y = x**exponent
         y[0] = x[1] * 3
         y.backward(lib.tensor([0.3, -1.1, 2.0], dtype=lib.float64))
         grads[lib.__name__] = (y.detach().numpy(), x.grad.numpy())

@@ -1,4 +1,5 @@
 """In-place ops: true writes (views stay linked), torch's errors, and recorded writes in grad mode."""
+
 import numpy as np
 import pytest
 import torch
@@ -115,15 +116,18 @@ def test_non_leaf_write_is_recorded(name, dtype):
 
 
 @settings(max_examples=10)
-@given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=1, base_shape=(), min_dims=0, max_dims=3, min_side=0,
-                                                max_side=3),
-       op=st.sampled_from(["add_", "mul_", "div_", "sub_"]), data=st.data())
+@given(
+    shapes=hnp.mutually_broadcastable_shapes(
+        num_shapes=1, base_shape=(), min_dims=0, max_dims=3, min_side=0, max_side=3
+    ),
+    op=st.sampled_from(["add_", "mul_", "div_", "sub_"]),
+    data=st.data(),
+)
 def test_recorded_binary_inplace_with_broadcast_other(shapes, op, data):
     shape = shapes.result_shape
     # other has a shape that broadcasts to self's shape
-    other = tuple(data.draw(st.sampled_from([1, s])) for s in shape)[data.draw(st.integers(0, len(shape))):]
-    compare(lambda lib, a, b: getattr(a * 1, op)(b.abs() + 1 if op == "div_" else b), _arr(shape),
-            _arr(other, seed=1))
+    other = tuple(data.draw(st.sampled_from([1, s])) for s in shape)[data.draw(st.integers(0, len(shape))) :]
+    compare(lambda lib, a, b: getattr(a * 1, op)(b.abs() + 1 if op == "div_" else b), _arr(shape), _arr(other, seed=1))
 
 
 def test_recorded_write_keeps_identity_memory_and_bumps_version():
@@ -137,9 +141,11 @@ def test_recorded_write_keeps_identity_memory_and_bumps_version():
 
 
 def test_dtype_rules_like_torch():
-    for fn in (lambda lib: lib.zeros(3, dtype=lib.int64).add_(0.5),
-               lambda lib: lib.zeros(3, dtype=lib.int64).div_(2),
-               lambda lib: lib.zeros(3, dtype=lib.int64).exp_()):
+    for fn in (
+        lambda lib: lib.zeros(3, dtype=lib.int64).add_(0.5),
+        lambda lib: lib.zeros(3, dtype=lib.int64).div_(2),
+        lambda lib: lib.zeros(3, dtype=lib.int64).exp_(),
+    ):
         with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired output type Long"):
             fn(torch)
         with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired output type Long"):
@@ -250,7 +256,8 @@ EXTRA = {
     "addcdiv_": lambda lib, x, o: x.addcdiv_(o, o.abs() + 1, value=2),
     "scatter_": lambda lib, x, o: x.scatter_(1, lib.tensor([[2, 0], [1, 1]], device=x.device), 7.0),
     "scatter_add_": lambda lib, x, o: x.scatter_add_(
-        1, lib.tensor([[2, 0, 2], [1, 1, 0]], device=x.device), o.expand(2, 3).contiguous()),
+        1, lib.tensor([[2, 0, 2], [1, 1, 0]], device=x.device), o.expand(2, 3).contiguous()
+    ),
 }
 
 
@@ -271,17 +278,21 @@ def test_more_inplace_ops_no_grad_and_recorded(name, dtype):
     compare(lambda lib, a, b: fn(lib, a * 1, b), x, o)
 
 
-@pytest.mark.parametrize("write", [
-    lambda lib, w: w[0].mul_(2),
-    lambda lib, w: w.view(6).add_(1),
-    lambda lib, w: w.t()[1:].zero_(),
-    lambda lib, w: w[1][2:].__setitem__(0, 5.0),
-])
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda lib, w: w[0].mul_(2),
+        lambda lib, w: w.view(6).add_(1),
+        lambda lib, w: w.t()[1:].zero_(),
+        lambda lib, w: w[1][2:].__setitem__(0, 5.0),
+    ],
+)
 def test_writing_into_a_view_of_a_leaf_errors_like_torch(write):
     for lib in (torch, mg):
         w = lib.ones(2, 3, requires_grad=True)
-        with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad is being used in an "
-                                               "in-place operation."):
+        with pytest.raises(
+            RuntimeError, match="a view of a leaf Variable that requires grad is being used in an in-place operation."
+        ):
             write(lib, w)
         with lib.no_grad():
             write(lib, w)  # allowed without recording, and it writes into w

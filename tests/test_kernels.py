@@ -1,4 +1,5 @@
 """minigrad.kernels: every numba kernel agrees with its NumPy reference, and the references agree with torch."""
+
 from __future__ import annotations
 
 import os
@@ -29,8 +30,15 @@ def _both(name):
 
 
 # ----------------------------------------------------------------------------- embedding backward
-@given(m=st.integers(0, 40), d=st.integers(1, 6), num=st.integers(1, 7), pad=st.booleans(),
-       dtype=st.sampled_from(DTYPES), seed=st.integers(0, 2**16), transposed=st.booleans())
+@given(
+    m=st.integers(0, 40),
+    d=st.integers(1, 6),
+    num=st.integers(1, 7),
+    pad=st.booleans(),
+    dtype=st.sampled_from(DTYPES),
+    seed=st.integers(0, 2**16),
+    transposed=st.booleans(),
+)
 def test_embedding_backward_matches_torch(m, d, num, pad, dtype, seed, transposed):
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, num, m)  # few rows, many repeats
@@ -64,8 +72,14 @@ def test_embedding_backward_int32_indices():
 
 
 # ----------------------------------------------------------------------------- ReLU backward
-@given(x=hnp.arrays(st.sampled_from(DTYPES), hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=5),
-                    elements=st.floats(-3, 3, width=32)), seed=st.integers(0, 2**16))
+@given(
+    x=hnp.arrays(
+        st.sampled_from(DTYPES),
+        hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=5),
+        elements=st.floats(-3, 3, width=32),
+    ),
+    seed=st.integers(0, 2**16),
+)
 def test_relu_backward_matches_torch(x, seed):
     grad = np.random.default_rng(seed).standard_normal(x.shape).astype(x.dtype)
     t = torch.tensor(x, requires_grad=True)
@@ -77,8 +91,13 @@ def test_relu_backward_matches_torch(x, seed):
         np.testing.assert_array_equal(got, t.grad.numpy(), err_msg=fn.__name__)
 
 
-@given(x=hnp.arrays(st.sampled_from(DTYPES), hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=5),
-                    elements=st.floats(-3, 3, width=32) | st.just(float("nan")) | st.just(-0.0)))
+@given(
+    x=hnp.arrays(
+        st.sampled_from(DTYPES),
+        hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=5),
+        elements=st.floats(-3, 3, width=32) | st.just(float("nan")) | st.just(-0.0),
+    )
+)
 def test_relu_forward_matches_torch_nan_included(x):
     want = torch.relu(torch.tensor(x)).numpy()
     for fn in _both("relu_forward"):
@@ -116,8 +135,14 @@ def _torch_masked_mean(x, mask):
     return (x * m[:, None, :]).sum(-1) / m.sum(-1, keepdim=True).clamp(min=1)
 
 
-@given(n=st.integers(0, 3), c=st.integers(1, 4), length=st.integers(1, 7), dtype=st.sampled_from(DTYPES),
-       seed=st.integers(0, 2**16), fuse_relu=st.booleans())
+@given(
+    n=st.integers(0, 3),
+    c=st.integers(1, 4),
+    length=st.integers(1, 7),
+    dtype=st.sampled_from(DTYPES),
+    seed=st.integers(0, 2**16),
+    fuse_relu=st.booleans(),
+)
 def test_masked_pool_matches_torch(n, c, length, dtype, seed, fuse_relu):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, c, length)).astype(dtype)
@@ -177,8 +202,21 @@ def test_adam_update_tracks_torch_over_many_steps(decoupled, case, dtype):
         p, m, v = p0.copy(), np.zeros(shape, dtype), np.zeros(shape, dtype)
         vmax = np.zeros(shape, dtype) if opts["amsgrad"] else None
         for step, g in enumerate(grads, 1):
-            fn(p, g, m, v, vmax, step, opts["lr"], opts["betas"][0], opts["betas"][1], opts["eps"],
-               opts["weight_decay"], decoupled, opts["maximize"])
+            fn(
+                p,
+                g,
+                m,
+                v,
+                vmax,
+                step,
+                opts["lr"],
+                opts["betas"][0],
+                opts["betas"][1],
+                opts["eps"],
+                opts["weight_decay"],
+                decoupled,
+                opts["maximize"],
+            )
         assert p.dtype == dtype
         tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(p, tp.detach().numpy(), **tol, err_msg=fn.__name__)
@@ -212,12 +250,22 @@ def test_adam_update_dispatch_in_place_and_fallbacks():
 # ----------------------------------------------------------------------------- col2im
 def _im2col(xpad_t, k, stride, dilation, l_out):
     """(N, Lp, C) channels-last padded signal -> (N, L_out, K, C) columns, as Conv1d builds them."""
-    return np.stack([xpad_t[:, j * dilation:j * dilation + stride * (l_out - 1) + 1:stride] for j in range(k)], axis=2)
+    return np.stack(
+        [xpad_t[:, j * dilation : j * dilation + stride * (l_out - 1) + 1 : stride] for j in range(k)], axis=2
+    )
 
 
-@given(n=st.integers(0, 2), c=st.integers(1, 3), length=st.integers(1, 9), k=st.integers(1, 4),
-       padding=st.integers(0, 3), stride=st.integers(1, 3), dilation=st.integers(1, 2), seed=st.integers(0, 2**16),
-       dtype=st.sampled_from(DTYPES))
+@given(
+    n=st.integers(0, 2),
+    c=st.integers(1, 3),
+    length=st.integers(1, 9),
+    k=st.integers(1, 4),
+    padding=st.integers(0, 3),
+    stride=st.integers(1, 3),
+    dilation=st.integers(1, 2),
+    seed=st.integers(0, 2**16),
+    dtype=st.sampled_from(DTYPES),
+)
 def test_col2im_is_the_adjoint_of_im2col_and_matches_torch(n, c, length, k, padding, stride, dilation, seed, dtype):
     lp = length + 2 * padding
     if lp < dilation * (k - 1) + 1:
@@ -228,18 +276,20 @@ def test_col2im_is_the_adjoint_of_im2col_and_matches_torch(n, c, length, k, padd
     cols = rng.standard_normal((n, l_out, k, c)).astype(dtype)
     # torch: the input gradient of unfold (torch's im2col) for the same upstream columns
     tx = torch.tensor(x, requires_grad=True)
-    t_cols = torch.nn.functional.unfold(tx[:, :, None, :], (1, k), dilation=(1, dilation), padding=(0, padding),
-                                        stride=(1, stride))  # (N, C*K, L_out), channel-major
+    t_cols = torch.nn.functional.unfold(
+        tx[:, :, None, :], (1, k), dilation=(1, dilation), padding=(0, padding), stride=(1, stride)
+    )  # (N, C*K, L_out), channel-major
     t_cols.backward(torch.tensor(cols.transpose(0, 3, 2, 1).reshape(n, c * k, l_out)))
     xpad_t = np.pad(x, ((0, 0), (0, 0), (padding, padding))).transpose(0, 2, 1)
     for fn in _both("col2im"):
         got = fn(cols, lp, stride, dilation)
         assert got.shape == (n, lp, c) and got.dtype == dtype
-        inner = got[:, padding:padding + length].transpose(0, 2, 1)
+        inner = got[:, padding : padding + length].transpose(0, 2, 1)
         np.testing.assert_allclose(inner, tx.grad.numpy(), **TOL[dtype], err_msg=fn.__name__)
         # adjoint identity <im2col(x), cols> == <x, col2im(cols)> (padding rows included)
-        np.testing.assert_allclose(np.vdot(_im2col(xpad_t, k, stride, dilation, l_out), cols), np.vdot(xpad_t, got),
-                                   rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(
+            np.vdot(_im2col(xpad_t, k, stride, dilation, l_out), cols), np.vdot(xpad_t, got), rtol=1e-4, atol=1e-5
+        )
 
 
 def test_col2im_rejects_columns_that_do_not_fit():
@@ -316,8 +366,9 @@ def test_environment_variable_selects_backend(value, expected):
 
 def test_environment_variable_rejects_unknown_backend():
     env = dict(os.environ, MINIGRAD_KERNELS="cuda-magic")
-    res = subprocess.run([sys.executable, "-c", "import minigrad.kernels"], env=env, capture_output=True, text=True,
-                         cwd=_root())
+    res = subprocess.run(
+        [sys.executable, "-c", "import minigrad.kernels"], env=env, capture_output=True, text=True, cwd=_root()
+    )
     assert res.returncode != 0 and "MINIGRAD_KERNELS" in res.stderr
 
 
@@ -326,8 +377,15 @@ def test_warmup_compiles_and_reports_seconds():
     secs = kernels.warmup()
     assert isinstance(secs, float) and secs >= 0
     # after warm-up every kernel has at least one compiled signature
-    for name in ("_embedding_backward_loop", "_relu_forward_loop", "_relu_backward_loop", "_masked_pool_backward_loop",
-                 "_adam_loop", "_amsgrad_loop", "_col2im_loop"):
+    for name in (
+        "_embedding_backward_loop",
+        "_relu_forward_loop",
+        "_relu_backward_loop",
+        "_masked_pool_backward_loop",
+        "_adam_loop",
+        "_amsgrad_loop",
+        "_col2im_loop",
+    ):
         assert getattr(cpu, name).signatures, name
 
 
@@ -388,8 +446,9 @@ def test_float16_takes_the_numpy_reference():
             got = kernels.masked_pool_backward(np.ones((1, 2), h), np.full((1, 3), 0.5, h))
             assert got.dtype == h and got.shape == (1, 2, 3)
             p = np.ones(3, h)
-            assert kernels.adam_update(p, np.ones(3, h), np.zeros(3, h), np.zeros(3, h), step=1, lr=0.5, beta1=0.9,
-                                       beta2=0.99, eps=1e-8)
+            assert kernels.adam_update(
+                p, np.ones(3, h), np.zeros(3, h), np.zeros(3, h), step=1, lr=0.5, beta1=0.9, beta2=0.99, eps=1e-8
+            )
             np.testing.assert_allclose(p, 0.5, rtol=1e-2)  # float16 arithmetic: ~3 significant digits
 
 
@@ -420,13 +479,18 @@ def test_malloc_settings_are_applied_on_linux_glibc_and_can_be_switched_off():
     env = dict(os.environ)
     env.pop("MINIGRAD_MALLOC", None)
     on = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
-    off = subprocess.run([sys.executable, "-c", code], env=env | {"MINIGRAD_MALLOC": "system"},
-                         capture_output=True, text=True, check=True).stdout
+    off = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env | {"MINIGRAD_MALLOC": "system"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert off == "False"
     import ctypes
 
     try:
-        ctypes.CDLL("libc.so.6").mallopt
+        _ = ctypes.CDLL("libc.so.6").mallopt
         glibc = sys.platform.startswith("linux")
     except (OSError, AttributeError):
         glibc = False

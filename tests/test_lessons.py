@@ -8,6 +8,7 @@ Conventions (see lessons/00-how-to-read-this-repo.md):
 * `path/to/file.py` and `path/to/file.py::Name.attr` in backticks are references: the file must
   exist and the name must be importable from it; relative Markdown links must point at files.
 """
+
 from __future__ import annotations
 
 import contextlib

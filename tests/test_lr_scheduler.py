@@ -1,4 +1,5 @@
 """minigrad.optim.lr_scheduler against torch.optim.lr_scheduler: the learning rates of 100 steps agree."""
+
 import math
 import warnings
 
@@ -52,16 +53,24 @@ SCHEDULES = {
     "LambdaLR-per-group": lambda m, o: m.LambdaLR(o, lr_lambda=[lambda e: 0.95**e, lambda e: 1 + math.sin(e)]),
     "MultiplicativeLR": lambda m, o: m.MultiplicativeLR(o, lr_lambda=lambda e: 0.98 if e % 3 else 1.01),
     "SequentialLR": lambda m, o: m.SequentialLR(
-        o, [m.LinearLR(o, start_factor=0.2, total_iters=5), m.CosineAnnealingLR(o, T_max=60),
-            m.ExponentialLR(o, gamma=0.9)], milestones=[5, 70]),
+        o,
+        [
+            m.LinearLR(o, start_factor=0.2, total_iters=5),
+            m.CosineAnnealingLR(o, T_max=60),
+            m.ExponentialLR(o, gamma=0.9),
+        ],
+        milestones=[5, 70],
+    ),
     "PolynomialLR": lambda m, o: m.PolynomialLR(o, total_iters=60, power=1.7),
-    "ChainedScheduler": lambda m, o: m.ChainedScheduler([m.LinearLR(o, start_factor=0.3, total_iters=10),
-                                                         m.ExponentialLR(o, gamma=0.97)]),
+    "ChainedScheduler": lambda m, o: m.ChainedScheduler(
+        [m.LinearLR(o, start_factor=0.3, total_iters=10), m.ExponentialLR(o, gamma=0.97)]
+    ),
     "CosineAnnealingWarmRestarts": lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=7, T_mult=2, eta_min=0.001),
     "CosineAnnealingWarmRestarts-1": lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=9),
     "OneCycleLR": lambda m, o: m.OneCycleLR(o, max_lr=[0.5, 0.1], total_steps=100),
-    "OneCycleLR-3phase-linear": lambda m, o: m.OneCycleLR(o, max_lr=0.3, total_steps=120, three_phase=True,
-                                                         anneal_strategy="linear"),
+    "OneCycleLR-3phase-linear": lambda m, o: m.OneCycleLR(
+        o, max_lr=0.3, total_steps=120, three_phase=True, anneal_strategy="linear"
+    ),
 }
 
 
@@ -75,8 +84,10 @@ def test_onecycle_cycles_momentum_and_betas():
     mg_opt, th_opt = _opts(cls="SGD", momentum=0.9)
     a, b = mls.OneCycleLR(mg_opt, max_lr=0.4, total_steps=50), TLS.OneCycleLR(th_opt, max_lr=0.4, total_steps=50)
     ma, mb = _opts(cls="Adam")
-    c, d = mls.OneCycleLR(ma, max_lr=0.4, epochs=5, steps_per_epoch=10), TLS.OneCycleLR(mb, max_lr=0.4, epochs=5,
-                                                                                        steps_per_epoch=10)
+    c, d = (
+        mls.OneCycleLR(ma, max_lr=0.4, epochs=5, steps_per_epoch=10),
+        TLS.OneCycleLR(mb, max_lr=0.4, epochs=5, steps_per_epoch=10),
+    )
     for _ in range(49):
         for s in (a, b, c, d):
             s.optimizer.step()
@@ -123,16 +134,19 @@ METRIC_RNG = np.random.default_rng(3)
 NOISY = (1.0 / np.arange(1, 101) + 0.02 * METRIC_RNG.standard_normal(100)).tolist()
 
 
-@pytest.mark.parametrize("kw", [
-    dict(),
-    dict(patience=2, factor=0.5),
-    dict(patience=3, factor=0.5, cooldown=4),
-    dict(patience=1, factor=0.3, threshold=0.05, threshold_mode="abs"),
-    dict(patience=2, factor=0.2, min_lr=[0.01, 0.2]),
-    dict(patience=0, factor=0.5, min_lr=0.3, eps=1e-3),
-    dict(mode="max", patience=2, factor=0.5, threshold=0.01),
-    dict(mode="max", patience=1, threshold_mode="abs", threshold=0.1, cooldown=2),
-])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(),
+        dict(patience=2, factor=0.5),
+        dict(patience=3, factor=0.5, cooldown=4),
+        dict(patience=1, factor=0.3, threshold=0.05, threshold_mode="abs"),
+        dict(patience=2, factor=0.2, min_lr=[0.01, 0.2]),
+        dict(patience=0, factor=0.5, min_lr=0.3, eps=1e-3),
+        dict(mode="max", patience=2, factor=0.5, threshold=0.01),
+        dict(mode="max", patience=1, threshold_mode="abs", threshold=0.1, cooldown=2),
+    ],
+)
 def test_reduce_lr_on_plateau_matches_torch(kw):
     metrics = NOISY if kw.get("mode", "min") == "min" else [-m for m in NOISY]
     lrs = _plateau(metrics + [float(torch.tensor(5.0))] * 30, **kw)

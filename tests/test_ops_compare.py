@@ -1,4 +1,5 @@
 """Comparison and logical ops against torch: bool results, broadcasting, scalars, promotion, no gradient."""
+
 import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
@@ -26,9 +27,14 @@ def two_arrays(draw, dtypes=DTYPES):
 
 
 COMPARISONS = {
-    "eq": lambda t, a, b: t.eq(a, b), "ne": lambda t, a, b: a != b, "lt": lambda t, a, b: t.lt(a, b),
-    "le": lambda t, a, b: a <= b, "gt": lambda t, a, b: a > b, "ge": lambda t, a, b: t.ge(a, b),
-    "eq_op": lambda t, a, b: a == b, "greater": lambda t, a, b: a.greater(b),
+    "eq": lambda t, a, b: t.eq(a, b),
+    "ne": lambda t, a, b: a != b,
+    "lt": lambda t, a, b: t.lt(a, b),
+    "le": lambda t, a, b: a <= b,
+    "gt": lambda t, a, b: a > b,
+    "ge": lambda t, a, b: t.ge(a, b),
+    "eq_op": lambda t, a, b: a == b,
+    "greater": lambda t, a, b: a.greater(b),
 }
 
 
@@ -44,8 +50,9 @@ def test_comparisons_broadcast_and_promote_like_torch(name, ab):
 def test_comparisons_with_python_scalars(name, scalar):
     x = np.array([[-1.5, 0.0, 0.5], [1.0, 2.0, np.nan]])
     compare(lambda t, a: COMPARISONS[name](t, a, scalar), x, grad=False)
-    compare(lambda t, a: COMPARISONS[name](t, a.long() if hasattr(a, "long") else a, scalar), np.nan_to_num(x),
-            grad=False)
+    compare(
+        lambda t, a: COMPARISONS[name](t, a.long() if hasattr(a, "long") else a, scalar), np.nan_to_num(x), grad=False
+    )
 
 
 @pytest.mark.parametrize("scalar", [1, 0.5, True])
@@ -63,8 +70,17 @@ def test_comparison_results_are_bool_and_outside_the_graph():
 @settings(max_examples=10)
 @given(ab=two_arrays())
 def test_logical_ops_like_torch(ab):
-    compare(lambda t, a, b: (t.logical_and(a, b), t.logical_or(a, b), t.logical_xor(a, b), t.logical_not(a),
-                             a.logical_not()), *ab, grad=False)
+    compare(
+        lambda t, a, b: (
+            t.logical_and(a, b),
+            t.logical_or(a, b),
+            t.logical_xor(a, b),
+            t.logical_not(a),
+            a.logical_not(),
+        ),
+        *ab,
+        grad=False,
+    )
 
 
 def test_logical_ops_with_scalars_and_operators():
@@ -97,9 +113,16 @@ def test_allclose_isclose_equal():
     b = np.array([1.0 + 1e-9, 2.0001, np.nan])
     for lib in (torch, mg):
         ta, tb = lib.tensor(a), lib.tensor(b)
-        results = (lib.allclose(ta, tb), lib.allclose(ta, tb, rtol=1e-3, equal_nan=True),
-                   lib.allclose(ta[:1], tb[:1]), lib.equal(ta, ta), lib.equal(ta[:2], ta[:2]),
-                   lib.equal(ta[:2], tb[:2]), lib.equal(ta[:2], ta[:1]), ta[:1].allclose(tb[:1]))
+        results = (
+            lib.allclose(ta, tb),
+            lib.allclose(ta, tb, rtol=1e-3, equal_nan=True),
+            lib.allclose(ta[:1], tb[:1]),
+            lib.equal(ta, ta),
+            lib.equal(ta[:2], ta[:2]),
+            lib.equal(ta[:2], tb[:2]),
+            lib.equal(ta[:2], ta[:1]),
+            ta[:1].allclose(tb[:1]),
+        )
         if lib is torch:
             expected = results
         else:
@@ -123,5 +146,17 @@ def test_broadcast_error_names_the_op_and_shapes():
 def test_method_forms():
     x = np.array([1.0, 2.0, 3.0])
     y = np.array([1.0, 2.5, 2.0])
-    compare(lambda t, a, b: (a.greater_equal(b), a.less_equal(b), a.not_equal(b), a.isclose(b), a.less(b),
-                             a.eq(b), a.logical_xor(b)), x, y, grad=False)
+    compare(
+        lambda t, a, b: (
+            a.greater_equal(b),
+            a.less_equal(b),
+            a.not_equal(b),
+            a.isclose(b),
+            a.less(b),
+            a.eq(b),
+            a.logical_xor(b),
+        ),
+        x,
+        y,
+        grad=False,
+    )

@@ -1,5 +1,6 @@
 """Element-wise ops against torch: forward values, dtypes, input gradients (random upstream gradient),
 and float64 finite-difference gradchecks, on hypothesis-drawn shapes (0-d and size-0 included)."""
+
 import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
@@ -76,8 +77,23 @@ UNARY = {
 def _fn(name):
     fn = UNARY[name][0]
     # the activation functions live in nn.functional in torch and at the top level in minigrad
-    if name in ("gelu", "gelu_tanh", "silu", "softplus", "softplus_beta", "leaky_relu", "elu", "hardtanh", "relu6",
-                "logsigmoid", "selu", "mish", "softsign", "hardsigmoid", "hardswish"):
+    if name in (
+        "gelu",
+        "gelu_tanh",
+        "silu",
+        "softplus",
+        "softplus_beta",
+        "leaky_relu",
+        "elu",
+        "hardtanh",
+        "relu6",
+        "logsigmoid",
+        "selu",
+        "mish",
+        "softsign",
+        "hardsigmoid",
+        "hardswish",
+    ):
         return lambda lib, x: fn(torch, x) if lib is torch else fn(_MgNS, x)
     return fn
 
@@ -111,8 +127,10 @@ def test_unary_float32_agrees_with_torch(name, x):
     compare(_fn(name), _input(name, x).astype(np.float32))
 
 
-@pytest.mark.parametrize("name", ["exp", "log", "log1p", "expm1", "log2", "sqrt", "rsqrt", "sin", "cos", "tanh",
-                                  "sigmoid", "erf", "reciprocal"])
+@pytest.mark.parametrize(
+    "name",
+    ["exp", "log", "log1p", "expm1", "log2", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "erf", "reciprocal"],
+)
 def test_integer_inputs_promote_to_default_float(name):
     x = np.array([[1, 2], [3, 4]], dtype=np.int64)
     compare(_fn(name), x, grad=False, rtol=1e-6, atol=1e-6)
@@ -123,8 +141,7 @@ def test_integer_inputs_promote_to_default_float(name):
 def test_integer_preserving_ops_keep_integer_dtype(name):
     x = np.array([[-3, 0], [2, 5]], dtype=np.int32)
     fn = UNARY[name][0]
-    compare(lambda t, a: fn(t, a) if name in ("abs", "square", "relu", "neg") else getattr(t, name)(a), x,
-            grad=False)
+    compare(lambda t, a: fn(t, a) if name in ("abs", "square", "relu", "neg") else getattr(t, name)(a), x, grad=False)
 
 
 KINKS = {
@@ -154,8 +171,25 @@ def test_gradient_conventions_at_kinks_match_torch(name, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("name", ["sigmoid", "softplus", "silu", "tanh", "gelu", "elu", "softplus_beta", "erf",
-                                  "gelu_tanh", "logsigmoid", "mish", "selu", "softsign", "hardswish"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "sigmoid",
+        "softplus",
+        "silu",
+        "tanh",
+        "gelu",
+        "elu",
+        "softplus_beta",
+        "erf",
+        "gelu_tanh",
+        "logsigmoid",
+        "mish",
+        "selu",
+        "softsign",
+        "hardswish",
+    ],
+)
 def test_stable_for_large_inputs(name, dtype):
     x = np.array([-1e4, -800.0, -100.0, -30.0, 0.0, 30.0, 100.0, 800.0, 1e4], dtype=dtype)
     with np.errstate(over="raise", invalid="raise", divide="raise"):
@@ -179,12 +213,14 @@ def test_gelu_rejects_unknown_approximation():
 def pair(min_dims=0, lo=-3.0, hi=3.0, dtype=np.float64):
     @st.composite
     def strat(draw):
-        shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=min_dims, max_dims=3, min_side=0,
-                                                        max_side=3))
+        shapes = draw(
+            hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=min_dims, max_dims=3, min_side=0, max_side=3)
+        )
         el = st.floats(lo, hi, allow_nan=False, allow_infinity=False)
         a = draw(hnp.arrays(dtype, shapes.input_shapes[0], elements=el))
         b = draw(hnp.arrays(dtype, shapes.input_shapes[1], elements=el))
         return a, b
+
     return strat()
 
 
@@ -246,10 +282,17 @@ def test_binary_broadcasting_float32(name, ab):
     compare(fn, a.astype(np.float32), b.astype(np.float32))
 
 
-@pytest.mark.parametrize("fn", [lambda t, a, b: t.maximum(a, b), lambda t, a, b: t.minimum(a, b),
-                                lambda t, a, b: t.clamp(a, min=b), lambda t, a, b: t.clamp(a, max=b),
-                                lambda t, a, b: t.clamp(a, min=b, max=b + 1),
-                                lambda t, a, b: t.clamp(a, min=b + 1, max=b)])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda t, a, b: t.maximum(a, b),
+        lambda t, a, b: t.minimum(a, b),
+        lambda t, a, b: t.clamp(a, min=b),
+        lambda t, a, b: t.clamp(a, max=b),
+        lambda t, a, b: t.clamp(a, min=b, max=b + 1),
+        lambda t, a, b: t.clamp(a, min=b + 1, max=b),
+    ],
+)
 def test_tie_gradients_match_torch(fn):
     a = np.array([1.0, 2.0, 3.0, -1.0, 0.5])
     b = np.array([1.0, 0.0, 3.0, -1.0, 0.7])
@@ -266,7 +309,7 @@ def test_scalar_operands_and_where_scalars():
     compare(lambda t, a: t.clamp(a.long(), min=0.5), x, grad=False)
     compare(lambda t, a: t.lerp(a, a * 3, 0.25), x)
     compare(lambda t, a: t.lerp(a, a * 3, 0.75), x)
-    compare(lambda t, a: 2.0 ** a + 3 % (a.detach() + 5.5) + (a + 5.5) % 3 - 1.5 ** (a * 0.5), x)
+    compare(lambda t, a: 2.0**a + 3 % (a.detach() + 5.5) + (a + 5.5) % 3 - 1.5 ** (a * 0.5), x)
     compare(lambda t, a: t.masked_fill(a, a > 1, 7), x)
 
 
@@ -321,8 +364,17 @@ def test_error_messages():
 
 def test_float32_stays_float32_with_python_scalars():
     x = mg.ones(3)
-    for y in (x.exp(), x * 2.5, x.clamp(0, 1), mg.where(x > 0, x, 0.0), x.masked_fill(x > 0, 2), mg.gelu(x),
-              mg.softplus(x, beta=2), x.lerp(x, 0.3), x % 0.7):
+    for y in (
+        x.exp(),
+        x * 2.5,
+        x.clamp(0, 1),
+        mg.where(x > 0, x, 0.0),
+        x.masked_fill(x > 0, 2),
+        mg.gelu(x),
+        mg.softplus(x, beta=2),
+        x.lerp(x, 0.3),
+        x % 0.7,
+    ):
         assert y.dtype is mg.float32
 
 
@@ -352,13 +404,18 @@ def test_top_level_relu_has_no_inplace_flag_as_in_torch():
 
 
 NAN_CASES = {
-    "maximum": lambda t, a: t.maximum(a, a * 0 + 2), "minimum": lambda t, a: t.minimum(a * 0 + 2, a),
-    "relu": lambda t, a: t.relu(a), "abs": lambda t, a: t.abs(a), "sign": lambda t, a: t.sign(a) * a,
+    "maximum": lambda t, a: t.maximum(a, a * 0 + 2),
+    "minimum": lambda t, a: t.minimum(a * 0 + 2, a),
+    "relu": lambda t, a: t.relu(a),
+    "abs": lambda t, a: t.abs(a),
+    "sign": lambda t, a: t.sign(a) * a,
     "elu": lambda t, a: (t.nn.functional if t is torch else t).elu(a),
     "hardtanh": lambda t, a: (t.nn.functional if t is torch else t).hardtanh(a),
     "leaky_relu": lambda t, a: (t.nn.functional if t is torch else t).leaky_relu(a),
-    "clamp": lambda t, a: t.clamp(a, 0, 2), "where": lambda t, a: t.where(a > 2, a, -a),
-    "sigmoid": lambda t, a: t.sigmoid(a), "gelu": lambda t, a: (t.nn.functional if t is torch else t).gelu(a),
+    "clamp": lambda t, a: t.clamp(a, 0, 2),
+    "where": lambda t, a: t.where(a > 2, a, -a),
+    "sigmoid": lambda t, a: t.sigmoid(a),
+    "gelu": lambda t, a: (t.nn.functional if t is torch else t).gelu(a),
 }
 
 

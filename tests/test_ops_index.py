@@ -1,4 +1,5 @@
 """Indexing ops against torch, including repeated indices in the backward pass and setitem's semantics."""
+
 import numpy as np
 import pytest
 import torch
@@ -33,8 +34,9 @@ def test_getitem_basic_indices(shape, data):
 @settings(max_examples=12)
 @given(shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4), data=st.data())
 def test_getitem_integer_arrays_with_repeats(shape, data):
-    index = data.draw(hnp.integer_array_indices(shape, result_shape=hnp.array_shapes(min_dims=1, max_dims=2,
-                                                                                      max_side=5)))
+    index = data.draw(
+        hnp.integer_array_indices(shape, result_shape=hnp.array_shapes(min_dims=1, max_dims=2, max_side=5))
+    )
     compare(lambda lib, a: a[tuple(lib.tensor(i, device=a.device) for i in index)], _arr(shape))
     compare(lambda lib, a: a[index], _arr(shape))  # numpy arrays as indices
 
@@ -112,8 +114,9 @@ def test_setitem_plain_tensor_writes_in_place():
 
 def test_setitem_on_leaf_requiring_grad_is_an_error():
     w = mg.ones(3, requires_grad=True)
-    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place "
-                                           "operation."):
+    with pytest.raises(
+        RuntimeError, match="a leaf Variable that requires grad is being used in an in-place operation."
+    ):
         w[0] = 2.0
     t = torch.ones(3, requires_grad=True)
     with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
@@ -154,8 +157,11 @@ def test_setitem_value_requiring_grad_into_plain_tensor():
 
 def test_setitem_shape_error():
     x = mg.zeros(2, 3)
-    with pytest.raises(RuntimeError, match=r"shape mismatch: value tensor of shape \[2\] cannot be broadcast to "
-                                           r"indexing result of shape \[3\]"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"shape mismatch: value tensor of shape \[2\] cannot be broadcast to "
+        r"indexing result of shape \[3\]",
+    ):
         x[0] = mg.zeros(2)
     with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
         mg.zeros(3, 1).expand(3, 2)[0, 0] = 1.0
@@ -230,6 +236,7 @@ def test_scatter_and_scatter_add(shape, data):
     idx = _index_strategy(shape, d, data, src_shape)
     if any(idx.shape[k] > shape[k] for k in range(nd) if k != d):
         return
+
     # (scatter of a src with repeated targets keeps an unspecified write: see the next test)
     # torch 2.13 cannot backpropagate into a src larger than the index: compare that case forward + input grad
     def fn(lib, a, s):
@@ -266,8 +273,10 @@ def test_scatter_errors():
 
 # ------------------------------------------------------------------ masked_select, one_hot
 @settings(max_examples=10)
-@given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, min_side=0, max_side=3),
-       data=st.data())
+@given(
+    shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, min_side=0, max_side=3),
+    data=st.data(),
+)
 def test_masked_select(shapes, data):
     xs, ms = shapes.input_shapes
     mask = data.draw(hnp.arrays(np.bool_, ms))
@@ -280,8 +289,12 @@ def test_masked_select_requires_bool():
 
 
 @settings(max_examples=10)
-@given(labels=hnp.arrays(np.int64, hnp.array_shapes(min_dims=0, max_dims=2, min_side=1, max_side=4),
-                         elements=st.integers(0, 4)), extra=st.integers(0, 2))
+@given(
+    labels=hnp.arrays(
+        np.int64, hnp.array_shapes(min_dims=0, max_dims=2, min_side=1, max_side=4), elements=st.integers(0, 4)
+    ),
+    extra=st.integers(0, 2),
+)
 def test_one_hot(labels, extra):
     import torch.nn.functional as F
 

@@ -1,4 +1,5 @@
 """matmul, mm, bmm, dot, outer, einsum against torch (forward, backward, gradcheck)."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -16,9 +17,14 @@ def _arr(shape, dtype=np.float64, seed=0):
 
 
 @settings(max_examples=12)
-@given(batch=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=2, min_side=0, max_side=3),
-       n=st.integers(0, 3), k=st.integers(0, 3), m=st.integers(0, 3), vec=st.sampled_from(["", "a", "b", "ab"]),
-       dtype=st.sampled_from(DTYPES))
+@given(
+    batch=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=2, min_side=0, max_side=3),
+    n=st.integers(0, 3),
+    k=st.integers(0, 3),
+    m=st.integers(0, 3),
+    vec=st.sampled_from(["", "a", "b", "ab"]),
+    dtype=st.sampled_from(DTYPES),
+)
 def test_matmul_shapes_with_broadcast_batches(batch, n, k, m, vec, dtype):
     ba, bb = batch.input_shapes
     sa = (k,) if "a" in vec else ba + (n, k)
@@ -63,8 +69,11 @@ def test_matmul_errors_name_shapes():
         mg.mm(mg.zeros(2, 3, 4), mg.zeros(4, 5))
     with pytest.raises(RuntimeError, match="batch1 and batch2 must be 3D"):
         mg.bmm(mg.zeros(3, 4), mg.zeros(4, 5))
-    with pytest.raises(RuntimeError, match=r"Expected size for first two dimensions of batch2 tensor to be: "
-                                           r"\[2, 4\] but got: \[3, 4\]"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"Expected size for first two dimensions of batch2 tensor to be: "
+        r"\[2, 4\] but got: \[3, 4\]",
+    ):
         mg.bmm(mg.zeros(2, 3, 4), mg.zeros(3, 4, 5))
     with pytest.raises(RuntimeError, match="1D tensors expected, but got 2D and 1D tensors"):
         mg.dot(mg.zeros(2, 2), mg.zeros(2))

@@ -1,5 +1,6 @@
 """Reductions, scans and softmax against torch: values, dtypes, gradients (random upstream gradient),
 float64 gradchecks; dims drawn by hypothesis (None, negative, tuples, keepdim), 0-d and size-0 inputs."""
+
 import math
 
 import hypothesis.extra.numpy as hnp
@@ -24,7 +25,7 @@ def with_dim(draw, shapes=SHAPES, tuples=True, allow_none=True, distinct=False):
     el = st.floats(-3, 3, allow_nan=False, allow_infinity=False)
     if distinct:  # no ties: max/min/prod gradients are then unambiguous and smooth
         size = int(np.prod(shape))
-        x = (draw(st.permutations(range(size))) if size else [])
+        x = draw(st.permutations(range(size))) if size else []
         x = (np.array(x, dtype=np.float64) * 0.37 - 1.1).reshape(shape)
     else:
         x = draw(hnp.arrays(np.float64, shape, elements=el))
@@ -32,8 +33,7 @@ def with_dim(draw, shapes=SHAPES, tuples=True, allow_none=True, distinct=False):
     if allow_none:
         choices.append(st.none())
     if tuples and n:
-        choices.append(st.lists(st.integers(-n, n - 1), min_size=1, max_size=n,
-                                unique_by=lambda d: d % n).map(tuple))
+        choices.append(st.lists(st.integers(-n, n - 1), min_size=1, max_size=n, unique_by=lambda d: d % n).map(tuple))
     dim = draw(st.one_of(*choices))
     return x, dim, draw(st.booleans())
 
@@ -156,9 +156,16 @@ def test_any_all_over_dim_tuples(data):
 def test_ties_in_reductions_match_torch():
     x = np.array([[3.0, 1.0, 3.0], [2.0, 2.0, -1.0]])
     fns = [
-        lambda t, a: t.max(a), lambda t, a: t.min(a), lambda t, a: t.amax(a, 1), lambda t, a: t.amin(a, 0),
-        lambda t, a: t.amax(a, (0, 1), keepdim=True), lambda t, a: t.max(a, 1), lambda t, a: t.min(a, 0),
-        lambda t, a: t.max(a, -1, keepdim=True), lambda t, a: t.norm(a, math.inf), lambda t, a: t.norm(a, -math.inf),
+        lambda t, a: t.max(a),
+        lambda t, a: t.min(a),
+        lambda t, a: t.amax(a, 1),
+        lambda t, a: t.amin(a, 0),
+        lambda t, a: t.amax(a, (0, 1), keepdim=True),
+        lambda t, a: t.max(a, 1),
+        lambda t, a: t.min(a, 0),
+        lambda t, a: t.max(a, -1, keepdim=True),
+        lambda t, a: t.norm(a, math.inf),
+        lambda t, a: t.norm(a, -math.inf),
     ]
     for fn in fns:
         compare(fn, x, gradcheck=False)
@@ -177,8 +184,7 @@ def test_prod_with_zeros():
 def test_softmax_and_logsumexp_are_stable_for_large_logits():
     x = np.array([[1000.0, 0.0, -1000.0], [1e4, 1e4, 1e4], [-1e4, -1e4 + 1, 3.0]])
     for dt in (np.float64, np.float32):
-        compare(lambda t, a: (t.softmax(a, 1), t.log_softmax(a, 1), t.logsumexp(a, 1)), x.astype(dt),
-                gradcheck=False)
+        compare(lambda t, a: (t.softmax(a, 1), t.log_softmax(a, 1), t.logsumexp(a, 1)), x.astype(dt), gradcheck=False)
         out = mg.log_softmax(mg.tensor(x.astype(dt)), 0)
         assert np.all(np.isfinite(out.numpy()))
 
@@ -190,8 +196,7 @@ def test_logsumexp_with_infinities():
 
 def test_softmax_dtype_argument():
     x = np.array([[1.0, 2.0, 3.0]], dtype=np.float32)
-    compare(lambda t, a: (t.softmax(a, -1, dtype=t.float64), t.log_softmax(a, 1, dtype=t.float64)), x,
-            gradcheck=False)
+    compare(lambda t, a: (t.softmax(a, -1, dtype=t.float64), t.log_softmax(a, 1, dtype=t.float64)), x, gradcheck=False)
 
 
 def test_softmax_gradient_is_not_checked_with_a_sum_only():
@@ -207,17 +212,41 @@ def test_softmax_gradient_is_not_checked_with_a_sum_only():
 
 def test_zero_dim_inputs():
     x = np.array(1.5)
-    for fn in [lambda t, a: t.sum(a, 0), lambda t, a: t.mean(a, -1, keepdim=True), lambda t, a: t.max(a, 0),
-               lambda t, a: t.softmax(a, 0), lambda t, a: t.log_softmax(a, -1), lambda t, a: t.cumsum(a, 0),
-               lambda t, a: t.prod(a, 0), lambda t, a: t.logsumexp(a, 0), lambda t, a: t.amax(a, 0),
-               lambda t, a: t.norm(a), lambda t, a: t.argmax(a, 0), lambda t, a: t.var(a, 0, correction=0)]:
+    for fn in [
+        lambda t, a: t.sum(a, 0),
+        lambda t, a: t.mean(a, -1, keepdim=True),
+        lambda t, a: t.max(a, 0),
+        lambda t, a: t.softmax(a, 0),
+        lambda t, a: t.log_softmax(a, -1),
+        lambda t, a: t.cumsum(a, 0),
+        lambda t, a: t.prod(a, 0),
+        lambda t, a: t.logsumexp(a, 0),
+        lambda t, a: t.amax(a, 0),
+        lambda t, a: t.norm(a),
+        lambda t, a: t.argmax(a, 0),
+        lambda t, a: t.var(a, 0, correction=0),
+    ]:
         compare(fn, x)
 
 
 def test_empty_reductions():
     x = np.zeros((2, 0, 3))
-    compare(lambda t, a: (t.sum(a), t.sum(a, 1), t.prod(a, 1), t.logsumexp(a, 1), t.mean(a, 1), t.amax(a, 0),
-                          t.max(a, 2).values, t.cumsum(a, 1), t.norm(a, dim=1), t.softmax(a, 1)), x, gradcheck=False)
+    compare(
+        lambda t, a: (
+            t.sum(a),
+            t.sum(a, 1),
+            t.prod(a, 1),
+            t.logsumexp(a, 1),
+            t.mean(a, 1),
+            t.amax(a, 0),
+            t.max(a, 2).values,
+            t.cumsum(a, 1),
+            t.norm(a, dim=1),
+            t.softmax(a, 1),
+        ),
+        x,
+        gradcheck=False,
+    )
     with pytest.raises(RuntimeError, match="max.*numel\\(\\) == 0"):
         mg.max(mg.tensor(x))
     with pytest.raises(IndexError, match="max.*dim 1.*non-zero size"):
@@ -230,8 +259,22 @@ def test_empty_reductions():
 
 def test_integer_and_bool_reduction_dtypes():
     x = np.array([[1, 2, 3], [4, 5, 6]], dtype=np.int32)
-    compare(lambda t, a: (t.sum(a), a.sum(1), t.prod(a, 0), t.cumsum(a, 1), t.sum(a > 2), t.sum(a, dtype=t.float64),
-                          t.max(a), t.amax(a, 1), t.mean(a, 0, dtype=t.float32), t.max(a, 1)), x, grad=False)
+    compare(
+        lambda t, a: (
+            t.sum(a),
+            a.sum(1),
+            t.prod(a, 0),
+            t.cumsum(a, 1),
+            t.sum(a > 2),
+            t.sum(a, dtype=t.float64),
+            t.max(a),
+            t.amax(a, 1),
+            t.mean(a, 0, dtype=t.float32),
+            t.max(a, 1),
+        ),
+        x,
+        grad=False,
+    )
     b = x > 2
     compare(lambda t, a: (t.sum(a, 0), t.any(a), t.all(a, 1), t.max(a), t.min(a)), b, grad=False)
 
@@ -252,11 +295,20 @@ def test_mean_of_integers_is_an_error_like_torch():
         torch.mean(torch.tensor([1, 2, 3]))
 
 
-@pytest.mark.parametrize("call", [
-    lambda lib, x: lib.sum(x, 2), lambda lib, x: lib.mean(x, -3), lambda lib, x: lib.max(x, 2),
-    lambda lib, x: lib.softmax(x, 5), lambda lib, x: lib.cumsum(x, -3), lambda lib, x: lib.amax(x, (0, 2)),
-    lambda lib, x: lib.argmax(x, 2), lambda lib, x: lib.var(x, (1, -4)), lambda lib, x: lib.logsumexp(x, 3),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib, x: lib.sum(x, 2),
+        lambda lib, x: lib.mean(x, -3),
+        lambda lib, x: lib.max(x, 2),
+        lambda lib, x: lib.softmax(x, 5),
+        lambda lib, x: lib.cumsum(x, -3),
+        lambda lib, x: lib.amax(x, (0, 2)),
+        lambda lib, x: lib.argmax(x, 2),
+        lambda lib, x: lib.var(x, (1, -4)),
+        lambda lib, x: lib.logsumexp(x, 3),
+    ],
+)
 def test_bad_dims_raise_index_error_naming_the_range(call):
     with pytest.raises(IndexError) as torch_err:
         call(torch, torch.zeros(2, 3))
@@ -272,16 +324,34 @@ def test_repeated_dims_are_an_error():
 
 def test_var_std_argument_forms():
     x = np.array([[1.0, 2.0, 4.0], [0.5, -1.0, 3.0]])
-    compare(lambda t, a: (t.var(a, 1, True), t.var(a, 0, False, True), t.std(a, False), a.std(1, keepdim=True),
-                          t.var(a, dim=1, unbiased=False), t.std(a, correction=0)), x)
+    compare(
+        lambda t, a: (
+            t.var(a, 1, True),
+            t.var(a, 0, False, True),
+            t.std(a, False),
+            a.std(1, keepdim=True),
+            t.var(a, dim=1, unbiased=False),
+            t.std(a, correction=0),
+        ),
+        x,
+    )
     with pytest.raises(RuntimeError, match="both"):
         mg.var(mg.tensor(x), 1, unbiased=True, correction=0)
 
 
 def test_norm_options():
     x = np.array([[1.0, -2.0, 0.5], [0.25, 3.0, -1.5]])
-    compare(lambda t, a: (t.norm(a, "fro"), t.norm(a, 2, (0, 1)), t.norm(a, 0.5, 1), t.norm(a, 0, 1),
-                          a.norm(dim=0, keepdim=True), t.norm(a, 1, -1)), x)
+    compare(
+        lambda t, a: (
+            t.norm(a, "fro"),
+            t.norm(a, 2, (0, 1)),
+            t.norm(a, 0.5, 1),
+            t.norm(a, 0, 1),
+            a.norm(dim=0, keepdim=True),
+            t.norm(a, 1, -1),
+        ),
+        x,
+    )
     compare(lambda t, a: t.norm(a), np.zeros((2, 2)), gradcheck=False)  # gradient 0 at a zero vector
     with pytest.raises(RuntimeError, match="norm.*floating"):
         mg.norm(mg.tensor([1, 2]))
@@ -299,10 +369,20 @@ def test_float16_sums_accumulate_in_float32_like_torch():
     compare(lambda t, a: (t.sum(a), t.mean(a), a.sum(0, keepdim=True)), x, grad=False)
 
 
-@pytest.mark.parametrize("fn", [lambda t, a: t.max(a), lambda t, a: a.min(), lambda t, a: t.max(a, 1),
-                                lambda t, a: t.argmax(a, 1), lambda t, a: t.norm(a, math.inf),
-                                lambda t, a: t.softmax(a, 1), lambda t, a: t.logsumexp(a, 1), lambda t, a: a.prod(1),
-                                lambda t, a: t.norm(a, 1, 1)])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda t, a: t.max(a),
+        lambda t, a: a.min(),
+        lambda t, a: t.max(a, 1),
+        lambda t, a: t.argmax(a, 1),
+        lambda t, a: t.norm(a, math.inf),
+        lambda t, a: t.softmax(a, 1),
+        lambda t, a: t.logsumexp(a, 1),
+        lambda t, a: a.prod(1),
+        lambda t, a: t.norm(a, 1, 1),
+    ],
+)
 def test_nan_in_reductions_like_torch(fn):
     x = np.array([[1.0, np.nan, 3.0], [2.0, 5.0, -1.0]])
     with np.errstate(invalid="ignore"):

@@ -1,4 +1,5 @@
 """Shape ops against torch: forward, backward with a random upstream gradient, and float64 gradcheck."""
+
 import numpy as np
 import pytest
 import torch
@@ -158,8 +159,11 @@ def test_expand_as(dtype):
 
 def test_expand_errors_and_view():
     x = mg.zeros(2, 3)
-    with pytest.raises(RuntimeError, match=r"expanded size of the tensor \(4\) must match the existing size \(3\) "
-                                           r"at non-singleton dimension 1.*\[2, 4\].*\[2, 3\]"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"expanded size of the tensor \(4\) must match the existing size \(3\) "
+        r"at non-singleton dimension 1.*\[2, 4\].*\[2, 3\]",
+    ):
         x.expand(2, 4)
     with pytest.raises(RuntimeError, match="must be greater or equal"):
         x.expand(3)
@@ -204,8 +208,9 @@ def test_cat_aliases_and_promotion(dtype):
     compare(lambda lib, a, b: lib.concat((a, b), 1), _arr((2, 3), dtype), _arr((2, 1), dtype))
     compare(lambda lib, a, b: lib.concatenate([a, b], -1), _arr((2, 3), dtype), _arr((2, 1), dtype))
     # mixed dtypes promote like torch
-    compare(lambda lib, a, b: lib.cat([a, b.to(lib.float64)]), _arr((2,), dtype), _arr((3,), np.float32),
-            gradcheck=False)
+    compare(
+        lambda lib, a, b: lib.cat([a, b.to(lib.float64)]), _arr((2,), dtype), _arr((3,), np.float32), gradcheck=False
+    )
     compare(lambda lib, a: lib.cat([a, lib.tensor([1, 2], device=a.device)]), _arr((2,), dtype))
     compare(lambda lib, a: lib.stack([a, lib.ones(2, dtype=lib.int64, device=a.device)]), _arr((2,), dtype))
     # torch skips 1-d empty tensors whatever the other shapes
@@ -213,8 +218,11 @@ def test_cat_aliases_and_promotion(dtype):
 
 
 def test_cat_stack_errors():
-    with pytest.raises(RuntimeError, match=r"Sizes of tensors must match except in dimension 0.*Expected size 3 but "
-                                           r"got size 4 for tensor number 1.*\[2, 3\] and \[2, 4\]"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"Sizes of tensors must match except in dimension 0.*Expected size 3 but "
+        r"got size 4 for tensor number 1.*\[2, 3\] and \[2, 4\]",
+    ):
         mg.cat([mg.zeros(2, 3), mg.zeros(2, 4)])
     with pytest.raises(RuntimeError, match="same number of dimensions"):
         mg.cat([mg.zeros(2, 3), mg.zeros(2)])
@@ -224,8 +232,11 @@ def test_cat_stack_errors():
         mg.cat([])
     with pytest.raises(TypeError, match="tuple or list"):
         mg.cat(mg.zeros(2))
-    with pytest.raises(RuntimeError, match=r"stack expects each tensor to be equal size, but got \[2\] at entry 0 "
-                                           r"and \[3\] at entry 1"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"stack expects each tensor to be equal size, but got \[2\] at entry 0 "
+        r"and \[3\] at entry 1",
+    ):
         mg.stack([mg.zeros(2), mg.zeros(3)])
     with pytest.raises(IndexError, match="Dimension out of range"):
         mg.cat([mg.zeros(2, 3)], dim=2)

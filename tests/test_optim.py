@@ -1,4 +1,5 @@
 """minigrad.optim against torch.optim: 100-step float64 trajectories, state dicts, options and errors."""
+
 import io
 import math
 
@@ -112,8 +113,15 @@ def test_float64_gradient_does_not_promote_float32_param():
         assert p.array.dtype == np.float32
 
 
-@pytest.mark.parametrize("name,kwargs", [("SGD", dict(lr=0.1, momentum=0.9)), ("Adam", dict(lr=0.05)),
-                                         ("AdamW", dict(lr=0.05)), ("RMSprop", dict(lr=0.01, centered=True))])
+@pytest.mark.parametrize(
+    "name,kwargs",
+    [
+        ("SGD", dict(lr=0.1, momentum=0.9)),
+        ("Adam", dict(lr=0.05)),
+        ("AdamW", dict(lr=0.05)),
+        ("RMSprop", dict(lr=0.01, centered=True)),
+    ],
+)
 def test_editing_lr_mid_run_and_param_groups(name, kwargs):
     arrays = _make_params()
     mg, th = _pair(arrays)
@@ -161,12 +169,15 @@ def _to_torch(obj):
     return obj
 
 
-@pytest.mark.parametrize("name,kwargs", [
-    ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True)),
-    ("Adam", dict(lr=0.02, amsgrad=True, weight_decay=0.01)),
-    ("AdamW", dict(lr=0.02)),
-    ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True)),
-])
+@pytest.mark.parametrize(
+    "name,kwargs",
+    [
+        ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True)),
+        ("Adam", dict(lr=0.02, amsgrad=True, weight_decay=0.01)),
+        ("AdamW", dict(lr=0.02)),
+        ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True)),
+    ],
+)
 def test_state_dict_round_trip_and_load_into_torch(name, kwargs):
     arrays = _make_params()
     mg, th = _pair(arrays)
@@ -328,16 +339,35 @@ def test_adam_update_kernel_on_arrays():
     p = np.array([1.0, -2.0, 0.5])
     g = np.array([0.3, -4.0, 1e-3])
     m, v = np.zeros(3), np.zeros(3)
-    _adam_update(p, g, m, v, None, step=1.0, lr=0.1, beta1=0.9, beta2=0.999, eps=0.0, weight_decay=0.0,
-                 amsgrad=False, maximize=False, decoupled=False)
+    _adam_update(
+        p,
+        g,
+        m,
+        v,
+        None,
+        step=1.0,
+        lr=0.1,
+        beta1=0.9,
+        beta2=0.999,
+        eps=0.0,
+        weight_decay=0.0,
+        amsgrad=False,
+        maximize=False,
+        decoupled=False,
+    )
     np.testing.assert_allclose(p, [0.9, -1.9, 0.4], rtol=1e-12)
     np.testing.assert_allclose(m, 0.1 * g, rtol=1e-12)
     np.testing.assert_allclose(v, 0.001 * g * g, rtol=1e-12)
 
 
-@pytest.mark.parametrize("name,kwargs", [("Adam", dict(lr=0.02, amsgrad=True, weight_decay=0.1)),
-                                         ("Adam", dict(lr=0.01, betas=(0.3, 0.5), maximize=True)),
-                                         ("AdamW", dict(lr=0.05, weight_decay=0.1))])
+@pytest.mark.parametrize(
+    "name,kwargs",
+    [
+        ("Adam", dict(lr=0.02, amsgrad=True, weight_decay=0.1)),
+        ("Adam", dict(lr=0.01, betas=(0.3, 0.5), maximize=True)),
+        ("AdamW", dict(lr=0.05, weight_decay=0.1)),
+    ],
+)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_plain_array_adam_path_matches_torch(name, kwargs, dtype, monkeypatch):
     """With the compiled kernel switched off, the array-module path (used on the GPU) follows torch too."""
@@ -354,9 +384,15 @@ def test_plain_array_adam_path_matches_torch(name, kwargs, dtype, monkeypatch):
         assert all(m.array.dtype == np.float32 for m in mg)
 
 
-@pytest.mark.parametrize("name,kwargs", [("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.1)),
-                                         ("Adam", dict(lr=0.02, amsgrad=True)), ("AdamW", dict(lr=0.02)),
-                                         ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5))])
+@pytest.mark.parametrize(
+    "name,kwargs",
+    [
+        ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.1)),
+        ("Adam", dict(lr=0.02, amsgrad=True)),
+        ("AdamW", dict(lr=0.02)),
+        ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5)),
+    ],
+)
 def test_optimizers_on_the_fake_gpu(name, kwargs, monkeypatch):
     """On a (stand-in) GPU the updates stay on the device, and still follow torch."""
     from minigrad import _fakegpu, backend
@@ -416,8 +452,9 @@ def test_training_loop_end_to_end_matches_torch(tmp_path):
     mg_sched = optim.lr_scheduler.ReduceLROnPlateau(mg_opt, patience=0, factor=0.5, threshold=0.1)
     th_sched = torch.optim.lr_scheduler.ReduceLROnPlateau(th_opt, patience=0, factor=0.5, threshold=0.1)
     mg_loader = DataLoader(TensorDataset(minigrad.tensor(X), minigrad.tensor(Y)), batch_size=5)
-    th_loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.tensor(X), torch.tensor(Y)),
-                                            batch_size=5)
+    th_loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.tensor(X), torch.tensor(Y)), batch_size=5
+    )
     best = math.inf
     for _epoch in range(8):
         total = 0.0

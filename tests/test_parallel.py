@@ -1,4 +1,5 @@
 """minigrad.parallel: the thread pool that convolution blocks and long element-wise passes share."""
+
 import threading
 
 import numpy as np
@@ -101,8 +102,12 @@ def test_chunks_cover_the_range_once_in_near_equal_parts():
 
 
 def test_conv_runs_start_at_a_sample_and_cover_every_block():
-    for n, l_out, row_bytes, budget, k in [(5, 40, 10, 60, 3), (9, 7, 10, 1000, 4), (1, 50, 8, 40, 2),
-                                           (6, 3, 8, 10**6, 3)]:
+    for n, l_out, row_bytes, budget, k in [
+        (5, 40, 10, 60, 3),
+        (9, 7, 10, 1000, 4),
+        (1, 50, 8, 40, 2),
+        (6, 3, 8, 10**6, 3),
+    ]:
         blocks = list(conv_mod._blocks(n, l_out, row_bytes, budget))
         runs = conv_mod._split(blocks, k)
         assert [b for run in runs for b in run] == blocks and len(runs) <= k
@@ -146,8 +151,13 @@ def test_long_arithmetic_on_threads_matches_numpy_bit_for_bit_and_keeps_the_layo
     h = _channels_last(rng, 5, 16, 100)
     m = (rng.random((5, 1, 100)) < 0.5).astype(np.float32)
     flat = rng.standard_normal(5007).astype(np.float32)
-    cases = [("multiply", h, m), ("add", m, h), ("subtract", h, np.float32(2.5) * np.ones((), np.float32)),
-             ("true_divide", h, rng.standard_normal(100).astype(np.float32)), ("multiply", flat, flat[::-1])]
+    cases = [
+        ("multiply", h, m),
+        ("add", m, h),
+        ("subtract", h, np.float32(2.5) * np.ones((), np.float32)),
+        ("true_divide", h, rng.standard_normal(100).astype(np.float32)),
+        ("multiply", flat, flat[::-1]),
+    ]
     for name, a, b in cases:
         got = _ufunc(name, a, b)
         np.testing.assert_array_equal(got, getattr(np, name)(a, b))

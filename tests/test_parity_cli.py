@@ -1,4 +1,5 @@
 """`python -m parity` (the main job) end to end on tiny settings, and the report writers."""
+
 import json
 import pathlib
 
@@ -7,8 +8,21 @@ import pytest
 from parity.__main__ import main
 from parity.report import atomic_write_text, lockstep_table
 
-TINY = ["--n-synthetic", "48", "--max-len", "48", "--steps", "3", "--steps32", "2", "--lockstep-batch-size", "4",
-        "--batch-size", "16", "--quiet"]
+TINY = [
+    "--n-synthetic",
+    "48",
+    "--max-len",
+    "48",
+    "--steps",
+    "3",
+    "--steps32",
+    "2",
+    "--lockstep-batch-size",
+    "4",
+    "--batch-size",
+    "16",
+    "--quiet",
+]
 
 
 def test_main_job_writes_tables_report_and_plots(tmp_path, capsys):
@@ -55,8 +69,7 @@ def test_conv_algorithm_per_run(flag, expect, tmp_path, monkeypatch):
 
 
 def test_divergence_exits_nonzero_naming_step_and_tensor(tmp_path, capsys):
-    code = main([*TINY, "--no-train", "--dtype", "float32", "--tol32", "1e-15", "--no-plots", "--out",
-                 str(tmp_path)])
+    code = main([*TINY, "--no-train", "--dtype", "float32", "--tol32", "1e-15", "--no-plots", "--out", str(tmp_path)])
     assert code == 1
     err = capsys.readouterr().err
     assert "parity: FAIL: float32: step 1: " in err and "diverged" in err
@@ -72,9 +85,27 @@ def test_bad_data_is_a_clear_error(tmp_path, capsys):
 
 
 def test_real_data_with_limit(shared_data, tmp_path, capsys):
-    code = main(["--data", str(shared_data / "sample.csv"), "--limit", "40", "--max-len", "48", "--no-train",
-                 "--steps", "2", "--dtype", "float64", "--lockstep-batch-size", "4", "--no-plots", "--quiet",
-                 "--out", str(tmp_path)])
+    code = main(
+        [
+            "--data",
+            str(shared_data / "sample.csv"),
+            "--limit",
+            "40",
+            "--max-len",
+            "48",
+            "--no-train",
+            "--steps",
+            "2",
+            "--dtype",
+            "float64",
+            "--lockstep-batch-size",
+            "4",
+            "--no-plots",
+            "--quiet",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert code == 0
     assert "sample.csv (stratified subset of 40)" in capsys.readouterr().out
 
@@ -96,9 +127,17 @@ def test_atomic_write_and_table(tmp_path):
     assert target.read_text() == "two" and [p.name for p in target.parent.iterdir()] == ["x.txt"]
     from parity.lockstep import KINDS
 
-    row = {"dtype": "float64", "device": "cpu", "mode": "lockstep", "steps_run": 5,
-           "bounds": dict.fromkeys(KINDS, 1e-9), **{f"{k}_max_rel": 1e-16 for k in KINDS},
-           **{f"{k}_worst": f"{k} (1)" for k in KINDS}, "param_max_rel": 4e-14, "param_worst": "param:fc (4)"}
+    row = {
+        "dtype": "float64",
+        "device": "cpu",
+        "mode": "lockstep",
+        "steps_run": 5,
+        "bounds": dict.fromkeys(KINDS, 1e-9),
+        **{f"{k}_max_rel": 1e-16 for k in KINDS},
+        **{f"{k}_worst": f"{k} (1)" for k in KINDS},
+        "param_max_rel": 4e-14,
+        "param_worst": "param:fc (4)",
+    }
     table = lockstep_table([row])
     assert "param:fc (4)" in table and "PASS" in table and "4.00e-14" in table
 
@@ -107,13 +146,26 @@ def test_splits_and_fasta_input(tmp_path, capsys):
     from solubility import make_synthetic
 
     recs = make_synthetic(40, seed=3, median_length=50, max_length=60)
-    quick = ["--no-train", "--steps", "1", "--dtype", "float64", "--lockstep-batch-size", "4", "--no-plots",
-             "--quiet", "--out", str(tmp_path / "o")]
+    quick = [
+        "--no-train",
+        "--steps",
+        "1",
+        "--dtype",
+        "float64",
+        "--lockstep-batch-size",
+        "4",
+        "--no-plots",
+        "--quiet",
+        "--out",
+        str(tmp_path / "o"),
+    ]
     assert main([*TINY, "--split", "homology", *quick]) == 0
     assert "homology-aware" in capsys.readouterr().out
     csv = tmp_path / "parts.csv"
-    csv.write_text("id,sequence,label,partition\n" + "".join(f"{r.id},{r.sequence},{r.label},{i % 5}\n"
-                                                              for i, r in enumerate(recs)))
+    csv.write_text(
+        "id,sequence,label,partition\n"
+        + "".join(f"{r.id},{r.sequence},{r.label},{i % 5}\n" for i, r in enumerate(recs))
+    )
     assert main(["--data", str(csv), *quick]) == 0
     assert "by the data's partition column" in capsys.readouterr().out
     fasta, labels = tmp_path / "p.fasta", tmp_path / "labels.csv"
@@ -158,8 +210,10 @@ BAD_OPTIONS = [  # (arguments, what the message must name)
     (["--lockstep-max-len", "-1"], "argument --lockstep-max-len: must be >= 0, got -1"),
     (["--patience", "-1"], "argument --patience: must be >= 0"),
     (["--n-synthetic", "0"], "argument --n-synthetic: must be >= 1, got 0"),
-    (["--n-synthetic", "5"], "argument --n-synthetic: 5 proteins are too few to split into train/val/test; "
-                             "need at least 12"),
+    (
+        ["--n-synthetic", "5"],
+        "argument --n-synthetic: 5 proteins are too few to split into train/val/test; need at least 12",
+    ),
     (["--seed", "-1"], "argument --seed: must be in [0, 4294967295], got -1"),
     (["--identity", "2"], "argument --identity: must be in (0, 1], got 2"),
     (["--identity", "0"], "argument --identity: must be in (0, 1], got 0"),
@@ -217,17 +271,29 @@ BAD_FILES = [  # (file name, content, what the message must name)
     ("random.csv", bytes(range(128, 256)) * 3, "random.csv:1: the data file is not UTF-8 text"),
     ("image.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "image.csv:1: the data file is not UTF-8 text"),
     ("utf16.csv", _rows([0, 1] * 8).encode("utf-16"), "utf16.csv: the data file is UTF-16 text, not UTF-8"),
-    ("latin1.csv", _rows([0, 1] * 8).replace("p3,", "\u00e93,").encode("latin-1"),
-     "latin1.csv:5: the data file is not UTF-8 text (byte 0xe9"),
+    (
+        "latin1.csv",
+        _rows([0, 1] * 8).replace("p3,", "\u00e93,").encode("latin-1"),
+        "latin1.csv:5: the data file is not UTF-8 text (byte 0xe9",
+    ),
     ("empty.csv", b"", "empty.csv:1: empty file"),
     ("noseq.csv", b"id,protein,label\nx,MKV,1\n", "noseq.csv:1: no 'sequence' column"),
-    ("two.csv", _rows([0, 1]).encode(), "two.csv: 2 proteins are too few to split into train/val/test; "
-                                        "need at least 12"),
+    (
+        "two.csv",
+        _rows([0, 1]).encode(),
+        "two.csv: 2 proteins are too few to split into train/val/test; need at least 12",
+    ),
     ("oneclass.csv", _rows([1] * 30).encode(), "the dataset has label 1 only (30 proteins)"),
-    ("nanlabel.csv", _rows([0, 1, 0, 1, 0, "nan"] + [0, 1] * 6).encode(),
-     "nanlabel.csv:7: label must be 0 or 1, got 'nan'"),
-    ("dup.csv", (_rows([0, 1] * 8) + "p2,MKV,1\n").encode(),
-     "dup.csv:18: duplicate id 'p2' (first at line 4, with label 0 there and 1 here)"),
+    (
+        "nanlabel.csv",
+        _rows([0, 1, 0, 1, 0, "nan"] + [0, 1] * 6).encode(),
+        "nanlabel.csv:7: label must be 0 or 1, got 'nan'",
+    ),
+    (
+        "dup.csv",
+        (_rows([0, 1] * 8) + "p2,MKV,1\n").encode(),
+        "dup.csv:18: duplicate id 'p2' (first at line 4, with label 0 there and 1 here)",
+    ),
 ]
 
 
@@ -248,8 +314,9 @@ def test_data_directory_limit_and_threshold(tmp_path, capsys):
     _assert_one_line_error(code, err, "argument --limit: 1 proteins are too few", "need at least 12")
     scored = tmp_path / "s.csv"
     scored.write_text(_rows([0.2, 0.8, 0.2, 0.8, "inf"] + [0.2, 0.8] * 8))
-    code, err = _exit_code_and_stderr(["--data", str(scored), "--threshold", "0.5", *CHEAP, "--out", str(tmp_path)],
-                                      capsys)
+    code, err = _exit_code_and_stderr(
+        ["--data", str(scored), "--threshold", "0.5", *CHEAP, "--out", str(tmp_path)], capsys
+    )
     _assert_one_line_error(code, err, "s.csv:6: label 'inf' is not a finite number")
 
 
@@ -302,10 +369,18 @@ def test_command_line_errors_in_a_real_process(tmp_path):
 
     root = pathlib.Path(__file__).resolve().parents[1]
     env = dict(os.environ, PYTHONPATH=str(root))
-    for argv, expected in ((["--epochs", "0"], "parity: error: argument --epochs: must be >= 1, got 0"),
-                           (["--data", str(tmp_path)], f"parity: error: {tmp_path}: is a directory"),
-                           (["swap", str(tmp_path)], f"parity swap: error: {tmp_path} is a directory")):
-        proc = subprocess.run([sys.executable, "-m", "parity", *argv, "--out", str(tmp_path / "o")], cwd=root,
-                              env=env, capture_output=True, text=True, timeout=120)
+    for argv, expected in (
+        (["--epochs", "0"], "parity: error: argument --epochs: must be >= 1, got 0"),
+        (["--data", str(tmp_path)], f"parity: error: {tmp_path}: is a directory"),
+        (["swap", str(tmp_path)], f"parity swap: error: {tmp_path} is a directory"),
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "parity", *argv, "--out", str(tmp_path / "o")],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert proc.returncode == 2 and proc.stdout == "", proc
         assert proc.stderr.startswith(expected) and proc.stderr.count("\n") == 1, proc.stderr

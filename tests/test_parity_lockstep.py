@@ -1,5 +1,6 @@
 """Lockstep parity, torch vs minigrad: loss, logits, ReLU inputs, every gradient, every parameter and Adam's
 state after every step (float64: pure lockstep; float32: teacher forcing, see parity/lockstep.py)."""
+
 import importlib
 import math
 import re
@@ -34,8 +35,9 @@ def _patch_backward(monkeypatch, module, cls_name, scale):
     """Scale every input gradient of one op class's backward: a wrong gradient, forward untouched."""
     cls = getattr(importlib.import_module(module), cls_name)  # the op class (the function shadows it)
     backward = cls.backward
-    monkeypatch.setattr(cls, "backward", lambda self, g: tuple(None if x is None else scale * x
-                                                               for x in backward(self, g)))
+    monkeypatch.setattr(
+        cls, "backward", lambda self, g: tuple(None if x is None else scale * x for x in backward(self, g))
+    )
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -77,16 +79,23 @@ def test_lockstep_detects_a_wrong_gradient_only(embedded, monkeypatch):
 
 def test_tolerances_are_the_documented_values():
     assert TOLERANCES["float64"] == dict.fromkeys(KINDS, 1e-9)
-    assert TOLERANCES["float32"] == {"loss": 1e-6, "logits": 1e-5, "relu_in": 1e-5, "grad": 1e-4, "param": 1e-4,
-                                     "adam": 1e-4}
+    assert TOLERANCES["float32"] == {
+        "loss": 1e-6,
+        "logits": 1e-5,
+        "relu_in": 1e-5,
+        "grad": 1e-4,
+        "param": 1e-4,
+        "adam": 1e-4,
+    }
     assert bounds_for("float32", 1e-3) == dict.fromkeys(KINDS, 1e-3)
     assert bounds_for("float32", {"grad": 1e-2})["grad"] == 1e-2
     with pytest.raises(ValueError, match="unknown kinds in tolerance: \\['grads'\\]"):
         bounds_for("float32", {"grads": 1e-2})
 
 
-@pytest.mark.parametrize("module,cls,scale", [("minigrad.ops.embedding", "Embedding", 1.01),
-                                              ("minigrad.ops.conv", "Conv1d", 1.001)])
+@pytest.mark.parametrize(
+    "module,cls,scale", [("minigrad.ops.embedding", "Embedding", 1.01), ("minigrad.ops.conv", "Conv1d", 1.001)]
+)
 def test_float32_wrong_gradient_fails_at_step_1(embedded, monkeypatch, module, cls, scale):
     """A gradient 1 % (embedding) or 0.1 % (both convolutions) off fails the float32 rule at once."""
     _patch_backward(monkeypatch, module, cls, scale)
@@ -107,8 +116,9 @@ def _start_minigrad_off_torch(monkeypatch, rel=1e-3):
         if library_of(dst) is minigrad:  # not the untouched torch twin that measures the drift
             with minigrad.no_grad():
                 w = dst.conv2.weight
-                w.mul_(1 + rel * minigrad.from_numpy(
-                    np.random.default_rng(0).standard_normal(w.shape).astype(np.float32)))
+                w.mul_(
+                    1 + rel * minigrad.from_numpy(np.random.default_rng(0).standard_normal(w.shape).astype(np.float32))
+                )
 
     monkeypatch.setattr(ls, "copy_weights", copy_then_nudge)
 
@@ -214,8 +224,10 @@ def _table_rows(text):
 
 def test_printed_verdict_never_contradicts_printed_numbers(embedded):
     """Each row prints the measured max (rounded up) and the bound; PASS iff max <= bound, as printed."""
-    runs = [run_lockstep(embedded, steps=2, batch_size=4, dtype=dt, seed=3, tolerance=tol)
-            for dt, tol in (("float64", None), ("float32", None), ("float32", 1e-6))]
+    runs = [
+        run_lockstep(embedded, steps=2, batch_size=4, dtype=dt, seed=3, tolerance=tol)
+        for dt, tol in (("float64", None), ("float32", None), ("float32", 1e-6))
+    ]
     summaries = [r.summary() for r in runs]
     # measured values a hair above and at the bound: rounding must not hide the difference
     edge = dict(summaries[1], grad_max_rel=1e-4 * (1 + 1e-12), param_max_rel=1e-4, adam_max_rel=9.9951e-5)
@@ -225,9 +237,9 @@ def test_printed_verdict_never_contradicts_printed_numbers(embedded):
     assert len(rows) == len(summaries) * len(KINDS)
     for measured, bound, verdict in rows:
         assert (verdict == "PASS") is (measured <= bound), text
-    assert {v for *_, v in rows[:2 * len(KINDS)]} == {"PASS"} and runs[0].ok and runs[1].ok
-    assert "FAIL" in {v for *_, v in rows[2 * len(KINDS):3 * len(KINDS)]} and not runs[2].ok
-    assert [v for *_, v in rows[3 * len(KINDS):]][KINDS.index("grad"):] == ["FAIL", "PASS", "PASS"]
+    assert {v for *_, v in rows[: 2 * len(KINDS)]} == {"PASS"} and runs[0].ok and runs[1].ok
+    assert "FAIL" in {v for *_, v in rows[2 * len(KINDS) : 3 * len(KINDS)]} and not runs[2].ok
+    assert [v for *_, v in rows[3 * len(KINDS) :]][KINDS.index("grad") :] == ["FAIL", "PASS", "PASS"]
     assert re.search(r"grad +1\.01e-04 +1\.00e-04", text)
 
 

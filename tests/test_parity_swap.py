@@ -1,4 +1,5 @@
 """`python -m parity swap`: an unchanged torch script runs on minigrad; missing APIs are named as torch APIs."""
+
 import os
 import pathlib
 import subprocess
@@ -33,14 +34,20 @@ def test_script_runs_on_minigrad_and_learns():
     assert _parse(plain.stdout)["backend"] == "torch"
 
 
-@pytest.mark.parametrize("body, name, kind", [
-    ("import torch\nimport torch.nn.functional as F\nF.no_such_function(torch.zeros(2))\n",
-     "torch.nn.functional.no_such_function", "MissingTorchAPI"),
-    ("import torch.no_such_module\n", "torch.no_such_module", "MissingTorchModule"),
-    ("from torch import no_such_name\n", "no_such_name", "cannot import name"),
-    ("import torch\ntorch.zeros(2).no_such_method()\n", "torch.Tensor.no_such_method", "MissingTorchAPI"),
-    ("import torch\ntorch.nn.Linear(2, 2).no_such_method()\n", "torch.nn.Linear.no_such_method", "MissingTorchAPI"),
-])
+@pytest.mark.parametrize(
+    "body, name, kind",
+    [
+        (
+            "import torch\nimport torch.nn.functional as F\nF.no_such_function(torch.zeros(2))\n",
+            "torch.nn.functional.no_such_function",
+            "MissingTorchAPI",
+        ),
+        ("import torch.no_such_module\n", "torch.no_such_module", "MissingTorchModule"),
+        ("from torch import no_such_name\n", "no_such_name", "cannot import name"),
+        ("import torch\ntorch.zeros(2).no_such_method()\n", "torch.Tensor.no_such_method", "MissingTorchAPI"),
+        ("import torch\ntorch.nn.Linear(2, 2).no_such_method()\n", "torch.nn.Linear.no_such_method", "MissingTorchAPI"),
+    ],
+)
 def test_missing_api_is_named(tmp_path, body, name, kind, capsys):
     script = tmp_path / "uses_missing.py"
     script.write_text(body)
@@ -85,16 +92,26 @@ def test_swapped_context_restores_real_torch():
     assert torch is real_torch and sys.modules["torch.nn"] is real_torch.nn
 
 
-@pytest.mark.parametrize("make, expected", [
-    (lambda d: d, "is a directory, not a Python script"),
-    (lambda d: d / "missing.py", "no such script: "),
-    (lambda d: (d / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR") and d / "image.png",
-     "not a runnable Python script: source code string cannot contain null bytes"),
-    (lambda d: (d / "latin1.py").write_bytes("x = 1\ns = '\u00e9'\n".encode("latin-1")) and d / "latin1.py",
-     "latin1.py:2: not a runnable Python script: "),
-    (lambda d: (d / "broken.py").write_text("import torch\ndef f(:\n") and d / "broken.py",
-     "broken.py:2: not a runnable Python script: "),
-], ids=["directory", "missing", "binary", "latin1", "syntax-error"])
+@pytest.mark.parametrize(
+    "make, expected",
+    [
+        (lambda d: d, "is a directory, not a Python script"),
+        (lambda d: d / "missing.py", "no such script: "),
+        (
+            lambda d: (d / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR") and d / "image.png",
+            "not a runnable Python script: source code string cannot contain null bytes",
+        ),
+        (
+            lambda d: (d / "latin1.py").write_bytes("x = 1\ns = '\u00e9'\n".encode("latin-1")) and d / "latin1.py",
+            "latin1.py:2: not a runnable Python script: ",
+        ),
+        (
+            lambda d: (d / "broken.py").write_text("import torch\ndef f(:\n") and d / "broken.py",
+            "broken.py:2: not a runnable Python script: ",
+        ),
+    ],
+    ids=["directory", "missing", "binary", "latin1", "syntax-error"],
+)
 def test_bad_script_is_one_line_exit_2(tmp_path, capsys, make, expected):
     code = main(["swap", str(make(tmp_path)), "--its-arg"])
     err = capsys.readouterr().err

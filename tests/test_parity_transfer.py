@@ -41,8 +41,12 @@ def test_mismatches_are_all_named():
     with pytest.raises(TransferError) as info:
         check_compatible(src, dst, "torch", "minigrad")
     msg = str(info.value)
-    for part in ("missing in torch: missing", "not in minigrad: extra", "a: shape (2, 3) in torch vs (3, 2)",
-                 "c: dtype float32 in torch vs float64"):
+    for part in (
+        "missing in torch: missing",
+        "not in minigrad: extra",
+        "a: shape (2, 3) in torch vs (3, 2)",
+        "c: dtype float32 in torch vs float64",
+    ):
         assert part in msg
 
 

@@ -1,6 +1,7 @@
 """Type promotion against torch, generated over every pair of operands: tensors with dims, 0-d tensors and
 Python (and NumPy) scalars, for + - * / ** and the comparisons. Same result dtype, same values, and an error
 exactly where torch raises one."""
+
 import itertools
 
 import numpy as np
@@ -18,9 +19,16 @@ OPERANDS = TENSORS + SCALARS
 PAIRS = [(a, b) for a, b in itertools.product(OPERANDS, OPERANDS) if a[0] == "tensor" or b[0] == "tensor"]
 
 OPS = {
-    "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b, "div": lambda a, b: a / b,
-    "floordiv": lambda a, b: a // b, "pow": lambda a, b: a**b,
-    "eq": lambda a, b: a == b, "lt": lambda a, b: a < b, "ge": lambda a, b: a >= b, "ne": lambda a, b: a != b,
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b,
+    "floordiv": lambda a, b: a // b,
+    "pow": lambda a, b: a**b,
+    "eq": lambda a, b: a == b,
+    "lt": lambda a, b: a < b,
+    "ge": lambda a, b: a >= b,
+    "ne": lambda a, b: a != b,
 }
 _NP_SCALARS = {"int32": np.int32(3), "float64": np.float64(2.5)}
 
@@ -31,7 +39,7 @@ def make(lib, operand):
         return v
     if kind == "numpy":
         return _NP_SCALARS[v]
-    values = np.array([1, 2, 3][:3 if ndim else 1]).reshape((3,) if ndim else ())
+    values = np.array([1, 2, 3][: 3 if ndim else 1]).reshape((3,) if ndim else ())
     arr = values > 0 if v == "bool" else values.astype(v)
     return lib.tensor(arr) if lib is mg else torch.from_numpy(np.array(arr))
 
@@ -67,8 +75,9 @@ def test_result_dtypes_match_torch_for_all_pairs(op):
         if m_out.dtype.name != t_dtype:
             mismatches.append(f"{where}: minigrad {m_out.dtype.name}, torch {t_dtype}")
             continue
-        np.testing.assert_allclose(m_out.numpy().astype(np.float64), t_out.numpy().astype(np.float64), rtol=1e-3,
-                                   err_msg=where)
+        np.testing.assert_allclose(
+            m_out.numpy().astype(np.float64), t_out.numpy().astype(np.float64), rtol=1e-3, err_msg=where
+        )
     assert not mismatches, "\n".join(mismatches)
 
 
@@ -88,9 +97,13 @@ def test_default_dtype_governs_float_scalars_and_int_division(default):
     torch.set_default_dtype(getattr(torch, default))
     mg.set_default_dtype(getattr(mg, default))
     try:
-        for fn in (lambda lib: lib.tensor([1, 2]) * 2.5, lambda lib: lib.tensor([1, 2]) / 2,
-                   lambda lib: lib.tensor([True]) + 0.5, lambda lib: lib.exp(lib.tensor([1])),
-                   lambda lib: lib.tensor([1.0], dtype=lib.float32) * 2.5):
+        for fn in (
+            lambda lib: lib.tensor([1, 2]) * 2.5,
+            lambda lib: lib.tensor([1, 2]) / 2,
+            lambda lib: lib.tensor([True]) + 0.5,
+            lambda lib: lib.exp(lib.tensor([1])),
+            lambda lib: lib.tensor([1.0], dtype=lib.float32) * 2.5,
+        ):
             assert fn(mg).dtype.name == str(fn(torch).dtype).replace("torch.", "")
     finally:
         torch.set_default_dtype(old_t)

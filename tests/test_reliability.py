@@ -3,6 +3,7 @@
 Every test runs the same code on torch and on minigrad and demands the same answer, or the same
 refusal (both raise).
 """
+
 from __future__ import annotations
 
 import math
@@ -50,21 +51,24 @@ def test_integer_overflow_from_python_values_is_refused_as_in_torch(values, dtyp
     same_as_torch(lambda L: L.tensor(values, dtype=getattr(L, dtype)))
 
 
-@pytest.mark.parametrize("build", [
-    lambda L: L.tensor([0.1, 1e300], dtype=L.float64, requires_grad=True),
-    lambda L: L.as_tensor([0.1, 1e-300], dtype=L.float64),
-    lambda L: L.zeros(2, dtype=L.float64).new_tensor([0.1, 1e300]),
-    lambda L: L.tensor([np.float64(0.1), np.float64(1e300)]),
-    lambda L: L.tensor([[np.float64(0.1)], [0.2]]),
-    lambda L: L.tensor([np.float16(1.0), 0.1]),
-    lambda L: L.tensor([np.float32(0.1), np.float16(2.0)]),
-    lambda L: L.tensor([np.int32(3)]),
-    lambda L: L.tensor([np.int32(3), 2]),
-    lambda L: L.tensor([True, np.float64(0.1)]),
-    lambda L: L.tensor(np.float64(0.1)),
-    lambda L: L.tensor([1e300]),
-    lambda L: L.tensor([L.tensor(0.1, dtype=L.float64), 2.0]),
-])
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda L: L.tensor([0.1, 1e300], dtype=L.float64, requires_grad=True),
+        lambda L: L.as_tensor([0.1, 1e-300], dtype=L.float64),
+        lambda L: L.zeros(2, dtype=L.float64).new_tensor([0.1, 1e300]),
+        lambda L: L.tensor([np.float64(0.1), np.float64(1e300)]),
+        lambda L: L.tensor([[np.float64(0.1)], [0.2]]),
+        lambda L: L.tensor([np.float16(1.0), 0.1]),
+        lambda L: L.tensor([np.float32(0.1), np.float16(2.0)]),
+        lambda L: L.tensor([np.int32(3)]),
+        lambda L: L.tensor([np.int32(3), 2]),
+        lambda L: L.tensor([True, np.float64(0.1)]),
+        lambda L: L.tensor(np.float64(0.1)),
+        lambda L: L.tensor([1e300]),
+        lambda L: L.tensor([L.tensor(0.1, dtype=L.float64), 2.0]),
+    ],
+)
 def test_inferred_and_requested_dtypes_match_torch(build):
     same_as_torch(build)
 
@@ -83,14 +87,18 @@ HALF_CASES = {
     "softmax": lambda L: L.ones(70000, dtype=L.float16).softmax(0),
     "log_softmax": lambda L: L.linspace(0, 1, 3000, dtype=L.float16).log_softmax(0),
     "logsumexp (torch rounds the sum)": lambda L: L.ones(70000, dtype=L.float16).logsumexp(0),
-    "mse_loss": lambda L: L.nn.functional.mse_loss(L.full((70000,), 2.0, dtype=L.float16),
-                                                   L.zeros(70000, dtype=L.float16)),
-    "mse_loss sum": lambda L: L.nn.functional.mse_loss(L.full((7000,), 2.0, dtype=L.float16),
-                                                       L.zeros(7000, dtype=L.float16), reduction="sum"),
-    "l1_loss": lambda L: L.nn.functional.l1_loss(L.full((70000,), 2.0, dtype=L.float16),
-                                                 L.zeros(70000, dtype=L.float16)),
+    "mse_loss": lambda L: L.nn.functional.mse_loss(
+        L.full((70000,), 2.0, dtype=L.float16), L.zeros(70000, dtype=L.float16)
+    ),
+    "mse_loss sum": lambda L: L.nn.functional.mse_loss(
+        L.full((7000,), 2.0, dtype=L.float16), L.zeros(7000, dtype=L.float16), reduction="sum"
+    ),
+    "l1_loss": lambda L: L.nn.functional.l1_loss(
+        L.full((70000,), 2.0, dtype=L.float16), L.zeros(70000, dtype=L.float16)
+    ),
     "bce with logits": lambda L: L.nn.functional.binary_cross_entropy_with_logits(
-        L.full((70000,), 2.0, dtype=L.float16), L.zeros(70000, dtype=L.float16)),
+        L.full((70000,), 2.0, dtype=L.float16), L.zeros(70000, dtype=L.float16)
+    ),
 }
 
 
@@ -104,8 +112,12 @@ def test_float16_reduction_gradients_as_torch(loss):
     def fn(L):
         x = L.linspace(0, 1, 3000, dtype=L.float16).requires_grad_()
         w = L.arange(3000, dtype=L.float16).flip(0) / 3000
-        y = {"mean": lambda: x.mean(), "mse": lambda: L.nn.functional.mse_loss(x, w),
-             "softmax": lambda: (x.softmax(0) * w).sum(), "var": lambda: x.var()}[loss]()
+        y = {
+            "mean": lambda: x.mean(),
+            "mse": lambda: L.nn.functional.mse_loss(x, w),
+            "softmax": lambda: (x.softmax(0) * w).sum(),
+            "var": lambda: x.var(),
+        }[loss]()
         y.backward()
         return x.grad
 
@@ -156,8 +168,18 @@ def test_write_after_save_raises_exactly_when_torch_does(name, written):
 
 # ------------------------------------------------------------------ activations: F names, modules, inplace
 ACTIVATIONS = ["relu", "relu6", "leaky_relu", "elu", "hardtanh", "silu", "selu", "mish", "hardsigmoid", "hardswish"]
-MODULES = {"relu": "ReLU", "relu6": "ReLU6", "leaky_relu": "LeakyReLU", "elu": "ELU", "hardtanh": "Hardtanh",
-           "silu": "SiLU", "selu": "SELU", "mish": "Mish", "hardsigmoid": "Hardsigmoid", "hardswish": "Hardswish"}
+MODULES = {
+    "relu": "ReLU",
+    "relu6": "ReLU6",
+    "leaky_relu": "LeakyReLU",
+    "elu": "ELU",
+    "hardtanh": "Hardtanh",
+    "silu": "SiLU",
+    "selu": "SELU",
+    "mish": "Mish",
+    "hardsigmoid": "Hardsigmoid",
+    "hardswish": "Hardswish",
+}
 
 
 @pytest.mark.parametrize("via", ["functional", "module"])
@@ -205,8 +227,9 @@ def test_dropout_inplace_overwrites_its_input():
 
 
 # ------------------------------------------------------------------ results that must be new tensors, not the input
-@pytest.mark.parametrize("make", [lambda L, x: x.t(), lambda L, x: L.nn.functional.pad(x, (0, 0)),
-                                  lambda L, x: x[None].t()])
+@pytest.mark.parametrize(
+    "make", [lambda L, x: x.t(), lambda L, x: L.nn.functional.pad(x, (0, 0)), lambda L, x: x[None].t()]
+)
 def test_a_hook_on_a_no_op_result_scales_only_that_path(make):
     def fn(L):
         x = L.tensor([1.0, 2.0], dtype=L.float64, requires_grad=True)
@@ -223,8 +246,14 @@ def test_a_hook_on_a_no_op_result_scales_only_that_path(make):
 def test_writing_into_a_max_result_before_backward_as_torch(reduce):
     def fn(L):
         x = L.tensor([[1.0, 3.0], [2.0, 0.5]], dtype=L.float64, requires_grad=True)
-        y = {"amax": x.amax, "amin": x.amin, "max": x.max, "min": x.min,
-             "amax_dim": lambda: x.amax(1), "max_dim": lambda: x.max(1).values}[reduce]()
+        y = {
+            "amax": x.amax,
+            "amin": x.amin,
+            "max": x.max,
+            "min": x.min,
+            "amax_dim": lambda: x.amax(1),
+            "max_dim": lambda: x.max(1).values,
+        }[reduce]()
         y.mul_(2)
         y.sum().backward()
         return x.grad
@@ -266,15 +295,24 @@ def _leaf_that_stopped_requiring_grad(L):
     return [float(x.grad is None)] + seen
 
 
-@pytest.mark.parametrize("case", [_grad_only_below_y, _retain_grad_under_autograd_grad,
-                                  _leaf_that_stopped_requiring_grad])
+@pytest.mark.parametrize(
+    "case", [_grad_only_below_y, _retain_grad_under_autograd_grad, _leaf_that_stopped_requiring_grad]
+)
 def test_autograd_edges_as_torch(case):
     same_as_torch(case)
 
 
-@pytest.mark.parametrize("write", [lambda x: x.add_(x[0]), lambda x: x.add_(x), lambda x: x[::2].add_(x[1::2]),
-                                   lambda x: x[1:].mul_(x[:-1]), lambda x: x[:2].sub_(x[2:]),
-                                   lambda x: x.div_(x.flip(0)[0])])
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda x: x.add_(x[0]),
+        lambda x: x.add_(x),
+        lambda x: x[::2].add_(x[1::2]),
+        lambda x: x[1:].mul_(x[:-1]),
+        lambda x: x[:2].sub_(x[2:]),
+        lambda x: x.div_(x.flip(0)[0]),
+    ],
+)
 def test_in_place_arithmetic_on_overlapping_memory_as_torch(write):
     # torch refuses an operand that partly overlaps the written tensor; identical or disjoint memory is fine
     same_as_torch(lambda L: write(L.arange(1.0, 5.0, dtype=L.float64)))
@@ -313,9 +351,12 @@ def test_second_autograd_grad_through_a_written_region_as_torch(write):
     def fn(L):
         x = L.ones(2, 3, dtype=L.float64, requires_grad=True)
         buf = L.zeros(2, 3, dtype=L.float64)
-        {"setitem": lambda: buf.__setitem__(0, x[0]), "copy_": lambda: buf.copy_(x),
-         "copy_ through a view": lambda: buf[0].copy_(x[0]),
-         "fill_ through a view": lambda: buf[0].fill_(x[0].sum())}[write]()
+        {
+            "setitem": lambda: buf.__setitem__(0, x[0]),
+            "copy_": lambda: buf.copy_(x),
+            "copy_ through a view": lambda: buf[0].copy_(x[0]),
+            "fill_ through a view": lambda: buf[0].fill_(x[0].sum()),
+        }[write]()
         first = L.autograd.grad(buf.sum(), [x])[0]
         second = L.autograd.grad(buf.sum(), [x])[0]  # torch refuses where a CopySlices node was freed
         return np.concatenate([first.numpy().ravel(), second.numpy().ravel()])

@@ -5,6 +5,7 @@
 3. Empty batches: BatchNorm1d in training, adaptive pooling of an empty length.
 4. BatchNorm state dicts without ``num_batches_tracked`` (written by torch before 0.4.1) load.
 """
+
 from __future__ import annotations
 
 import collections
@@ -125,14 +126,18 @@ F16_CASES = {
     "l1_loss": (lambda L, x: _fn(L).l1_loss(x, x.detach() * 0 + 1), lambda n: _normal(n)),
     "smooth_l1_loss": (lambda L, x: _fn(L).smooth_l1_loss(x, x.detach() * 0 + 1), lambda n: _normal(n)),
     "huber_loss": (lambda L, x: _fn(L).huber_loss(x, x.detach() * 0 + 1), lambda n: _normal(n)),
-    "bce_with_logits": (lambda L, x: _fn(L).binary_cross_entropy_with_logits(x, x.detach() * 0 + 1),
-                        lambda n: _normal(n)),
+    "bce_with_logits": (
+        lambda L, x: _fn(L).binary_cross_entropy_with_logits(x, x.detach() * 0 + 1),
+        lambda n: _normal(n),
+    ),
     "bce": (lambda L, x: _fn(L).binary_cross_entropy(L.sigmoid(x), x.detach() * 0 + 1), lambda n: _normal(n)),
     "cross_entropy": (lambda L, x: _fn(L).cross_entropy(x.reshape(-1, 10), _labels(L, x)), lambda n: _normal(n)),
     "nll_loss": (lambda L, x: _fn(L).nll_loss(x.reshape(-1, 10), _labels(L, x)), lambda n: _normal(n)),
     "layer_norm": (lambda L, x: _fn(L).layer_norm(x, (x.shape[0],)), lambda n: _normal(n, 100, 3)),
-    "batch_norm": (lambda L, x: _fn(L).batch_norm(x.reshape(-1, 10), None, None, training=True),
-                   lambda n: _normal(n, 100, 3)),
+    "batch_norm": (
+        lambda L, x: _fn(L).batch_norm(x.reshape(-1, 10), None, None, training=True),
+        lambda n: _normal(n, 100, 3),
+    ),
     "group_norm": (lambda L, x: _fn(L).group_norm(x.reshape(1, 10, -1), 2), lambda n: _normal(n, 100, 3)),
 }
 # where torch's float16 result is the float32 result rounded once, minigrad must give the same bits
@@ -184,9 +189,14 @@ def test_float16_accumulates_in_float32_like_torch(name, n):
 
 def test_float16_headline_values():
     """The red-team's reproducers, against torch's answers."""
-    for expr in ["L.ones(70000, dtype=L.float16).mean()", "L.full((1000,), 100., dtype=L.float16).mean()",
-                 "L.ones(70000, dtype=L.float16).sum()", "L.ones(3000, dtype=L.float16).cumsum(0)[-1]",
-                 "L.full((1000,), 100., dtype=L.float16).var()", "L.full((1000,), 100., dtype=L.float16).std()"]:
+    for expr in [
+        "L.ones(70000, dtype=L.float16).mean()",
+        "L.full((1000,), 100., dtype=L.float16).mean()",
+        "L.ones(70000, dtype=L.float16).sum()",
+        "L.ones(3000, dtype=L.float16).cumsum(0)[-1]",
+        "L.full((1000,), 100., dtype=L.float16).var()",
+        "L.full((1000,), 100., dtype=L.float16).std()",
+    ]:
         assert _outcome(mg, expr) == _outcome(torch, expr), expr
 
 

@@ -1,4 +1,5 @@
 """minigrad.save / minigrad.load: round trips, atomic writes, and clear errors for files that are not ours."""
+
 import io
 import math
 import os
@@ -51,10 +52,18 @@ def test_nested_structure_round_trip():
     w = minigrad.tensor(np.ones((2, 2), np.float32), requires_grad=True)
     obj = {
         "model": OrderedDict([("w", w), ("b", minigrad.zeros(2))]),
-        "step": 7, "big": 2**70, "lr": 0.1, "specials": [math.inf, -math.inf, -0.0, 1e-310],
-        "name": "net", "raw": b"\x00\x01", "flag": False, "none": None,
-        "tuple": (1, (2.5, "x")), 3: [np.arange(3), np.float32(1.5), np.int64(4)],
-        "dtype": minigrad.float16, "tied": w,
+        "step": 7,
+        "big": 2**70,
+        "lr": 0.1,
+        "specials": [math.inf, -math.inf, -0.0, 1e-310],
+        "name": "net",
+        "raw": b"\x00\x01",
+        "flag": False,
+        "none": None,
+        "tuple": (1, (2.5, "x")),
+        3: [np.arange(3), np.float32(1.5), np.int64(4)],
+        "dtype": minigrad.float16,
+        "tied": w,
     }
     out = _roundtrip(obj)
     assert type(out) is dict and list(out) == list(obj)
@@ -177,17 +186,20 @@ def _checkpoint_bytes():
     return buf.getvalue()
 
 
-@pytest.mark.parametrize("kind,match", [
-    ("text", "not a minigrad checkpoint: it is not a zip archive"),
-    ("empty", "the file is empty"),
-    ("truncated", "truncated or corrupted"),
-    ("corrupted", "is corrupted: could not read arrays/0.npy"),
-    ("torch", "PyTorch checkpoint"),
-    ("torch-legacy", "pickle file"),
-    ("pickle", "pickle file"),
-    ("npz", "NumPy .npz"),
-    ("npy", "NumPy .npy"),
-])
+@pytest.mark.parametrize(
+    "kind,match",
+    [
+        ("text", "not a minigrad checkpoint: it is not a zip archive"),
+        ("empty", "the file is empty"),
+        ("truncated", "truncated or corrupted"),
+        ("corrupted", "is corrupted: could not read arrays/0.npy"),
+        ("torch", "PyTorch checkpoint"),
+        ("torch-legacy", "pickle file"),
+        ("pickle", "pickle file"),
+        ("npz", "NumPy .npz"),
+        ("npy", "NumPy .npy"),
+    ],
+)
 def test_bad_files_give_clear_errors(kind, match, tmp_path):
     path = tmp_path / f"bad-{kind}.pt"
     if kind == "text":
@@ -239,13 +251,18 @@ def test_manifest_problems_are_reported(tmp_path):
     with pytest.raises(CheckpointError, match="arrays/0.npy, which is missing"):
         minigrad.load(write({"format": "minigrad-checkpoint", "version": 1, "root": root}))
     with pytest.raises(CheckpointError, match="manifest says float32"):
-        minigrad.load(write({"format": "minigrad-checkpoint", "version": 1, "root": root},
-                            [("arrays/0.npy", np.ones(2))]))
+        minigrad.load(
+            write({"format": "minigrad-checkpoint", "version": 1, "root": root}, [("arrays/0.npy", np.ones(2))])
+        )
     with pytest.raises(CheckpointError, match="unknown manifest entry type 'pickle'"):
         minigrad.load(write({"format": "minigrad-checkpoint", "version": 1, "root": {"t": "pickle"}}))
     with pytest.raises(CheckpointError, match="arrays/0.npy holds dtype object"):  # object arrays are never unpickled
-        minigrad.load(write({"format": "minigrad-checkpoint", "version": 1, "root": {"t": "ndarray", "i": 0}},
-                            [("arrays/0.npy", np.array([{"a": 1}], dtype=object))]))
+        minigrad.load(
+            write(
+                {"format": "minigrad-checkpoint", "version": 1, "root": {"t": "ndarray", "i": 0}},
+                [("arrays/0.npy", np.array([{"a": 1}], dtype=object))],
+            )
+        )
 
 
 def test_gpu_tensors_round_trip_and_map_location(monkeypatch):
@@ -294,16 +311,27 @@ from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
 _leaf = st.one_of(
-    st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(allow_nan=False), st.text(max_size=5),
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=False),
+    st.text(max_size=5),
     st.binary(max_size=5),
-    hnp.arrays(st.sampled_from([np.float32, np.float64, np.int64, np.int8, np.bool_, np.float16]),
-               hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=3)).map(minigrad.from_numpy),
+    hnp.arrays(
+        st.sampled_from([np.float32, np.float64, np.int64, np.int8, np.bool_, np.float16]),
+        hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=3),
+    ).map(minigrad.from_numpy),
 )
-_tree = st.recursive(_leaf, lambda kids: st.one_of(
-    st.lists(kids, max_size=3), st.lists(kids, max_size=3).map(tuple),
-    st.dictionaries(st.one_of(st.text(max_size=4), st.integers(-5, 5)), kids, max_size=3),
-    st.dictionaries(st.text(max_size=4), kids, max_size=3).map(OrderedDict),
-), max_leaves=10)
+_tree = st.recursive(
+    _leaf,
+    lambda kids: st.one_of(
+        st.lists(kids, max_size=3),
+        st.lists(kids, max_size=3).map(tuple),
+        st.dictionaries(st.one_of(st.text(max_size=4), st.integers(-5, 5)), kids, max_size=3),
+        st.dictionaries(st.text(max_size=4), kids, max_size=3).map(OrderedDict),
+    ),
+    max_leaves=10,
+)
 
 
 def _same(a, b):

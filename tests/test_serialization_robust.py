@@ -1,5 +1,6 @@
 """minigrad.save / minigrad.load at the edges: targets that are not regular files, permissions, deep nesting,
 archives that lie about their sizes, and a fuzz test that load never escapes with anything but CheckpointError."""
+
 import io
 import json
 import os
@@ -22,8 +23,10 @@ from minigrad.serialization import CheckpointError
 def _both_save(tmp_path, prepare, name="target"):
     """Run ``prepare(dir)`` -> path in two fresh directories, torch.save into one and minigrad.save into the other."""
     out = {}
-    for lib, save in (("torch", lambda p: torch.save(torch.ones(3), p)),
-                      ("minigrad", lambda p: minigrad.save(minigrad.ones(3), p))):
+    for lib, save in (
+        ("torch", lambda p: torch.save(torch.ones(3), p)),
+        ("minigrad", lambda p: minigrad.save(minigrad.ones(3), p)),
+    ):
         d = tmp_path / lib
         d.mkdir()
         path = prepare(d)
@@ -42,6 +45,7 @@ def no_rename_over(monkeypatch):
         def guarded(src, dst, *args, **kwargs):
             assert os.path.realpath(dst) not in protected, f"a file was renamed over {dst}"
             return real(src, dst, *args, **kwargs)
+
         return guarded
 
     monkeypatch.setattr(os, "replace", guard(real_replace))
@@ -352,13 +356,15 @@ def _npy(arr=None, *, header_shape=None, descr="<f8", data=b""):
 
 
 def _ckpt(root, arrays):
-    return _zip_with({"format": "minigrad-checkpoint", "version": 1, "root": root},
-                     [(f"arrays/{i}.npy", data) for i, data in enumerate(arrays)])
+    return _zip_with(
+        {"format": "minigrad-checkpoint", "version": 1, "root": root},
+        [(f"arrays/{i}.npy", data) for i, data in enumerate(arrays)],
+    )
 
 
 def test_a_huge_declared_array_is_refused_before_allocating(tmp_path):
     path = tmp_path / "huge.pt"
-    path.write_bytes(_ckpt({"t": "ndarray", "i": 0}, [_npy(header_shape=(2 ** 50,))]))  # 8 PiB of float64
+    path.write_bytes(_ckpt({"t": "ndarray", "i": 0}, [_npy(header_shape=(2**50,))]))  # 8 PiB of float64
     with pytest.raises(CheckpointError, match=r"huge.pt' is corrupted: arrays/0.npy declares shape \(1125899906842624"):
         minigrad.load(path)
     path.write_bytes(_ckpt({"t": "ndarray", "i": 0}, [_npy(header_shape=(4,), data=bytes(16))]))
@@ -374,8 +380,11 @@ def test_declared_sizes_in_the_zip_directory_are_checked(tmp_path):
     struct.pack_into("<I", data, central + 24, 0xFFFFFFF0)  # its uncompressed size: 4 GiB, for 8 KB stored
     path = tmp_path / "lies.pt"
     path.write_bytes(bytes(data))
-    with pytest.raises(CheckpointError, match=r"lies.pt' is corrupted: arrays/0.npy is stored uncompressed but "
-                                              r"declares 4294967280 bytes"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"lies.pt' is corrupted: arrays/0.npy is stored uncompressed but "
+        r"declares 4294967280 bytes",
+    ):
         minigrad.load(path)
 
 
@@ -400,7 +409,7 @@ def test_the_overall_size_limit_has_overrides(tmp_path, monkeypatch):
     monkeypatch.setattr(serialization, "MAX_BYTES", 4000)
     with pytest.raises(CheckpointError, match="max_bytes=4000"):
         minigrad.load(path)
-    assert minigrad.load(path, max_bytes=10 ** 6).shape == (1000,)
+    assert minigrad.load(path, max_bytes=10**6).shape == (1000,)
     monkeypatch.setattr(serialization, "MAX_BYTES", None)  # the default: this machine's memory
     monkeypatch.setattr(serialization, "_memory_size", lambda: 5000)
     with pytest.raises(CheckpointError, match="max_bytes=5000"):
@@ -422,10 +431,13 @@ def _patch_members(data: bytes, *, method=None, flags=None) -> bytes:
     return bytes(data)
 
 
-@pytest.mark.parametrize("patch,match", [
-    (dict(method=99), "compression method"),
-    (dict(flags=0x1), "minigrad.json is encrypted"),
-])
+@pytest.mark.parametrize(
+    "patch,match",
+    [
+        (dict(method=99), "compression method"),
+        (dict(flags=0x1), "minigrad.json is encrypted"),
+    ],
+)
 def test_unreadable_members_name_the_checkpoint(patch, match, tmp_path):
     buf = io.BytesIO()
     minigrad.save({"w": minigrad.ones(2)}, buf)
@@ -441,38 +453,41 @@ def test_unreadable_members_name_the_checkpoint(patch, match, tmp_path):
 _T = {"t": "tensor", "i": 0, "dtype": "float64", "shape": [2]}
 
 
-@pytest.mark.parametrize("root,arrays,match", [
-    ({"t": "int", "v": "7"}, [], "the 'int' entry has v='7', expected an int"),
-    ({"t": "int", "v": True}, [], "expected an int"),
-    ({"t": "bool", "v": 1}, [], "expected a bool"),
-    ({"t": "str", "v": 5}, [], "expected a string"),
-    ({"t": "float", "v": 1.5}, [], "expected a hex float"),
-    ({"t": "float", "v": "nope"}, [], "bad float 'nope'"),
-    ({"t": "bytes", "v": "!!"}, [], "bad base64"),
-    ({"t": "list", "items": {}}, [], "expected a list"),
-    ({"t": "dict", "items": [[{"t": "none"}]]}, [], "expected a \\[key, value\\] pair"),
-    ({"t": "dict", "items": [[{"t": "list", "items": []}, {"t": "none"}]]}, [], "a dict key is a list"),
-    ({"t": "dtype", "v": "complex64"}, [], "unsupported dtype 'complex64'"),
-    ([1, 2], [], "unexpected manifest entry"),
-    ({"t": 3}, [], "unexpected manifest entry"),
-    ({**_T, "i": -1}, [], "negative array index -1"),
-    ({**_T, "i": "0"}, [], "expected an array index"),
-    ({**_T, "i": 5}, [], "arrays/5.npy, which is missing"),
-    ({**_T, "dtype": "complex128"}, [_npy(np.ones(2, np.complex128))], "unsupported dtype 'complex128'"),
-    ({**_T, "shape": [-2]}, [], "bad tensor shape"),
-    ({**_T, "shape": "2"}, [], "expected a shape"),
-    ({**_T, "shape": [3]}, [_npy(np.ones(2))], "manifest says float64 and \\(3,\\)"),
-    ({**_T, "device": "tpu"}, [_npy(np.ones(2))], "unknown device 'tpu'"),
-    ({**_T, "requires_grad": "yes"}, [_npy(np.ones(2))], "expected a bool"),
-    ({**_T, "dtype": "int64", "requires_grad": True}, [_npy(np.ones(2, np.int64))], "int64 tensor is marked"),
-    ({"t": "list", "items": [_T, {**_T, "shape": [1, 2]}]}, [_npy(np.ones(2))], "described twice"),
-    ({"t": "ndarray", "i": 0}, [_npy(np.array([{"a": 1}], dtype=object))], "holds dtype object"),
-    ({"t": "ndarray", "i": 0}, [_npy(np.array(["ab"]))], "holds dtype <U2"),
-    ({"t": "ndarray", "i": 0}, [_npy(header_shape=(-3,))], "negative shape"),
-    ({"t": "ndarray", "i": 0}, [b"\x93NUMPY\x09\x00" + bytes(20)], "format version \\(9, 0\\)"),
-    ({"t": "ndarray", "i": 0}, [b"garbage"], "could not read arrays/0.npy"),
-    ({"t": "npscalar", "i": 0}, [_npy(np.ones(2))], "NumPy scalar is stored as an array of shape \\(2,\\)"),
-])
+@pytest.mark.parametrize(
+    "root,arrays,match",
+    [
+        ({"t": "int", "v": "7"}, [], "the 'int' entry has v='7', expected an int"),
+        ({"t": "int", "v": True}, [], "expected an int"),
+        ({"t": "bool", "v": 1}, [], "expected a bool"),
+        ({"t": "str", "v": 5}, [], "expected a string"),
+        ({"t": "float", "v": 1.5}, [], "expected a hex float"),
+        ({"t": "float", "v": "nope"}, [], "bad float 'nope'"),
+        ({"t": "bytes", "v": "!!"}, [], "bad base64"),
+        ({"t": "list", "items": {}}, [], "expected a list"),
+        ({"t": "dict", "items": [[{"t": "none"}]]}, [], "expected a \\[key, value\\] pair"),
+        ({"t": "dict", "items": [[{"t": "list", "items": []}, {"t": "none"}]]}, [], "a dict key is a list"),
+        ({"t": "dtype", "v": "complex64"}, [], "unsupported dtype 'complex64'"),
+        ([1, 2], [], "unexpected manifest entry"),
+        ({"t": 3}, [], "unexpected manifest entry"),
+        ({**_T, "i": -1}, [], "negative array index -1"),
+        ({**_T, "i": "0"}, [], "expected an array index"),
+        ({**_T, "i": 5}, [], "arrays/5.npy, which is missing"),
+        ({**_T, "dtype": "complex128"}, [_npy(np.ones(2, np.complex128))], "unsupported dtype 'complex128'"),
+        ({**_T, "shape": [-2]}, [], "bad tensor shape"),
+        ({**_T, "shape": "2"}, [], "expected a shape"),
+        ({**_T, "shape": [3]}, [_npy(np.ones(2))], "manifest says float64 and \\(3,\\)"),
+        ({**_T, "device": "tpu"}, [_npy(np.ones(2))], "unknown device 'tpu'"),
+        ({**_T, "requires_grad": "yes"}, [_npy(np.ones(2))], "expected a bool"),
+        ({**_T, "dtype": "int64", "requires_grad": True}, [_npy(np.ones(2, np.int64))], "int64 tensor is marked"),
+        ({"t": "list", "items": [_T, {**_T, "shape": [1, 2]}]}, [_npy(np.ones(2))], "described twice"),
+        ({"t": "ndarray", "i": 0}, [_npy(np.array([{"a": 1}], dtype=object))], "holds dtype object"),
+        ({"t": "ndarray", "i": 0}, [_npy(np.array(["ab"]))], "holds dtype <U2"),
+        ({"t": "ndarray", "i": 0}, [_npy(header_shape=(-3,))], "negative shape"),
+        ({"t": "ndarray", "i": 0}, [b"\x93NUMPY\x09\x00" + bytes(20)], "format version \\(9, 0\\)"),
+        ({"t": "ndarray", "i": 0}, [b"garbage"], "could not read arrays/0.npy"),
+        ({"t": "npscalar", "i": 0}, [_npy(np.ones(2))], "NumPy scalar is stored as an array of shape \\(2,\\)"),
+    ],
+)
 def test_malformed_manifests_and_arrays_are_checkpoint_errors(root, arrays, match, tmp_path):
     path = tmp_path / "bad.pt"
     path.write_bytes(_ckpt(root, arrays))
@@ -481,13 +496,16 @@ def test_malformed_manifests_and_arrays_are_checkpoint_errors(root, arrays, matc
     assert f"{str(path)!r} is corrupted: " in str(info.value) and "\n" not in str(info.value)
 
 
-@pytest.mark.parametrize("manifest,match", [
-    ("[1]", "not a minigrad manifest"),
-    ('"text"', "not a minigrad manifest"),
-    ({"format": "minigrad-checkpoint", "version": "1", "root": {"t": "none"}}, "unknown format version '1'"),
-    ({"format": "minigrad-checkpoint", "version": 2, "root": {"t": "none"}}, "newer minigrad"),
-    ("\xff\xfe", "could not read the manifest"),
-])
+@pytest.mark.parametrize(
+    "manifest,match",
+    [
+        ("[1]", "not a minigrad manifest"),
+        ('"text"', "not a minigrad manifest"),
+        ({"format": "minigrad-checkpoint", "version": "1", "root": {"t": "none"}}, "unknown format version '1'"),
+        ({"format": "minigrad-checkpoint", "version": 2, "root": {"t": "none"}}, "newer minigrad"),
+        ("\xff\xfe", "could not read the manifest"),
+    ],
+)
 def test_manifests_that_are_not_ours(manifest, match, tmp_path):
     path = tmp_path / "bad.pt"
     path.write_bytes(_zip_with(manifest) if isinstance(manifest, (str, dict)) else manifest)
@@ -508,10 +526,22 @@ def test_big_endian_arrays_load_as_native(tmp_path):
 def _sample_checkpoint() -> bytes:
     buf = io.BytesIO()
     w = minigrad.tensor(np.linspace(-1, 1, 6).reshape(2, 3), requires_grad=True)
-    minigrad.save({"model": {"w": w, "b": minigrad.zeros(3, dtype=minigrad.float16), "tied": w},
-                   "step": 3, "lr": 0.5, "name": "x", "raw": b"\x01", "ids": minigrad.arange(4),
-                   "mask": minigrad.ones(2, dtype=minigrad.bool), "np": np.int32(7), "arr": np.ones((2, 2)),
-                   "dtype": minigrad.float64, "tuple": (None, True, [1, 2])}, buf)
+    minigrad.save(
+        {
+            "model": {"w": w, "b": minigrad.zeros(3, dtype=minigrad.float16), "tied": w},
+            "step": 3,
+            "lr": 0.5,
+            "name": "x",
+            "raw": b"\x01",
+            "ids": minigrad.arange(4),
+            "mask": minigrad.ones(2, dtype=minigrad.bool),
+            "np": np.int32(7),
+            "arr": np.ones((2, 2)),
+            "dtype": minigrad.float64,
+            "tuple": (None, True, [1, 2]),
+        },
+        buf,
+    )
     return buf.getvalue()
 
 
@@ -533,9 +563,9 @@ def test_fuzz_byte_mutations_only_raise_checkpoint_error():
             if how < 0.5:
                 data[at] = rng.randrange(256)
             elif how < 0.7:
-                data[at:at + 4] = struct.pack("<I", rng.choice([0, 1, 0xFFFFFFFF, 2 ** 31, rng.randrange(2 ** 32)]))
+                data[at : at + 4] = struct.pack("<I", rng.choice([0, 1, 0xFFFFFFFF, 2**31, rng.randrange(2**32)]))
             elif how < 0.85:
-                del data[at:at + rng.randint(1, 64)]
+                del data[at : at + rng.randint(1, 64)]
             else:
                 data = data[:at]
                 break
@@ -549,9 +579,9 @@ def _mutate_json(node, rng):
     elif isinstance(node, list) and node:
         key = rng.randrange(len(node))
     else:
-        return rng.choice([None, -1, 2 ** 80, "float64", [], {}, 1.5, "!", True, [-1], {"t": "tensor"}])
+        return rng.choice([None, -1, 2**80, "float64", [], {}, 1.5, "!", True, [-1], {"t": "tensor"}])
     if rng.random() < 0.3:
-        node[key] = rng.choice([None, -1, 0, 2 ** 63, "int64", [], {}, 0.5, "x", False, [3, -1], {"t": "list"}])
+        node[key] = rng.choice([None, -1, 0, 2**63, "int64", [], {}, 0.5, "x", False, [3, -1], {"t": "list"}])
     else:
         node[key] = _mutate_json(node[key], rng)
     return node
@@ -572,7 +602,7 @@ def test_fuzz_manifest_and_header_mutations_only_raise_checkpoint_error():
             at = rng.randrange(min(len(data), 128))
             data[at] = rng.randrange(32, 127)
             if rng.random() < 0.3:
-                data = data[:rng.randrange(len(data))]
+                data = data[: rng.randrange(len(data))]
             mutated[name] = bytes(data)
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w") as zf:

@@ -1,4 +1,5 @@
 """Dataset, collate, bucketing sampler and the synthetic default data."""
+
 import numpy as np
 import pytest
 import torch
@@ -99,8 +100,12 @@ def test_synthetic_data_is_seeded_realistic_and_learnable_but_not_trivial():
     from sklearn.metrics import roc_auc_score
 
     f = [features(r.sequence) for r in a]
-    X = np.array([[x["gravy"], abs(x["net_charge"]), np.log(x["length"]), r.extra["hydrophobic_stretches"]]
-                  for x, r in zip(f, a)])
+    X = np.array(
+        [
+            [x["gravy"], abs(x["net_charge"]), np.log(x["length"]), r.extra["hydrophobic_stretches"]]
+            for x, r in zip(f, a)
+        ]
+    )
     auc = roc_auc_score(labels, LogisticRegression().fit(X, labels).predict_proba(X)[:, 1])
     assert 0.8 < auc < 0.99
     with pytest.raises(ValueError, match="n >= 2"):
@@ -111,9 +116,12 @@ def test_split_needs_enough_proteins_and_gives_every_part_both_classes():
     from solubility.split import min_split_size, stratified_split
 
     need = min_split_size()
-    with pytest.raises(ValueError, match=rf"{need - 1} proteins are too few to split into train/val/test; "
-                                         rf"need at least {need}"):
-        stratified_split(np.array([0, 1] * need)[:need - 1])
+    with pytest.raises(
+        ValueError,
+        match=rf"{need - 1} proteins are too few to split into train/val/test; "
+        rf"need at least {need}",
+    ):
+        stratified_split(np.array([0, 1] * need)[: need - 1])
     for n in range(need, need + 20):
         labels = np.arange(n) % 2
         parts = stratified_split(labels)

@@ -37,10 +37,17 @@ def test_error_policy_refuses_ambiguous_letters():
         encode("ACXD", record="P1", ambiguous="error")
 
 
-@pytest.mark.parametrize("seq, pos, what", [
-    ("ACD1E", 4, "'1'"), ("ACDE*", 5, "'*'"), ("AC DE", 3, "whitespace"), ("A\tC", 2, "whitespace"),
-    ("AC-D", 3, "'-'"), ("ACDé", 4, "non-ASCII"),
-])
+@pytest.mark.parametrize(
+    "seq, pos, what",
+    [
+        ("ACD1E", 4, "'1'"),
+        ("ACDE*", 5, "'*'"),
+        ("AC DE", 3, "whitespace"),
+        ("A\tC", 2, "whitespace"),
+        ("AC-D", 3, "'-'"),
+        ("ACDé", 4, "non-ASCII"),
+    ],
+)
 def test_bad_characters_name_record_and_position(seq, pos, what):
     with pytest.raises(SequenceError) as info:
         encode(seq, record="rec7")

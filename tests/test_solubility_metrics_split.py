@@ -75,7 +75,7 @@ def test_homology_split_keeps_clusters_on_one_side():
     fams = ["".join(rng.choice(letters, 120)) for _ in range(40)]
     seqs, labels = [], []
     for i, f in enumerate(fams):
-        for j in range(3):  # three close members per family (a few point mutations)
+        for _j in range(3):  # three close members per family (a few point mutations)
             s = list(f)
             s[rng.integers(120)] = "A"
             seqs.append("".join(s))
@@ -93,8 +93,7 @@ def test_homology_split_keeps_clusters_on_one_side():
 
 
 def test_parse_cdhit_clusters():
-    text = (">Cluster 0\n0\t200aa, >s2... *\n1\t190aa, >s0... at 95.00%\n"
-            ">Cluster 1\n0\t120aa, >s1... *\n")
+    text = ">Cluster 0\n0\t200aa, >s2... *\n1\t190aa, >s0... at 95.00%\n>Cluster 1\n0\t120aa, >s1... *\n"
     assert parse_cdhit_clusters(text, 3).tolist() == [0, 1, 0]
     with pytest.raises(RuntimeError, match="lists 3 of 4"):
         parse_cdhit_clusters(text, 4)

@@ -1,4 +1,5 @@
 """The CNN is defined once; both libraries build the same network, and the padding leak is real."""
+
 import numpy as np
 import pytest
 import torch
@@ -18,8 +19,15 @@ def test_architecture(lib):
     m = build_model(lib)
     shapes = {k: tuple(v.shape) for k, v in m.state_dict().items()}
     assert list(shapes) == NAMES
-    assert shapes == {"embedding.weight": (21, 64), "conv1.weight": (128, 64, 5), "conv1.bias": (128,),
-                      "conv2.weight": (128, 128, 5), "conv2.bias": (128,), "fc.weight": (2, 128), "fc.bias": (2,)}
+    assert shapes == {
+        "embedding.weight": (21, 64),
+        "conv1.weight": (128, 64, 5),
+        "conv1.bias": (128,),
+        "conv2.weight": (128, 128, 5),
+        "conv2.bias": (128,),
+        "fc.weight": (2, 128),
+        "fc.bias": (2,),
+    }
     assert sum(p.numel() for p in m.parameters()) == 124738
     assert np.all(state_arrays(m)["embedding.weight"][0] == 0)  # padding_idx row
     assert is_torch(lib) == (lib is torch)

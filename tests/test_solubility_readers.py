@@ -26,14 +26,17 @@ def test_csv_without_id_column_uses_line_numbers(tmp_path):
     assert read_csv(p)[0].id == "line2"
 
 
-@pytest.mark.parametrize("text, line, what", [
-    ("id,sequence,label\nx1,MKV,1\nx2,MKV\n", 3, "expected 3 fields"),
-    ("id,sequence,label\nx1,MKV,2\n", 2, "label must be 0 or 1"),
-    ("id,sequence,label\nx1,MKV,1\nx2,MK1V,0\n", 3, "record x2: position 3"),
-    ("id,sequence,label\nx1,,1\n", 2, "empty sequence"),
-    ("id,sequence,label\nx1,MK V,1\n", 2, "whitespace"),
-    ("id,sequence,label\n,MKV,1\n", 2, "empty id"),
-])
+@pytest.mark.parametrize(
+    "text, line, what",
+    [
+        ("id,sequence,label\nx1,MKV,1\nx2,MKV\n", 3, "expected 3 fields"),
+        ("id,sequence,label\nx1,MKV,2\n", 2, "label must be 0 or 1"),
+        ("id,sequence,label\nx1,MKV,1\nx2,MK1V,0\n", 3, "record x2: position 3"),
+        ("id,sequence,label\nx1,,1\n", 2, "empty sequence"),
+        ("id,sequence,label\nx1,MK V,1\n", 2, "whitespace"),
+        ("id,sequence,label\n,MKV,1\n", 2, "empty id"),
+    ],
+)
 def test_csv_errors_name_file_and_line(tmp_path, text, line, what):
     p = write(tmp_path, "bad.csv", text)
     with pytest.raises(DataFormatError) as info:
@@ -67,16 +70,19 @@ def test_fasta_side_label_file(tmp_path):
         read_fasta(fa, lab2)
 
 
-@pytest.mark.parametrize("text, line, what", [
-    ("MKV\n>p1|1\nMKV\n", 1, "before the first '>'"),
-    (">p1|1\n>p2|0\nMKV\n", 1, "has no sequence"),
-    (">p1\nMKV\n", 1, "has no label"),
-    (">p1|1\nMKV\n>p1|0\nMKV\n", 3, "duplicate id"),
-    (">p1|1\nMK V\n", 2, "whitespace inside the sequence"),
-    (">p1|1\nMKV*\n", 1, "position 4"),
-    (">\nMKV\n", 1, "without an id"),
-    (">p1 label=maybe\nMKV\n", 1, "label must be 0 or 1"),
-])
+@pytest.mark.parametrize(
+    "text, line, what",
+    [
+        ("MKV\n>p1|1\nMKV\n", 1, "before the first '>'"),
+        (">p1|1\n>p2|0\nMKV\n", 1, "has no sequence"),
+        (">p1\nMKV\n", 1, "has no label"),
+        (">p1|1\nMKV\n>p1|0\nMKV\n", 3, "duplicate id"),
+        (">p1|1\nMK V\n", 2, "whitespace inside the sequence"),
+        (">p1|1\nMKV*\n", 1, "position 4"),
+        (">\nMKV\n", 1, "without an id"),
+        (">p1 label=maybe\nMKV\n", 1, "label must be 0 or 1"),
+    ],
+)
 def test_fasta_errors_name_file_and_line(tmp_path, text, line, what):
     p = write(tmp_path, "bad.fasta", text)
     with pytest.raises(DataFormatError) as info:
@@ -105,8 +111,11 @@ def test_shared_datasets(shared_data):
     sample = read_records(shared_data / "sample.csv")
     assert len(sample) == 200 and sum(r.label for r in sample) == 83
     # eSOL lists gene gatA twice (solubility 0.14 and 0.72, see the data README): a conflict, refused
-    with pytest.raises(DataFormatError, match=r"esol_train.csv:477: duplicate id 'gatA' \(first at line 476, "
-                                              r"with label 0 there and 1 here\)"):
+    with pytest.raises(
+        DataFormatError,
+        match=r"esol_train.csv:477: duplicate id 'gatA' \(first at line 476, "
+        r"with label 0 there and 1 here\)",
+    ):
         read_records(shared_data / "esol_train.csv")
     net = read_records(shared_data / "netsolp_psi_biology.csv")
     assert {r.extra["partition"] for r in net} == {"0", "1", "2", "3", "4"}
@@ -126,8 +135,10 @@ def test_byte_order_mark_is_accepted(tmp_path):
     bom = read_csv(write_bytes(tmp_path, "bom.csv", csv_text.encode("utf-8-sig")))
     assert bom == plain and bom[0].id == "x1"
     fa_plain = read_fasta(write(tmp_path, "plain.fa", fasta_text), write(tmp_path, "plain.txt", labels_text))
-    fa_bom = read_fasta(write_bytes(tmp_path, "bom.fa", fasta_text.encode("utf-8-sig")),
-                        write_bytes(tmp_path, "bom.txt", labels_text.encode("utf-8-sig")))
+    fa_bom = read_fasta(
+        write_bytes(tmp_path, "bom.fa", fasta_text.encode("utf-8-sig")),
+        write_bytes(tmp_path, "bom.txt", labels_text.encode("utf-8-sig")),
+    )
     assert fa_bom == fa_plain and [r.label for r in fa_bom] == [1, 0]
 
 
@@ -164,14 +175,28 @@ def test_csv_duplicate_ids_are_refused_like_fasta(tmp_path, second, clash):
         read_fasta(fa)
 
 
-@pytest.mark.parametrize("name, data, what", [
-    ("u16.csv", "id,sequence,label\nx,MKV,1\n".encode("utf-16"), r"u16.csv: the data file is UTF-16 text, not UTF-8"),
-    ("u16.fasta", ">x|1\nMKV\n".encode("utf-16"), "u16.fasta: the data file is UTF-16 text"),
-    ("latin1.csv", "id,sequence,label\nprot\u00e9ine,MKV,1\n".encode("latin-1"),
-     r"latin1.csv:2: the data file is not UTF-8 text \(byte 0xe9 at offset 22\)"),
-    ("image.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", r"image.csv:1: the data file is not UTF-8 text \(byte 0x89"),
-    ("nul.fasta", b">x|1\nMK\x00V\n", "nul.fasta:2: the data file contains NUL bytes"),
-])
+@pytest.mark.parametrize(
+    "name, data, what",
+    [
+        (
+            "u16.csv",
+            "id,sequence,label\nx,MKV,1\n".encode("utf-16"),
+            r"u16.csv: the data file is UTF-16 text, not UTF-8",
+        ),
+        ("u16.fasta", ">x|1\nMKV\n".encode("utf-16"), "u16.fasta: the data file is UTF-16 text"),
+        (
+            "latin1.csv",
+            "id,sequence,label\nprot\u00e9ine,MKV,1\n".encode("latin-1"),
+            r"latin1.csv:2: the data file is not UTF-8 text \(byte 0xe9 at offset 22\)",
+        ),
+        (
+            "image.csv",
+            b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+            r"image.csv:1: the data file is not UTF-8 text \(byte 0x89",
+        ),
+        ("nul.fasta", b">x|1\nMK\x00V\n", "nul.fasta:2: the data file contains NUL bytes"),
+    ],
+)
 def test_files_that_are_not_utf8_text(tmp_path, name, data, what):
     with pytest.raises(DataFormatError, match=what):
         read_records(write_bytes(tmp_path, name, data))

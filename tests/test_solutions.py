@@ -1,4 +1,5 @@
 """The course note's five exercises, solved in lessons/solutions/, each checked for what it claims."""
+
 import numpy as np
 import pytest
 from sklearn.metrics import matthews_corrcoef
@@ -9,7 +10,7 @@ from lessons.solutions import gradient_accumulation, mcc, optimizer_comparison, 
 
 def test_secondary_structure_learns_and_ignores_padding():
     x, y, lengths = secondary_structure.toy_dataset(n=8, seed=1)
-    assert (y[0, lengths[0]:] == -100).all() and (y[0, :lengths[0]] >= 0).all()
+    assert (y[0, lengths[0] :] == -100).all() and (y[0, : lengths[0]] >= 0).all()
     model = secondary_structure.ResidueMLP(hidden=16)
     logits = model(minigrad.tensor(x))
     assert tuple(logits.shape) == (8, x.shape[1], 3)
@@ -29,8 +30,9 @@ def test_warmup_schedule_and_manual_agree():
     np.testing.assert_allclose(lrs, manual, rtol=1e-9)
     assert lrs[0] == pytest.approx(1e-7) and lrs[-1] == pytest.approx(1e-3)
     assert all(b >= a for a, b in zip(lrs, lrs[1:]))
-    np.testing.assert_allclose(warmup.train_with_warmup(manual=False), warmup.train_with_warmup(manual=True),
-                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        warmup.train_with_warmup(manual=False), warmup.train_with_warmup(manual=True), rtol=1e-10, atol=1e-12
+    )
 
 
 def test_gradient_accumulation_equals_large_batch():
@@ -39,10 +41,11 @@ def test_gradient_accumulation_equals_large_batch():
     model = gradient_accumulation.make_model()
     opt = minigrad.optim.SGD(model.parameters(), lr=0.1)
     steps = []
-    opt.step = (lambda orig: (lambda *a, **k: (steps.append(1), orig(*a, **k))[1]))(opt.step)
+    opt.step = (lambda orig: lambda *a, **k: (steps.append(1), orig(*a, **k))[1])(opt.step)
     rng = np.random.default_rng(0)
-    batches = [(minigrad.tensor(rng.standard_normal((4, 20))), minigrad.tensor(rng.integers(0, 2, 4)))
-               for _ in range(8)]
+    batches = [
+        (minigrad.tensor(rng.standard_normal((4, 20))), minigrad.tensor(rng.integers(0, 2, 4))) for _ in range(8)
+    ]
     gradient_accumulation.train_accumulating(batches, model, opt, accumulation_steps=4)
     assert len(steps) == 2
 

@@ -1,6 +1,7 @@
 """torch's version-counter rule: in-place writes bump a counter shared with views; backward raises when a
 tensor it reads was modified since it was saved. Every case runs the same code on torch and on minigrad
 and expects the same outcome: the same error, or the same forward values and gradients."""
+
 import numpy as np
 import pytest
 import torch
@@ -112,8 +113,14 @@ def test_exp_output_modified_under_no_grad():
 @pytest.mark.parametrize("use", ["square", "mul_self", "sigmoid", "exp", "add", "tanh"])
 def test_nonleaf_saved_then_relu_(use):
     # raises where the use saved h (h*h); sigmoid, exp, tanh save their output and add saves nothing: torch computes
-    uses = {"square": lambda h: h * h, "mul_self": lambda h: h.mul(h), "sigmoid": lambda h: h.sigmoid(),
-            "exp": lambda h: h.exp(), "add": lambda h: h + 1, "tanh": lambda h: h.tanh()}
+    uses = {
+        "square": lambda h: h * h,
+        "mul_self": lambda h: h.mul(h),
+        "sigmoid": lambda h: h.sigmoid(),
+        "exp": lambda h: h.exp(),
+        "add": lambda h: h + 1,
+        "tanh": lambda h: h.tanh(),
+    }
 
     def fn(lib):
         a = _t(lib, [1.0, -2.0, 0.5], True)
@@ -362,9 +369,12 @@ ACTIVATIONS = {
     "silu": (lambda F, x, ip: F.silu(x, inplace=ip)),
 }
 MODULES = {
-    "ReLU": lambda nn: nn.ReLU(inplace=True), "LeakyReLU": lambda nn: nn.LeakyReLU(0.1, inplace=True),
-    "ELU": lambda nn: nn.ELU(inplace=True), "Hardtanh": lambda nn: nn.Hardtanh(inplace=True),
-    "ReLU6": lambda nn: nn.ReLU6(inplace=True), "SiLU": lambda nn: nn.SiLU(inplace=True),
+    "ReLU": lambda nn: nn.ReLU(inplace=True),
+    "LeakyReLU": lambda nn: nn.LeakyReLU(0.1, inplace=True),
+    "ELU": lambda nn: nn.ELU(inplace=True),
+    "Hardtanh": lambda nn: nn.Hardtanh(inplace=True),
+    "ReLU6": lambda nn: nn.ReLU6(inplace=True),
+    "SiLU": lambda nn: nn.SiLU(inplace=True),
 }
 
 

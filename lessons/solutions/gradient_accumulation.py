@@ -6,6 +6,7 @@ gradients agree to rounding (float64 here, to make the comparison exact to ~1e-1
 
 Run: ``python -m lessons.solutions.gradient_accumulation``
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,7 +30,7 @@ def grads_accumulated(model, x, y, micro=32):
     model.zero_grad()
     steps = len(x) // micro
     for i in range(steps):
-        xb, yb = x[i * micro:(i + 1) * micro], y[i * micro:(i + 1) * micro]
+        xb, yb = x[i * micro : (i + 1) * micro], y[i * micro : (i + 1) * micro]
         (nn.CrossEntropyLoss()(model(xb), yb) / steps).backward()
     return {n: p.grad.numpy().copy() for n, p in model.named_parameters()}
 

@@ -6,6 +6,7 @@ with 0.9 on such data; MCC gives it 0.
 
 Run: ``python -m lessons.solutions.mcc``
 """
+
 from __future__ import annotations
 
 import math
@@ -45,5 +46,7 @@ if __name__ == "__main__":
 
     y, preds = imbalanced_example()
     for name, p in preds.items():
-        print(f"{name:16s} accuracy {accuracy_score(y, p):.3f}  MCC {mcc(y, p):+.3f}  "
-              f"(scikit-learn {matthews_corrcoef(y, p):+.3f})")
+        print(
+            f"{name:16s} accuracy {accuracy_score(y, p):.3f}  MCC {mcc(y, p):+.3f}  "
+            f"(scikit-learn {matthews_corrcoef(y, p):+.3f})"
+        )

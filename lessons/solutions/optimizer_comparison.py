@@ -7,6 +7,7 @@ that the comparison runs in seconds).
 
 Run: ``python -m lessons.solutions.optimizer_comparison --out optimizers.png``
 """
+
 from __future__ import annotations
 
 import argparse

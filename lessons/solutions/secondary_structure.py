@@ -12,6 +12,7 @@ Padding: proteins in a batch have different lengths; padded positions get the la
 
 Run: ``python -m lessons.solutions.secondary_structure``
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -36,7 +37,7 @@ def toy_dataset(n=64, min_len=20, max_len=60, seed=0):
         x[i, np.arange(n_res), seq] = 1
         letters = [AMINO[s] for s in seq]
         for j in range(n_res):
-            window = letters[max(0, j - 2): j + 3]
+            window = letters[max(0, j - 2) : j + 3]
             h = sum(a in HELIX for a in window)
             e = sum(a in STRAND for a in window)
             label = 0 if h >= 3 else (1 if e >= 3 else 2)
@@ -53,13 +54,14 @@ class ResidueMLP(nn.Module):
         super().__init__()
         self.half = half
         width = 20 * (2 * half + 1)
-        self.net = nn.Sequential(nn.Linear(width, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
-                                 nn.Linear(hidden, 3))
+        self.net = nn.Sequential(
+            nn.Linear(width, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 3)
+        )
 
     def forward(self, x):  # (N, L, 20) -> (N, L, 3)
         n, length, _ = x.shape
         padded = minigrad.nn.functional.pad(x, (0, 0, self.half, self.half))
-        windows = minigrad.cat([padded[:, j:j + length] for j in range(2 * self.half + 1)], dim=2)
+        windows = minigrad.cat([padded[:, j : j + length] for j in range(2 * self.half + 1)], dim=2)
         return self.net(windows)
 
 

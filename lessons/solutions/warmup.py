@@ -6,6 +6,7 @@ each optimiser step. Both give the same schedule, and the same trained weights.
 
 Run: ``python -m lessons.solutions.warmup``
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,8 +17,9 @@ import minigrad
 def scheduled_lrs(target=1e-3, start=1e-7, warmup_steps=10, total_steps=15):
     w = minigrad.zeros(1, requires_grad=True)
     opt = minigrad.optim.SGD([w], lr=target)
-    sched = minigrad.optim.lr_scheduler.LinearLR(opt, start_factor=start / target, end_factor=1.0,
-                                                 total_iters=warmup_steps)
+    sched = minigrad.optim.lr_scheduler.LinearLR(
+        opt, start_factor=start / target, end_factor=1.0, total_iters=warmup_steps
+    )
     lrs = []
     for _ in range(total_steps):
         lrs.append(opt.param_groups[0]["lr"])

@@ -5,6 +5,7 @@
 * :mod:`.function` — user-defined differentiable functions in torch's style;
 * :mod:`.gradcheck` — finite-difference checks of any op against its backward.
 """
+
 from __future__ import annotations
 
 from .function import Function, FunctionCtx  # noqa: F401
@@ -21,9 +22,7 @@ def _seed_grads(outputs, grad_outputs, where: str):
         if not isinstance(out, Tensor):
             raise TypeError(f"{where}: outputs[{i}] is a {type(out).__name__}, expected a Tensor")
         if not out.requires_grad:
-            raise RuntimeError(
-                f"{where}: element {i} of tensors does not require grad and does not have a grad_fn"
-            )
+            raise RuntimeError(f"{where}: element {i} of tensors does not require grad and does not have a grad_fn")
         if g is None:
             if out.array.size != 1:
                 raise RuntimeError(
@@ -75,8 +74,15 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     run_backward(tensors, seeds, retain_graph=bool(retain_graph))
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
-         materialize_grads=False):
+def grad(
+    outputs,
+    inputs,
+    grad_outputs=None,
+    retain_graph=None,
+    create_graph=False,
+    allow_unused=None,
+    materialize_grads=False,
+):
     """Return the gradients of ``outputs`` with respect to ``inputs`` without touching any ``.grad``."""
     from ..tensor import Tensor
 
@@ -105,6 +111,16 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 
 __all__ = [
-    "Function", "FunctionCtx", "GradcheckError", "Op", "backward", "enable_grad", "grad", "gradcheck",
-    "inference_mode", "is_grad_enabled", "no_grad", "set_grad_enabled",
+    "Function",
+    "FunctionCtx",
+    "GradcheckError",
+    "Op",
+    "backward",
+    "enable_grad",
+    "grad",
+    "gradcheck",
+    "inference_mode",
+    "is_grad_enabled",
+    "no_grad",
+    "set_grad_enabled",
 ]

@@ -16,6 +16,7 @@
 ``forward`` runs on tensors with recording switched off; one graph node (a :class:`_UserOp`)
 is recorded for the whole call, whose backward calls the user's ``backward`` on tensors.
 """
+
 from __future__ import annotations
 
 from .grad_mode import is_grad_enabled, no_grad

@@ -1,4 +1,5 @@
 """Grad mode: whether new operations record a graph. Thread-local, like torch's."""
+
 from __future__ import annotations
 
 import functools

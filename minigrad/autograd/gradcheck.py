@@ -6,6 +6,7 @@ vector-Jacobian product ``u^T J`` from the backward pass must equal the central 
 element ``i``. A random ``u`` matters: with ``u = 1`` (``f(x).sum()``) a wrong softmax backward
 still passes, because the gradient of a sum of probabilities is zero whatever the code does.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -42,8 +43,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
         if inputs[i].array.dtype != np.float64:
             import warnings
 
-            warnings.warn(f"gradcheck: input {i} is {inputs[i].dtype}, not float64; the check may be unreliable",
-                          stacklevel=2)
+            warnings.warn(
+                f"gradcheck: input {i} is {inputs[i].dtype}, not float64; the check may be unreliable", stacklevel=2
+            )
     rng = np.random.default_rng(seed)
     outs = _outputs(fn(*inputs))
     ups = []
@@ -54,13 +56,21 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     def loss_value():
         with no_grad():
             vals = _outputs(fn(*inputs))
-        return sum(float((backend.to_device(v.array, backend.CPU).astype(np.float64) *
-                          backend.to_device(u, backend.CPU)).sum()) for v, u in zip(vals, ups))
+        return sum(
+            float(
+                (backend.to_device(v.array, backend.CPU).astype(np.float64) * backend.to_device(u, backend.CPU)).sum()
+            )
+            for v, u in zip(vals, ups)
+        )
 
     diff_outs = [(o, u) for o, u in zip(outs, ups) if o.requires_grad]
     if diff_outs:
-        analytic = autograd_grad([o for o, _ in diff_outs], [inputs[i] for i in checked],
-                                 grad_outputs=[Tensor._make(u) for _, u in diff_outs], allow_unused=True)
+        analytic = autograd_grad(
+            [o for o, _ in diff_outs],
+            [inputs[i] for i in checked],
+            grad_outputs=[Tensor._make(u) for _, u in diff_outs],
+            allow_unused=True,
+        )
     else:
         analytic = [None] * len(checked)
 
@@ -84,9 +94,11 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
         if bad.any():
             j = int(np.flatnonzero(bad)[0])
             idx = np.unravel_index(j, host.shape) if host.shape else ()
-            msg = (f"gradcheck: Jacobian mismatch for input {i} (shape {tuple(host.shape)}) at element "
-                   f"{tuple(int(v) for v in idx)}: analytic {a[j]!r} vs numerical {numeric[j]!r} "
-                   f"({int(bad.sum())} of {bad.size} elements differ; atol={atol}, rtol={rtol})")
+            msg = (
+                f"gradcheck: Jacobian mismatch for input {i} (shape {tuple(host.shape)}) at element "
+                f"{tuple(int(v) for v in idx)}: analytic {a[j]!r} vs numerical {numeric[j]!r} "
+                f"({int(bad.sum())} of {bad.size} elements differ; atol={atol}, rtol={rtol})"
+            )
             if raise_exception:
                 raise GradcheckError(msg)
             return False

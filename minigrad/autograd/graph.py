@@ -14,6 +14,7 @@ chain of 100,000 ops is fine), sums gradients that meet at a node, reduces broad
 gradients back to each input's shape in one place (:func:`sum_to`), and frees each node's
 saved arrays as soon as it has run unless ``retain_graph`` is set.
 """
+
 from __future__ import annotations
 
 import weakref
@@ -161,8 +162,12 @@ def _holds_data(v) -> bool:
         return False
     if t is tuple or t is list:
         return any(_holds_data(x) for x in v)
-    if hasattr(v, "__array_interface__") or hasattr(v, "__cuda_array_interface__") or isinstance(v, Tensor) \
-            or t.__name__ == "ndarray":
+    if (
+        hasattr(v, "__array_interface__")
+        or hasattr(v, "__cuda_array_interface__")
+        or isinstance(v, Tensor)
+        or t.__name__ == "ndarray"
+    ):
         _DATA.add(t)
         return True
     return False
@@ -175,12 +180,20 @@ _FREED = (-1,)  # a node's _versions once release() dropped what its backward re
 def _modified_msg(array, now, expected, what) -> str:
     """torch's message, with minigrad's type name: ``[minigrad.FloatTensor [3]] ... is at version 2; ...``."""
     shape, dt = array.shape, str(array.dtype)
-    kind = {"float16": "Half", "float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
-            "bool": "Bool"}.get(dt, dt)
-    return (f"one of the variables needed for gradient computation has been modified by an inplace operation: "
-            f"[minigrad.{kind}Tensor {list(shape)}], which is {what}, is at version {now}; expected version "
-            f"{expected} instead. Hint: clone() the tensor before modifying it in place, or modify it after "
-            "backward().")
+    kind = {
+        "float16": "Half",
+        "float32": "Float",
+        "float64": "Double",
+        "int64": "Long",
+        "int32": "Int",
+        "bool": "Bool",
+    }.get(dt, dt)
+    return (
+        f"one of the variables needed for gradient computation has been modified by an inplace operation: "
+        f"[minigrad.{kind}Tensor {list(shape)}], which is {what}, is at version {now}; expected version "
+        f"{expected} instead. Hint: clone() the tensor before modifying it in place, or modify it after "
+        "backward()."
+    )
 
 
 def sum_to(grad, shape):

@@ -6,6 +6,7 @@ backend). They are submodules, so ``import minigrad.backends.cudnn as cudnn`` wo
 ``conv.algorithm`` is minigrad's own switch: the algorithm of its CPU convolutions (Winograd or
 im2col; see :mod:`minigrad.backends.conv`).
 """
+
 from __future__ import annotations
 
 from . import conv, cuda, cudnn, mps  # noqa: F401

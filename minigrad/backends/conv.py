@@ -11,6 +11,7 @@
 
 The environment variable ``MINIGRAD_CONV`` sets the starting value. The GPU always uses im2col.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -24,8 +25,9 @@ algorithm = os.environ.get("MINIGRAD_CONV", "auto").strip().lower() or "auto"
 def current() -> str:
     """The algorithm setting, checked (a typo raises here, at the first convolution, naming the value)."""
     if algorithm not in ALGORITHMS:
-        raise ValueError(f"minigrad.backends.conv.algorithm (or MINIGRAD_CONV) is {algorithm!r}; "
-                         f"choose one of {ALGORITHMS}")
+        raise ValueError(
+            f"minigrad.backends.conv.algorithm (or MINIGRAD_CONV) is {algorithm!r}; choose one of {ALGORITHMS}"
+        )
     return algorithm
 
 

@@ -1,4 +1,5 @@
 """``minigrad.backends.cuda``: settings accepted for torch compatibility (CuPy decides its own matmul precision)."""
+
 import types
 
 matmul = types.SimpleNamespace(allow_tf32=False, allow_fp16_reduced_precision_reduction=True)

@@ -10,6 +10,7 @@ Random numbers: minigrad draws every random tensor on the host from the generato
 and on the GPU. :func:`manual_seed` and :func:`manual_seed_all` here only seed CuPy's own
 generator (which minigrad does not use); they exist so torch code runs unchanged.
 """
+
 from __future__ import annotations
 
 from .. import backend
@@ -159,8 +160,22 @@ def is_initialized() -> bool:
 
 
 __all__ = [
-    "is_available", "device_count", "current_device", "set_device", "device", "get_device_name", "synchronize",
-    "empty_cache", "memory_allocated", "memory_reserved", "max_memory_allocated", "reset_peak_memory_stats",
-    "is_bf16_supported", "manual_seed", "manual_seed_all", "seed_all",
-    "is_initialized", "amp",
+    "is_available",
+    "device_count",
+    "current_device",
+    "set_device",
+    "device",
+    "get_device_name",
+    "synchronize",
+    "empty_cache",
+    "memory_allocated",
+    "memory_reserved",
+    "max_memory_allocated",
+    "reset_peak_memory_stats",
+    "is_bf16_supported",
+    "manual_seed",
+    "manual_seed_all",
+    "seed_all",
+    "is_initialized",
+    "amp",
 ]

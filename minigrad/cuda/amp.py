@@ -1,4 +1,5 @@
 """``minigrad.cuda.amp``: the older spelling of :mod:`minigrad.amp` for CUDA (as torch.cuda.amp)."""
+
 from __future__ import annotations
 
 from .. import amp as _amp
@@ -15,10 +16,15 @@ class autocast(_amp.autocast):
 class GradScaler(_amp.GradScaler):
     """``minigrad.cuda.amp.GradScaler(...)`` is ``minigrad.amp.GradScaler('cuda', ...)``."""
 
-    def __init__(self, init_scale=2.0**16, growth_factor=2.0, backoff_factor=0.5, growth_interval=2000,
-                 enabled=True):
-        super().__init__("cuda", init_scale=init_scale, growth_factor=growth_factor, backoff_factor=backoff_factor,
-                         growth_interval=growth_interval, enabled=enabled)
+    def __init__(self, init_scale=2.0**16, growth_factor=2.0, backoff_factor=0.5, growth_interval=2000, enabled=True):
+        super().__init__(
+            "cuda",
+            init_scale=init_scale,
+            growth_factor=growth_factor,
+            backoff_factor=backoff_factor,
+            growth_interval=growth_interval,
+            enabled=enabled,
+        )
 
 
 __all__ = ["autocast", "GradScaler"]

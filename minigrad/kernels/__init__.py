@@ -18,6 +18,7 @@ numba compiles a kernel the first time it sees a new combination of argument typ
 each; with ``cache=True`` later processes load the machine code from disk). :func:`warmup` does that
 up front and returns how long it took, so benchmarks can report it apart from their timings.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -30,9 +31,21 @@ from .. import backend
 from . import cpu
 
 __all__ = [
-    "available", "get_backend", "set_backend", "use", "warmup", "BACKENDS",
-    "embedding_backward", "relu_forward", "relu_backward", "masked_pool_forward", "masked_pool_backward",
-    "adam_update", "col2im", "winograd_input", "winograd_output",
+    "available",
+    "get_backend",
+    "set_backend",
+    "use",
+    "warmup",
+    "BACKENDS",
+    "embedding_backward",
+    "relu_forward",
+    "relu_backward",
+    "masked_pool_forward",
+    "masked_pool_backward",
+    "adam_update",
+    "col2im",
+    "winograd_input",
+    "winograd_output",
 ]
 
 BACKENDS = ("numba", "numpy")
@@ -193,9 +206,22 @@ def masked_pool_backward(grad, w, relu_out=None):
     return _pick("masked_pool_backward", *arrays)(grad, w, relu_out)
 
 
-def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq=None, *, step: int, lr: float, beta1: float,
-                beta2: float, eps: float, weight_decay: float = 0.0, decoupled: bool = False,
-                maximize: bool = False):
+def adam_update(
+    param,
+    grad,
+    exp_avg,
+    exp_avg_sq,
+    max_exp_avg_sq=None,
+    *,
+    step: int,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float = 0.0,
+    decoupled: bool = False,
+    maximize: bool = False,
+):
     """One Adam (``decoupled=False``) / AdamW (``decoupled=True``) update of ``param`` in place, torch's formula.
 
     Updates ``param``, ``exp_avg``, ``exp_avg_sq`` (and ``max_exp_avg_sq`` for AMSGrad) in place and
@@ -207,8 +233,21 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq=None, *, step: 
     if any(a.shape != param.shape or a.dtype != param.dtype for a in arrays):
         return None
     fn = _pick("adam_update", *arrays) if _contig(*arrays) else cpu.adam_update_numpy
-    fn(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, int(step), float(lr), float(beta1), float(beta2),
-       float(eps), float(weight_decay), bool(decoupled), bool(maximize))
+    fn(
+        param,
+        grad,
+        exp_avg,
+        exp_avg_sq,
+        max_exp_avg_sq,
+        int(step),
+        float(lr),
+        float(beta1),
+        float(beta2),
+        float(eps),
+        float(weight_decay),
+        bool(decoupled),
+        bool(maximize),
+    )
     return True
 
 
@@ -222,12 +261,15 @@ def col2im(cols, padded_length: int, stride: int = 1, dilation: int = 1, out=Non
     if not _host(cols) or cols.ndim != 4 or cols.dtype.kind != "f":
         return None
     n, l_out, k, c = cols.shape
-    if out is not None and (not _host(out) or out.shape != (n, padded_length, c) or out.dtype != cols.dtype
-                            or not out.flags.c_contiguous):
+    if out is not None and (
+        not _host(out) or out.shape != (n, padded_length, c) or out.dtype != cols.dtype or not out.flags.c_contiguous
+    ):
         raise ValueError(f"col2im: out must be a contiguous {(n, padded_length, c)} array of {cols.dtype}")
     if l_out and (l_out - 1) * stride + (k - 1) * dilation >= padded_length:
-        raise ValueError(f"col2im: columns of {l_out} positions x {k} taps (stride {stride}, dilation {dilation}) "
-                         f"do not fit in a signal of length {padded_length}")
+        raise ValueError(
+            f"col2im: columns of {l_out} positions x {k} taps (stride {stride}, dilation {dilation}) "
+            f"do not fit in a signal of length {padded_length}"
+        )
     return _pick("col2im", cols)(cols, int(padded_length), int(stride), int(dilation), out)
 
 
@@ -252,17 +294,26 @@ def winograd_output(prods, at, bias, out):
         return None
     _check_block("winograd_output", prods, at, out, *(() if bias is None else (bias,)))
     m, a = at.shape
-    if prods.shape[0] != a or out.shape[0] != prods.shape[1] or out.shape[2] != prods.shape[3] \
-            or out.shape[1] > prods.shape[2] * m or (bias is not None and bias.shape != (out.shape[2],)):
-        raise ValueError(f"winograd_output: shapes do not fit: prods {prods.shape}, at {at.shape}, out {out.shape}"
-                         f"{'' if bias is None else f', bias {bias.shape}'}")
+    if (
+        prods.shape[0] != a
+        or out.shape[0] != prods.shape[1]
+        or out.shape[2] != prods.shape[3]
+        or out.shape[1] > prods.shape[2] * m
+        or (bias is not None and bias.shape != (out.shape[2],))
+    ):
+        raise ValueError(
+            f"winograd_output: shapes do not fit: prods {prods.shape}, at {at.shape}, out {out.shape}"
+            f"{'' if bias is None else f', bias {bias.shape}'}"
+        )
     return _pick("winograd_output", prods, out)(prods, at, bias, out)
 
 
 def _check_block(name, *arrays):
     if any(a.dtype != arrays[0].dtype or not a.flags.c_contiguous for a in arrays) or arrays[0].dtype.kind != "f":
-        raise ValueError(f"{name}: expected C-contiguous arrays of one float dtype, got "
-                         f"{[(str(a.dtype), a.flags.c_contiguous) for a in arrays]}")
+        raise ValueError(
+            f"{name}: expected C-contiguous arrays of one float dtype, got "
+            f"{[(str(a.dtype), a.flags.c_contiguous) for a in arrays]}"
+        )
 
 
 def warmup(dtypes=(np.float32, np.float64)) -> float:
@@ -285,10 +336,16 @@ def warmup(dtypes=(np.float32, np.float64)) -> float:
         cpu.adam_update_numba(p, p.copy(), p.copy(), p.copy(), None, 1, 1e-3, 0.9, 0.999, 1e-8, 0.0, False, False)
         cpu.adam_update_numba(p, p.copy(), p.copy(), p.copy(), p.copy(), 1, 1e-3, 0.9, 0.999, 1e-8, 0.0, True, False)
         cpu.col2im_numba(np.ones((1, 3, 2, 2), dtype=dt), 4, 1, 1)
-        cpu.winograd_input_numba(np.ones((1, 3, 2), dtype=dt), np.ones((3, 3), dtype=dt), 1, -1,
-                                 np.empty((3, 1, 2, 2), dtype=dt))
-        cpu.winograd_output_numba(np.ones((3, 1, 2, 2), dtype=dt), np.ones((1, 3), dtype=dt), None,
-                                  np.empty((1, 2, 2), dtype=dt))
-        cpu.winograd_output_numba(np.ones((3, 1, 2, 2), dtype=dt), np.ones((1, 3), dtype=dt), np.ones(2, dtype=dt),
-                                  np.empty((1, 2, 2), dtype=dt))
+        cpu.winograd_input_numba(
+            np.ones((1, 3, 2), dtype=dt), np.ones((3, 3), dtype=dt), 1, -1, np.empty((3, 1, 2, 2), dtype=dt)
+        )
+        cpu.winograd_output_numba(
+            np.ones((3, 1, 2, 2), dtype=dt), np.ones((1, 3), dtype=dt), None, np.empty((1, 2, 2), dtype=dt)
+        )
+        cpu.winograd_output_numba(
+            np.ones((3, 1, 2, 2), dtype=dt),
+            np.ones((1, 3), dtype=dt),
+            np.ones(2, dtype=dt),
+            np.empty((1, 2, 2), dtype=dt),
+        )
     return time.perf_counter() - t0

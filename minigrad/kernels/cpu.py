@@ -14,6 +14,7 @@ dispatcher in :mod:`minigrad.kernels` picks one (``MINIGRAD_KERNELS=numba|numpy`
 All functions take and return NumPy arrays (never Tensors). ``cache=True`` stores the compiled
 machine code next to this file, so only the very first run on a machine pays the compile time.
 """
+
 from __future__ import annotations
 
 import math
@@ -179,8 +180,9 @@ def masked_pool_backward_numba(grad, w, relu_out=None):
 
 
 # ----------------------------------------------------------------------------- Adam / AdamW
-def adam_update_numpy(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, beta2, eps,
-                      weight_decay, decoupled, maximize):
+def adam_update_numpy(
+    param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay, decoupled, maximize
+):
     """One Adam (``decoupled=False``) or AdamW (``decoupled=True``) step, in place, as torch writes it.
 
     ``step`` counts from 1. ``max_exp_avg_sq`` is the AMSGrad running maximum, or None.
@@ -205,16 +207,17 @@ def adam_update_numpy(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr
     if max_exp_avg_sq is not None:
         np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
         v = max_exp_avg_sq
-    step_size = lr / (1 - beta1 ** step)
-    bc2_sqrt = math.sqrt(1 - beta2 ** step)
+    step_size = lr / (1 - beta1**step)
+    bc2_sqrt = math.sqrt(1 - beta2**step)
     denom = np.sqrt(v) / bc2_sqrt
     denom += eps
     param -= step_size * (exp_avg / denom)
 
 
 @_njit()
-def _adam_loop(param, grad, exp_avg, exp_avg_sq, lerp_low, beta1, c1, beta2, c2, step_size, inv_bc2_sqrt, eps, decay,
-               shrink, sign):
+def _adam_loop(
+    param, grad, exp_avg, exp_avg_sq, lerp_low, beta1, c1, beta2, c2, step_size, inv_bc2_sqrt, eps, decay, shrink, sign
+):
     for i in range(param.shape[0]):
         p = param[i]
         g = sign * grad[i] + decay * p
@@ -226,8 +229,24 @@ def _adam_loop(param, grad, exp_avg, exp_avg_sq, lerp_low, beta1, c1, beta2, c2,
 
 
 @_njit()
-def _amsgrad_loop(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lerp_low, beta1, c1, beta2, c2, step_size,
-                  inv_bc2_sqrt, eps, decay, shrink, sign):
+def _amsgrad_loop(
+    param,
+    grad,
+    exp_avg,
+    exp_avg_sq,
+    max_exp_avg_sq,
+    lerp_low,
+    beta1,
+    c1,
+    beta2,
+    c2,
+    step_size,
+    inv_bc2_sqrt,
+    eps,
+    decay,
+    shrink,
+    sign,
+):
     for i in range(param.shape[0]):
         p = param[i]
         g = sign * grad[i] + decay * p
@@ -240,8 +259,9 @@ def _amsgrad_loop(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lerp_low, be
         param[i] = p * shrink - step_size * m / (math.sqrt(vmax) * inv_bc2_sqrt + eps)
 
 
-def adam_update_numba(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, beta2, eps,
-                      weight_decay, decoupled, maximize):
+def adam_update_numba(
+    param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay, decoupled, maximize
+):
     """Same as :func:`adam_update_numpy` in one pass (all arrays contiguous, same shape and dtype).
 
     The scalars are converted to the parameters' dtype first, so float32 parameters are updated in
@@ -250,9 +270,19 @@ def adam_update_numba(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr
     s = param.dtype.type
     decay = 0.0 if decoupled else weight_decay
     shrink = 1.0 - lr * weight_decay if decoupled else 1.0
-    consts = (bool(1 - beta1 < 0.5), s(beta1), s(1 - beta1), s(beta2), s(1 - beta2), s(lr / (1 - beta1 ** step)),
-              s(1 / math.sqrt(1 - beta2 ** step)),
-              s(eps), s(decay), s(shrink), s(-1.0 if maximize else 1.0))
+    consts = (
+        bool(1 - beta1 < 0.5),
+        s(beta1),
+        s(1 - beta1),
+        s(beta2),
+        s(1 - beta2),
+        s(lr / (1 - beta1**step)),
+        s(1 / math.sqrt(1 - beta2**step)),
+        s(eps),
+        s(decay),
+        s(shrink),
+        s(-1.0 if maximize else 1.0),
+    )
     flat = (param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1), exp_avg_sq.reshape(-1))
     if max_exp_avg_sq is None:
         _adam_loop(*flat, *consts)
@@ -282,7 +312,7 @@ def col2im_numpy(cols, padded_length, stride=1, dilation=1, out=None):
     out = _zeroed(out, (n, padded_length, c), cols.dtype)
     span = stride * (l_out - 1) + 1
     for j in range(k):
-        out[:, j * dilation:j * dilation + span:stride] += cols[:, :, j, :]
+        out[:, j * dilation : j * dilation + span : stride] += cols[:, :, j, :]
     return out
 
 
@@ -320,12 +350,12 @@ def winograd_input_numpy(x, bt, m, row0, out):
     span = (n_tiles - 1) * m + width
     padded = np.zeros((b, span, c), x.dtype)  # rows row0 .. row0 + span, zero outside the signal
     lo, hi = min(max(-row0, 0), span), min(max(rows - row0, 0), span)
-    padded[:, lo:hi] = x[:, row0 + lo:row0 + hi]
+    padded[:, lo:hi] = x[:, row0 + lo : row0 + hi]
     for xi in range(a):
         out[xi] = 0
         for i in range(width):
             if bt[xi, i] != 0:
-                out[xi] += bt[xi, i] * padded[:, i:i + (n_tiles - 1) * m + 1:m]
+                out[xi] += bt[xi, i] * padded[:, i : i + (n_tiles - 1) * m + 1 : m]
     return out
 
 
@@ -406,7 +436,7 @@ def _winograd_output_loop(prods, at, bias, has_bias, out):
                         y[c] += bias[c]
                 for c in range(c_):
                     check[c] += y[c] - y[c]
-    for c in range(c_):
+    for c in range(c_):  # noqa: SIM110  (numba compiles a loop, not a generator)
         if check[c] != 0:  # nan compares unequal to everything
             return False
     return True

@@ -4,20 +4,29 @@ Nothing here has its own backward: the attention is a chain of matmul, masked_fi
 so autograd differentiates it through those ops (with respect to query, key, value and a float mask).
 :func:`attention` also returns the weights; ``nn.MultiheadAttention`` uses it directly.
 """
+
 from __future__ import annotations
 
 import math
 
 from .. import creation
 from ..autograd import is_grad_enabled
-from ..ops import dropout, matmul, masked_fill, softmax
+from ..ops import dropout, masked_fill, matmul, softmax
 from ..tensor import Tensor
 
 __all__ = ["scaled_dot_product_attention"]
 
 
-def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: float = 0.0, is_causal: bool = False,
-                                 scale=None, enable_gqa: bool = False) -> Tensor:
+def scaled_dot_product_attention(
+    query,
+    key,
+    value,
+    attn_mask=None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale=None,
+    enable_gqa: bool = False,
+) -> Tensor:
     """torch.nn.functional.scaled_dot_product_attention.
 
     ``query (..., L, E)``, ``key (..., S, E)``, ``value (..., S, Ev)`` -> ``(..., L, Ev)``; leading dims broadcast.
@@ -42,8 +51,16 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     return out
 
 
-def attention(query, key, value, attn_mask=None, dropout_p: float = 0.0, is_causal: bool = False, scale=None,
-              empty_rows_give_zero: bool = True):
+def attention(
+    query,
+    key,
+    value,
+    attn_mask=None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale=None,
+    empty_rows_give_zero: bool = True,
+):
     """``(output, weights)`` of scaled dot-product attention (inputs already checked).
 
     ``empty_rows_give_zero=False`` keeps the NaN rows a plain softmax gives for a query with every key
@@ -84,44 +101,60 @@ def _fused_cpu_kernel_applies(query, key, value, attn_mask, dropout_p) -> bool:
     widths, no dropout and no gradient for the mask. It alone accepts ``is_causal`` with a mask (and
     applies both); every other torch path raises, so minigrad follows the same split."""
     mask_needs_grad = attn_mask is not None and attn_mask.requires_grad and is_grad_enabled()
-    return (not mask_needs_grad and query.ndim == key.ndim == value.ndim == 4 and dropout_p == 0.0
-            and tuple(query.shape[:2]) == tuple(key.shape[:2]) == tuple(value.shape[:2])
-            and query.shape[-1] == value.shape[-1] and query.shape[-2] > 0 and key.shape[-2] > 0)
+    return (
+        not mask_needs_grad
+        and query.ndim == key.ndim == value.ndim == 4
+        and dropout_p == 0.0
+        and tuple(query.shape[:2]) == tuple(key.shape[:2]) == tuple(value.shape[:2])
+        and query.shape[-1] == value.shape[-1]
+        and query.shape[-2] > 0
+        and key.shape[-2] > 0
+    )
 
 
 def _check_inputs(query, key, value, attn_mask, is_causal, dropout_p):
     for name, t in (("query", query), ("key", key), ("value", value)):
         if not isinstance(t, Tensor):
-            raise TypeError(f"scaled_dot_product_attention(): argument '{name}' must be Tensor, not "
-                            f"{type(t).__name__}")
+            raise TypeError(f"scaled_dot_product_attention(): argument '{name}' must be Tensor, not {type(t).__name__}")
     if not (query.dtype == key.dtype == value.dtype):
-        raise RuntimeError(f"Expected query, key, and value to have the same dtype, but got query.dtype: "
-                           f"{query.dtype} key.dtype: {key.dtype} and value.dtype: {value.dtype} instead.")
+        raise RuntimeError(
+            f"Expected query, key, and value to have the same dtype, but got query.dtype: "
+            f"{query.dtype} key.dtype: {key.dtype} and value.dtype: {value.dtype} instead."
+        )
     if attn_mask is not None:
         if is_causal and not _fused_cpu_kernel_applies(query, key, value, attn_mask, dropout_p):
-            raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when "
-                               "is_causal=True")
+            raise RuntimeError(
+                "_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True"
+            )
         if not isinstance(attn_mask, Tensor):
-            raise TypeError(f"scaled_dot_product_attention(): argument 'attn_mask' must be Tensor, not "
-                            f"{type(attn_mask).__name__}")
-        if attn_mask.dtype != query.dtype and not (attn_mask.dtype.is_floating_point or
-                                                   attn_mask.array.dtype.kind == "b"):
-            raise RuntimeError(f"Expected attn_mask dtype to be bool or float or to match query dtype, but got "
-                               f"attn_mask.dtype: {attn_mask.dtype} and  query.dtype: {query.dtype} instead.")
+            raise TypeError(
+                f"scaled_dot_product_attention(): argument 'attn_mask' must be Tensor, not {type(attn_mask).__name__}"
+            )
+        if attn_mask.dtype != query.dtype and not (
+            attn_mask.dtype.is_floating_point or attn_mask.array.dtype.kind == "b"
+        ):
+            raise RuntimeError(
+                f"Expected attn_mask dtype to be bool or float or to match query dtype, but got "
+                f"attn_mask.dtype: {attn_mask.dtype} and  query.dtype: {query.dtype} instead."
+            )
 
 
 def _repeat_kv_heads(query, kv):
     """Grouped-query attention: repeat each of ``kv``'s heads (dim -3) so it has as many as ``query``
     (head ``h`` of the query reads head ``h // group`` of key/value, like ``repeat_interleave``)."""
     if query.ndim < 3 or kv.ndim < 3:
-        raise IndexError(f"Dimension out of range (expected to be in range of [-{min(query.ndim, kv.ndim)}, "
-                         f"{min(query.ndim, kv.ndim) - 1}], but got -3)")
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [-{min(query.ndim, kv.ndim)}, "
+            f"{min(query.ndim, kv.ndim) - 1}], but got -3)"
+        )
     hq, hkv = query.shape[-3], kv.shape[-3]
     if hq == hkv:
         return kv
     if hq % hkv != 0:
-        raise RuntimeError(f"Number of heads in key and value must divide the number of heads in query "
-                           f"(query has {hq}, key/value {hkv})")
+        raise RuntimeError(
+            f"Number of heads in key and value must divide the number of heads in query "
+            f"(query has {hq}, key/value {hkv})"
+        )
     group = hq // hkv
     lead, (s, e) = tuple(kv.shape[:-3]), tuple(kv.shape[-2:])
     expanded = kv.unsqueeze(-3).expand(*lead, hkv, group, s, e)

@@ -4,8 +4,10 @@ A layer module (``nn.Linear``) owns its parameters and calls one of these functi
 (``F.linear(x, self.weight, self.bias)``). Everything here is implemented once, as an op in
 :mod:`minigrad.ops`; this module only gathers the names under torch's ``F.`` namespace.
 """
+
 from __future__ import annotations
 
+from .. import ops as _ops
 from ..ops import (  # noqa: F401
     adaptive_avg_pool1d,
     adaptive_max_pool1d,
@@ -13,10 +15,12 @@ from ..ops import (  # noqa: F401
     batch_norm,
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
+    clamp_min,
     conv1d,
     cross_entropy,
     embedding,
     gelu,
+    group_norm,
     huber_loss,
     l1_loss,
     layer_norm,
@@ -25,6 +29,7 @@ from ..ops import (  # noqa: F401
     max_pool1d,
     mse_loss,
     nll_loss,
+    norm,
     one_hot,
     pad,
     sigmoid,
@@ -33,19 +38,50 @@ from ..ops import (  # noqa: F401
     softplus,
     tanh,
 )
-from .. import ops as _ops
-from ..ops import clamp_min, group_norm, norm
 from ..ops.inplace import apply_inplace
 from ._attention_functional import scaled_dot_product_attention
 
 __all__ = [
-    "linear", "embedding", "dropout", "one_hot", "pad",
-    "relu", "relu6", "gelu", "sigmoid", "tanh", "silu", "softplus", "leaky_relu", "elu", "hardtanh", "softmax",
-    "log_softmax", "selu", "mish", "hardsigmoid", "hardswish", "logsigmoid", "softsign",
-    "conv1d", "max_pool1d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d",
-    "layer_norm", "batch_norm", "group_norm",
-    "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "normalize",
+    "linear",
+    "embedding",
+    "dropout",
+    "one_hot",
+    "pad",
+    "relu",
+    "relu6",
+    "gelu",
+    "sigmoid",
+    "tanh",
+    "silu",
+    "softplus",
+    "leaky_relu",
+    "elu",
+    "hardtanh",
+    "softmax",
+    "log_softmax",
+    "selu",
+    "mish",
+    "hardsigmoid",
+    "hardswish",
+    "logsigmoid",
+    "softsign",
+    "conv1d",
+    "max_pool1d",
+    "avg_pool1d",
+    "adaptive_avg_pool1d",
+    "adaptive_max_pool1d",
+    "layer_norm",
+    "batch_norm",
+    "group_norm",
+    "mse_loss",
+    "l1_loss",
+    "smooth_l1_loss",
+    "huber_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "nll_loss",
+    "normalize",
     "scaled_dot_product_attention",
 ]
 

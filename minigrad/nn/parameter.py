@@ -1,4 +1,5 @@
 """Parameter: a leaf tensor that a Module registers as learnable."""
+
 from ..tensor import Tensor
 
 
@@ -20,8 +21,10 @@ class Parameter(Tensor):
         t.array = data.array if isinstance(data, Tensor) else data
         t.grad, t.grad_fn, t._hooks, t._version = None, None, None, 0
         if requires_grad and t.array.dtype.kind != "f":
-            raise RuntimeError(f"Only Tensors of floating point dtype can require gradients (got {t.dtype}); "
-                               "pass requires_grad=False for an integer Parameter")
+            raise RuntimeError(
+                f"Only Tensors of floating point dtype can require gradients (got {t.dtype}); "
+                "pass requires_grad=False for an integer Parameter"
+            )
         t.requires_grad = bool(requires_grad)
         return t
 

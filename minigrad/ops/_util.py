@@ -1,4 +1,5 @@
 """Helpers shared by the op families: turning operands into tensors of one dtype and device."""
+
 from __future__ import annotations
 
 import numbers

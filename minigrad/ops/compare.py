@@ -2,6 +2,7 @@
 
 Operands are promoted to a common dtype first (torch's rules), so ``int_tensor < 2.5`` compares as floats.
 """
+
 from __future__ import annotations
 
 from .. import backend
@@ -11,9 +12,28 @@ from ._util import broadcast_error, is_scalar, operands
 xp_of = backend.get_array_module
 
 __all__ = [
-    "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal", "not_equal",
-    "isnan", "isinf", "isfinite", "logical_not", "logical_and", "logical_or", "logical_xor", "bitwise_not",
-    "allclose", "isclose", "equal",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "greater",
+    "greater_equal",
+    "less",
+    "less_equal",
+    "not_equal",
+    "isnan",
+    "isinf",
+    "isfinite",
+    "logical_not",
+    "logical_and",
+    "logical_or",
+    "logical_xor",
+    "bitwise_not",
+    "allclose",
+    "isclose",
+    "equal",
 ]
 
 
@@ -98,8 +118,9 @@ def _logical(name: str, input, other) -> Tensor:
         else:
             raise TypeError(f"{name}(): unsupported operand type {type(v).__name__}")
     if isinstance(input, Tensor) and isinstance(other, Tensor) and input.device != other.device:
-        raise RuntimeError(f"{name}: expected all tensors to be on the same device, but found {input.device} and "
-                           f"{other.device}")
+        raise RuntimeError(
+            f"{name}: expected all tensors to be on the same device, but found {input.device} and {other.device}"
+        )
     xp = xp_of(ref.array)
     try:
         return Tensor._make(xp.asarray(getattr(xp, name)(*arrs)))
@@ -145,8 +166,9 @@ def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
     if not isinstance(input, Tensor) or not isinstance(other, Tensor):
         raise TypeError("allclose(): expected both arguments to be Tensors")
     if input.dtype is not other.dtype:
-        raise RuntimeError(f"allclose: expected both tensors to have the same dtype, but got {input.dtype} and "
-                           f"{other.dtype}")
+        raise RuntimeError(
+            f"allclose: expected both tensors to have the same dtype, but got {input.dtype} and {other.dtype}"
+        )
     return bool(isclose(input, other, rtol, atol, equal_nan).array.all())
 
 
@@ -158,6 +180,3 @@ def equal(input, other) -> bool:
         return False
     a, b = operands("equal", input, other)
     return bool(xp_of(a.array).array_equal(a.array, b.array))
-
-
-

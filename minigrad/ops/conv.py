@@ -36,6 +36,7 @@ computes its forward and both gradients with :mod:`minigrad.ops.winograd` (fewer
 little more rounding), in blocks of tiles the same way.
 ``minigrad.backends.conv.algorithm`` chooses (see :mod:`minigrad.backends.conv`).
 """
+
 from __future__ import annotations
 
 import numbers
@@ -44,11 +45,11 @@ import numpy as np
 
 from .. import amp as _amp
 from .. import backend, kernels, parallel
-from ..backends import conv as _settings
 from ..autograd.graph import Op
+from ..backends import conv as _settings
 from ..tensor import Tensor
-from ._util import check_same_device
 from . import winograd
+from ._util import check_same_device
 from .reduce import accurate_sum
 
 xp_of = backend.get_array_module
@@ -61,8 +62,10 @@ def single(value, name: str, op: str) -> int:
     """An int given as ``k`` or ``(k,)`` (torch's 1-d convention)."""
     if isinstance(value, (tuple, list)):
         if len(value) != 1:
-            raise RuntimeError(f"{op}: expected {name} to be a single integer value or a list of 1 values to match "
-                               f"the convolution dimensions, but got {name}={list(value)}")
+            raise RuntimeError(
+                f"{op}: expected {name} to be a single integer value or a list of 1 values to match "
+                f"the convolution dimensions, but got {name}={list(value)}"
+            )
         value = value[0]
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{op}: {name} must be an int, got {type(value).__name__}")
@@ -204,7 +207,7 @@ class Conv1d(Op):
         la = min(max(l0, -(-pl // s)), l1)  # first position whose window starts inside the input
         lb = max(min(l1, (length - 1 + pl - (k - 1) * d) // s + 1), la)  # ... and past the last ending inside
         if k == 1 and s == 1 and la == l0 and lb == l1:
-            return x_cl[n0:n1, l0 - pl:l1 - pl].reshape(b, lc, g, 1, c_g)  # a 1x1 convolution needs no copy
+            return x_cl[n0:n1, l0 - pl : l1 - pl].reshape(b, lc, g, 1, c_g)  # a 1x1 convolution needs no copy
         src, off = x_cl[n0:n1], 0
         if c > 1 and x_cl.strides[2] != x_cl.itemsize:
             # channels not adjacent in memory (a torch-layout (N, C, L) input): first copy the rows this
@@ -217,20 +220,22 @@ class Conv1d(Op):
         if lb > la:
             sn, sl, sc = src.strides
             windows = scratch.xp.lib.stride_tricks.as_strided(
-                src[:, la * s - pl - off:], shape=(b, lb - la, g, k, c_g), strides=(sn, s * sl, c_g * sc, d * sl, sc))
-            cols[:, la - l0:lb - l0] = windows
+                src[:, la * s - pl - off :], shape=(b, lb - la, g, k, c_g), strides=(sn, s * sl, c_g * sc, d * sl, sc)
+            )
+            cols[:, la - l0 : lb - l0] = windows
         for e0, e1 in ((l0, la), (lb, l1)):  # the ends: taps in the padding read zeros
             if e1 <= e0:
                 continue
-            edge = cols[:, e0 - l0:e1 - l0]
+            edge = cols[:, e0 - l0 : e1 - l0]
             edge[...] = 0
             for j in range(k):
                 lo = max(e0, -(-(pl - j * d) // s))  # positions whose tap j reads a real row
                 hi = min(e1, (length - 1 + pl - j * d) // s + 1)
                 if hi > lo:
                     r = lo * s + j * d - pl
-                    edge[:, lo - e0:hi - e0, :, j, :] = src[:, r - off:r - off + s * (hi - lo - 1) + 1:s].reshape(
-                        b, hi - lo, g, c_g)
+                    edge[:, lo - e0 : hi - e0, :, j, :] = src[:, r - off : r - off + s * (hi - lo - 1) + 1 : s].reshape(
+                        b, hi - lo, g, c_g
+                    )
         return cols
 
     def _budget(self, xp):
@@ -314,7 +319,7 @@ class Conv1d(Op):
                 with np.errstate(invalid="ignore", over="ignore"):  # not finite: im2col redoes it, and warns
                     np.matmul(v.reshape(a, bsz * tiles, c), u, out=prods)
                 # whole samples, or one sample's positions l0..l1: a contiguous run of out either way
-                dst = out[n0:n1, t0 * m:min(t1 * m, l_out)]
+                dst = out[n0:n1, t0 * m : min(t1 * m, l_out)]
                 finite &= kernels.winograd_output(prods.reshape(a, bsz, tiles, c_out), at, bias, dst)
             return finite
 
@@ -344,8 +349,9 @@ class Conv1d(Op):
                 gg = kernels.winograd_input(gsrc, g_t, m, grow0, scratch.take("gg", (a, bsz, tiles, c_out)))
                 prod = scratch.take("prod", (a, c, c_out))
                 with np.errstate(invalid="ignore", over="ignore"):  # not finite: im2col redoes it, and warns
-                    np.matmul(v.reshape(a, bsz * tiles, c).transpose(0, 2, 1), gg.reshape(a, bsz * tiles, c_out),
-                              out=prod)
+                    np.matmul(
+                        v.reshape(a, bsz * tiles, c).transpose(0, 2, 1), gg.reshape(a, bsz * tiles, c_out), out=prod
+                    )
                     acc += prod
             return acc
 
@@ -403,13 +409,14 @@ class Conv1d(Op):
                 p0, p1 = self._rows_of(l0, l1)
                 folded = None
                 if g == 1 and xp is np:  # the compiled fold, into a reused buffer
-                    folded = kernels.col2im(gcols.reshape(b, lc, k, c), p1 - p0, s, d,
-                                            out=scratch.take("folded", (b, p1 - p0, c)))
+                    folded = kernels.col2im(
+                        gcols.reshape(b, lc, k, c), p1 - p0, s, d, out=scratch.take("folded", (b, p1 - p0, c))
+                    )
                 if folded is None:  # CuPy, or groups: one slice-add per tap
                     folded = xp.zeros((b, p1 - p0, g, c_g), grad.dtype)
                     span = s * (lc - 1) + 1
                     for j in range(k):
-                        folded[:, j * d:j * d + span:s] += gcols[:, :, :, j, :]
+                        folded[:, j * d : j * d + span : s] += gcols[:, :, :, j, :]
                 folded = folded.reshape(b, p1 - p0, c)
                 # write the block's rows into the input gradient: rows an earlier block of the same sample
                 # already wrote (the halo) are added to, new rows are assigned, rows nobody reads are zeroed
@@ -420,8 +427,8 @@ class Conv1d(Op):
                     gx_cl[n0:n1, done_to:r0] = 0
                     done_to = r0
                 mid = min(done_to, r1)
-                gx_cl[n0:n1, r0:mid] += folded[:, r0 + pl - p0:mid + pl - p0]
-                gx_cl[n0:n1, mid:r1] = folded[:, mid + pl - p0:r1 + pl - p0]
+                gx_cl[n0:n1, r0:mid] += folded[:, r0 + pl - p0 : mid + pl - p0]
+                gx_cl[n0:n1, mid:r1] = folded[:, mid + pl - p0 : r1 + pl - p0]
                 done_to = max(done_to, r1)
                 if l1 == l_out:
                     gx_cl[n0:n1, done_to:] = 0
@@ -446,8 +453,9 @@ class Conv1d(Op):
         return gx, gwt, gbias
 
 
-def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
-           groups=1) -> Tensor:
+def conv1d(
+    input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups=1
+) -> Tensor:
     """1-d cross-correlation over the last axis of ``input`` ``(N, C_in, L)`` or ``(C_in, L)``.
 
     ``padding`` is an int (zeros on both sides), ``'valid'`` (none) or ``'same'`` (output as long
@@ -457,22 +465,27 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
         input, weight, bias = _amp.autocast_inputs("lower", input, weight, bias)
     op = "conv1d"
     if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
-        raise TypeError(f"{op}: expected input and weight to be Tensors, got {type(input).__name__} and "
-                        f"{type(weight).__name__}")
+        raise TypeError(
+            f"{op}: expected input and weight to be Tensors, got {type(input).__name__} and {type(weight).__name__}"
+        )
     if input.ndim not in (2, 3):
-        raise RuntimeError(f"Expected 2D (unbatched) or 3D (batched) input to conv1d, but got input of size: "
-                           f"{list(input.shape)}")
+        raise RuntimeError(
+            f"Expected 2D (unbatched) or 3D (batched) input to conv1d, but got input of size: {list(input.shape)}"
+        )
     if weight.ndim != 3:
-        raise RuntimeError(f"{op}: weight should have three dimensions (C_out, C_in/groups, K), got shape "
-                           f"{list(weight.shape)}")
+        raise RuntimeError(
+            f"{op}: weight should have three dimensions (C_out, C_in/groups, K), got shape {list(weight.shape)}"
+        )
     tensors = [input, weight] + ([bias] if bias is not None else [])
     check_same_device(op, *tensors)
     for name, t in zip(("input", "weight", "bias"), tensors):
         if t.array.dtype.kind != "f":
             raise RuntimeError(f"{op}: expected a floating-point {name}, got {t.dtype}")
     if weight.array.dtype != input.array.dtype or (bias is not None and bias.array.dtype != input.array.dtype):
-        raise RuntimeError(f"{op}: input ({input.dtype}), weight ({weight.dtype})"
-                           f"{f' and bias ({bias.dtype})' if bias is not None else ''} should have the same dtype")
+        raise RuntimeError(
+            f"{op}: input ({input.dtype}), weight ({weight.dtype})"
+            f"{f' and bias ({bias.dtype})' if bias is not None else ''} should have the same dtype"
+        )
     stride, dilation, groups = single(stride, "stride", op), single(dilation, "dilation", op), int(groups)
     if stride <= 0:
         raise RuntimeError(f"{op}: non-positive stride is not supported (got stride={stride})")
@@ -483,14 +496,20 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     c_out, c_g, k = weight.shape
     c_in = input.shape[-2]
     if c_out % groups:
-        raise RuntimeError(f"{op}: given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
-                           f"but got weight of size {list(weight.shape)}")
+        raise RuntimeError(
+            f"{op}: given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+            f"but got weight of size {list(weight.shape)}"
+        )
     if c_in != c_g * groups:
-        raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
-                           f"{list(input.shape)} to have {c_g * groups} channels, but got {c_in} channels instead")
+        raise RuntimeError(
+            f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
+            f"{list(input.shape)} to have {c_g * groups} channels, but got {c_in} channels instead"
+        )
     if bias is not None and tuple(bias.shape) != (c_out,):
-        raise RuntimeError(f"Given weight of size {list(weight.shape)}, expected bias to be 1-dimensional with "
-                           f"{c_out} elements, but got bias of size {list(bias.shape)} instead")
+        raise RuntimeError(
+            f"Given weight of size {list(weight.shape)}, expected bias to be 1-dimensional with "
+            f"{c_out} elements, but got bias of size {list(bias.shape)} instead"
+        )
     if isinstance(padding, str):
         if padding == "valid":
             pl = pr = 0
@@ -506,6 +525,8 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
             raise RuntimeError(f"{op}: negative padding is not supported (got padding={pl})")
     length = input.shape[-1]
     if length + pl + pr < dilation * (k - 1) + 1:
-        raise RuntimeError(f"Calculated padded input size per channel: ({length + pl + pr}). Kernel size: "
-                           f"({dilation * (k - 1) + 1}). Kernel size can't be greater than actual input size")
+        raise RuntimeError(
+            f"Calculated padded input size per channel: ({length + pl + pr}). Kernel size: "
+            f"({dilation * (k - 1) + 1}). Kernel size can't be greater than actual input size"
+        )
     return Conv1d(stride, pl, pr, dilation, groups)(*tensors)

@@ -1,4 +1,5 @@
 """Conversions that stay in the graph: dtype casts, device moves and clones."""
+
 from __future__ import annotations
 
 from .. import backend

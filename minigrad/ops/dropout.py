@@ -4,6 +4,7 @@ The scaling keeps the expected value of every activation unchanged, so nothing n
 evaluation time (dropout is then the identity). The keep-mask is drawn once, from the seeded
 generator in :mod:`minigrad.random`, and saved: backward multiplies by exactly the same mask.
 """
+
 from __future__ import annotations
 
 import math
@@ -62,8 +63,9 @@ def draw_mask(shape, p: float, dtype, device, generator=None, like=None):
     return backend.to_device(keep, device)
 
 
-def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *, mask=None,
-            generator=None) -> Tensor:
+def dropout(
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *, mask=None, generator=None
+) -> Tensor:
     """torch.nn.functional.dropout. ``mask`` (minigrad-only): an explicit keep-mask (0/1 or bool, array or
     Tensor, input's shape) used instead of a random draw, so two libraries can be fed the same mask.
     """
@@ -81,8 +83,9 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     else:
         m = mask.array if isinstance(mask, Tensor) else mask
         if tuple(m.shape) != tuple(input.shape):
-            raise RuntimeError(f"dropout(): mask of shape {tuple(m.shape)} does not match input of shape "
-                               f"{tuple(input.shape)}")
+            raise RuntimeError(
+                f"dropout(): mask of shape {tuple(m.shape)} does not match input of shape {tuple(input.shape)}"
+            )
         m = backend.to_device(m, input.device)
         m = m.astype(dt) if m.dtype != dt else m
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)

@@ -9,6 +9,7 @@ gradient there follows torch's choice, so that results match it exactly; each op
 says which. Activations that need ``exp`` of a large number are written so that they never
 overflow (sigmoid uses ``exp(-|x|)``, softplus uses ``logaddexp``).
 """
+
 from __future__ import annotations
 
 import operator
@@ -24,12 +25,61 @@ from ._util import apply_binary, as_tensor_like, cast, check_same_device, operan
 xp_of = backend.get_array_module
 
 __all__ = [
-    "add", "sub", "mul", "div", "true_divide", "divide", "neg", "negative", "pow", "remainder", "lerp",
-    "exp", "log", "log1p", "expm1", "log2", "sqrt", "rsqrt", "square", "abs", "absolute", "sin", "cos", "tanh",
-    "sigmoid", "relu", "erf", "reciprocal", "sign", "floor", "ceil", "round", "trunc", "fix",
-    "gelu", "silu", "softplus", "leaky_relu", "elu", "hardtanh", "relu6", "logsigmoid", "selu", "mish", "softsign",
-    "hardsigmoid", "hardswish",
-    "clamp", "clip", "clamp_min", "clamp_max", "maximum", "minimum", "where", "masked_fill",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "true_divide",
+    "divide",
+    "neg",
+    "negative",
+    "pow",
+    "remainder",
+    "lerp",
+    "exp",
+    "log",
+    "log1p",
+    "expm1",
+    "log2",
+    "sqrt",
+    "rsqrt",
+    "square",
+    "abs",
+    "absolute",
+    "sin",
+    "cos",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "erf",
+    "reciprocal",
+    "sign",
+    "floor",
+    "ceil",
+    "round",
+    "trunc",
+    "fix",
+    "gelu",
+    "silu",
+    "softplus",
+    "leaky_relu",
+    "elu",
+    "hardtanh",
+    "relu6",
+    "logsigmoid",
+    "selu",
+    "mish",
+    "softsign",
+    "hardsigmoid",
+    "hardswish",
+    "clamp",
+    "clip",
+    "clamp_min",
+    "clamp_max",
+    "maximum",
+    "minimum",
+    "where",
+    "masked_fill",
 ]
 
 
@@ -73,6 +123,7 @@ def _ufunc(name: str, a, b, like=None):
 
 class Add(Op):
     """``a + alpha * b``; ``alpha`` is a number kept on the op, so (as in torch) backward saves nothing."""
+
     saved = ()  # backward reads no input
     alpha = 1  # set on the node by add(..., alpha=); the class default keeps plain ``a + b`` free of an __init__
 
@@ -85,6 +136,7 @@ class Add(Op):
 
 class Sub(Op):
     """``a - alpha * b``, saving nothing like :class:`Add`."""
+
     saved = ()  # backward reads no input
     alpha = 1
 
@@ -109,8 +161,10 @@ class Mul(Op):
 
     def backward(self, grad):
         ga, gb = self.needs_input_grad
-        return ((_product_like(grad, self.b, self.a) if ga else None),
-                (_product_like(grad, self.a, self.b) if gb else None))
+        return (
+            (_product_like(grad, self.b, self.a) if ga else None),
+            (_product_like(grad, self.a, self.b) if gb else None),
+        )
 
 
 class Div(Op):
@@ -178,6 +232,7 @@ class Pow(Op):
 class PowScalar(Op):
     """``a ** exponent`` for a number ``exponent``: backward reads ``a`` only, not the result (as in torch),
     so an in-place write to the result before backward is allowed."""
+
     saved = (0,)
 
     def __init__(self, exponent):
@@ -185,7 +240,7 @@ class PowScalar(Op):
 
     def forward(self, a):
         self.a = a
-        return a ** self.exponent
+        return a**self.exponent
 
     def backward(self, grad):
         b = self.exponent
@@ -225,6 +280,7 @@ def _with_alpha(op_cls, alpha):
         node = op_cls()
         node.alpha = alpha
         return node
+
     return make
 
 
@@ -235,8 +291,10 @@ def add(input, other, *, alpha=1):
 
 def sub(input, other, *, alpha=1):
     if _is_bool(input) or _is_bool(other):
-        raise RuntimeError("sub: subtraction with a bool tensor is not supported; to invert a mask use ~ or "
-                           "logical_not(), to compare masks use logical_xor()")
+        raise RuntimeError(
+            "sub: subtraction with a bool tensor is not supported; to invert a mask use ~ or "
+            "logical_not(), to compare masks use logical_xor()"
+        )
     a, b, alpha = _scaled_operands("sub", input, other, alpha)
     return apply_binary(_with_alpha(Sub, alpha), "sub", a, b)
 
@@ -251,8 +309,11 @@ def _float_with_same_or_number(a, b) -> bool:
     quotient then keeps that dtype, so the general promotion can be skipped (it costs more than 4x4 math)."""
     if not isinstance(a, Tensor) or a.array.dtype.kind != "f":
         return False
-    return type(b) is float or type(b) is int or (
-        isinstance(b, Tensor) and b.array.dtype == a.array.dtype and type(b.array) is type(a.array))
+    return (
+        type(b) is float
+        or type(b) is int
+        or (isinstance(b, Tensor) and b.array.dtype == a.array.dtype and type(b.array) is type(a.array))
+    )
 
 
 def div(input, other, *, rounding_mode=None):
@@ -333,8 +394,9 @@ def lerp(input, end, weight):
     if not isinstance(input, Tensor) or not isinstance(end, Tensor):
         raise TypeError("lerp(): 'input' and 'end' must be Tensors")
     if input.dtype is not end.dtype:
-        raise RuntimeError(f"lerp: expected input and end to have the same dtype, but got {input.dtype} and "
-                           f"{end.dtype}")
+        raise RuntimeError(
+            f"lerp: expected input and end to have the same dtype, but got {input.dtype} and {end.dtype}"
+        )
     if not input.is_floating_point():
         raise RuntimeError(f"lerp: expected floating point tensors, got {input.dtype}")
     w = weight if isinstance(weight, Tensor) else as_tensor_like(weight, input, input.dtype)
@@ -344,8 +406,9 @@ def lerp(input, end, weight):
     try:
         return Lerp()(input, end, w)
     except ValueError as e:
-        raise RuntimeError(f"lerp: shapes {tuple(input.shape)}, {tuple(end.shape)} and {tuple(w.shape)} are not "
-                           f"broadcastable") from e
+        raise RuntimeError(
+            f"lerp: shapes {tuple(input.shape)}, {tuple(end.shape)} and {tuple(w.shape)} are not broadcastable"
+        ) from e
 
 
 def _is_bool(x) -> bool:
@@ -508,7 +571,6 @@ class Relu(Op):
 
     saved = ()  # backward reads only its output
     saves_output = True
-
 
     def forward(self, x):
         out = kernels.relu_forward(x)  # one compiled pass in x's layout; NaN stays NaN
@@ -1035,7 +1097,6 @@ class MaskedFill(Op):
 
     saved = (1,)  # backward reads the mask
 
-
     def forward(self, x, mask, value):
         self.mask = mask
         return xp_of(x).where(mask, value, x)
@@ -1084,8 +1145,9 @@ def clamp_max(input, max):
 
 def _pairwise(op_cls, name, input, other):
     if not isinstance(input, Tensor) or not isinstance(other, Tensor):
-        raise TypeError(f"{name}(): expected both arguments to be Tensors, got {type(input).__name__} and "
-                        f"{type(other).__name__}")
+        raise TypeError(
+            f"{name}(): expected both arguments to be Tensors, got {type(input).__name__} and {type(other).__name__}"
+        )
     a, b = operands(name, input, other)
     return apply_binary(op_cls, name, a, b)
 
@@ -1123,8 +1185,9 @@ def where(condition, input=None, other=None):
     try:
         return Where()(condition, a, b)
     except ValueError as e:
-        raise RuntimeError(f"where: shapes {tuple(condition.shape)}, {tuple(a.shape)} and {tuple(b.shape)} are "
-                           f"not broadcastable") from e
+        raise RuntimeError(
+            f"where: shapes {tuple(condition.shape)}, {tuple(a.shape)} and {tuple(b.shape)} are not broadcastable"
+        ) from e
 
 
 def masked_fill(input, mask, value):
@@ -1135,8 +1198,10 @@ def masked_fill(input, mask, value):
         raise RuntimeError(f"masked_fill: expected mask to be a bool tensor, but got {got}")
     if isinstance(value, Tensor):
         if value.ndim != 0:
-            raise RuntimeError(f"masked_fill: only supports a 0-dimensional value tensor, but got a tensor with "
-                               f"{value.ndim} dimension(s)")
+            raise RuntimeError(
+                f"masked_fill: only supports a 0-dimensional value tensor, but got a tensor with "
+                f"{value.ndim} dimension(s)"
+            )
         v = cast(value, x.dtype)
     else:
         v = as_tensor_like(value, x, x.dtype)
@@ -1144,6 +1209,7 @@ def masked_fill(input, mask, value):
     try:
         out = MaskedFill()(x, mask, v)
     except ValueError as e:
-        raise RuntimeError(f"masked_fill: mask of shape {tuple(mask.shape)} cannot be broadcast to input of shape "
-                           f"{tuple(x.shape)}") from e
+        raise RuntimeError(
+            f"masked_fill: mask of shape {tuple(mask.shape)} cannot be broadcast to input of shape {tuple(x.shape)}"
+        ) from e
     return out

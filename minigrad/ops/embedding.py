@@ -6,6 +6,7 @@ batch (think of the padding token), so ``grad_weight[indices] += grad`` is wrong
 fancy-index assignment keeps only *one* of the repeated writes. A real scatter-add
 (``xp.add.at``, or a compiled loop from :mod:`minigrad.kernels` when one is available) sums them all.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -60,8 +61,9 @@ class Embedding(Op):
             # a slab of index rows per thread; embedding() checked the range, so mode="clip" (unlike the
             # default "raise") writes straight into `out` without a buffer
             out = np.empty(indices.shape + weight.shape[1:], weight.dtype)
-            parallel.rows(lambda i, j: np.take(weight, indices[i:j], axis=0, out=out[i:j], mode="clip"),
-                          indices.shape[0])
+            parallel.rows(
+                lambda i, j: np.take(weight, indices[i:j], axis=0, out=out[i:j], mode="clip"), indices.shape[0]
+            )
             return out
         return xp.take(weight, indices, axis=0)
 
@@ -73,8 +75,15 @@ class Embedding(Op):
         return _scatter_add(flat, g2, self.num, self.padding_idx), None
 
 
-def embedding(input: Tensor, weight: Tensor, padding_idx=None, max_norm=None, norm_type=2.0,
-              scale_grad_by_freq=False, sparse=False) -> Tensor:
+def embedding(
+    input: Tensor,
+    weight: Tensor,
+    padding_idx=None,
+    max_norm=None,
+    norm_type=2.0,
+    scale_grad_by_freq=False,
+    sparse=False,
+) -> Tensor:
     """Look up rows of ``weight`` for the integer tensor ``input`` (torch.nn.functional.embedding).
 
     The row ``padding_idx`` receives no gradient (a negative value counts from the end).

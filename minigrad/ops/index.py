@@ -8,6 +8,7 @@ fancy assignment writes each position once. ``xp.add.at`` is the unbuffered scat
 adds every occurrence. It is slow, so indexes without arrays (ints, slices, None, ...) and
 boolean masks, which never repeat a position, use plain assignment instead.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -21,8 +22,17 @@ from .inplace import ViewOp
 
 xp_of = backend.get_array_module
 
-__all__ = ["getitem", "setitem", "index_select", "gather", "scatter", "scatter_add", "masked_select", "one_hot",
-           "take_along_dim"]
+__all__ = [
+    "getitem",
+    "setitem",
+    "index_select",
+    "gather",
+    "scatter",
+    "scatter_add",
+    "masked_select",
+    "one_hot",
+    "take_along_dim",
+]
 
 
 # ------------------------------------------------------------------ x[index]
@@ -43,8 +53,9 @@ def _index_array(obj, x: Tensor):
         if arr.size == 0 and arr.dtype.kind == "f":  # x[[]] selects nothing, as in torch
             arr = arr.astype("int64")
         else:
-            raise IndexError(f"getitem: tensors used as indices must be long, int, byte or bool tensors, "
-                             f"got dtype {arr.dtype}")
+            raise IndexError(
+                f"getitem: tensors used as indices must be long, int, byte or bool tensors, got dtype {arr.dtype}"
+            )
     if arr.dtype.kind == "u" and arr.dtype.itemsize == 1:
         arr = arr.astype(bool)  # torch reads uint8 index tensors as masks
     return backend.to_device(arr, x.device)
@@ -66,8 +77,7 @@ def _convert_index(index, x: Tensor):
             out.append(it)
         elif isinstance(it, slice):
             if it.step is not None and int(it.step) <= 0:
-                raise ValueError("getitem: step must be greater than zero (negative steps are not supported; "
-                                 "use flip)")
+                raise ValueError("getitem: step must be greater than zero (negative steps are not supported; use flip)")
             out.append(it)
         elif isinstance(it, bool):
             out.append(it)
@@ -84,8 +94,10 @@ def _convert_index(index, x: Tensor):
             has_int_arrays |= arr.dtype.kind != "b"
             out.append(arr)
         else:
-            raise IndexError(f"getitem: only integers, slices (`:`), ellipsis (`...`), None and long or bool "
-                             f"tensors are valid indices, got {type(it).__name__}")
+            raise IndexError(
+                f"getitem: only integers, slices (`:`), ellipsis (`...`), None and long or bool "
+                f"tensors are valid indices, got {type(it).__name__}"
+            )
     if not has_arrays and not any(it is Ellipsis for it in out):
         out.append(Ellipsis)  # ``a[0, ...]`` is a 0-d *view* where ``a[0]`` would be a NumPy scalar copy
     if not (has_arrays and has_ints):
@@ -101,8 +113,9 @@ def _convert_index(index, x: Tensor):
             first.append(it)
             second.append(slice(None))
         else:  # an array: keep its dims for the second step (a bool mask covers mask.ndim dims)
-            first.extend([slice(None)] * (it.ndim if getattr(it, "dtype", None) is not None and
-                                          it.dtype.kind == "b" else 1))
+            first.extend(
+                [slice(None)] * (it.ndim if getattr(it, "dtype", None) is not None and it.dtype.kind == "b" else 1)
+            )
             second.append(it)
     return (tuple(first), tuple(second)), has_int_arrays
 
@@ -224,8 +237,10 @@ def _shape_error(e, x, steps, v):
         target = list(_view(x.array, steps)[steps[-1]].shape)
     except Exception:  # noqa: BLE001  (the index itself is bad: report NumPy's message)
         return RuntimeError(f"setitem: {e}")
-    return RuntimeError(f"setitem: shape mismatch: value tensor of shape {list(v.shape)} cannot be broadcast to "
-                        f"indexing result of shape {target}")
+    return RuntimeError(
+        f"setitem: shape mismatch: value tensor of shape {list(v.shape)} cannot be broadcast to "
+        f"indexing result of shape {target}"
+    )
 
 
 # ------------------------------------------------------------------ index_select, gather, scatter
@@ -287,15 +302,21 @@ def _mesh(index, axis):
 
 def _check_gather_shapes(op, input, index, dim, src=None):
     if index.ndim != input.ndim:
-        raise RuntimeError(f"{op}(): Index tensor must have the same number of dimensions as input tensor "
-                           f"(index shape {list(index.shape)}, input shape {list(input.shape)})")
+        raise RuntimeError(
+            f"{op}(): Index tensor must have the same number of dimensions as input tensor "
+            f"(index shape {list(index.shape)}, input shape {list(input.shape)})"
+        )
     for d in range(input.ndim):
         if d != dim and index.shape[d] > input.shape[d]:
-            raise RuntimeError(f"{op}(): Size does not match at dimension {d} expected index {list(index.shape)} to "
-                               f"be smaller than self {list(input.shape)} apart from dimension {dim}")
+            raise RuntimeError(
+                f"{op}(): Size does not match at dimension {d} expected index {list(index.shape)} to "
+                f"be smaller than self {list(input.shape)} apart from dimension {dim}"
+            )
         if src is not None and index.shape[d] > src.shape[d]:
-            raise RuntimeError(f"{op}(): Expected index {list(index.shape)} to be smaller than src "
-                               f"{list(src.shape)} in every dimension")
+            raise RuntimeError(
+                f"{op}(): Expected index {list(index.shape)} to be smaller than src "
+                f"{list(src.shape)} in every dimension"
+            )
 
 
 class Gather(Op):
@@ -332,14 +353,18 @@ def take_along_dim(input: Tensor, indices: Tensor, dim=None) -> Tensor:
     if dim is None:
         return gather(reshape(input, -1), 0, reshape(indices, -1))
     if input.ndim != indices.ndim:
-        raise RuntimeError(f"take_along_dim(): input and indices should have the same number of dimensions, but "
-                           f"got {input.ndim} dimensions for input, and {indices.ndim} dimensions for indices")
+        raise RuntimeError(
+            f"take_along_dim(): input and indices should have the same number of dimensions, but "
+            f"got {input.ndim} dimensions for input, and {indices.ndim} dimensions for indices"
+        )
     d = normalize_dim(dim, input.ndim, "take_along_dim")
     shape = []
     for k, (a, b) in enumerate(zip(input.shape, indices.shape)):
         if k != d and a != b and a != 1 and b != 1:
-            raise RuntimeError(f"take_along_dim(): shapes {list(input.shape)} and {list(indices.shape)} do not "
-                               f"broadcast at dimension {k}")
+            raise RuntimeError(
+                f"take_along_dim(): shapes {list(input.shape)} and {list(indices.shape)} do not "
+                f"broadcast at dimension {k}"
+            )
         shape.append(max(a, b) if 0 not in (a, b) else 0)
     x_shape = tuple(input.shape[k] if k == d else s for k, s in enumerate(shape))
     i_shape = tuple(indices.shape[k] if k == d else s for k, s in enumerate(shape))
@@ -396,15 +421,17 @@ def _scatter(op, input, dim, index, src, add):
     _check_index(op, index)
     check_same_device(op, input, index)
     if input.ndim == 0:
-        out = _scatter(op, input.reshape(1), 0, index.reshape(1), src.reshape(1) if isinstance(src, Tensor)
-                       else src, add)
+        out = _scatter(
+            op, input.reshape(1), 0, index.reshape(1), src.reshape(1) if isinstance(src, Tensor) else src, add
+        )
         return out.reshape(())
     d = normalize_dim(dim, input.ndim, op)
     if isinstance(src, Tensor):
         check_same_device(op, input, src)
         if src.dtype != input.dtype:
-            raise RuntimeError(f"{op}(): Expected self.dtype to be equal to src.dtype (got {input.dtype} and "
-                               f"{src.dtype})")
+            raise RuntimeError(
+                f"{op}(): Expected self.dtype to be equal to src.dtype (got {input.dtype} and {src.dtype})"
+            )
         if src.ndim != input.ndim:
             raise RuntimeError(f"{op}(): Index tensor must have the same number of dimensions as src tensor")
         _check_gather_shapes(op, input, index, d, src)
@@ -442,8 +469,10 @@ def masked_select(input: Tensor, mask: Tensor) -> Tensor:
     from .shape import broadcast_tensors
 
     if not isinstance(mask, Tensor) or mask.array.dtype.kind != "b":
-        raise RuntimeError(f"masked_select: expected BoolTensor for mask, got "
-                           f"{mask.dtype if isinstance(mask, Tensor) else type(mask).__name__}")
+        raise RuntimeError(
+            f"masked_select: expected BoolTensor for mask, got "
+            f"{mask.dtype if isinstance(mask, Tensor) else type(mask).__name__}"
+        )
     check_same_device("masked_select", input, mask)
     x, m = broadcast_tensors(input, mask)
     return GetItem(((m.array,),), False)(x)
@@ -463,7 +492,9 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         if int(arr.min()) < 0:
             raise RuntimeError("one_hot: Class values must be non-negative.")
         if int(arr.max()) >= num_classes:
-            raise RuntimeError(f"one_hot: Class values must be smaller than num_classes (got class "
-                               f"{int(arr.max())} with num_classes={num_classes}).")
+            raise RuntimeError(
+                f"one_hot: Class values must be smaller than num_classes (got class "
+                f"{int(arr.max())} with num_classes={num_classes})."
+            )
     out = (arr[..., None] == xp.arange(num_classes)).astype(_dt.int64.np)
     return Tensor._make(out)

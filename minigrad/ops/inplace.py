@@ -15,6 +15,7 @@ As in torch, writing into a leaf that requires grad (or a view of one) in grad m
 the result keeps ``x``'s dtype, and a result of a higher category (``int_tensor.add_(0.5)``) is an
 error.
 """
+
 from __future__ import annotations
 
 import copy
@@ -22,21 +23,63 @@ import weakref
 
 from .. import backend
 from .. import dtypes as _dt
-from ..autograd.graph import Op, attach_retain
 from ..autograd.grad_mode import is_grad_enabled, no_grad
+from ..autograd.graph import Op, attach_retain
 from ..tensor import Tensor
 from ._util import check_same_device, is_scalar
 
 xp_of = backend.get_array_module
 
-__all__ = ["add_", "sub_", "mul_", "div_", "zero_", "fill_", "copy_", "clamp_", "clip_", "masked_fill_",
-           "uniform_", "normal_", "exp_", "relu_", "neg_", "abs_", "sqrt_", "log_", "sigmoid_", "tanh_", "sin_", "cos_",
-           "square_", "reciprocal_", "floor_", "ceil_", "trunc_", "pow_", "clamp_min_", "clamp_max_", "lerp_",
-           "addcmul_", "addcdiv_", "scatter_", "scatter_add_"]
+__all__ = [
+    "add_",
+    "sub_",
+    "mul_",
+    "div_",
+    "zero_",
+    "fill_",
+    "copy_",
+    "clamp_",
+    "clip_",
+    "masked_fill_",
+    "uniform_",
+    "normal_",
+    "exp_",
+    "relu_",
+    "neg_",
+    "abs_",
+    "sqrt_",
+    "log_",
+    "sigmoid_",
+    "tanh_",
+    "sin_",
+    "cos_",
+    "square_",
+    "reciprocal_",
+    "floor_",
+    "ceil_",
+    "trunc_",
+    "pow_",
+    "clamp_min_",
+    "clamp_max_",
+    "lerp_",
+    "addcmul_",
+    "addcdiv_",
+    "scatter_",
+    "scatter_add_",
+]
 
 _LEAF_MSG = "a leaf Variable that requires grad is being used in an in-place operation."
-_TORCH_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long",
-                "float16": "Half", "float32": "Float", "float64": "Double"}
+_TORCH_NAMES = {
+    "bool": "Bool",
+    "uint8": "Byte",
+    "int8": "Char",
+    "int16": "Short",
+    "int32": "Int",
+    "int64": "Long",
+    "float16": "Half",
+    "float32": "Float",
+    "float64": "Double",
+}
 
 
 # ------------------------------------------------------------------ views: shared memory, shared version
@@ -125,8 +168,10 @@ class WriteBack(Op):
             g_root = grad.copy()
             region = _apply_chain(self.chain, g_root)
             if not xp_of(g_root).may_share_memory(region, g_root):
-                raise RuntimeError("in-place write through a view: minigrad cannot map this view back onto its base "
-                                   "(a reshape that copies); clone() the view before writing into it")
+                raise RuntimeError(
+                    "in-place write through a view: minigrad cannot map this view back onto its base "
+                    "(a reshape that copies); clone() the view before writing into it"
+                )
             region[...] = 0
         if need_value:
             g_value = _apply_chain(self.chain, grad)
@@ -145,8 +190,10 @@ def check_inplace(t: Tensor) -> None:
         if info[0].grad_fn is None:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
         if not t.requires_grad:
-            raise RuntimeError("A view was created in no_grad mode and is being modified inplace with grad mode "
-                               "enabled. Create the view in grad mode (or clone() it) before writing into it.")
+            raise RuntimeError(
+                "A view was created in no_grad mode and is being modified inplace with grad mode "
+                "enabled. Create the view in grad mode (or clone() it) before writing into it."
+            )
 
 
 def old_values(t: Tensor, keep: bool) -> Tensor:
@@ -234,15 +281,19 @@ def must_record(self: Tensor, *others) -> bool:
 
 
 def write_error(op: str) -> RuntimeError:
-    return RuntimeError(f"{op}: unsupported operation: more than one element of the written-to tensor refers to a "
-                        "single memory location (it is an expanded, read-only view). Please clone() the tensor "
-                        "before performing the operation.")
+    return RuntimeError(
+        f"{op}: unsupported operation: more than one element of the written-to tensor refers to a "
+        "single memory location (it is an expanded, read-only view). Please clone() the tensor "
+        "before performing the operation."
+    )
 
 
 def _check_cast(op: str, self: Tensor, result: _dt.dtype) -> None:
     if result._kind > self.dtype._kind:
-        raise RuntimeError(f"{op}: result type {_TORCH_NAMES[result.name]} can't be cast to the desired output type "
-                           f"{_TORCH_NAMES[self.dtype.name]}")
+        raise RuntimeError(
+            f"{op}: result type {_TORCH_NAMES[result.name]} can't be cast to the desired output type "
+            f"{_TORCH_NAMES[self.dtype.name]}"
+        )
 
 
 def _check_shape(op: str, self: Tensor, other) -> None:
@@ -257,8 +308,10 @@ def _check_shape(op: str, self: Tensor, other) -> None:
     out = []
     for x, y in zip(pa, pb):
         if x != y and x != 1 and y != 1:
-            raise RuntimeError(f"{op}: the size of tensor a ({x}) must match the size of tensor b ({y}) "
-                               f"(shapes {list(a)} and {list(b)})")
+            raise RuntimeError(
+                f"{op}: the size of tensor a ({x}) must match the size of tensor b ({y}) "
+                f"(shapes {list(a)} and {list(b)})"
+            )
         out.append(y if x == 1 else x)
     if tuple(out) != a:
         raise RuntimeError(f"{op}: output with shape {list(a)} doesn't match the broadcast shape {out}")
@@ -278,9 +331,11 @@ def _check_no_partial_overlap(self: Tensor, other) -> None:
     if a.shape == b.shape and a.strides == b.strides and _address(a) == _address(b):
         return
     if xp.shares_memory(a, b):
-        raise RuntimeError("unsupported operation: some elements of the input tensor and the written-to tensor "
-                           "refer to a single memory location. Please clone() the tensor before performing the "
-                           "operation.")
+        raise RuntimeError(
+            "unsupported operation: some elements of the input tensor and the written-to tensor "
+            "refer to a single memory location. Please clone() the tensor before performing the "
+            "operation."
+        )
 
 
 def _address(array) -> int:
@@ -336,8 +391,9 @@ def _binary_(op: str, self: Tensor, other, fn_name: str, ufunc_name: str, **kwar
             b = b.astype(self.array.dtype)
         return _write(op, self, lambda a: getattr(xp, ufunc_name)(a, b, out=a))
     # general case (another computation dtype, rounding division): compute, then copy in
-    res = getattr(_ops(), fn_name)(Tensor._make(self.array), Tensor._make(b) if isinstance(other, Tensor) else b,
-                                   **kwargs).array
+    res = getattr(_ops(), fn_name)(
+        Tensor._make(self.array), Tensor._make(b) if isinstance(other, Tensor) else b, **kwargs
+    ).array
 
     def put(a):
         a[...] = res
@@ -411,12 +467,15 @@ def relu_(self: Tensor) -> Tensor:
 def masked_fill_(self: Tensor, mask: Tensor, value) -> Tensor:
     """Write ``value`` where the (broadcast) bool ``mask`` is True."""
     if not isinstance(mask, Tensor) or mask.array.dtype.kind != "b":
-        raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with dtype "
-                           f"{mask.dtype if isinstance(mask, Tensor) else type(mask).__name__}")
+        raise RuntimeError(
+            "masked_fill_ only supports boolean masks, but got mask with dtype "
+            f"{mask.dtype if isinstance(mask, Tensor) else type(mask).__name__}"
+        )
     _check_shape("masked_fill_", self, mask)
     if isinstance(value, Tensor) and value.ndim:
-        raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
-                           f"{value.ndim} dimension(s).")
+        raise RuntimeError(
+            f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with {value.ndim} dimension(s)."
+        )
     if must_record(self, value):
         return commit(self, _ops().masked_fill(old_values(self, keep=False), mask, value), "masked_fill_")
     xp = xp_of(self.array)
@@ -467,8 +526,9 @@ def fill_(self: Tensor, value) -> Tensor:
     """Set every element to ``value`` (a number or a 0-d tensor)."""
     if isinstance(value, Tensor):
         if value.ndim:
-            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} "
-                               "dimensions.")
+            raise RuntimeError(
+                f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} dimensions."
+            )
         if must_record(self, value):
             from .convert import to_dtype
 
@@ -486,8 +546,7 @@ def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
         raise TypeError(f"copy_: src must be a Tensor, got {type(src).__name__}")
     s, d = tuple(src.shape), tuple(self.shape)
     if len(s) > len(d) or any(a != b and a != 1 for a, b in zip(s[::-1], d[::-1])):
-        raise RuntimeError(f"copy_: the size of src {list(s)} must be broadcastable to the destination shape "
-                           f"{list(d)}")
+        raise RuntimeError(f"copy_: the size of src {list(s)} must be broadcastable to the destination shape {list(d)}")
     if must_record(self, src):
         if src.device != self.device:
             src = _ops().to_device(src, self.device)
@@ -507,8 +566,9 @@ def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator=None) ->
     from ..random import rng
 
     if not self.is_floating_point():
-        raise RuntimeError(f"uniform_: not implemented for '{_TORCH_NAMES[self.dtype.name]}' (needs a floating-point "
-                           "tensor)")
+        raise RuntimeError(
+            f"uniform_: not implemented for '{_TORCH_NAMES[self.dtype.name]}' (needs a floating-point tensor)"
+        )
     host = rng(generator).uniform(a, b, size=tuple(self.shape)).astype(self.array.dtype)
     return _fill_with("uniform_", self, backend.to_device(host, self.device))
 
@@ -518,8 +578,9 @@ def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None
     from ..random import rng
 
     if not self.is_floating_point():
-        raise RuntimeError(f"normal_: not implemented for '{_TORCH_NAMES[self.dtype.name]}' (needs a floating-point "
-                           "tensor)")
+        raise RuntimeError(
+            f"normal_: not implemented for '{_TORCH_NAMES[self.dtype.name]}' (needs a floating-point tensor)"
+        )
     host = rng(generator).normal(mean, std, size=tuple(self.shape)).astype(self.array.dtype)
     return _fill_with("normal_", self, backend.to_device(host, self.device))
 
@@ -537,8 +598,9 @@ def apply_inplace(op: str, self: Tensor, compute, *others, keep: bool = True) ->
             new = compute(Tensor._make(self.array))
     _check_cast(op, self, new.dtype)
     if new.shape != self.shape:
-        raise RuntimeError(f"{op}: output with shape {list(self.shape)} doesn't match the broadcast shape "
-                           f"{list(new.shape)}")
+        raise RuntimeError(
+            f"{op}: output with shape {list(self.shape)} doesn't match the broadcast shape {list(new.shape)}"
+        )
     if recorded:
         return commit(self, new, op)
     res = new.array
@@ -564,8 +626,23 @@ def _unary(name):
 
 
 neg_, abs_, sqrt_, log_, sigmoid_, tanh_, sin_, cos_, square_, reciprocal_, floor_, ceil_, trunc_ = (
-    _unary(n) for n in ("neg", "abs", "sqrt", "log", "sigmoid", "tanh", "sin", "cos", "square", "reciprocal",
-                        "floor", "ceil", "trunc"))
+    _unary(n)
+    for n in (
+        "neg",
+        "abs",
+        "sqrt",
+        "log",
+        "sigmoid",
+        "tanh",
+        "sin",
+        "cos",
+        "square",
+        "reciprocal",
+        "floor",
+        "ceil",
+        "trunc",
+    )
+)
 
 
 def pow_(self: Tensor, exponent) -> Tensor:
@@ -588,20 +665,23 @@ def lerp_(self: Tensor, end: Tensor, weight) -> Tensor:
 
 def addcmul_(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
     """``self += value * tensor1 * tensor2`` in place (used by hand-written optimisers)."""
-    return apply_inplace("addcmul_", self, lambda t: t + _ops().mul(tensor1, tensor2) * value, tensor1, tensor2,
-                keep=False)
+    return apply_inplace(
+        "addcmul_", self, lambda t: t + _ops().mul(tensor1, tensor2) * value, tensor1, tensor2, keep=False
+    )
 
 
 def addcdiv_(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
     """``self += value * tensor1 / tensor2`` in place."""
-    return apply_inplace("addcdiv_", self, lambda t: t + _ops().div(tensor1, tensor2) * value, tensor1, tensor2,
-                keep=False)
+    return apply_inplace(
+        "addcdiv_", self, lambda t: t + _ops().div(tensor1, tensor2) * value, tensor1, tensor2, keep=False
+    )
 
 
 def scatter_(self: Tensor, dim: int, index: Tensor, src=None, *, value=None, reduce=None) -> Tensor:
     """In-place :func:`minigrad.scatter` (e.g. ``zeros(n, C).scatter_(1, labels[:, None], 1.0)``)."""
-    return apply_inplace("scatter_", self, lambda t: _ops().scatter(t, dim, index, src, value=value, reduce=reduce),
-                         src)
+    return apply_inplace(
+        "scatter_", self, lambda t: _ops().scatter(t, dim, index, src, value=value, reduce=reduce), src
+    )
 
 
 def scatter_add_(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:

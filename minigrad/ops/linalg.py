@@ -6,6 +6,7 @@ of this module is bookkeeping: 1-d operands are treated as a row (on the left) o
 the right) and that dim is dropped again; batch dims that were broadcast are summed back by
 the engine.
 """
+
 from __future__ import annotations
 
 from .. import amp as _amp
@@ -69,8 +70,10 @@ def _check_pair(op, a, b):
         raise TypeError(f"{op}(): expected two Tensors, got {type(a).__name__} and {type(b).__name__}")
     check_same_device(op, a, b)
     if a.array.dtype != b.array.dtype:
-        raise RuntimeError(f"{op}: expected both operands to have the same dtype, but got {a.dtype} and {b.dtype} "
-                           f"(cast one with .to(), e.g. .float() or .double())")
+        raise RuntimeError(
+            f"{op}: expected both operands to have the same dtype, but got {a.dtype} and {b.dtype} "
+            f"(cast one with .to(), e.g. .float() or .double())"
+        )
 
 
 def matmul(input: Tensor, other: Tensor) -> Tensor:
@@ -81,25 +84,32 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     _check_pair("matmul", input, other)
     a, b = input.shape, other.shape
     if not a or not b:
-        raise RuntimeError(f"matmul: both arguments to matmul need to be at least 1D, but they are "
-                           f"{len(a)}D and {len(b)}D")
+        raise RuntimeError(
+            f"matmul: both arguments to matmul need to be at least 1D, but they are {len(a)}D and {len(b)}D"
+        )
     k_a = a[-1]
     k_b = b[0] if len(b) == 1 else b[-2]
     if k_a != k_b:
         if len(a) == 1 and len(b) == 1:
-            raise RuntimeError(f"matmul: inconsistent tensor size, expected tensor [{a[0]}] and src [{b[0]}] to have "
-                               f"the same number of elements, but got {a[0]} and {b[0]} elements respectively")
+            raise RuntimeError(
+                f"matmul: inconsistent tensor size, expected tensor [{a[0]}] and src [{b[0]}] to have "
+                f"the same number of elements, but got {a[0]} and {b[0]} elements respectively"
+            )
         sa = (1,) + tuple(a) if len(a) == 1 else a
         sb = tuple(b) + (1,) if len(b) == 1 else b
-        raise RuntimeError(f"matmul: mat1 and mat2 shapes cannot be multiplied ({_x(sa[-2:])} and {_x(sb[-2:])}) "
-                           f"(shapes {list(a)} and {list(b)})")
+        raise RuntimeError(
+            f"matmul: mat1 and mat2 shapes cannot be multiplied ({_x(sa[-2:])} and {_x(sb[-2:])}) "
+            f"(shapes {list(a)} and {list(b)})"
+        )
     ba, bb = tuple(a[:-2]), tuple(b[:-2])
     n = max(len(ba), len(bb))
     pa, pb = (1,) * (n - len(ba)) + ba, (1,) * (n - len(bb)) + bb
     for d, (x, y) in enumerate(zip(pa, pb)):
         if x != y and x != 1 and y != 1:
-            raise RuntimeError(f"matmul: the batch dims of shapes {list(a)} and {list(b)} do not broadcast "
-                               f"(sizes {x} and {y} at batch dim {d})")
+            raise RuntimeError(
+                f"matmul: the batch dims of shapes {list(a)} and {list(b)} do not broadcast "
+                f"(sizes {x} and {y} at batch dim {d})"
+            )
     return MatMul()(input, other)
 
 
@@ -109,8 +119,9 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
         input, mat2 = _amp.autocast_inputs("lower", input, mat2)
     _check_pair("mm", input, mat2)
     if input.ndim != 2 or mat2.ndim != 2:
-        raise RuntimeError(f"mm: expected 2-D tensors (matrices), but got shapes {list(input.shape)} and "
-                           f"{list(mat2.shape)}")
+        raise RuntimeError(
+            f"mm: expected 2-D tensors (matrices), but got shapes {list(input.shape)} and {list(mat2.shape)}"
+        )
     if input.shape[1] != mat2.shape[0]:
         raise RuntimeError(f"mm: mat1 and mat2 shapes cannot be multiplied ({_x(input.shape)} and {_x(mat2.shape)})")
     return MatMul()(input, mat2)
@@ -122,12 +133,15 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
         input, mat2 = _amp.autocast_inputs("lower", input, mat2)
     _check_pair("bmm", input, mat2)
     if input.ndim != 3 or mat2.ndim != 3:
-        raise RuntimeError(f"bmm: batch1 and batch2 must be 3D tensors, but got shapes {list(input.shape)} and "
-                           f"{list(mat2.shape)}")
+        raise RuntimeError(
+            f"bmm: batch1 and batch2 must be 3D tensors, but got shapes {list(input.shape)} and {list(mat2.shape)}"
+        )
     if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
-        raise RuntimeError(f"bmm: Expected size for first two dimensions of batch2 tensor to be: "
-                           f"[{input.shape[0]}, {input.shape[2]}] but got: [{mat2.shape[0]}, {mat2.shape[1]}] "
-                           f"(shapes {list(input.shape)} and {list(mat2.shape)})")
+        raise RuntimeError(
+            f"bmm: Expected size for first two dimensions of batch2 tensor to be: "
+            f"[{input.shape[0]}, {input.shape[2]}] but got: [{mat2.shape[0]}, {mat2.shape[1]}] "
+            f"(shapes {list(input.shape)} and {list(mat2.shape)})"
+        )
     return MatMul()(input, mat2)
 
 
@@ -137,9 +151,11 @@ def dot(input: Tensor, other: Tensor) -> Tensor:
     if input.ndim != 1 or other.ndim != 1:
         raise RuntimeError(f"dot: 1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
     if input.shape[0] != other.shape[0]:
-        raise RuntimeError(f"dot: inconsistent tensor size, expected tensor [{input.shape[0]}] and src "
-                           f"[{other.shape[0]}] to have the same number of elements, but got {input.shape[0]} and "
-                           f"{other.shape[0]} elements respectively")
+        raise RuntimeError(
+            f"dot: inconsistent tensor size, expected tensor [{input.shape[0]}] and src "
+            f"[{other.shape[0]}] to have the same number of elements, but got {input.shape[0]} and "
+            f"{other.shape[0]} elements respectively"
+        )
     return MatMul()(input, other)
 
 
@@ -153,8 +169,10 @@ def inner(input: Tensor, other: Tensor) -> Tensor:
 
         return mul(input, other)
     if input.shape[-1] != other.shape[-1]:
-        raise RuntimeError(f"inner() the last dimension must match on both input tensors but got shapes "
-                           f"{list(input.shape)} and {list(other.shape)}")
+        raise RuntimeError(
+            f"inner() the last dimension must match on both input tensors but got shapes "
+            f"{list(input.shape)} and {list(other.shape)}"
+        )
     if input.ndim == other.ndim == 1:
         return dot(input, other)
     from .shape import reshape, transpose
@@ -186,10 +204,12 @@ def _parse_einsum(equation: str, shapes):
     lhs, arrow, rhs = eq.partition("->")
     subs = lhs.split(",")
     if len(subs) != len(shapes):
-        raise RuntimeError("einsum(): more operands were provided than specified in the equation"
-                           if len(subs) < len(shapes) else
-                           "einsum(): fewer operands were provided than specified in the equation")
-    used = set(c for c in eq if c.isalpha())
+        raise RuntimeError(
+            "einsum(): more operands were provided than specified in the equation"
+            if len(subs) < len(shapes)
+            else "einsum(): fewer operands were provided than specified in the equation"
+        )
+    used = {c for c in eq if c.isalpha()}
     free = [c for c in _LETTERS if c not in used]
     n_ell = 0
     for s, shape in zip(subs, shapes):
@@ -200,10 +220,12 @@ def _parse_einsum(equation: str, shapes):
     for s, shape in zip(subs, shapes):
         if "..." in s:
             k = len(shape) - (len(s) - 3)
-            s = s.replace("...", ell[n_ell - k:] if k else "")
+            s = s.replace("...", ell[n_ell - k :] if k else "")
         if len(s) != len(shape) or not s.isalpha():
-            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(s)}) does not match the "
-                               f"number of dimensions ({len(shape)}) for an operand (equation {equation!r})")
+            raise RuntimeError(
+                f"einsum(): the number of subscripts in the equation ({len(s)}) does not match the "
+                f"number of dimensions ({len(shape)}) for an operand (equation {equation!r})"
+            )
         out_subs.append(s)
     if arrow:
         out = rhs.replace("...", ell)
@@ -212,8 +234,7 @@ def _parse_einsum(equation: str, shapes):
         for s in out_subs:
             for c in s:
                 counts[c] = counts.get(c, 0) + 1
-        out = ell + "".join(sorted((c for c, k in counts.items() if k == 1 and c not in ell),
-                                   key=_LETTERS.index))
+        out = ell + "".join(sorted((c for c, k in counts.items() if k == 1 and c not in ell), key=_LETTERS.index))
     return out_subs, out
 
 
@@ -246,7 +267,7 @@ class Einsum(Op):
             eq = ",".join([self.out] + [o for o, _ in others]) + "->" + target
             operands = [grad] + [a for _, a in others]
             g = xp.einsum(eq, *operands, **_opt(operands))
-            sizes = {c: n for c, n in zip(s, shape)}
+            sizes = dict(zip(s, shape))
             if target != unique:  # letters summed out in the forward: broadcast the gradient over them
                 got = dict(zip(target, g.shape))
                 g = g.reshape(tuple(got.get(c, 1) for c in unique))
@@ -277,18 +298,20 @@ def einsum(equation: str, *operands) -> Tensor:
     check_same_device("einsum", *operands)
     for t in operands[1:]:
         if t.array.dtype != operands[0].array.dtype:
-            raise RuntimeError(f"einsum(): expected all operands to have the same dtype, but got "
-                               f"{[str(o.dtype) for o in operands]}")
+            raise RuntimeError(
+                f"einsum(): expected all operands to have the same dtype, but got {[str(o.dtype) for o in operands]}"
+            )
     subs, out = _parse_einsum(equation, [t.shape for t in operands])
     sizes = {}
     for s, t in zip(subs, operands):
         for c, n in zip(s, t.shape):
             if c in sizes and sizes[c] != n and 1 not in (sizes[c], n):
-                raise RuntimeError(f"einsum(): operands do not broadcast with remapped shapes (subscript {c!r} has "
-                                   f"sizes {sizes[c]} and {n}; equation {equation!r})")
+                raise RuntimeError(
+                    f"einsum(): operands do not broadcast with remapped shapes (subscript {c!r} has "
+                    f"sizes {sizes[c]} and {n}; equation {equation!r})"
+                )
             sizes[c] = n if sizes.get(c, 1) == 1 else sizes[c]
     for c in out:
         if c not in sizes:
-            raise RuntimeError(f"einsum(): output subscript {c} does not appear in the equation for any input "
-                               f"operand")
+            raise RuntimeError(f"einsum(): output subscript {c} does not appear in the equation for any input operand")
     return Einsum(subs, out)(*operands)

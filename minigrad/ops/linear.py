@@ -7,6 +7,7 @@ of ``x`` flattened into one batch dimension ``M``::
     x: (M, in)   W: (out, in)   b: (out,)   y = x W^T + b: (M, out)
     dx = dy W        dW = dy^T x        db = dy summed over M
 """
+
 from __future__ import annotations
 
 from .. import amp as _amp
@@ -72,9 +73,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         )
     tensors = (input, weight) if bias is None else (input, weight, bias)
     if bias is not None and tuple(bias.shape) not in ((weight.shape[0],), (), (1,)):
-        raise RuntimeError(
-            f"linear(): bias of shape {tuple(bias.shape)} does not match out_features={weight.shape[0]}"
-        )
+        raise RuntimeError(f"linear(): bias of shape {tuple(bias.shape)} does not match out_features={weight.shape[0]}")
     check_same_device("linear", *tensors)
     dts = {t.array.dtype for t in tensors}
     if len(dts) > 1:
@@ -83,4 +82,3 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if input.array.dtype.kind != "f":
         raise RuntimeError(f"linear(): expected a floating-point input, got {input.dtype}")
     return Linear()(*tensors)
-

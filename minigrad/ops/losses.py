@@ -12,6 +12,7 @@ short backward passes:
 Reductions follow torch: ``'none'`` (one value per element or sample), ``'sum'``, and ``'mean'``,
 where a *weighted* class-index mean divides by the sum of the weights of the (non-ignored) targets.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -28,8 +29,14 @@ from .reduce import float16_math_in_float32
 xp_of = backend.get_array_module
 
 __all__ = [
-    "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss",
+    "mse_loss",
+    "l1_loss",
+    "smooth_l1_loss",
+    "huber_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "nll_loss",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -165,8 +172,10 @@ def _pointwise(name, op, input, target):
         return op(x, t)
     except ValueError as e:
         if "broadcast" in str(e):
-            raise RuntimeError(f"{name}(): input of shape {tuple(input.shape)} and target of shape "
-                               f"{tuple(target.shape)} are not broadcastable") from None
+            raise RuntimeError(
+                f"{name}(): input of shape {tuple(input.shape)} and target of shape "
+                f"{tuple(target.shape)} are not broadcastable"
+            ) from None
         raise
 
 
@@ -201,8 +210,10 @@ def _const(w, name, fn, ref: Tensor):
     if not isinstance(w, Tensor):
         raise TypeError(f"{fn}(): {name} must be a Tensor or None, got {type(w).__name__}")
     if w.requires_grad:
-        raise RuntimeError(f"The function '{fn}' is not differentiable with respect to argument '{name}'. "
-                           "This input cannot have requires_grad True.")
+        raise RuntimeError(
+            f"The function '{fn}' is not differentiable with respect to argument '{name}'. "
+            "This input cannot have requires_grad True."
+        )
     check_same_device(fn, ref, w)
     return w.array.astype(ref.array.dtype, copy=False)
 
@@ -316,8 +327,9 @@ def _broadcast_weight(fn, w, name, shape):
     try:
         return xp.broadcast_to(w, shape)
     except ValueError:
-        raise RuntimeError(f"{fn}(): {name} of shape {tuple(w.shape)} does not broadcast to the input's shape "
-                           f"{tuple(shape)}") from None
+        raise RuntimeError(
+            f"{fn}(): {name} of shape {tuple(w.shape)} does not broadcast to the input's shape {tuple(shape)}"
+        ) from None
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
@@ -330,14 +342,17 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         raise RuntimeError(f"{fn}(): expected floating-point input and target, got {input.dtype} and {target.dtype}")
     arr = x.array
     if arr.size and (bool((arr < 0).any()) or bool((arr > 1).any()) or bool(xp_of(arr).isnan(arr).any())):
-        raise RuntimeError(f"{fn}(): all elements of input should be between 0 and 1 (apply a sigmoid first, or use "
-                           "binary_cross_entropy_with_logits on the raw scores)")
+        raise RuntimeError(
+            f"{fn}(): all elements of input should be between 0 and 1 (apply a sigmoid first, or use "
+            "binary_cross_entropy_with_logits on the raw scores)"
+        )
     w = _broadcast_weight(fn, _const(weight, "weight", fn, x), "weight", arr.shape)
     return BinaryCrossEntropy(red, w)(x, t)
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean",
-                                     pos_weight=None):
+def binary_cross_entropy_with_logits(
+    input, target, weight=None, size_average=None, reduce=None, reduction="mean", pos_weight=None
+):
     """Sigmoid + binary cross-entropy in one stable step, on raw scores (logits).
 
     ``pos_weight`` (broadcast along the last dim, one value per class) scales the loss of positive targets.
@@ -545,18 +560,23 @@ def _class_index_target(fn, input, target, ignore_index):
     expected = () if input.ndim == 1 else tuple(input.shape[:1]) + tuple(input.shape[2:])
     if tuple(target.shape) != expected:
         if input.ndim >= 2 and target.ndim >= 1 and target.shape[0] != input.shape[0]:
-            raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
-                             f"({target.shape[0]}).")
-        raise RuntimeError(f"{fn}(): expected target of shape {list(expected)} for input of shape "
-                           f"{list(input.shape)}, got {list(target.shape)}")
+            raise ValueError(
+                f"Expected input batch_size ({input.shape[0]}) to match target batch_size ({target.shape[0]})."
+            )
+        raise RuntimeError(
+            f"{fn}(): expected target of shape {list(expected)} for input of shape "
+            f"{list(input.shape)}, got {list(target.shape)}"
+        )
     C = input.shape[0] if input.ndim == 1 else input.shape[1]
     t = target.array
     if t.size:
         bad = (t != ignore_index) & ((t < 0) | (t >= C))
         if bool(bad.any()):
             value = int(t[bad].reshape(-1)[0])
-            raise IndexError(f"Target {value} is out of bounds ({fn}: {C} classes, valid targets are 0..{C - 1}"
-                             f" or ignore_index={ignore_index}).")
+            raise IndexError(
+                f"Target {value} is out of bounds ({fn}: {C} classes, valid targets are 0..{C - 1}"
+                f" or ignore_index={ignore_index})."
+            )
     return t
 
 
@@ -564,13 +584,16 @@ def _class_weight(fn, weight, input):
     C = input.shape[0] if input.ndim == 1 else input.shape[1]
     w = _const(weight, "weight", fn, input)
     if w is not None and tuple(w.shape) != (C,):
-        raise RuntimeError(f"{fn}(): weight tensor should be defined either for all {C} classes or no classes "
-                           f"but got weight tensor of shape: {list(w.shape)}")
+        raise RuntimeError(
+            f"{fn}(): weight tensor should be defined either for all {C} classes or no classes "
+            f"but got weight tensor of shape: {list(w.shape)}"
+        )
     return w
 
 
-def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
-                  label_smoothing=0.0):
+def cross_entropy(
+    input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean", label_smoothing=0.0
+):
     """Cross-entropy between logits ``input`` (``(N, C)``, ``(N, C, L...)`` or ``(C,)``) and ``target``.
 
     ``target`` holds class indices (integer, shape ``(N,)``/``(N, L...)``; ``ignore_index`` marks samples
@@ -590,13 +613,15 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     w = _class_weight(fn, weight, input)
     if target.array.dtype.kind == "f":
         if tuple(target.shape) != tuple(input.shape):
-            raise RuntimeError(f"{fn}(): probability targets must have the input's shape {list(input.shape)}, "
-                               f"got {list(target.shape)}")
+            raise RuntimeError(
+                f"{fn}(): probability targets must have the input's shape {list(input.shape)}, got {list(target.shape)}"
+            )
         x, t = operands(fn, input, target)
         return SoftTargetCrossEntropy(w, float(label_smoothing), red)(x, t)
     if target.array.dtype.kind not in "iu":
-        raise RuntimeError(f"{fn}(): expected target of integer class indices (Long) or float probabilities, "
-                           f"got {target.dtype}")
+        raise RuntimeError(
+            f"{fn}(): expected target of integer class indices (Long) or float probabilities, got {target.dtype}"
+        )
     t = _class_index_target(fn, input, target, ignore_index)
     return ClassIndexNLL(t, w, ignore_index, float(label_smoothing), red, True)(input)
 

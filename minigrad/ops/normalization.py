@@ -12,6 +12,7 @@ The backward pass is the same for all of them. With ``gh = dL/dxhat`` and means 
 normalised axes, ``dL/dx = (gh - mean(gh) - xhat * mean(gh * xhat)) / sqrt(var + eps)``: the
 two subtracted terms are the paths through the mean and through the variance.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -60,8 +61,9 @@ def _check_params(op, input, params):
         raise RuntimeError(f"{op}: expected a floating-point input, got {input.dtype}")
     for t in tensors[1:]:
         if t.array.dtype != input.array.dtype:
-            raise RuntimeError(f"{op}: expected weight, bias and statistics of the input's dtype {input.dtype}, "
-                               f"but got {t.dtype}")
+            raise RuntimeError(
+                f"{op}: expected weight, bias and statistics of the input's dtype {input.dtype}, but got {t.dtype}"
+            )
 
 
 # ------------------------------------------------------------------ layer norm
@@ -96,8 +98,9 @@ class LayerNorm(Op):
         return tuple(out)
 
 
-def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None,
-               eps: float = 1e-5) -> Tensor:
+def layer_norm(
+    input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5
+) -> Tensor:
     """Normalise each sample over its trailing ``normalized_shape`` axes (mean 0, biased variance 1),
     then scale by ``weight`` and shift by ``bias`` (both of shape ``normalized_shape``) when given."""
     if _amp._active:  # autocast: computed in float32
@@ -108,13 +111,17 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bi
     normalized_shape = tuple(int(s) for s in normalized_shape)
     _check_params(op, input, (weight, bias))
     nd = len(normalized_shape)
-    if nd == 0 or input.ndim < nd or tuple(input.shape[input.ndim - nd:]) != normalized_shape:
-        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
-                           f"[*, {', '.join(map(str, normalized_shape))}], but got input of size{list(input.shape)}")
+    if nd == 0 or input.ndim < nd or tuple(input.shape[input.ndim - nd :]) != normalized_shape:
+        raise RuntimeError(
+            f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
+            f"[*, {', '.join(map(str, normalized_shape))}], but got input of size{list(input.shape)}"
+        )
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and tuple(t.shape) != normalized_shape:
-            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got {name} of shape "
-                               f"{list(t.shape)} and normalized_shape = {list(normalized_shape)}")
+            raise RuntimeError(
+                f"Expected {name} to be of same shape as normalized_shape, but got {name} of shape "
+                f"{list(t.shape)} and normalized_shape = {list(normalized_shape)}"
+            )
     params = [t for t in (weight, bias) if t is not None]
     return LayerNorm(nd, eps, weight is not None, bias is not None)(input, *params)
 
@@ -171,9 +178,16 @@ class BatchNorm(Op):
         return tuple(out)
 
 
-def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
-               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1,
-               eps: float = 1e-5) -> Tensor:
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
     """Normalise each channel of ``input`` ``(N, C)`` or ``(N, C, L)`` over the batch (and length).
 
     ``training=True``: use this batch's mean and biased variance, and, when running statistics
@@ -183,11 +197,11 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     op = "batch_norm"
     _check_params(op, input, ())
     if input.ndim < 2:
-        raise ValueError(f"{op}: expected an input of at least 2 dimensions (N, C, ...), got input of size "
-                         f"{list(input.shape)}")
+        raise ValueError(
+            f"{op}: expected an input of at least 2 dimensions (N, C, ...), got input of size {list(input.shape)}"
+        )
     c = input.shape[1]
-    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
-                    ("bias", bias)):
+    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
         if t is not None:
             _check_params(op, input, (t,))
             if t.numel() != c:
@@ -195,8 +209,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     n = input.numel() // c if c else 0
     if training:
         if n == 1:  # an empty batch is allowed: the output is empty and the running statistics are kept
-            raise ValueError(f"Expected more than 1 value per channel when training, got input size "
-                             f"{list(input.shape)}")
+            raise ValueError(
+                f"Expected more than 1 value per channel when training, got input size {list(input.shape)}"
+            )
         running = None
     else:
         if running_mean is None or running_var is None:
@@ -255,8 +270,9 @@ class GroupNorm(Op):
         return tuple(out)
 
 
-def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
-               eps: float = 1e-5) -> Tensor:
+def group_norm(
+    input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5
+) -> Tensor:
     """Split the channels of ``input`` ``(N, C, *)`` into ``num_groups`` groups and normalise each group of
     each sample; then a per-channel ``weight`` and ``bias`` (shape ``(C,)``) when given."""
     if _amp._active:  # autocast: computed in float32
@@ -264,12 +280,15 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
     op = "group_norm"
     _check_params(op, input, (weight, bias))
     if input.ndim < 2:
-        raise RuntimeError(f"{op}: expected an input of at least 2 dimensions (N, C, ...), got input of size "
-                           f"{list(input.shape)}")
+        raise RuntimeError(
+            f"{op}: expected an input of at least 2 dimensions (N, C, ...), got input of size {list(input.shape)}"
+        )
     c = input.shape[1]
     if num_groups <= 0 or c % num_groups:
-        raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of "
-                           f"shape {list(input.shape)} and num_groups={num_groups}")
+        raise RuntimeError(
+            f"Expected number of channels in input to be divisible by num_groups, but got input of "
+            f"shape {list(input.shape)} and num_groups={num_groups}"
+        )
     if input.numel() // num_groups == 1:  # torch's check (it counts N*C/G*L, not the size of one group)
         raise ValueError(f"Expected more than 1 value per channel when training, got input size {list(input.shape)}")
     for name, t in (("weight", weight), ("bias", bias)):

@@ -8,6 +8,7 @@ and the backward pass adds K shifted slices back (no scatter).
 Adaptive pools choose their bins from the output size, as torch does: bin ``i`` covers
 ``[floor(i*L/out), ceil((i+1)*L/out))``, so bins may differ in length by one and may overlap.
 """
+
 from __future__ import annotations
 
 from .. import backend
@@ -24,19 +25,24 @@ def _check_input(op: str, input) -> None:
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(input).__name__}")
     if input.ndim not in (2, 3):
-        raise RuntimeError(f"{op}: expected a 2-d (unbatched) or 3-d (batched) input, but got input of size "
-                           f"{list(input.shape)}")
+        raise RuntimeError(
+            f"{op}: expected a 2-d (unbatched) or 3-d (batched) input, but got input of size {list(input.shape)}"
+        )
     if input.array.dtype.kind != "f":
         raise RuntimeError(f"{op}: expected a floating-point input, got {input.dtype}")
     if input.shape[-1] == 0:
-        raise RuntimeError(f"{op}: expected input with a non-empty last dimension, but got input of size "
-                           f"{list(input.shape)}")
+        raise RuntimeError(
+            f"{op}: expected input with a non-empty last dimension, but got input of size {list(input.shape)}"
+        )
 
 
 def _window_args(op, kernel_size, stride, padding, dilation):
     k = single(kernel_size, "kernel_size", op)
-    s = k if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) else single(
-        stride, "stride", op)
+    s = (
+        k
+        if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
+        else single(stride, "stride", op)
+    )
     p, d = single(padding, "padding", op), single(dilation, "dilation", op)
     if k <= 0:
         raise RuntimeError(f"{op}() kernel_size must be greater than zero, but got {k}")
@@ -47,8 +53,9 @@ def _window_args(op, kernel_size, stride, padding, dilation):
     if p < 0:
         raise RuntimeError(f"{op}() padding must be non-negative, but got {p}")
     if p > k // 2:  # torch's rule, which ignores the dilation
-        raise RuntimeError(f"{op}() padding should be at most half of kernel size, but got padding={p} and "
-                           f"kernel_size={k}")
+        raise RuntimeError(
+            f"{op}() padding should be at most half of kernel size, but got padding={p} and kernel_size={k}"
+        )
     return k, s, p, d
 
 
@@ -60,8 +67,10 @@ def _output_length(op, length, k, s, p, d, ceil_mode):
     if ceil_mode and (out - 1) * s >= length + p:
         out -= 1
     if out < 1:
-        raise RuntimeError(f"{op}() Invalid computed output size: {out} (input length {length}, kernel_size={k}, "
-                           f"stride={s}, padding={p}, dilation={d})")
+        raise RuntimeError(
+            f"{op}() Invalid computed output size: {out} (input length {length}, kernel_size={k}, "
+            f"stride={s}, padding={p}, dilation={d})"
+        )
     return out
 
 
@@ -73,8 +82,8 @@ def _padded(x, p, total, fill):
         return x
     out = xp.empty(x.shape[:-1] + (total,), x.dtype)
     out[..., :p] = fill
-    out[..., p:p + length] = x
-    out[..., p + length:] = fill
+    out[..., p : p + length] = x
+    out[..., p + length :] = fill
     return out
 
 
@@ -94,7 +103,7 @@ class MaxPool1d(Op):
         best = xpad[..., 0:span:s].copy()
         tap = xp.zeros(best.shape, xp.int8 if k < 128 else xp.int64)
         for j in range(1, k):
-            cand = xpad[..., j * d:j * d + span:s]
+            cand = xpad[..., j * d : j * d + span : s]
             take = (cand > best) | xp.isnan(cand)  # strict '>' keeps the first maximum; NaN wins, as in torch
             best = xp.where(take, cand, best)
             tap[take] = j
@@ -114,8 +123,8 @@ class MaxPool1d(Op):
         span = s * (l_out - 1) + 1
         zero = xp.zeros((), grad.dtype)
         for j in range(k):
-            gpad[..., j * d:j * d + span:s] += xp.where(self.tap == j, grad, zero)
-        return gpad[..., p:p + self.length]
+            gpad[..., j * d : j * d + span : s] += xp.where(self.tap == j, grad, zero)
+        return gpad[..., p : p + self.length]
 
 
 class AvgPool1d(Op):
@@ -133,7 +142,7 @@ class AvgPool1d(Op):
         span = s * (l_out - 1) + 1
         acc = xpad[..., 0:span:s].copy()
         for j in range(1, k):
-            acc += xpad[..., j:j + span:s]
+            acc += xpad[..., j : j + span : s]
         # window of output i: [i*s - p, i*s - p + k), clipped to the padded input, or to the input itself
         start = xp.arange(l_out) * s - p
         end = xp.minimum(start + k, length + p)
@@ -152,12 +161,11 @@ class AvgPool1d(Op):
         gpad = xp.zeros(grad.shape[:-1] + (self.total,), grad.dtype)
         span = s * (l_out - 1) + 1
         for j in range(k):
-            gpad[..., j:j + span:s] += g
-        return gpad[..., p:p + self.length]
+            gpad[..., j : j + span : s] += g
+        return gpad[..., p : p + self.length]
 
 
-def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
+def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """Maximum over sliding windows of ``kernel_size`` elements (``dilation`` apart) along the last axis.
 
     ``stride`` defaults to ``kernel_size``; padding is implicit ``-inf``. With ``return_indices``
@@ -284,8 +292,10 @@ def adaptive_max_pool1d(input: Tensor, output_size, return_indices=False):
     _check_input(op, input)
     for d in range(1, input.ndim):  # unlike the average, torch's max refuses empty channels too (dim 0 may be 0)
         if input.shape[d] == 0:
-            raise RuntimeError(f"{op}(): Expected input to have non-zero size for non-batch dimensions, but input "
-                               f"has sizes {list(input.shape)} with dimension {d} being empty")
+            raise RuntimeError(
+                f"{op}(): Expected input to have non-zero size for non-batch dimensions, but input "
+                f"has sizes {list(input.shape)} with dimension {d} being empty"
+            )
     node = AdaptiveMaxPool1d(_output_size(op, output_size))
     out = node(input)
     if return_indices:

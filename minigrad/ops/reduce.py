@@ -4,6 +4,7 @@ A reduction over ``dim`` (an int, a tuple of ints, or None for every dimension) 
 dimensions unless ``keepdim=True``. Its backward pass is the mirror image: it puts the removed
 dimensions back as size-1 axes and broadcasts the gradient over them (see :func:`_expand`).
 """
+
 from __future__ import annotations
 
 import builtins
@@ -22,8 +23,24 @@ from ._util import normalize_dim, normalize_dims
 xp_of = backend.get_array_module
 
 __all__ = [
-    "sum", "mean", "var", "std", "max", "min", "amax", "amin", "logsumexp", "prod", "cumsum", "softmax",
-    "log_softmax", "argmax", "argmin", "any", "all", "norm",
+    "sum",
+    "mean",
+    "var",
+    "std",
+    "max",
+    "min",
+    "amax",
+    "amin",
+    "logsumexp",
+    "prod",
+    "cumsum",
+    "softmax",
+    "log_softmax",
+    "argmax",
+    "argmin",
+    "any",
+    "all",
+    "norm",
 ]
 
 # what max(x, dim) and min(x, dim) return, like torch.return_types.max / min
@@ -84,8 +101,9 @@ def _expand(grad, shape, axes, keepdim):
 
 def _float_only(op: str, x: Tensor) -> None:
     if x.array.dtype.kind != "f":
-        raise RuntimeError(f"{op}(): could not infer output dtype. Input dtype must be a floating point dtype, "
-                           f"got {x.dtype}")
+        raise RuntimeError(
+            f"{op}(): could not infer output dtype. Input dtype must be a floating point dtype, got {x.dtype}"
+        )
 
 
 def _cast(x: Tensor, dt) -> Tensor:
@@ -107,8 +125,10 @@ def _check_nonempty(op: str, x: Tensor, axes, full: bool) -> None:
     if x.array.size:
         return
     if full:
-        raise RuntimeError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
-                           f"reduction dim with the 'dim' argument.")
+        raise RuntimeError(
+            f"{op}(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
+            f"reduction dim with the 'dim' argument."
+        )
     for a in axes:
         if x.shape[a] == 0:
             raise IndexError(f"{op}(): Expected reduction dim {a} to have non-zero size.")
@@ -145,8 +165,14 @@ def accurate_sum(x, axes, keepdims=False):
     (2x cheaper, as accurate as torch's): the axis is split, as a view, into chunks of 64, each chunk is
     summed, then the chunk sums are added (error ~ (64 + n/64) roundings rather than n).
     """
-    if (type(x) is np.ndarray and x.dtype.kind == "f" and axes and 0 not in axes and x.shape[0] > 1
-            and parallel.worth_it(x.size)):  # a long sum that keeps the leading axis: a slab of it per thread
+    if (
+        type(x) is np.ndarray
+        and x.dtype.kind == "f"
+        and axes
+        and 0 not in axes
+        and x.shape[0] > 1
+        and parallel.worth_it(x.size)
+    ):  # a long sum that keeps the leading axis: a slab of it per thread
         shape = tuple(1 if i in axes else d for i, d in enumerate(x.shape) if keepdims or i not in axes)
         out = np.empty(shape, x.dtype)
 
@@ -165,7 +191,7 @@ def _sum(x, axes, keepdims):
         n = x.shape[a]
         full = n - n % _CHUNK
         head = x[(slice(None),) * a + (slice(0, full),)]
-        split = head.reshape(x.shape[:a] + (full // _CHUNK, _CHUNK) + x.shape[a + 1:])  # a view: one axis split
+        split = head.reshape(x.shape[:a] + (full // _CHUNK, _CHUNK) + x.shape[a + 1 :])  # a view: one axis split
         out = split.sum(axis=a + 1).sum(axis=a, keepdims=keepdims)
         if full < n:
             out += x[(slice(None),) * a + (slice(full, n),)].sum(axis=a, keepdims=keepdims)
@@ -217,10 +243,7 @@ def _is_half(a) -> bool:
 
 
 def _any_half(arrays) -> bool:
-    for a in arrays:
-        if a.dtype.char == "e":
-            return True
-    return False
+    return any(a.dtype.char == "e" for a in arrays)
 
 
 def _overflow_ok(xp):
@@ -294,7 +317,7 @@ class Var(Op):
 def sum(input, dim=None, keepdim=False, *, dtype=None):
     """Sum over ``dim`` (all dims when None). Bool and integer tensors sum to int64 unless ``dtype`` is given."""
     if _amp._active:  # autocast: computed in float32
-        input, = _amp.autocast_inputs("float32", input)
+        (input,) = _amp.autocast_inputs("float32", input)
     x = _int_to_long(_tensor("sum", input), dtype)
     return Sum(_axes("sum", dim, x.ndim), keepdim)(x)
 
@@ -472,6 +495,7 @@ def argmin(input, dim=None, keepdim=False):
 # ------------------------------------------------------------------ logsumexp, prod, cumsum
 class LogSumExp(Op):
     """``log(sum(exp(x)))`` computed as ``m + log(sum(exp(x - m)))`` with ``m`` the max, so nothing overflows."""
+
     saves_output = True  # backward reads the result (torch saves it too)
 
     def __init__(self, axes, keepdim):
@@ -499,6 +523,7 @@ class LogSumExp(Op):
 class Prod(Op):
     """Product over ``axes``. Its gradient is ``out / x`` except where x has zeros, so those are handled apart:
     with one zero in a slice only that element gets a gradient (the product of the others), with two none."""
+
     saves_output = True  # out / x: backward reads the result
 
     def __init__(self, axes, keepdim):
@@ -507,8 +532,9 @@ class Prod(Op):
     def forward(self, x):
         self.x = x
         self.out_k = x.prod(axis=self.axes, keepdims=True)
-        return self.out_k if self.keepdim else self.out_k.reshape(
-            [s for i, s in enumerate(x.shape) if i not in self.axes])
+        return (
+            self.out_k if self.keepdim else self.out_k.reshape([s for i, s in enumerate(x.shape) if i not in self.axes])
+        )
 
     def backward(self, grad):
         xp = xp_of(grad)
@@ -569,6 +595,7 @@ def cumsum(input, dim, *, dtype=None):
 @float16_math_in_float32
 class Softmax(Op):
     """``exp(x - max) / sum(exp(x - max))`` along one axis (shifting by the max changes nothing but overflow)."""
+
     saved = ()  # backward reads only its output, as torch's
     saves_output = True
 
@@ -590,6 +617,7 @@ class Softmax(Op):
 @float16_math_in_float32
 class LogSoftmax(Op):
     """``x - logsumexp(x)`` along one axis."""
+
     saved = ()  # backward reads only its output, as torch's
     saves_output = True
 
@@ -627,7 +655,7 @@ def _softmax_input(name, input, dim, dtype):
 def softmax(input, dim=None, dtype=None):
     """Probabilities along ``dim``: positive and summing to 1. Stable for large logits."""
     if _amp._active:  # autocast: computed in float32
-        input, = _amp.autocast_inputs("float32", input)
+        (input,) = _amp.autocast_inputs("float32", input)
     x, axis = _softmax_input("softmax", input, dim, dtype)
     return Softmax(axis if x.ndim else None)(x)
 
@@ -635,7 +663,7 @@ def softmax(input, dim=None, dtype=None):
 def log_softmax(input, dim=None, dtype=None):
     """``log(softmax(x))`` computed directly (stable, no log of 0)."""
     if _amp._active:  # autocast: computed in float32
-        input, = _amp.autocast_inputs("float32", input)
+        (input,) = _amp.autocast_inputs("float32", input)
     x, axis = _softmax_input("log_softmax", input, dim, dtype)
     return LogSoftmax(axis if x.ndim else None)(x)
 
@@ -663,6 +691,7 @@ def all(input, dim=None, keepdim=False):
 class Norm(Op):
     """The vector p-norm ``(sum |x|^p)^(1/p)`` over ``axes``; p = inf / -inf give max / min of ``|x|``, p = 0
     counts non-zeros. Where the norm is 0 the gradient is taken as 0 (torch's choice)."""
+
     saves_output = True  # x / norm: backward reads the result
 
     def __init__(self, p, axes, keepdim):

@@ -6,6 +6,7 @@ by the inverse permutation, a slice by writing the gradient into a zero array of
 shape. NumPy returns *views* (no copy) for reshape of contiguous data, transpose, slicing and
 broadcast_to, and these ops keep those views, as torch does.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -20,10 +21,36 @@ from .inplace import ViewOp
 xp_of = backend.get_array_module
 
 __all__ = [
-    "reshape", "view", "flatten", "unflatten", "squeeze", "unsqueeze", "transpose", "swapaxes", "swapdims",
-    "permute", "movedim", "moveaxis", "expand", "expand_as", "broadcast_to", "broadcast_tensors", "repeat", "t",
-    "cat", "concat", "concatenate", "stack", "split", "chunk", "unbind", "view_as", "reshape_as", "flip",
-    "narrow", "pad",
+    "reshape",
+    "view",
+    "flatten",
+    "unflatten",
+    "squeeze",
+    "unsqueeze",
+    "transpose",
+    "swapaxes",
+    "swapdims",
+    "permute",
+    "movedim",
+    "moveaxis",
+    "expand",
+    "expand_as",
+    "broadcast_to",
+    "broadcast_tensors",
+    "repeat",
+    "t",
+    "cat",
+    "concat",
+    "concatenate",
+    "stack",
+    "split",
+    "chunk",
+    "unbind",
+    "view_as",
+    "reshape_as",
+    "flip",
+    "narrow",
+    "pad",
 ]
 
 
@@ -78,12 +105,14 @@ def _infer_shape(op, in_shape, shape):
             known *= s
     if infer is not None:
         if known == 0 or numel % known:
-            raise RuntimeError(f"{op}: shape '{_fmt(shape)}' is invalid for input of size {numel} "
-                               f"(input shape {_fmt(in_shape)})")
-        shape = shape[:infer] + (numel // known,) + shape[infer + 1:]
+            raise RuntimeError(
+                f"{op}: shape '{_fmt(shape)}' is invalid for input of size {numel} (input shape {_fmt(in_shape)})"
+            )
+        shape = shape[:infer] + (numel // known,) + shape[infer + 1 :]
     elif known != numel:
-        raise RuntimeError(f"{op}: shape '{_fmt(shape)}' is invalid for input of size {numel} "
-                           f"(input shape {_fmt(in_shape)})")
+        raise RuntimeError(
+            f"{op}: shape '{_fmt(shape)}' is invalid for input of size {numel} (input shape {_fmt(in_shape)})"
+        )
     return shape
 
 
@@ -121,9 +150,9 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if s == e:
         return input  # nothing to flatten: torch returns the input itself
     n = 1
-    for d in shape[s:e + 1]:
+    for d in shape[s : e + 1]:
         n *= d
-    return reshape(input, tuple(shape[:s]) + (n,) + tuple(shape[e + 1:]))
+    return reshape(input, tuple(shape[:s]) + (n,) + tuple(shape[e + 1 :]))
 
 
 def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
@@ -131,7 +160,7 @@ def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
     d = normalize_dim(dim, input.ndim, "unflatten")
     sizes = _sizes((sizes,), "unflatten")
     inner = _infer_shape("unflatten", (input.shape[d],), sizes)
-    return reshape(input, tuple(input.shape[:d]) + inner + tuple(input.shape[d + 1:]))
+    return reshape(input, tuple(input.shape[:d]) + inner + tuple(input.shape[d + 1 :]))
 
 
 def squeeze(input: Tensor, dim=None) -> Tensor:
@@ -172,9 +201,11 @@ def permute(input: Tensor, *dims) -> Tensor:
     """Reorder the dims: output dim ``i`` is input dim ``dims[i]`` (a view)."""
     dims = _sizes(dims, "permute")
     if len(dims) != input.ndim:
-        raise RuntimeError(f"permute: number of dimensions in the tensor input does not match the length of the "
-                           f"desired ordering of dimensions i.e. input.dim() = {input.ndim} is not equal to "
-                           f"len(dims) = {len(dims)}")
+        raise RuntimeError(
+            f"permute: number of dimensions in the tensor input does not match the length of the "
+            f"desired ordering of dimensions i.e. input.dim() = {input.ndim} is not equal to "
+            f"len(dims) = {len(dims)}"
+        )
     axes = tuple(normalize_dim(d, input.ndim, "permute") for d in dims)
     if len(set(axes)) != len(axes):
         raise RuntimeError(f"permute: repeated dim in {list(dims)}")
@@ -206,8 +237,10 @@ def movedim(input: Tensor, source, destination) -> Tensor:
     src = (source,) if isinstance(source, numbers.Integral) else tuple(source)
     dst = (destination,) if isinstance(destination, numbers.Integral) else tuple(destination)
     if len(src) != len(dst):
-        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(src)} dims) should "
-                           f"contain the same number of dims as destination ({list(dst)} dims)")
+        raise RuntimeError(
+            f"movedim: Invalid source or destination dims: source ({list(src)} dims) should "
+            f"contain the same number of dims as destination ({list(dst)} dims)"
+        )
     n = input.ndim
     src = [normalize_dim(d, n, "movedim") for d in src]
     dst = [normalize_dim(d, n, "movedim") for d in dst]
@@ -245,23 +278,29 @@ def expand(input: Tensor, *sizes) -> Tensor:
     shape = tuple(input.shape)
     lead = len(sizes) - len(shape)
     if lead < 0:
-        raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to the "
-                           f"number of dimensions in the tensor ({len(shape)})")
+        raise RuntimeError(
+            f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to the "
+            f"number of dimensions in the tensor ({len(shape)})"
+        )
     out = []
     for i, s in enumerate(sizes):
         if i < lead:
             if s < 0:
-                raise RuntimeError(f"expand: the expanded size of the tensor (-1) isn't allowed in a leading, "
-                                   f"non-existing dimension {i}")
+                raise RuntimeError(
+                    f"expand: the expanded size of the tensor (-1) isn't allowed in a leading, "
+                    f"non-existing dimension {i}"
+                )
             out.append(s)
             continue
         cur = shape[i - lead]
         if s == -1:
             s = cur
         if cur != s and cur != 1:
-            raise RuntimeError(f"The expanded size of the tensor ({s}) must match the existing size ({cur}) at "
-                               f"non-singleton dimension {i}.  Target sizes: {_fmt(sizes)}.  "
-                               f"Tensor sizes: {_fmt(shape)}")
+            raise RuntimeError(
+                f"The expanded size of the tensor ({s}) must match the existing size ({cur}) at "
+                f"non-singleton dimension {i}.  Target sizes: {_fmt(sizes)}.  "
+                f"Tensor sizes: {_fmt(shape)}"
+            )
         out.append(s)
     return Expand(tuple(out))(input)
 
@@ -285,8 +324,9 @@ def broadcast_tensors(*tensors):
         for i, d in enumerate(s, start=n - len(s)):
             if d != 1:
                 if out[i] != 1 and out[i] != d:
-                    raise RuntimeError(f"broadcast_tensors: shapes {shapes} are not broadcastable "
-                                       f"(sizes {out[i]} and {d} at dim {i})")
+                    raise RuntimeError(
+                        f"broadcast_tensors: shapes {shapes} are not broadcastable (sizes {out[i]} and {d} at dim {i})"
+                    )
                 out[i] = d
     return tuple(expand(x, tuple(out)) for x in tensors)
 
@@ -316,8 +356,10 @@ def repeat(input: Tensor, *sizes) -> Tensor:
     """Tile ``sizes[i]`` copies along each dim (extra leading sizes add new dims), as ``torch.Tensor.repeat``."""
     sizes = _sizes(sizes, "repeat")
     if len(sizes) < input.ndim:
-        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of "
-                           f"tensor (repeat dims {_fmt(sizes)}, tensor shape {_fmt(input.shape)})")
+        raise RuntimeError(
+            "Number of dimensions of repeat dims can not be smaller than number of dimensions of "
+            f"tensor (repeat dims {_fmt(sizes)}, tensor shape {_fmt(input.shape)})"
+        )
     if any(s < 0 for s in sizes):
         raise RuntimeError(f"repeat: repeats can not be negative, got {_fmt(sizes)}")
     return Repeat(sizes)(input)
@@ -351,8 +393,7 @@ class Cat(Op):
 
 def _tensor_list(op, tensors):
     if isinstance(tensors, Tensor) or not isinstance(tensors, (tuple, list)):
-        raise TypeError(f"{op}(): argument 'tensors' must be a tuple or list of Tensors, "
-                        f"not {type(tensors).__name__}")
+        raise TypeError(f"{op}(): argument 'tensors' must be a tuple or list of Tensors, not {type(tensors).__name__}")
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError(f"{op}(): expected a non-empty list of Tensors")
@@ -388,13 +429,17 @@ def cat(tensors, dim: int = 0) -> Tensor:
     d = normalize_dim(dim, ref.ndim, "cat")
     for i, x in enumerate(kept):
         if x.ndim != ref.ndim:
-            raise RuntimeError(f"cat: Tensors must have same number of dimensions: got {ref.ndim} and {x.ndim} "
-                               f"(shapes {_fmt(ref.shape)} and {_fmt(x.shape)})")
+            raise RuntimeError(
+                f"cat: Tensors must have same number of dimensions: got {ref.ndim} and {x.ndim} "
+                f"(shapes {_fmt(ref.shape)} and {_fmt(x.shape)})"
+            )
         for k in range(ref.ndim):
             if k != d and x.shape[k] != ref.shape[k]:
-                raise RuntimeError(f"cat: Sizes of tensors must match except in dimension {d}. Expected size "
-                                   f"{ref.shape[k]} but got size {x.shape[k]} for tensor number {i} in the list "
-                                   f"(shapes {_fmt(ref.shape)} and {_fmt(x.shape)}, mismatch in dimension {k})")
+                raise RuntimeError(
+                    f"cat: Sizes of tensors must match except in dimension {d}. Expected size "
+                    f"{ref.shape[k]} but got size {x.shape[k]} for tensor number {i} in the list "
+                    f"(shapes {_fmt(ref.shape)} and {_fmt(x.shape)}, mismatch in dimension {k})"
+                )
     if len(tensors) == 1:
         return tensors[0]
     return Cat(d, tuple(skip))(*tensors)
@@ -421,8 +466,10 @@ def stack(tensors, dim: int = 0) -> Tensor:
     ref = tensors[0].shape
     for i, x in enumerate(tensors):
         if x.shape != ref:
-            raise RuntimeError(f"stack expects each tensor to be equal size, but got {_fmt(ref)} at entry 0 and "
-                               f"{_fmt(x.shape)} at entry {i}")
+            raise RuntimeError(
+                f"stack expects each tensor to be equal size, but got {_fmt(ref)} at entry 0 and "
+                f"{_fmt(x.shape)} at entry {i}"
+            )
     d = normalize_dim(dim, len(ref) + 1, "stack")
     return Stack(d)(*_promote(tensors))
 
@@ -478,8 +525,10 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0):
     else:
         sections = [int(s) for s in split_size_or_sections]
         if sum(sections) != size or any(s < 0 for s in sections):
-            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's size "
-                               f"at dimension {d}), but got split_sizes={list(sections)}")
+            raise RuntimeError(
+                f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's size "
+                f"at dimension {d}), but got split_sizes={list(sections)}"
+            )
     out, start = [], 0
     for n in sections:
         out.append(narrow(tensor, d, start, n))
@@ -586,21 +635,24 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
     if len(pad) % 2:
         raise RuntimeError("pad: Padding length must be divisible by 2")
     if len(pad) // 2 > input.ndim:
-        raise RuntimeError(f"pad: Padding length should be less than or equal to two times the input dimension "
-                           f"but got padding length {len(pad)} and input of dimension {input.ndim}")
+        raise RuntimeError(
+            f"pad: Padding length should be less than or equal to two times the input dimension "
+            f"but got padding length {len(pad)} and input of dimension {input.ndim}"
+        )
     k = len(pad) // 2
     pads = [(0, 0)] * (input.ndim - k) + [(pad[2 * i], pad[2 * i + 1]) for i in range(k)][::-1]
     for d, ((lo, hi), n) in enumerate(zip(pads, input.shape)):
         if n + lo + hi < 0:
-            raise RuntimeError(f"pad: the input size {n} at dimension {d}, plus negative padding {lo} and {hi}, "
-                               f"resulted in a negative output size, which is invalid")
+            raise RuntimeError(
+                f"pad: the input size {n} at dimension {d}, plus negative padding {lo} and {hi}, "
+                f"resulted in a negative output size, which is invalid"
+            )
     if mode == "constant":  # even with nothing to pad the result is a new tensor, as torch's
         return ConstantPad(tuple(pads), 0 if value is None else value)(input)
     if mode not in ("reflect", "replicate", "circular"):
-        raise NotImplementedError(f"pad: mode {mode!r} is not supported (use constant, reflect, replicate or "
-                                  "circular)")
+        raise NotImplementedError(f"pad: mode {mode!r} is not supported (use constant, reflect, replicate or circular)")
     if value:
-        raise RuntimeError(f"pad: padding mode \"{mode}\" doesn't take in value argument")
+        raise RuntimeError(f'pad: padding mode "{mode}" doesn\'t take in value argument')
     from .index import index_select  # the non-constant modes are gathers along each padded dim
 
     xp = xp_of(input.array)
@@ -609,9 +661,11 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
         if not (lo or hi):
             continue
         if mode == "reflect" and (lo >= n or hi >= n):
-            raise RuntimeError(f"pad: Argument #4: Padding size should be less than the corresponding input "
-                               f"dimension, but got: padding ({lo}, {hi}) at dimension {d} of input "
-                               f"{_fmt(input.shape)}")
+            raise RuntimeError(
+                f"pad: Argument #4: Padding size should be less than the corresponding input "
+                f"dimension, but got: padding ({lo}, {hi}) at dimension {d} of input "
+                f"{_fmt(input.shape)}"
+            )
         if mode == "circular" and (lo > n or hi > n):
             raise RuntimeError("pad: Padding value causes wrapping around more than once.")
         if n == 0:

@@ -44,10 +44,11 @@ im2col and torch put them. ``minigrad.backends.conv.algorithm`` chooses: ``"auto
 float32 on the CPU and im2col for float64 (the dtype of gradient checks and exact parity),
 ``"winograd"`` takes it for float64 too, and ``"im2col"`` never.
 """
+
 from __future__ import annotations
 
 from fractions import Fraction
-from functools import lru_cache
+from functools import cache
 from math import lcm
 
 import numpy as np
@@ -86,11 +87,11 @@ def _evaluate(points, size):
     return [[Fraction(p) ** j for j in range(size)] for p in points] + [[Fraction(0)] * (size - 1) + [Fraction(1)]]
 
 
-@lru_cache(maxsize=None)
+@cache
 def matrices(m: int, k: int):
     """``(A^T (m, a), G (a, k), B^T (a, a))`` as float64 arrays for ``m`` outputs of a ``k``-tap filter."""
     a = m + k - 1
-    points = POINTS[:a - 1]
+    points = POINTS[: a - 1]
     bt = [list(col) for col in zip(*_inverse(_evaluate(points, a)))]  # B^T = C^T, C = Vandermonde^-1
     g = _evaluate(points, k)
     for i in range(a):  # row i of B^T to whole numbers, row i of G takes the inverse scale

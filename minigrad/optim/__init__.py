@@ -1,4 +1,5 @@
 """Optimisers (torch.optim): ``SGD``, ``Adam``, ``AdamW``, ``RMSprop`` and learning-rate schedulers."""
+
 from . import lr_scheduler  # noqa: F401
 from .adam import Adam
 from .adamw import AdamW

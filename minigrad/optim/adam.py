@@ -1,4 +1,5 @@
 """Adam: adaptive moment estimation, and ``_adam_update``, the element-wise kernel that Adam and AdamW share."""
+
 from __future__ import annotations
 
 from .. import backend, kernels
@@ -8,8 +9,23 @@ from .optimizer import Optimizer
 __all__ = ["Adam"]
 
 
-def _adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, step, lr, beta1, beta2, eps,
-                 weight_decay, amsgrad, maximize, decoupled):
+def _adam_update(
+    param,
+    grad,
+    exp_avg,
+    exp_avg_sq,
+    max_exp_avg_sq,
+    *,
+    step,
+    lr,
+    beta1,
+    beta2,
+    eps,
+    weight_decay,
+    amsgrad,
+    maximize,
+    decoupled,
+):
     """One Adam/AdamW update of one parameter, in place on raw arrays (NumPy or CuPy).
 
     ``param``, ``exp_avg``, ``exp_avg_sq`` (and ``max_exp_avg_sq`` when ``amsgrad``) are updated in place;
@@ -28,9 +44,21 @@ def _adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, step, lr, 
     of the parameter's shape, and the scalars are Python floats.
     """
     # the compiled one-pass version (minigrad.kernels) when it applies; None means "not handled here"
-    if kernels.adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq if amsgrad else None, step=step, lr=lr,
-                           beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay, decoupled=decoupled,
-                           maximize=maximize):
+    if kernels.adam_update(
+        param,
+        grad,
+        exp_avg,
+        exp_avg_sq,
+        max_exp_avg_sq if amsgrad else None,
+        step=step,
+        lr=lr,
+        beta1=beta1,
+        beta2=beta2,
+        eps=eps,
+        weight_decay=weight_decay,
+        decoupled=decoupled,
+        maximize=maximize,
+    ):
         return
     xp = backend.get_array_module(param)
     g = -grad if maximize else grad
@@ -82,12 +110,25 @@ class Adam(Optimizer):
 
     _decoupled = False
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
-                 foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
-                 decoupled_weight_decay=None):
-        if not 0.0 <= lr:
+    def __init__(
+        self,
+        params,
+        lr=1e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=0,
+        amsgrad=False,
+        *,
+        foreach=None,
+        maximize=False,
+        capturable=False,
+        differentiable=False,
+        fused=None,
+        decoupled_weight_decay=None,
+    ):
+        if not lr >= 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
+        if not eps >= 0.0:
             raise ValueError(f"Invalid epsilon value: {eps}")
         betas = tuple(float(b) for b in betas)
         if len(betas) != 2:
@@ -96,13 +137,23 @@ class Adam(Optimizer):
             raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
         if not 0.0 <= betas[1] < 1.0:
             raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
+        if not weight_decay >= 0.0:
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         if decoupled_weight_decay is None:
             decoupled_weight_decay = self._decoupled
-        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
-                        foreach=foreach, capturable=capturable, differentiable=differentiable, fused=fused,
-                        decoupled_weight_decay=bool(decoupled_weight_decay))
+        defaults = dict(
+            lr=lr,
+            betas=betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            maximize=maximize,
+            foreach=foreach,
+            capturable=capturable,
+            differentiable=differentiable,
+            fused=fused,
+            decoupled_weight_decay=bool(decoupled_weight_decay),
+        )
         super().__init__(params, defaults)
 
     def step(self, closure=None):
@@ -123,10 +174,19 @@ class Adam(Optimizer):
                     state["max_exp_avg_sq"] = Tensor._make(backend.get_array_module(p.array).zeros_like(p.array))
                 step_t.array += 1
                 _adam_update(
-                    p.array, g, state["exp_avg"].array, state["exp_avg_sq"].array,
+                    p.array,
+                    g,
+                    state["exp_avg"].array,
+                    state["exp_avg_sq"].array,
                     state["max_exp_avg_sq"].array if amsgrad else None,
-                    step=float(step_t.array), lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
-                    weight_decay=group["weight_decay"], amsgrad=amsgrad, maximize=group["maximize"],
+                    step=float(step_t.array),
+                    lr=group["lr"],
+                    beta1=beta1,
+                    beta2=beta2,
+                    eps=group["eps"],
+                    weight_decay=group["weight_decay"],
+                    amsgrad=amsgrad,
+                    maximize=group["maximize"],
                     decoupled=decoupled,
                 )
                 p._version += 1

@@ -9,6 +9,7 @@ between steps (by hand or with a learning-rate scheduler) changes the next updat
 buffers, running averages, a step counter). Updates are written straight into the parameters' raw arrays
 (``p.array``): no graph is recorded, and a float32 parameter stays float32.
 """
+
 from __future__ import annotations
 
 import copy
@@ -50,8 +51,10 @@ class Optimizer:
                 f"{type(params).__name__}"
             )
         if isinstance(params, (set, frozenset)):
-            raise TypeError("optimizer parameters need to be organized in ordered collections, but the ordering of "
-                            "tensors in sets will change between runs. Please use a list instead.")
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, but the ordering of "
+                "tensors in sets will change between runs. Please use a list instead."
+            )
         self.state: defaultdict = defaultdict(dict)
         self.param_groups: list[dict] = []
         param_groups = list(params)
@@ -203,8 +206,9 @@ class Optimizer:
             raise ValueError("loaded state dict has a different number of parameter groups")
         for g, s in zip(self.param_groups, saved_groups):
             if len(g["params"]) != len(s["params"]):
-                raise ValueError("loaded state dict contains a parameter group that doesn't match the size of "
-                                 "optimizer's group")
+                raise ValueError(
+                    "loaded state dict contains a parameter group that doesn't match the size of optimizer's group"
+                )
         id_map = {}
         for g, s in zip(self.param_groups, saved_groups):
             id_map.update(zip(s["params"], g["params"]))

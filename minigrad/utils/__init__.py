@@ -1,2 +1,3 @@
 """Data loading utilities (torch.utils)."""
+
 from . import data  # noqa: F401

@@ -5,6 +5,7 @@ its own tests are tests/test_fakegpu.py and tests/test_device.py). Run with ``py
 Tolerances are those of tests/opcheck.py: a GPU sums in another order than the CPU, so results agree
 to rounding, not bit for bit.
 """
+
 import numpy as np
 import pytest
 import torch
@@ -64,19 +65,53 @@ SEQ, W = R.standard_normal((2, 3, 9)), R.standard_normal((4, 3, 3))
 OPS = {
     "arith": (lambda lib, x, y: (x * y + x / y - y) ** 2 - 2.5 * x, X, Y),
     "unary": (lambda lib, x: x.exp() + x.tanh() + x.sigmoid() + x.relu() + x.abs().sqrt() + x.erf(), X),
-    "reduce": (lambda lib, x: (x.sum(), x.mean(0), x.var(1), x.max(1)[0], x.logsumexp(1), x.softmax(1),
-                               x.log_softmax(0), x.cumsum(1), x.norm()), X),
-    "shape_index": (lambda lib, x: (x.permute(1, 0).reshape(2, 6), lib.cat([x, x], 1), x[:, 1:3],
-                                    x[lib.tensor([2, 0, 2], device=x.device)], x[x > 0]), X),
+    "reduce": (
+        lambda lib, x: (
+            x.sum(),
+            x.mean(0),
+            x.var(1),
+            x.max(1)[0],
+            x.logsumexp(1),
+            x.softmax(1),
+            x.log_softmax(0),
+            x.cumsum(1),
+            x.norm(),
+        ),
+        X,
+    ),
+    "shape_index": (
+        lambda lib, x: (
+            x.permute(1, 0).reshape(2, 6),
+            lib.cat([x, x], 1),
+            x[:, 1:3],
+            x[lib.tensor([2, 0, 2], device=x.device)],
+            x[x > 0],
+        ),
+        X,
+    ),
     "linalg": (lambda lib, x, y: (x @ y, lib.matmul(x, x.T), lib.einsum("ij,j->i", x, y)), X, Y),
-    "conv_pool": (lambda lib, x, w: (lib.nn.functional.conv1d(x, w, padding=1),
-                                     lib.nn.functional.max_pool1d(x, 2), lib.nn.functional.avg_pool1d(x, 3, 2, 1),
-                                     lib.nn.functional.layer_norm(x, (9,))), SEQ, W),
-    "embedding": (lambda lib, w: lib.nn.functional.embedding(lib.tensor([[0, 4, 4], [2, 0, 4]], device=w.device), w),
-                  R.standard_normal((5, 3))),
-    "losses": (lambda lib, x: (lib.nn.functional.cross_entropy(x, lib.tensor([1, 3, 0], device=x.device)),
-                               lib.nn.functional.mse_loss(x, x.detach() * 0.5),
-                               lib.nn.functional.binary_cross_entropy_with_logits(x, (x.detach() > 0).to(x.dtype))), X),
+    "conv_pool": (
+        lambda lib, x, w: (
+            lib.nn.functional.conv1d(x, w, padding=1),
+            lib.nn.functional.max_pool1d(x, 2),
+            lib.nn.functional.avg_pool1d(x, 3, 2, 1),
+            lib.nn.functional.layer_norm(x, (9,)),
+        ),
+        SEQ,
+        W,
+    ),
+    "embedding": (
+        lambda lib, w: lib.nn.functional.embedding(lib.tensor([[0, 4, 4], [2, 0, 4]], device=w.device), w),
+        R.standard_normal((5, 3)),
+    ),
+    "losses": (
+        lambda lib, x: (
+            lib.nn.functional.cross_entropy(x, lib.tensor([1, 3, 0], device=x.device)),
+            lib.nn.functional.mse_loss(x, x.detach() * 0.5),
+            lib.nn.functional.binary_cross_entropy_with_logits(x, (x.detach() > 0).to(x.dtype)),
+        ),
+        X,
+    ),
 }
 
 

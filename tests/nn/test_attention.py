@@ -4,6 +4,7 @@ Each case runs the same call on torch and on minigrad (weights copied from the t
 and compares the outputs, the attention weights, the gradients of every input (a float mask included) and
 of every parameter, under one random upstream gradient per output.
 """
+
 from __future__ import annotations
 
 import copy
@@ -60,7 +61,7 @@ def compare(fn, t_mod, m_mod, args, kwargs=None, grad=True, seed=1):
     for lib, mod in ((torch, t_mod), (mg, m_mod)):
         tensors = [to_lib(lib, v, grad) for v in values]
         ins[lib] = tensors
-        out = fn(lib, mod, *tensors[:len(args)], **dict(zip(names[len(args):], tensors[len(args):])))
+        out = fn(lib, mod, *tensors[: len(args)], **dict(zip(names[len(args) :], tensors[len(args) :])))
         outs[lib] = out if isinstance(out, tuple) else (out,)
     assert len(outs[torch]) == len(outs[mg])
     for k, (t, m) in enumerate(zip(outs[torch], outs[mg])):
@@ -93,6 +94,7 @@ def twins(t_cls, m_cls, *args, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # enable_nested_tensor's "not used because ..." notice
         t_mod = t_cls(*args, **kwargs).double()
+
     def to_mg(v):  # a torch function argument (activation=F.gelu) -> minigrad's function of that name
         from_torch = callable(v) and getattr(v, "__module__", "").startswith("torch")
         return getattr(mg.nn.functional, v.__name__) if from_torch else v
@@ -167,12 +169,12 @@ def test_sdpa_gradcheck():
     rng = np.random.default_rng(3)
     keep = _empty_row(rng.random((3, 4)) < 0.7)
     mask = np.where(keep, rng.standard_normal((3, 4)), -np.inf)
-    q, k, v = (mg.tensor(rng.standard_normal(s), requires_grad=True, device=DEVICE)
-               for s in ((2, 3, 5), (2, 4, 5), (2, 4, 3)))
+    q, k, v = (
+        mg.tensor(rng.standard_normal(s), requires_grad=True, device=DEVICE) for s in ((2, 3, 5), (2, 4, 5), (2, 4, 3))
+    )
     m = mg.tensor(mask, requires_grad=True, device=DEVICE)
     assert gradcheck(lambda *a: mg.nn.functional.scaled_dot_product_attention(*a), (q, k, v, m))
-    assert gradcheck(lambda *a: mg.nn.functional.scaled_dot_product_attention(*a, is_causal=True, scale=0.8),
-                     (q, k, v))
+    assert gradcheck(lambda *a: mg.nn.functional.scaled_dot_product_attention(*a, is_causal=True, scale=0.8), (q, k, v))
 
 
 @pytest.mark.parametrize("case", ["causal_and_mask", "causal_and_grad_mask", "dtypes", "int_mask", "gqa_heads"])
@@ -209,8 +211,13 @@ def test_sdpa_dropout():
     assert np.array_equal(to_np(a), to_np(b))
     assert not np.allclose(to_np(a), to_np(f(q, k, v)))
     t = [torch.tensor(to_np(x)) for x in (q, k, v)]
-    assert_close(to_np(f(q, k, v, dropout_p=1.0)), torch.nn.functional.scaled_dot_product_attention(
-        *t, dropout_p=1.0).numpy(), RTOL, ATOL, "dropout_p=1")
+    assert_close(
+        to_np(f(q, k, v, dropout_p=1.0)),
+        torch.nn.functional.scaled_dot_product_attention(*t, dropout_p=1.0).numpy(),
+        RTOL,
+        ATOL,
+        "dropout_p=1",
+    )
 
 
 # ---------------------------------------------------------------------- MultiheadAttention
@@ -247,8 +254,10 @@ MHA_CASES = {
     "no_bias": ({"bias": False}, {}),
     "bias_kv": ({"add_bias_kv": True}, {}),
     "zero_attn": ({"add_zero_attn": True}, {"key_padding_mask": bool_mask(N, S)}),
-    "bias_kv_zero_attn_masks": ({"add_bias_kv": True, "add_zero_attn": True},
-                                {"attn_mask": bool_mask(L, S), "key_padding_mask": bool_mask(N, S)}),
+    "bias_kv_zero_attn_masks": (
+        {"add_bias_kv": True, "add_zero_attn": True},
+        {"attn_mask": bool_mask(L, S), "key_padding_mask": bool_mask(N, S)},
+    ),
     "bool_attn_mask_2d": ({}, {"attn_mask": bool_mask(L, S)}),
     "float_attn_mask_3d": ({}, {"attn_mask": randn(N * H, L, S)}),
     "bool_attn_mask_3d_no_weights": ({}, {"attn_mask": bool_mask(N * H, L, S), "need_weights": False}),
@@ -256,14 +265,16 @@ MHA_CASES = {
     "float_key_padding_no_weights": ({}, {"key_padding_mask": randn(N, S), "need_weights": False}),
     "both_masks": ({}, {"attn_mask": randn(L, S), "key_padding_mask": randn(N, S), "need_weights": False}),
     "empty_row_weights_nan": ({}, {"attn_mask": _masked_row()}),
-    "empty_row_no_weights_zero": ({}, {"attn_mask": _masked_row(),
-                                       "need_weights": False}),
-    "causal_hint_no_weights": ({"batch_first": True}, {"self_attention": True, "need_weights": False,
-                                                       "is_causal": True, "attn_mask": CAUSAL}),
-    "causal_hint_replaces_mask": ({}, {"self_attention": True, "need_weights": False, "is_causal": True,
-                                       "attn_mask": bool_mask(S, S)}),
-    "causal_hint_with_weights": ({}, {"self_attention": True, "is_causal": True,
-                                      "attn_mask": CAUSAL}),
+    "empty_row_no_weights_zero": ({}, {"attn_mask": _masked_row(), "need_weights": False}),
+    "causal_hint_no_weights": (
+        {"batch_first": True},
+        {"self_attention": True, "need_weights": False, "is_causal": True, "attn_mask": CAUSAL},
+    ),
+    "causal_hint_replaces_mask": (
+        {},
+        {"self_attention": True, "need_weights": False, "is_causal": True, "attn_mask": bool_mask(S, S)},
+    ),
+    "causal_hint_with_weights": ({}, {"self_attention": True, "is_causal": True, "attn_mask": CAUSAL}),
     "self_attention_packed": ({"batch_first": True}, {"self_attention": True, "key_padding_mask": bool_mask(N, S)}),
 }
 
@@ -276,8 +287,9 @@ def test_mha_matches_torch(case):
     shape_kw = {k: call.pop(k) for k in ("unbatched", "kdim", "vdim") if k in call}
     if "key_padding_mask" in call and shape_kw.get("unbatched"):
         call["key_padding_mask"] = call["key_padding_mask"][0]
-    args, _ = _mha_case(batch_first=ctor.get("batch_first", False), self_attention=call.get("self_attention"),
-                        **shape_kw)
+    args, _ = _mha_case(
+        batch_first=ctor.get("batch_first", False), self_attention=call.get("self_attention"), **shape_kw
+    )
     t_mod, m_mod = twins(torch.nn.MultiheadAttention, mg.nn.MultiheadAttention, E, H, **ctor)
     compare(mha, t_mod, m_mod, args, call)
 
@@ -302,8 +314,9 @@ def test_mha_fast_path_nan_rows_like_torch():
     mask = np.zeros((S, S), bool)
     mask[1] = True
     with torch.no_grad(), mg.no_grad():
-        compare(mha, t_mod, m_mod, (x, x, x), {"self_attention": True, "attn_mask": mask, "need_weights": False},
-                grad=False)
+        compare(
+            mha, t_mod, m_mod, (x, x, x), {"self_attention": True, "attn_mask": mask, "need_weights": False}, grad=False
+        )
 
 
 def test_mha_parameters_and_init_like_torch():
@@ -321,8 +334,9 @@ def test_mha_parameters_and_init_like_torch():
     assert not np.any(to_np(m_mod.in_proj_bias)) and not np.any(to_np(m_mod.out_proj.bias))
 
 
-@pytest.mark.parametrize("case", ["is_causal_without_mask", "bad_2d_mask", "bad_3d_mask", "bad_kpm", "4d_query",
-                                  "int_mask", "heads"])
+@pytest.mark.parametrize(
+    "case", ["is_causal_without_mask", "bad_2d_mask", "bad_3d_mask", "bad_kpm", "4d_query", "int_mask", "heads"]
+)
 def test_mha_errors_like_torch(case):
     args, kw = _mha_case()[0], {}
     ctor = (E, H)
@@ -375,8 +389,7 @@ def test_encoder_layer_matches_torch(case):
     ctor, call = LAYER_CASES[case]
     call = dict(call)
     unbatched = call.pop("unbatched", False)
-    t_mod, m_mod = twins(torch.nn.TransformerEncoderLayer, mg.nn.TransformerEncoderLayer, E, H, 16, dropout=0.3,
-                         **ctor)
+    t_mod, m_mod = twins(torch.nn.TransformerEncoderLayer, mg.nn.TransformerEncoderLayer, E, H, 16, dropout=0.3, **ctor)
     t_mod.eval()  # dropout off: eval is deterministic; grad is enabled, so torch keeps its differentiable path
     m_mod.eval()
     src = randn(S, E) if unbatched else (randn(N, S, E) if ctor.get("batch_first") else randn(S, N, E))
@@ -457,8 +470,15 @@ def test_encoder_inference_padding_like_torch(kpm_kind):
 @pytest.mark.parametrize("batch_first, norm_first", [(True, False), (True, True), (False, False)])
 def test_encoder_layer_inference_empty_row_like_torch(mask_kind, batch_first, norm_first):
     """eval + no_grad: a query with every key masked gives NaN on torch's fused path, zeros elsewhere."""
-    t_mod, m_mod = twins(torch.nn.TransformerEncoderLayer, mg.nn.TransformerEncoderLayer, E, H, 16,
-                         batch_first=batch_first, norm_first=norm_first)
+    t_mod, m_mod = twins(
+        torch.nn.TransformerEncoderLayer,
+        mg.nn.TransformerEncoderLayer,
+        E,
+        H,
+        16,
+        batch_first=batch_first,
+        norm_first=norm_first,
+    )
     t_mod.eval()
     m_mod.eval()
     mask = np.zeros((S, S), bool)

@@ -1,4 +1,5 @@
 """conv1d and nn.Conv1d against torch: forward, input/weight/bias gradients, gradcheck, errors, init."""
+
 import math
 
 import numpy as np
@@ -28,8 +29,9 @@ def conv_case(draw):
     k = draw(st.integers(1, 4))
     stride = draw(st.integers(1, 3))
     dilation = draw(st.integers(1, 2))
-    padding = draw(st.one_of(st.integers(0, 3), st.sampled_from(["valid", "same"]) if stride == 1
-                             else st.just("valid")))
+    padding = draw(
+        st.one_of(st.integers(0, 3), st.sampled_from(["valid", "same"]) if stride == 1 else st.just("valid"))
+    )
     span = dilation * (k - 1) + 1
     pad_total = 0 if padding == "valid" else span - 1 if padding == "same" else 2 * padding
     length = draw(st.integers(max(1, span - pad_total), span + 5))
@@ -78,17 +80,31 @@ def test_same_padding_even_and_odd_kernels(k, dilation):
     assert out.shape == (2, 4, 7)
 
 
-@pytest.mark.parametrize("stride,padding,dilation,groups", [
-    (1, 0, 1, 1), (2, 1, 1, 1), (3, 2, 2, 1), (1, 2, 3, 1), (2, 0, 1, 2), (1, 1, 2, 4), (2, "valid", 1, 1),
-])
+@pytest.mark.parametrize(
+    "stride,padding,dilation,groups",
+    [
+        (1, 0, 1, 1),
+        (2, 1, 1, 1),
+        (3, 2, 2, 1),
+        (1, 2, 3, 1),
+        (2, 0, 1, 2),
+        (1, 1, 2, 4),
+        (2, "valid", 1, 1),
+    ],
+)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_conv1d_options(stride, padding, dilation, groups, dtype):
     rng = np.random.default_rng(stride * 10 + dilation)
     x = rng.standard_normal((3, 4, 11)).astype(dtype)
     w = rng.standard_normal((8, 4 // groups, 3)).astype(dtype)
     b = rng.standard_normal(8).astype(dtype)
-    compare(lambda lib, x, w, b: F(lib).conv1d(x, w, b, stride, padding, dilation, groups), x, w, b,
-            **(dict(atol=F32_ATOL) if dtype == np.float32 else {}))
+    compare(
+        lambda lib, x, w, b: F(lib).conv1d(x, w, b, stride, padding, dilation, groups),
+        x,
+        w,
+        b,
+        **(dict(atol=F32_ATOL) if dtype == np.float32 else {}),
+    )
 
 
 def test_conv1d_keeps_float32_and_returns_a_channels_last_view():
@@ -126,8 +142,15 @@ def test_conv1d_in_cache_sized_blocks_matches_torch(budget, case):
 
 
 def test_conv1d_blocks_cover_the_batch_exactly_once():
-    for n, l_out, row_bytes, budget in [(5, 7, 10, 1), (5, 7, 10, 150), (5, 7, 10, 10**6), (3, 100, 8, 50),
-                                        (0, 4, 8, 10), (4, 1, 8, 1), (7, 9, 16, None)]:
+    for n, l_out, row_bytes, budget in [
+        (5, 7, 10, 1),
+        (5, 7, 10, 150),
+        (5, 7, 10, 10**6),
+        (3, 100, 8, 50),
+        (0, 4, 8, 10),
+        (4, 1, 8, 1),
+        (7, 9, 16, None),
+    ]:
         seen = np.zeros((n, l_out), int)
         for n0, n1, l0, l1 in conv_mod._blocks(n, l_out, row_bytes, budget):
             assert n1 == n0 + 1 or (l0, l1) == (0, l_out)  # whole samples, or a stretch of one sample
@@ -146,13 +169,16 @@ def test_conv1d_keeps_only_the_input_for_backward_not_the_columns():
     assert x.grad.shape == x.shape
 
 
-@pytest.mark.parametrize("make,match", [
-    (lambda: (mg.zeros(2, 3, 4, 5), mg.zeros(4, 3, 3)), "Expected 2D \\(unbatched\\) or 3D"),
-    (lambda: (mg.zeros(3), mg.zeros(4, 3, 3)), "Expected 2D \\(unbatched\\) or 3D"),
-    (lambda: (mg.zeros(2, 3, 10), mg.zeros(4, 2, 3)), "expected input\\[2, 3, 10\\] to have 2 channels, but got 3"),
-    (lambda: (mg.zeros(2, 3, 2), mg.zeros(4, 3, 3)), "Kernel size can't be greater than actual input size"),
-    (lambda: (mg.zeros(2, 3, 10), mg.zeros(4, 3)), "weight should have three dimensions"),
-])
+@pytest.mark.parametrize(
+    "make,match",
+    [
+        (lambda: (mg.zeros(2, 3, 4, 5), mg.zeros(4, 3, 3)), "Expected 2D \\(unbatched\\) or 3D"),
+        (lambda: (mg.zeros(3), mg.zeros(4, 3, 3)), "Expected 2D \\(unbatched\\) or 3D"),
+        (lambda: (mg.zeros(2, 3, 10), mg.zeros(4, 2, 3)), "expected input\\[2, 3, 10\\] to have 2 channels, but got 3"),
+        (lambda: (mg.zeros(2, 3, 2), mg.zeros(4, 3, 3)), "Kernel size can't be greater than actual input size"),
+        (lambda: (mg.zeros(2, 3, 10), mg.zeros(4, 3)), "weight should have three dimensions"),
+    ],
+)
 def test_conv1d_shape_errors(make, match):
     x, w = make()
     with pytest.raises(RuntimeError, match=match):
@@ -188,13 +214,19 @@ def _copy_conv(m, t):
             t.bias.copy_(torch.tensor(m.bias.detach().numpy()))
 
 
-@pytest.mark.parametrize("kwargs", [
-    dict(kernel_size=3), dict(kernel_size=5, padding=2), dict(kernel_size=4, padding="same"),
-    dict(kernel_size=3, stride=2, dilation=2, bias=False), dict(kernel_size=3, groups=2, padding=1),
-    dict(kernel_size=3, padding=2, padding_mode="reflect"),
-    dict(kernel_size=2, padding="same", padding_mode="circular"),
-    dict(kernel_size=3, padding=1, padding_mode="replicate"),
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(kernel_size=3),
+        dict(kernel_size=5, padding=2),
+        dict(kernel_size=4, padding="same"),
+        dict(kernel_size=3, stride=2, dilation=2, bias=False),
+        dict(kernel_size=3, groups=2, padding=1),
+        dict(kernel_size=3, padding=2, padding_mode="reflect"),
+        dict(kernel_size=2, padding="same", padding_mode="circular"),
+        dict(kernel_size=3, padding=1, padding_mode="replicate"),
+    ],
+)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_conv1d_layer_matches_torch(kwargs, dtype):
     mg.manual_seed(0)
@@ -266,12 +298,18 @@ def test_conv_pool_norm_on_fake_gpu_match_cpu(monkeypatch):
 
     def run(dev):
         xs = [mg.tensor(a, device=dev, requires_grad=True) for a in (x, w, b)]
-        outs = [f.conv1d(xs[0], xs[1], xs[2], stride=2, padding=1, groups=2),
-                f.conv1d(xs[0], xs[1], None, padding="same", groups=2),
-                f.max_pool1d(xs[0], 3, 2, 1, ceil_mode=True), f.avg_pool1d(xs[0], 3, 2, 1, count_include_pad=False),
-                f.adaptive_avg_pool1d(xs[0], 4), f.adaptive_max_pool1d(xs[0], 5), f.adaptive_max_pool1d(xs[0], 15),
-                f.layer_norm(xs[0], (11,)),
-                f.batch_norm(xs[0], None, None, training=True), f.group_norm(xs[0], 2)]
+        outs = [
+            f.conv1d(xs[0], xs[1], xs[2], stride=2, padding=1, groups=2),
+            f.conv1d(xs[0], xs[1], None, padding="same", groups=2),
+            f.max_pool1d(xs[0], 3, 2, 1, ceil_mode=True),
+            f.avg_pool1d(xs[0], 3, 2, 1, count_include_pad=False),
+            f.adaptive_avg_pool1d(xs[0], 4),
+            f.adaptive_max_pool1d(xs[0], 5),
+            f.adaptive_max_pool1d(xs[0], 15),
+            f.layer_norm(xs[0], (11,)),
+            f.batch_norm(xs[0], None, None, training=True),
+            f.group_norm(xs[0], 2),
+        ]
         ups = np.random.default_rng(1)
         res = []
         for o in outs:

@@ -1,4 +1,5 @@
 """nn.init distributions (checked statistically against the formulas and torch) and nn.utils."""
+
 import math
 
 import numpy as np
@@ -13,8 +14,19 @@ from tests.opcheck import assert_close, compare
 SHAPE = (300, 200, 3)  # conv-like weight: fan_in = 600, fan_out = 900
 
 
-@pytest.mark.parametrize("name,param", [("linear", None), ("conv1d", None), ("sigmoid", None), ("tanh", None),
-                                        ("relu", None), ("leaky_relu", None), ("leaky_relu", 0.2), ("selu", None)])
+@pytest.mark.parametrize(
+    "name,param",
+    [
+        ("linear", None),
+        ("conv1d", None),
+        ("sigmoid", None),
+        ("tanh", None),
+        ("relu", None),
+        ("leaky_relu", None),
+        ("leaky_relu", 0.2),
+        ("selu", None),
+    ],
+)
 def test_calculate_gain_matches_torch(name, param):
     assert init.calculate_gain(name, param) == pytest.approx(torch.nn.init.calculate_gain(name, param), rel=1e-15)
 
@@ -183,8 +195,7 @@ def test_pad_sequence_matches_torch(batch_first, side, dtype):
     a, b, c = (r.standard_normal((n, 2)).astype(dtype) for n in (3, 1, 4))
 
     def fn(lib, a, b, c):
-        return lib.nn.utils.rnn.pad_sequence([a, b, c], batch_first=batch_first, padding_value=-1.5,
-                                             padding_side=side)
+        return lib.nn.utils.rnn.pad_sequence([a, b, c], batch_first=batch_first, padding_value=-1.5, padding_side=side)
 
     compare(fn, a, b, c)
     compare(lambda lib, a, b: lib.nn.utils.rnn.pad_sequence([a, b]), a[:, 0].copy(), b[:, 0].copy())

@@ -1,4 +1,5 @@
 """Linear, Embedding, Dropout and the activation modules against torch twins with copied weights."""
+
 import math
 
 import numpy as np
@@ -18,6 +19,7 @@ from tests.opcheck import compare
 def _c(lib, a, like):
     return lib.tensor(a, device=like.device)
 
+
 DTYPES = [np.float64, np.float32]
 
 
@@ -29,8 +31,9 @@ def _tmod(mod, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("bias", [True, False])
 @settings(max_examples=6)
-@given(lead=hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=3),
-       fin=st.integers(1, 4), fout=st.integers(1, 4))
+@given(
+    lead=hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=3), fin=st.integers(1, 4), fout=st.integers(1, 4)
+)
 def test_linear_twin(dtype, bias, lead, fin, fout):
     t = _tmod(torch.nn.Linear(fin, fout, bias=bias), dtype)
     m = _tmod(nn.Linear(fin, fout, bias=bias), dtype)
@@ -39,8 +42,9 @@ def test_linear_twin(dtype, bias, lead, fin, fout):
 
 
 @settings(max_examples=6)
-@given(lead=hnp.array_shapes(min_dims=0, max_dims=2, min_side=1, max_side=3), fin=st.integers(1, 3),
-       fout=st.integers(1, 3))
+@given(
+    lead=hnp.array_shapes(min_dims=0, max_dims=2, min_side=1, max_side=3), fin=st.integers(1, 3), fout=st.integers(1, 3)
+)
 def test_linear_functional_gradcheck(lead, fin, fout):
     r = np.random.default_rng(2)
     x, w, b = r.standard_normal(lead + (fin,)), r.standard_normal((fout, fin)), r.standard_normal(fout)
@@ -230,10 +234,21 @@ def test_dropout_module_mask_argument_and_dtype():
 
 # ------------------------------------------------------------------ activations
 ACTIVATIONS = [
-    lambda n: n.ReLU(), lambda n: n.GELU(), lambda n: n.GELU(approximate="tanh"), lambda n: n.Sigmoid(),
-    lambda n: n.Tanh(), lambda n: n.SiLU(), lambda n: n.Softmax(dim=1), lambda n: n.LogSoftmax(dim=-1),
-    lambda n: n.LeakyReLU(0.2), lambda n: n.Softplus(beta=2.0, threshold=5.0), lambda n: n.ELU(alpha=0.7),
-    lambda n: n.Hardtanh(-0.5, 0.5), lambda n: n.Identity(), lambda n: n.Flatten(), lambda n: n.ReLU6(),
+    lambda n: n.ReLU(),
+    lambda n: n.GELU(),
+    lambda n: n.GELU(approximate="tanh"),
+    lambda n: n.Sigmoid(),
+    lambda n: n.Tanh(),
+    lambda n: n.SiLU(),
+    lambda n: n.Softmax(dim=1),
+    lambda n: n.LogSoftmax(dim=-1),
+    lambda n: n.LeakyReLU(0.2),
+    lambda n: n.Softplus(beta=2.0, threshold=5.0),
+    lambda n: n.ELU(alpha=0.7),
+    lambda n: n.Hardtanh(-0.5, 0.5),
+    lambda n: n.Identity(),
+    lambda n: n.Flatten(),
+    lambda n: n.ReLU6(),
 ]
 
 

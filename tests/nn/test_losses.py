@@ -1,4 +1,5 @@
 """Loss functions and modules against torch: forward, input/target gradients, gradcheck, stability, errors."""
+
 import warnings
 
 import numpy as np
@@ -17,6 +18,7 @@ from tests.opcheck import assert_close, compare
 def _c(lib, a, like):
     """A constant tensor on the device of ``like`` (so the tests also run with MINIGRAD_TEST_DEVICE=cuda)."""
     return lib.tensor(a, device=like.device)
+
 
 REDUCTIONS = ["mean", "sum", "none"]
 DTYPES = [np.float64, np.float32]
@@ -88,8 +90,9 @@ def test_bce(reduction, dtype, shape, use_weight):
     w = (r.random(shape[-1:]) + 0.2).astype(dtype)
 
     def fn(lib, p, t):
-        return lib.nn.functional.binary_cross_entropy(p, t, weight=_c(lib, w, p) if use_weight else None,
-                                                      reduction=reduction)
+        return lib.nn.functional.binary_cross_entropy(
+            p, t, weight=_c(lib, w, p) if use_weight else None, reduction=reduction
+        )
 
     compare(fn, p, t)
 
@@ -97,8 +100,11 @@ def test_bce(reduction, dtype, shape, use_weight):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @settings(max_examples=5)
-@given(shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4), use_weight=st.booleans(),
-       use_pos=st.booleans())
+@given(
+    shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4),
+    use_weight=st.booleans(),
+    use_pos=st.booleans(),
+)
 def test_bce_with_logits(reduction, dtype, shape, use_weight, use_pos):
     r = _rng(5)
     x = (3 * r.standard_normal(shape)).astype(dtype)
@@ -108,8 +114,12 @@ def test_bce_with_logits(reduction, dtype, shape, use_weight, use_pos):
 
     def fn(lib, x, t):
         return lib.nn.functional.binary_cross_entropy_with_logits(
-            x, t, weight=_c(lib, w, x) if use_weight else None, pos_weight=_c(lib, pw, x) if use_pos else None,
-            reduction=reduction)
+            x,
+            t,
+            weight=_c(lib, w, x) if use_weight else None,
+            pos_weight=_c(lib, pw, x) if use_pos else None,
+            reduction=reduction,
+        )
 
     compare(fn, x, t)
 
@@ -128,8 +138,12 @@ def test_bce_with_logits_stable_for_large_logits():
     x = np.array([1e4, -1e4, 50.0, -50.0, 0.0])
     t = np.array([0.0, 1.0, 1.0, 0.0, 0.5])
     for dtype in DTYPES:
-        compare(lambda lib, x, t: lib.nn.functional.binary_cross_entropy_with_logits(x, t, reduction="none"),
-                x.astype(dtype), t.astype(dtype), gradcheck=False)
+        compare(
+            lambda lib, x, t: lib.nn.functional.binary_cross_entropy_with_logits(x, t, reduction="none"),
+            x.astype(dtype),
+            t.astype(dtype),
+            gradcheck=False,
+        )
     xm = mg.tensor(x, requires_grad=True)
     loss = F.binary_cross_entropy_with_logits(xm, mg.tensor(t))
     loss.backward()
@@ -162,8 +176,14 @@ def _ce_case(r, n, c, extra, ignore):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @settings(max_examples=8)
-@given(n=st.integers(1, 4), c=st.integers(1, 4), extra=st.sampled_from([(), (3,), (2, 2)]),
-       use_weight=st.booleans(), smoothing=st.sampled_from([0.0, 0.25]), ignore=st.sampled_from([None, "default", 1]))
+@given(
+    n=st.integers(1, 4),
+    c=st.integers(1, 4),
+    extra=st.sampled_from([(), (3,), (2, 2)]),
+    use_weight=st.booleans(),
+    smoothing=st.sampled_from([0.0, 0.25]),
+    ignore=st.sampled_from([None, "default", 1]),
+)
 def test_cross_entropy_class_indices(reduction, dtype, n, c, extra, use_weight, smoothing, ignore):
     r = _rng(7)
     x, y = _ce_case(r, n, c, extra, ignore)
@@ -172,8 +192,13 @@ def test_cross_entropy_class_indices(reduction, dtype, n, c, extra, use_weight, 
 
     def fn(lib, x):
         return lib.nn.functional.cross_entropy(
-            x, _c(lib, y, x), weight=_c(lib, w.astype(dtype), x) if use_weight else None, ignore_index=ignore_index,
-            reduction=reduction, label_smoothing=smoothing)
+            x,
+            _c(lib, y, x),
+            weight=_c(lib, w.astype(dtype), x) if use_weight else None,
+            ignore_index=ignore_index,
+            reduction=reduction,
+            label_smoothing=smoothing,
+        )
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -183,8 +208,13 @@ def test_cross_entropy_class_indices(reduction, dtype, n, c, extra, use_weight, 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @settings(max_examples=6)
-@given(n=st.integers(1, 3), c=st.integers(1, 4), extra=st.sampled_from([(), (3,)]), use_weight=st.booleans(),
-       smoothing=st.sampled_from([0.0, 0.3]))
+@given(
+    n=st.integers(1, 3),
+    c=st.integers(1, 4),
+    extra=st.sampled_from([(), (3,)]),
+    use_weight=st.booleans(),
+    smoothing=st.sampled_from([0.0, 0.3]),
+)
 def test_cross_entropy_probability_targets(reduction, dtype, n, c, extra, use_weight, smoothing):
     r = _rng(8)
     x = 2 * r.standard_normal((n, c) + extra)
@@ -193,8 +223,13 @@ def test_cross_entropy_probability_targets(reduction, dtype, n, c, extra, use_we
     w = r.random(c) + 0.3
 
     def fn(lib, x, p):
-        return lib.nn.functional.cross_entropy(x, p, weight=_c(lib, w.astype(dtype), x) if use_weight else None,
-                                               reduction=reduction, label_smoothing=smoothing)
+        return lib.nn.functional.cross_entropy(
+            x,
+            p,
+            weight=_c(lib, w.astype(dtype), x) if use_weight else None,
+            reduction=reduction,
+            label_smoothing=smoothing,
+        )
 
     compare(fn, x.astype(dtype), p.astype(dtype))  # gradients for both logits and targets
 
@@ -202,8 +237,12 @@ def test_cross_entropy_probability_targets(reduction, dtype, n, c, extra, use_we
 def test_cross_entropy_unbatched_input():
     x = _rng(9).standard_normal(5)
     compare(lambda lib, x: lib.nn.functional.cross_entropy(x, _c(lib, 3, x)), x)
-    compare(lambda lib, x: lib.nn.functional.cross_entropy(x, _c(lib, 3, x), label_smoothing=0.2,
-                                                           weight=_c(lib, np.arange(1.0, 6.0), x)), x)
+    compare(
+        lambda lib, x: lib.nn.functional.cross_entropy(
+            x, _c(lib, 3, x), label_smoothing=0.2, weight=_c(lib, np.arange(1.0, 6.0), x)
+        ),
+        x,
+    )
     p = _rng(10).random(5)
     compare(lambda lib, x, p: lib.nn.functional.cross_entropy(x, p / p.sum()), x, p)
 
@@ -212,9 +251,11 @@ def test_cross_entropy_stable_for_large_logits():
     x = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4], [1e4, 1e4, 1e4]])
     y = np.array([1, 2, 0])
     for dtype in DTYPES:
-        compare(lambda lib, x: lib.nn.functional.cross_entropy(x, _c(lib, y, x), reduction="none",
-                                                               label_smoothing=0.1),
-                x.astype(dtype), gradcheck=False)
+        compare(
+            lambda lib, x: lib.nn.functional.cross_entropy(x, _c(lib, y, x), reduction="none", label_smoothing=0.1),
+            x.astype(dtype),
+            gradcheck=False,
+        )
     xm = mg.tensor(x, requires_grad=True)
     loss = F.cross_entropy(xm, mg.tensor(y))
     loss.backward()
@@ -235,8 +276,13 @@ def test_cross_entropy_all_ignored_is_nan_like_torch():
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @settings(max_examples=6)
-@given(n=st.integers(1, 4), c=st.integers(1, 4), extra=st.sampled_from([(), (3,)]), use_weight=st.booleans(),
-       ignore=st.sampled_from([None, "default", 1]))
+@given(
+    n=st.integers(1, 4),
+    c=st.integers(1, 4),
+    extra=st.sampled_from([(), (3,)]),
+    use_weight=st.booleans(),
+    ignore=st.sampled_from([None, "default", 1]),
+)
 def test_nll_loss(reduction, dtype, n, c, extra, use_weight, ignore):
     r = _rng(12)
     x, y = _ce_case(r, n, c, extra, ignore)
@@ -244,16 +290,22 @@ def test_nll_loss(reduction, dtype, n, c, extra, use_weight, ignore):
     ignore_index = 1 if ignore == 1 else -100
 
     def fn(lib, x):
-        return lib.nn.functional.nll_loss(lib.log_softmax(x, 1), _c(lib, y, x),
-                                          weight=_c(lib, w.astype(dtype), x) if use_weight else None,
-                                          ignore_index=ignore_index, reduction=reduction)
+        return lib.nn.functional.nll_loss(
+            lib.log_softmax(x, 1),
+            _c(lib, y, x),
+            weight=_c(lib, w.astype(dtype), x) if use_weight else None,
+            ignore_index=ignore_index,
+            reduction=reduction,
+        )
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         compare(fn, x.astype(dtype))
     # and directly on arbitrary inputs (NLL is linear in its input)
-    compare(lambda lib, x: lib.nn.functional.nll_loss(x, _c(lib, y, x), ignore_index=ignore_index,
-                                                      reduction=reduction), x.astype(dtype))
+    compare(
+        lambda lib, x: lib.nn.functional.nll_loss(x, _c(lib, y, x), ignore_index=ignore_index, reduction=reduction),
+        x.astype(dtype),
+    )
 
 
 def test_loss_modules_twin():
@@ -262,10 +314,18 @@ def test_loss_modules_twin():
     y = r.integers(0, 3, (4, 2))
     y[0, 0] = 2
     w = r.random(3) + 0.5
-    compare(lambda lib, x: lib.nn.CrossEntropyLoss(weight=_c(lib, w, x), ignore_index=2, label_smoothing=0.1)(
-        x, _c(lib, y, x)), x)
-    compare(lambda lib, x: lib.nn.NLLLoss(weight=_c(lib, w, x), reduction="sum")(
-        lib.nn.LogSoftmax(dim=1)(x), _c(lib, y, x)), x)
+    compare(
+        lambda lib, x: lib.nn.CrossEntropyLoss(weight=_c(lib, w, x), ignore_index=2, label_smoothing=0.1)(
+            x, _c(lib, y, x)
+        ),
+        x,
+    )
+    compare(
+        lambda lib, x: lib.nn.NLLLoss(weight=_c(lib, w, x), reduction="sum")(
+            lib.nn.LogSoftmax(dim=1)(x), _c(lib, y, x)
+        ),
+        x,
+    )
     t = r.standard_normal((4, 3, 2))
     for name in ("MSELoss", "L1Loss"):
         compare(lambda lib, x, t: getattr(lib.nn, name)(reduction="sum")(x, t), x, t)
@@ -303,8 +363,13 @@ def test_cross_entropy_errors_mirror_torch():
 def test_float32_stays_float32():
     x = mg.randn(4, 3, requires_grad=True)
     y = mg.tensor([0, 1, 2, 1])
-    for loss in (F.cross_entropy(x, y), F.nll_loss(x, y), F.mse_loss(x, x.detach() * 2),
-                 F.binary_cross_entropy_with_logits(x, mg.rand(4, 3)), F.cross_entropy(x, mg.rand(4, 3))):
+    for loss in (
+        F.cross_entropy(x, y),
+        F.nll_loss(x, y),
+        F.mse_loss(x, x.detach() * 2),
+        F.binary_cross_entropy_with_logits(x, mg.rand(4, 3)),
+        F.cross_entropy(x, mg.rand(4, 3)),
+    ):
         assert loss.dtype == mg.float32
         loss.backward()
         assert x.grad.dtype == mg.float32

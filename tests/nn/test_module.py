@@ -1,4 +1,5 @@
 """Module system: registration, traversal, modes, dtype moves, state_dict/load_state_dict, hooks, repr, containers."""
+
 import copy
 import pickle
 from collections import OrderedDict
@@ -39,7 +40,7 @@ def test_state_dict_keys_match_torch():
     assert [n for n, _ in m.named_buffers()] == [n for n, _ in t.named_buffers()]
     assert [n for n, _ in m.named_modules()] == [n for n, _ in t.named_modules()]
     assert [n for n, _ in m.named_children()] == [n for n, _ in t.named_children()]
-    for (kt, vt), (km, vm) in zip(t.state_dict().items(), m.state_dict().items()):
+    for (kt, vt), (_km, vm) in zip(t.state_dict().items(), m.state_dict().items()):
         assert tuple(vm.shape) == tuple(vt.shape), kt
         assert str(vm.dtype).split(".")[-1] == str(vt.dtype).split(".")[-1], kt
     assert "cache" not in m.state_dict() and any(n == "cache" for n, _ in m.named_buffers())
@@ -117,6 +118,7 @@ def test_registration_rules():
     del m.sub
     assert "sub" not in m._modules
     with pytest.raises(AttributeError, match="before Module.__init__"):
+
         class Bad(nn.Module):
             def __init__(self):
                 self.x = nn.Linear(1, 1)
@@ -226,10 +228,14 @@ def test_repr_matches_torch():
         (torch.nn.LogSoftmax(dim=1), nn.LogSoftmax(dim=1)),
         (torch.nn.SiLU(), nn.SiLU()),
         (torch.nn.ModuleList(), nn.ModuleList()),
-        (torch.nn.ModuleList([torch.nn.Linear(1, 1) for _ in range(3)] + [torch.nn.ReLU(), torch.nn.Linear(1, 1)]),
-         nn.ModuleList([nn.Linear(1, 1) for _ in range(3)] + [nn.ReLU(), nn.Linear(1, 1)])),
-        (torch.nn.ModuleList([torch.nn.Sequential(torch.nn.Linear(1, 1), torch.nn.ReLU()) for _ in range(2)]),
-         nn.ModuleList([nn.Sequential(nn.Linear(1, 1), nn.ReLU()) for _ in range(2)])),
+        (
+            torch.nn.ModuleList([torch.nn.Linear(1, 1) for _ in range(3)] + [torch.nn.ReLU(), torch.nn.Linear(1, 1)]),
+            nn.ModuleList([nn.Linear(1, 1) for _ in range(3)] + [nn.ReLU(), nn.Linear(1, 1)]),
+        ),
+        (
+            torch.nn.ModuleList([torch.nn.Sequential(torch.nn.Linear(1, 1), torch.nn.ReLU()) for _ in range(2)]),
+            nn.ModuleList([nn.Sequential(nn.Linear(1, 1), nn.ReLU()) for _ in range(2)]),
+        ),
         (torch.nn.ModuleDict({"a": torch.nn.ReLU()}), nn.ModuleDict({"a": nn.ReLU()})),
     ]:
         assert repr(mm) == repr(tm)

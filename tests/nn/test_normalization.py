@@ -1,4 +1,5 @@
 """layer_norm, batch_norm, group_norm and their layers against torch: values, gradients, running statistics."""
+
 import numpy as np
 import pytest
 import torch
@@ -52,8 +53,8 @@ def layer_norm_case(draw):
     shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4))
     nd = draw(st.integers(1, len(shape)))
     x = draw(hnp.arrays(np.float64, shape, elements=ELEMS))
-    w, b = _affine_args(draw, shape[len(shape) - nd:])
-    return x, tuple(shape[len(shape) - nd:]), w, b, draw(st.sampled_from([1e-5, 1e-3]))
+    w, b = _affine_args(draw, shape[len(shape) - nd :])
+    return x, tuple(shape[len(shape) - nd :]), w, b, draw(st.sampled_from([1e-5, 1e-3]))
 
 
 @given(layer_norm_case())
@@ -136,8 +137,9 @@ def test_batch_norm_eval_matches_torch_and_gradcheck(case):
         rmd, rvd = rm.astype(dtype), rv.astype(dtype)
 
         def fn(lib, x, w, b):
-            return F(lib).batch_norm(x, lib.tensor(rmd, device=x.device), lib.tensor(rvd, device=x.device), w, b,
-                                     False, 0.1, eps)
+            return F(lib).batch_norm(
+                x, lib.tensor(rmd, device=x.device), lib.tensor(rvd, device=x.device), w, b, False, 0.1, eps
+            )
 
         _compare_affine(fn, x, w, b, dtype)
 
@@ -208,8 +210,15 @@ def test_batchnorm1d_running_stats_and_eval_match_torch(momentum, shape):
     np.testing.assert_allclose(m.running_mean.numpy(), t.running_mean.numpy(), rtol=1e-10)
 
 
-@pytest.mark.parametrize("kwargs", [dict(affine=False), dict(track_running_stats=False), dict(bias=False),
-                                    dict(affine=False, track_running_stats=False)])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(affine=False),
+        dict(track_running_stats=False),
+        dict(bias=False),
+        dict(affine=False, track_running_stats=False),
+    ],
+)
 @pytest.mark.parametrize("train", [True, False])
 def test_batchnorm1d_options_match_torch(kwargs, train):
     m, t = mg.nn.BatchNorm1d(4, **kwargs).double(), torch.nn.BatchNorm1d(4, **kwargs).double()

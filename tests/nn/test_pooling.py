@@ -1,4 +1,5 @@
 """1-d pooling (max, avg, adaptive avg/max; functional and layers) against torch, with gradchecks."""
+
 import numpy as np
 import pytest
 import torch
@@ -80,12 +81,12 @@ def test_adaptive_max_pool1d_matches_torch_and_gradcheck(case, return_indices):
     compare(lambda lib, x: F(lib).adaptive_max_pool1d(x, out, return_indices), x.astype(np.float32))
 
 
-@pytest.mark.parametrize("k,s,p,d,ceil", [(3, 1, 1, 1, False), (2, 2, 0, 1, True), (3, 2, 1, 2, True),
-                                         (4, 1, 2, 1, False)])
+@pytest.mark.parametrize(
+    "k,s,p,d,ceil", [(3, 1, 1, 1, False), (2, 2, 0, 1, True), (3, 2, 1, 2, True), (4, 1, 2, 1, False)]
+)
 def test_max_pool1d_ties_send_the_gradient_to_the_first_maximum(k, s, p, d, ceil):
     x = np.array([[[1.0, 3, 3, 2, 3, 3, 0, 0, 1, 1, 1]], [[5.0, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5]]])
-    compare(lambda lib, x: F(lib).max_pool1d(x, k, s, p, d, ceil_mode=ceil, return_indices=True), x,
-            gradcheck=False)
+    compare(lambda lib, x: F(lib).max_pool1d(x, k, s, p, d, ceil_mode=ceil, return_indices=True), x, gradcheck=False)
     compare(lambda lib, x: F(lib).adaptive_max_pool1d(x, 4, return_indices=True), x, gradcheck=False)
 
 
@@ -96,9 +97,15 @@ def test_max_pools_with_nan_and_inf_match_torch():
         compare(lambda lib, x: F(lib).adaptive_max_pool1d(x, out, return_indices=True), x, grad=False)
 
 
-@pytest.mark.parametrize("fn,args", [
-    ("max_pool1d", (3,)), ("avg_pool1d", (3,)), ("adaptive_avg_pool1d", (2,)), ("adaptive_max_pool1d", (2,)),
-])
+@pytest.mark.parametrize(
+    "fn,args",
+    [
+        ("max_pool1d", (3,)),
+        ("avg_pool1d", (3,)),
+        ("adaptive_avg_pool1d", (2,)),
+        ("adaptive_max_pool1d", (2,)),
+    ],
+)
 def test_pooling_errors(fn, args):
     f = getattr(mg.nn.functional, fn)
     with pytest.raises(RuntimeError, match=f"{fn}: expected a 2-d \\(unbatched\\) or 3-d"):
@@ -143,13 +150,19 @@ def test_pooling_keeps_float32_and_indices_are_int64():
 
 
 # ------------------------------------------------------------------ layers
-@pytest.mark.parametrize("name,args,kwargs", [
-    ("MaxPool1d", (3,), {}), ("MaxPool1d", (3, 2, 1), dict(dilation=1, ceil_mode=True)),
-    ("MaxPool1d", (2,), dict(return_indices=True)),
-    ("AvgPool1d", (3,), {}), ("AvgPool1d", (3, 2, 1), dict(ceil_mode=True, count_include_pad=False)),
-    ("AdaptiveAvgPool1d", (4,), {}), ("AdaptiveMaxPool1d", (3,), {}),
-    ("AdaptiveMaxPool1d", (3,), dict(return_indices=True)),
-])
+@pytest.mark.parametrize(
+    "name,args,kwargs",
+    [
+        ("MaxPool1d", (3,), {}),
+        ("MaxPool1d", (3, 2, 1), dict(dilation=1, ceil_mode=True)),
+        ("MaxPool1d", (2,), dict(return_indices=True)),
+        ("AvgPool1d", (3,), {}),
+        ("AvgPool1d", (3, 2, 1), dict(ceil_mode=True, count_include_pad=False)),
+        ("AdaptiveAvgPool1d", (4,), {}),
+        ("AdaptiveMaxPool1d", (3,), {}),
+        ("AdaptiveMaxPool1d", (3,), dict(return_indices=True)),
+    ],
+)
 def test_pooling_layers_match_torch(name, args, kwargs):
     m, t = getattr(mg.nn, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
     assert repr(m) == repr(t)

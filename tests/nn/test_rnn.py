@@ -4,6 +4,7 @@ Each check copies the torch module's weights into the minigrad one, runs both on
 states), backpropagates random upstream gradients on the output *and* on the final states, and compares the
 outputs, the final states, the input (and initial-state) gradients and every parameter gradient.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,8 +19,11 @@ from tests.opcheck import DEVICE, TOL, assert_close
 
 RTOL, ATOL = TOL[np.float64]
 LAYERS = {"RNN": (torch.nn.RNN, mg.nn.RNN), "LSTM": (torch.nn.LSTM, mg.nn.LSTM), "GRU": (torch.nn.GRU, mg.nn.GRU)}
-CELLS = {"RNNCell": (torch.nn.RNNCell, mg.nn.RNNCell), "LSTMCell": (torch.nn.LSTMCell, mg.nn.LSTMCell),
-         "GRUCell": (torch.nn.GRUCell, mg.nn.GRUCell)}
+CELLS = {
+    "RNNCell": (torch.nn.RNNCell, mg.nn.RNNCell),
+    "LSTMCell": (torch.nn.LSTMCell, mg.nn.LSTMCell),
+    "GRUCell": (torch.nn.GRUCell, mg.nn.GRUCell),
+}
 
 
 def _flat(x):
@@ -99,8 +103,7 @@ def test_layer_matches_torch(name, layers, bidir):
 
 @pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
 def test_layer_batch_first_initial_states_no_bias(name):
-    t_out, m_out = _run_layer(name, (2, 5, 3), hx=True, num_layers=2, bidirectional=True, batch_first=True,
-                              bias=False)
+    t_out, m_out = _run_layer(name, (2, 5, 3), hx=True, num_layers=2, bidirectional=True, batch_first=True, bias=False)
     assert tuple(m_out[0].shape) == tuple(t_out[0].shape) == (2, 5, 8)
 
 
@@ -145,7 +148,7 @@ def test_packed_sequences(name, batch_first, lengths):
     arrays = [rng.standard_normal(shape)] + [rng.standard_normal((4, 4, 4)) for _ in range(2 if name == "LSTM" else 1)]
     t_in, m_in = _leaves(arrays)
     outs = []
-    for lib, utils, ins, mod in ((torch, trnn, t_in, t_mod), (mg, mrnn, m_in, m_mod)):
+    for _lib, utils, ins, mod in ((torch, trnn, t_in, t_mod), (mg, mrnn, m_in, m_mod)):
         packed = utils.pack_padded_sequence(ins[0], lengths, batch_first=batch_first, enforce_sorted=enforce_sorted)
         hx = tuple(ins[1:]) if name == "LSTM" else ins[1]
         out, h = mod(packed, hx)
@@ -211,8 +214,9 @@ def test_cell_matches_torch(name, batched, hx, bias):
 
 def test_rnn_cell_relu():
     t_mod, m_mod = _pair("RNNCell", 3, 4, nonlinearity="relu")
-    t_in, m_in = _leaves([np.random.default_rng(0).standard_normal((2, 3)),
-                          np.random.default_rng(1).standard_normal((2, 4))])
+    t_in, m_in = _leaves(
+        [np.random.default_rng(0).standard_normal((2, 3)), np.random.default_rng(1).standard_normal((2, 4))]
+    )
     _check_backward([t_mod(*t_in)], [m_mod(*m_in)], t_in, m_in, t_mod, m_mod)
 
 
@@ -251,15 +255,18 @@ def test_parameters_names_shapes_init_and_state_dict_both_ways(name):
     back = copy_weights(t_mod, LAYERS[name][1](3, 5, **kwargs))
     for k, v in back.state_dict().items():
         np.testing.assert_array_equal(to_np(v), to_np(m_sd[k]))
-    assert [[tuple(p.shape) for p in ws] for ws in m_mod.all_weights] == \
-        [[tuple(p.shape) for p in ws] for ws in t_mod.all_weights]
+    assert [[tuple(p.shape) for p in ws] for ws in m_mod.all_weights] == [
+        [tuple(p.shape) for p in ws] for ws in t_mod.all_weights
+    ]
     assert m_mod.flatten_parameters() is None
     assert repr(m_mod) == repr(t_mod)
 
 
 def test_repr_matches_torch():
-    for args, kwargs in [((4, 5), dict(nonlinearity="relu")),
-                         ((4, 5, 2), dict(bias=False, batch_first=True, dropout=0.1, bidirectional=True))]:
+    for args, kwargs in [
+        ((4, 5), dict(nonlinearity="relu")),
+        ((4, 5, 2), dict(bias=False, batch_first=True, dropout=0.1, bidirectional=True)),
+    ]:
         assert repr(mg.nn.RNN(*args, **kwargs)) == repr(torch.nn.RNN(*args, **kwargs))
     for name in CELLS:
         kwargs = dict(bias=False) if name != "RNNCell" else dict(bias=False, nonlinearity="relu")
@@ -361,6 +368,7 @@ def test_layer_errors_mirror_torch(name):
         def run(lib, mod):
             h = None if not hs else (tuple(lib.tensor(a) for a in hs) if lstm else lib.tensor(hs[0]))
             return lambda: mod(lib.tensor(x), h)
+
         _same_error(run(torch, t_mod), run(mg, m_mod))
 
     both((5, 2, 3, 1))  # 4-D input
@@ -385,6 +393,7 @@ def test_cell_errors_mirror_torch(name):
             h = None if h_shape is None else lib.zeros(h_shape, dtype=lib.float64)
             h = (h, h) if lstm and h is not None else h
             return lambda: mod(lib.zeros(x_shape, dtype=lib.float64), h)
+
         _same_error(run(torch, t_mod), run(mg, m_mod))
 
     both((2, 3, 1))
@@ -407,7 +416,8 @@ def test_constructor_and_packing_errors_mirror_torch():
         lambda lib: lib.nn.utils.rnn.pack_padded_sequence(lib.zeros(5, 3), [5, 3, 0]),
         lambda lib: lib.nn.utils.rnn.pack_padded_sequence(lib.zeros(5, 3), [5, 3]),
         lambda lib: lib.nn.utils.rnn.pad_packed_sequence(
-            lib.nn.utils.rnn.pack_padded_sequence(lib.zeros(5, 3), [5, 3, 2]), total_length=4),
+            lib.nn.utils.rnn.pack_padded_sequence(lib.zeros(5, 3), [5, 3, 2]), total_length=4
+        ),
     ]
     for case in cases:
         _same_error(lambda: case(torch), lambda: case(mg))

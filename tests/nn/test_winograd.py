@@ -1,4 +1,5 @@
 """Winograd convolutions (minigrad.ops.winograd): the matrices, the kernels, the op against torch, the switch."""
+
 import os
 import subprocess
 import sys
@@ -67,9 +68,16 @@ def test_applies_to_2_to_7_taps():
 
 # ------------------------------------------------------------------ the kernels (numba and NumPy twins)
 @settings(max_examples=25)
-@given(b=st.integers(0, 3), rows=st.integers(0, 12), c=st.integers(1, 5), k=st.sampled_from(KS),
-       tiles=st.integers(0, 4), row0=st.integers(-9, 9), dtype=st.sampled_from([np.float32, np.float64]),
-       seed=st.integers(0, 2**16))
+@given(
+    b=st.integers(0, 3),
+    rows=st.integers(0, 12),
+    c=st.integers(1, 5),
+    k=st.sampled_from(KS),
+    tiles=st.integers(0, 4),
+    row0=st.integers(-9, 9),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    seed=st.integers(0, 2**16),
+)
 def test_input_transform_twins_agree_and_read_zeros_outside_the_signal(b, rows, c, k, tiles, row0, dtype, seed):
     """B^T (a x a) on the input's tiles; with G (a x m) as the matrix, the gradient's tiles (weight gradient)."""
     rng = np.random.default_rng(seed)
@@ -81,13 +89,15 @@ def test_input_transform_twins_agree_and_read_zeros_outside_the_signal(b, rows, 
     lo = min(row0, 0)
     hi = max(row0 + (tiles - 1) * m + width, rows) if tiles else rows
     padded = np.zeros((b, hi - lo, c), np.float64)
-    padded[:, -lo:-lo + rows] = x
+    padded[:, -lo : -lo + rows] = x
     want = np.zeros((a, b, tiles, c))
     for t in range(tiles):
         first = row0 + t * m - lo
-        want[:, :, t] = np.einsum("xi,nic->xnc", bt.astype(np.float64), padded[:, first:first + width])
-    got = [f(x, bt, m, row0, np.full((a, b, tiles, c), np.nan, dtype)) for f in
-           [cpu.winograd_input_numpy] + ([cpu.winograd_input_numba] if cpu.HAVE_NUMBA else [])]
+        want[:, :, t] = np.einsum("xi,nic->xnc", bt.astype(np.float64), padded[:, first : first + width])
+    got = [
+        f(x, bt, m, row0, np.full((a, b, tiles, c), np.nan, dtype))
+        for f in [cpu.winograd_input_numpy] + ([cpu.winograd_input_numba] if cpu.HAVE_NUMBA else [])
+    ]
     tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-13, atol=1e-13)
     for g in got:
         np.testing.assert_allclose(g, want, **tol)
@@ -95,9 +105,17 @@ def test_input_transform_twins_agree_and_read_zeros_outside_the_signal(b, rows, 
 
 
 @settings(max_examples=25)
-@given(b=st.integers(0, 3), tiles=st.integers(0, 4), c=st.integers(1, 5), k=st.sampled_from(KS),
-       cut=st.integers(0, 6), bias=st.booleans(), dtype=st.sampled_from([np.float32, np.float64]),
-       seed=st.integers(0, 2**16), bad=st.sampled_from([None, np.inf, -np.inf, np.nan]))
+@given(
+    b=st.integers(0, 3),
+    tiles=st.integers(0, 4),
+    c=st.integers(1, 5),
+    k=st.sampled_from(KS),
+    cut=st.integers(0, 6),
+    bias=st.booleans(),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    seed=st.integers(0, 2**16),
+    bad=st.sampled_from([None, np.inf, -np.inf, np.nan]),
+)
 def test_output_transform_twins_agree_and_stop_at_the_signal_end(b, tiles, c, k, cut, bias, dtype, seed, bad):
     """...and both report whether what they wrote is finite (the op falls back to im2col when not)."""
     rng = np.random.default_rng(seed)
@@ -236,9 +254,14 @@ def test_winograd_float32_is_float32_accurate_on_the_course_layers():
                 out = mg.nn.functional.conv1d(mx, mw, mb, padding=2)
                 out.backward(mg.tensor(up))
             assert out.dtype == mg.float32 and mx.grad.dtype == mg.float32
-            errs[algo] = [np.abs(got.astype(np.float64) - want).max() / np.abs(want).max() for got, want in
-                          [(out.detach().numpy(), exact.detach().numpy()), (mx.grad.numpy(), tx.grad.numpy()),
-                           (mw.grad.numpy(), tw.grad.numpy())]]
+            errs[algo] = [
+                np.abs(got.astype(np.float64) - want).max() / np.abs(want).max()
+                for got, want in [
+                    (out.detach().numpy(), exact.detach().numpy()),
+                    (mx.grad.numpy(), tx.grad.numpy()),
+                    (mw.grad.numpy(), tw.grad.numpy()),
+                ]
+            ]
         assert max(errs["auto"]) < 1e-5, errs
         assert max(errs["im2col"]) < 1e-6, errs
 
@@ -250,18 +273,21 @@ def _count_winograd(monkeypatch):
     return calls
 
 
-@pytest.mark.parametrize("dtype,kw,k,algo,expect", [
-    (np.float32, dict(padding=2), 5, "auto", True),
-    (np.float64, dict(padding=2), 5, "auto", False),       # float64: im2col unless asked
-    (np.float64, dict(padding=2), 5, "winograd", True),
-    (np.float32, dict(padding=2), 5, "im2col", False),
-    (np.float32, dict(stride=2), 5, "auto", False),        # Winograd here is stride 1, dilation 1, groups 1 only
-    (np.float32, dict(dilation=2), 3, "auto", False),
-    (np.float32, dict(groups=2), 3, "auto", False),
-    (np.float32, {}, 1, "auto", False),                    # one tap: a plain matrix product already
-    (np.float32, {}, 8, "auto", False),                    # more taps than a tile of 8 inputs holds
-    (np.float16, dict(padding=1), 3, "winograd", False),   # float16: too few bits for the transforms
-])
+@pytest.mark.parametrize(
+    "dtype,kw,k,algo,expect",
+    [
+        (np.float32, dict(padding=2), 5, "auto", True),
+        (np.float64, dict(padding=2), 5, "auto", False),  # float64: im2col unless asked
+        (np.float64, dict(padding=2), 5, "winograd", True),
+        (np.float32, dict(padding=2), 5, "im2col", False),
+        (np.float32, dict(stride=2), 5, "auto", False),  # Winograd here is stride 1, dilation 1, groups 1 only
+        (np.float32, dict(dilation=2), 3, "auto", False),
+        (np.float32, dict(groups=2), 3, "auto", False),
+        (np.float32, {}, 1, "auto", False),  # one tap: a plain matrix product already
+        (np.float32, {}, 8, "auto", False),  # more taps than a tile of 8 inputs holds
+        (np.float16, dict(padding=1), 3, "winograd", False),  # float16: too few bits for the transforms
+    ],
+)
 def test_which_convolutions_take_winograd(dtype, kw, k, algo, expect, monkeypatch):
     calls = _count_winograd(monkeypatch)
     rng = np.random.default_rng(1)
@@ -279,11 +305,14 @@ def test_which_convolutions_take_winograd(dtype, kw, k, algo, expect, monkeypatc
         np.testing.assert_array_equal(out.detach().numpy(), ref.numpy())
 
 
-@pytest.mark.parametrize("x_grad,w_grad,transforms", [
-    (True, True, 3),    # input gradient: one transform; weight gradient: the input's and the gradient's
-    (False, True, 2),
-    (True, False, 1),
-])
+@pytest.mark.parametrize(
+    "x_grad,w_grad,transforms",
+    [
+        (True, True, 3),  # input gradient: one transform; weight gradient: the input's and the gradient's
+        (False, True, 2),
+        (True, False, 1),
+    ],
+)
 def test_backward_computes_only_the_gradients_asked_for(x_grad, w_grad, transforms, monkeypatch):
     calls = _count_winograd(monkeypatch)
     x = mg.randn(2, 3, 10, requires_grad=x_grad)
@@ -300,13 +329,11 @@ def test_algorithm_setting_is_checked_and_use_restores_it():
     settings_mod = mg.backends.conv
     assert settings_mod.algorithm in settings_mod.ALGORITHMS
     before = settings_mod.algorithm
-    with pytest.raises(ValueError, match="unknown algorithm 'fast'"):
-        with settings_mod.use("fast"):
-            pass
-    with pytest.raises(KeyError):
-        with settings_mod.use("im2col"):
-            assert settings_mod.algorithm == "im2col"
-            raise KeyError("inside")
+    with pytest.raises(ValueError, match="unknown algorithm 'fast'"), settings_mod.use("fast"):
+        pass
+    with pytest.raises(KeyError), settings_mod.use("im2col"):
+        assert settings_mod.algorithm == "im2col"
+        raise KeyError("inside")
     assert settings_mod.algorithm == before
     settings_mod.algorithm = "winnograd"
     try:

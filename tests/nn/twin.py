@@ -5,6 +5,7 @@ which accepts torch tensors), runs both on the same input, backpropagates the sa
 gradient and compares the output, the input gradient and every parameter gradient by name.
 With ``MINIGRAD_TEST_DEVICE=cuda`` the minigrad twin and its inputs live on that device.
 """
+
 from __future__ import annotations
 
 import numpy as np

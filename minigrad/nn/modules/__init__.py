@@ -1,4 +1,5 @@
 """Layers, one family per file, as in torch.nn.modules."""
+
 from .activation import *  # noqa: F401,F403
 from .container import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403

@@ -3,6 +3,7 @@
 ``inplace=True`` overwrites the input with the result and returns it, as in torch (see
 :func:`minigrad.nn.functional.relu` and :mod:`minigrad.ops.inplace` for the autograd rules).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -11,8 +12,26 @@ from ... import ops as _ops
 from .. import functional as F
 from .module import Module
 
-__all__ = ["ReLU", "ReLU6", "GELU", "Sigmoid", "Tanh", "SiLU", "Softmax", "LogSoftmax", "LeakyReLU", "Softplus", "ELU",
-           "Hardtanh", "SELU", "Mish", "Hardsigmoid", "Hardswish", "LogSigmoid", "Softsign"]
+__all__ = [
+    "ReLU",
+    "ReLU6",
+    "GELU",
+    "Sigmoid",
+    "Tanh",
+    "SiLU",
+    "Softmax",
+    "LogSoftmax",
+    "LeakyReLU",
+    "Softplus",
+    "ELU",
+    "Hardtanh",
+    "SELU",
+    "Mish",
+    "Hardsigmoid",
+    "Hardswish",
+    "LogSigmoid",
+    "Softsign",
+]
 
 
 def _fn(name):
@@ -123,8 +142,10 @@ class SiLU(_InplaceActivation):
 
 
 def _legacy_softmax_dim(name: str, ndim: int) -> int:
-    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X "
-                  "as an argument.", stacklevel=3)
+    warnings.warn(
+        f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X as an argument.",
+        stacklevel=3,
+    )
     return 0 if ndim in (0, 1, 3) else 1
 
 

@@ -4,6 +4,7 @@ The inputs are projected (``in_proj_weight``, or ``q/k/v_proj_weight`` when key/
 split into heads, attended with :func:`minigrad.nn._attention_functional.attention`, joined and projected
 again (``out_proj``). Parameter names, shapes and initialisation are torch's, so state dicts load both ways.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -29,12 +30,26 @@ class MultiheadAttention(Module):
     unless ``average_attn_weights=False``.
     """
 
-    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False, add_zero_attn=False,
-                 kdim=None, vdim=None, batch_first=False, device=None, dtype=None):
+    def __init__(
+        self,
+        embed_dim,
+        num_heads,
+        dropout=0.0,
+        bias=True,
+        add_bias_kv=False,
+        add_zero_attn=False,
+        kdim=None,
+        vdim=None,
+        batch_first=False,
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
         if embed_dim <= 0 or num_heads <= 0:
-            raise ValueError(f"embed_dim and num_heads must be greater than 0, got embed_dim={embed_dim} and "
-                             f"num_heads={num_heads} instead")
+            raise ValueError(
+                f"embed_dim and num_heads must be greater than 0, got embed_dim={embed_dim} and "
+                f"num_heads={num_heads} instead"
+            )
         if embed_dim % num_heads != 0:
             raise AssertionError("embed_dim must be divisible by num_heads")
         self.embed_dim, self.num_heads, self.head_dim = embed_dim, num_heads, embed_dim // num_heads
@@ -78,14 +93,42 @@ class MultiheadAttention(Module):
             if b is not None:
                 init.xavier_normal_(b)
 
-    def forward(self, query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
-                average_attn_weights=True, is_causal=False):
+    def forward(
+        self,
+        query,
+        key,
+        value,
+        key_padding_mask=None,
+        need_weights=True,
+        attn_mask=None,
+        average_attn_weights=True,
+        is_causal=False,
+    ):
         nan_for_empty_rows = self._torch_takes_fast_path(query, key, value, attn_mask, key_padding_mask)
-        return self._forward(query, key, value, key_padding_mask, need_weights, attn_mask, average_attn_weights,
-                             is_causal, nan_for_empty_rows)
+        return self._forward(
+            query,
+            key,
+            value,
+            key_padding_mask,
+            need_weights,
+            attn_mask,
+            average_attn_weights,
+            is_causal,
+            nan_for_empty_rows,
+        )
 
-    def _forward(self, query, key, value, key_padding_mask, need_weights, attn_mask, average_attn_weights,
-                 is_causal, nan_for_empty_rows):
+    def _forward(
+        self,
+        query,
+        key,
+        value,
+        key_padding_mask,
+        need_weights,
+        attn_mask,
+        average_attn_weights,
+        is_causal,
+        nan_for_empty_rows,
+    ):
         """``forward``; ``nan_for_empty_rows``: a query with no key to attend gives NaN (torch's fused
         kernels) rather than zeros (its differentiable path) when the weights are not asked for."""
         is_batched = _check_shapes(query, key, value, key_padding_mask, attn_mask, self.num_heads)
@@ -98,8 +141,18 @@ class MultiheadAttention(Module):
             query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
             if key_padding_mask is not None:
                 key_padding_mask = key_padding_mask.unsqueeze(0)
-        out, weights = self._attend(query, key, value, key_padding_mask, need_weights, attn_mask,
-                                    average_attn_weights, is_causal, self_attention, nan_for_empty_rows)
+        out, weights = self._attend(
+            query,
+            key,
+            value,
+            key_padding_mask,
+            need_weights,
+            attn_mask,
+            average_attn_weights,
+            is_causal,
+            self_attention,
+            nan_for_empty_rows,
+        )
         if not is_batched:
             return out.squeeze(1), (weights.squeeze(0) if weights is not None else None)
         if self.batch_first:
@@ -107,16 +160,29 @@ class MultiheadAttention(Module):
         return out, weights
 
     # ------------------------------------------------------------------ the computation, sequence-first
-    def _attend(self, query, key, value, key_padding_mask, need_weights, attn_mask, average_attn_weights,
-                is_causal, self_attention, nan_for_empty_rows):
+    def _attend(
+        self,
+        query,
+        key,
+        value,
+        key_padding_mask,
+        need_weights,
+        attn_mask,
+        average_attn_weights,
+        is_causal,
+        self_attention,
+        nan_for_empty_rows,
+    ):
         """``query (L, N, E)``, ``key``/``value`` ``(S, N, kdim/vdim)``, float masks -> ``(L, N, E)``, weights."""
         L, N, E = query.shape
         H, hd = self.num_heads, self.head_dim
-        if E != self.embed_dim:
+        if self.embed_dim != E:
             raise AssertionError(f"was expecting embedding dimension of {self.embed_dim}, but got {E}")
         if is_causal and attn_mask is None:
-            raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the Transformer "
-                               "module method `generate_square_subsequent_mask` to create this mask.")
+            raise RuntimeError(
+                "Need attn_mask if specifying the is_causal hint. You may use the Transformer "
+                "module method `generate_square_subsequent_mask` to create this mask."
+            )
         # torch treats is_causal as a hint: the causal kernel replaces attn_mask only on its weight-free path
         use_causal = is_causal and key_padding_mask is None and not need_weights
         if use_causal:
@@ -136,8 +202,9 @@ class MultiheadAttention(Module):
         if key_padding_mask is not None:
             for dim, size in enumerate((N, S)):
                 if key_padding_mask.shape[dim] != size:
-                    raise AssertionError(f"Expected key_padded_mask.shape[{dim}] to be {size}, but got "
-                                         f"{key_padding_mask.shape[dim]}")
+                    raise AssertionError(
+                        f"Expected key_padded_mask.shape[{dim}] to be {size}, but got {key_padding_mask.shape[dim]}"
+                    )
             per_head = key_padding_mask.reshape(N, 1, 1, S).expand(N, H, 1, S).reshape(N * H, 1, S)
             attn_mask = per_head if attn_mask is None else attn_mask + per_head
         dropout_p = self.dropout if self.training else 0.0
@@ -160,8 +227,11 @@ class MultiheadAttention(Module):
         if self.in_proj_bias is not None:
             b_q, b_k, b_v = self.in_proj_bias.chunk(3)
         if not self._qkv_same_embed_dim:
-            return (linear(query, self.q_proj_weight, b_q), linear(key, self.k_proj_weight, b_k),
-                    linear(value, self.v_proj_weight, b_v))
+            return (
+                linear(query, self.q_proj_weight, b_q),
+                linear(key, self.k_proj_weight, b_k),
+                linear(value, self.v_proj_weight, b_v),
+            )
         if key.shape != value.shape:
             raise AssertionError(f"key shape {tuple(key.shape)} does not match value shape {tuple(value.shape)}")
         if self_attention:
@@ -175,10 +245,22 @@ class MultiheadAttention(Module):
         masks_float = any(m is not None and m.dtype.is_floating_point for m in (attn_mask, key_padding_mask))
         params = (self.in_proj_weight, self.in_proj_bias, self.out_proj.weight, self.out_proj.bias)
         needs_grad = is_grad_enabled() and any(t is not None and t.requires_grad for t in (query,) + params)
-        return (not masks_float and query.ndim == 3 and query is key and key is value and not self.training
-                and self.num_heads % 2 == 0 and self.batch_first and self.bias_k is None
-                and not self.add_zero_attn and self._qkv_same_embed_dim and self.in_proj_bias is not None
-                and query.dtype == self.in_proj_weight.dtype and not amp.is_autocast_enabled() and not needs_grad)
+        return (
+            not masks_float
+            and query.ndim == 3
+            and query is key
+            and key is value
+            and not self.training
+            and self.num_heads % 2 == 0
+            and self.batch_first
+            and self.bias_k is None
+            and not self.add_zero_attn
+            and self._qkv_same_embed_dim
+            and self.in_proj_bias is not None
+            and query.dtype == self.in_proj_weight.dtype
+            and not amp.is_autocast_enabled()
+            and not needs_grad
+        )
 
     def extra_repr(self) -> str:
         return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, batch_first={self.batch_first}"
@@ -193,8 +275,10 @@ def additive_mask(mask, name, dtype, other=None, other_name=""):
     if not is_bool and not mask.dtype.is_floating_point:
         raise AssertionError(f"only bool and floating types of {name} are supported")
     if other is not None and other.dtype != mask.dtype:
-        warnings.warn(f"Support for mismatched {name} and {other_name} is deprecated. Use same type for both "
-                      "instead.", stacklevel=3)
+        warnings.warn(
+            f"Support for mismatched {name} and {other_name} is deprecated. Use same type for both instead.",
+            stacklevel=3,
+        )
     if not is_bool:
         return mask
     return creation.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill(mask, float("-inf"))
@@ -210,8 +294,9 @@ def _check_attn_mask(attn_mask, L, S, batch_heads):
         return attn_mask.unsqueeze(0)
     if attn_mask.ndim == 3:
         if tuple(attn_mask.shape) != (batch_heads, L, S):
-            raise RuntimeError(f"The shape of the 3D attn_mask is {tuple(attn_mask.shape)}, but should be "
-                               f"{(batch_heads, L, S)}.")
+            raise RuntimeError(
+                f"The shape of the 3D attn_mask is {tuple(attn_mask.shape)}, but should be {(batch_heads, L, S)}."
+            )
         return attn_mask
     raise RuntimeError(f"attn_mask's dimension {attn_mask.ndim} is not supported")
 
@@ -224,20 +309,27 @@ def _one_more_key(mask):
 def _check_shapes(query, key, value, key_padding_mask, attn_mask, num_heads) -> bool:
     """torch's shape rules; returns whether the input is batched (3-D query)."""
     if query.ndim not in (2, 3):
-        raise AssertionError(f"query should be unbatched 2D or batched 3D tensor but received {query.ndim}-D "
-                             "query tensor")
+        raise AssertionError(
+            f"query should be unbatched 2D or batched 3D tensor but received {query.ndim}-D query tensor"
+        )
     batched = query.ndim == 3
     kind = "batched (3-D)" if batched else "unbatched (2-D)"
     if key.ndim != query.ndim or value.ndim != query.ndim:
-        raise AssertionError(f"For {kind} `query`, expected `key` and `value` to be {query.ndim}-D but found "
-                             f"{key.ndim}-D and {value.ndim}-D tensors respectively")
+        raise AssertionError(
+            f"For {kind} `query`, expected `key` and `value` to be {query.ndim}-D but found "
+            f"{key.ndim}-D and {value.ndim}-D tensors respectively"
+        )
     if key_padding_mask is not None and key_padding_mask.ndim != query.ndim - 1:
-        raise AssertionError(f"For {kind} `query`, expected `key_padding_mask` to be `None` or "
-                             f"{query.ndim - 1}-D but found {key_padding_mask.ndim}-D tensor instead")
+        raise AssertionError(
+            f"For {kind} `query`, expected `key_padding_mask` to be `None` or "
+            f"{query.ndim - 1}-D but found {key_padding_mask.ndim}-D tensor instead"
+        )
     if attn_mask is not None:
         if attn_mask.ndim not in (2, 3):
-            raise AssertionError(f"For {kind} `query`, expected `attn_mask` to be `None`, 2-D or 3-D but found "
-                                 f"{attn_mask.ndim}-D tensor instead")
+            raise AssertionError(
+                f"For {kind} `query`, expected `attn_mask` to be `None`, 2-D or 3-D but found "
+                f"{attn_mask.ndim}-D tensor instead"
+            )
         expected = (num_heads, query.shape[0], key.shape[0])
         if not batched and attn_mask.ndim == 3 and tuple(attn_mask.shape) != expected:
             raise AssertionError(f"Expected `attn_mask` shape to be {expected} but got {tuple(attn_mask.shape)}")

@@ -4,6 +4,7 @@ A plain Python list of layers is invisible to ``parameters()`` and ``state_dict(
 containers register their items as children, named ``"0"``, ``"1"``, ... (or by their keys),
 which is where state-dict keys like ``features.0.weight`` come from.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -68,16 +69,16 @@ class Sequential(Module):
             for i, m in enumerate(items):
                 self._modules[str(i)] = m
 
-    def append(self, module: Module) -> "Sequential":
+    def append(self, module: Module) -> Sequential:
         self.add_module(str(len(self)), module)
         return self
 
-    def extend(self, modules) -> "Sequential":
+    def extend(self, modules) -> Sequential:
         for m in modules:
             self.append(m)
         return self
 
-    def insert(self, index: int, module: Module) -> "Sequential":
+    def insert(self, index: int, module: Module) -> Sequential:
         n = len(self._modules)
         if not -n <= index <= n:
             raise IndexError(f"Index out of range: {index}")
@@ -90,7 +91,7 @@ class Sequential(Module):
             self.add_module(str(i), m)
         return self
 
-    def __add__(self, other: "Sequential") -> "Sequential":
+    def __add__(self, other: Sequential) -> Sequential:
         if not isinstance(other, Sequential):
             raise ValueError(f"add operator supports only objects of Sequential class, but {type(other)} is given.")
         return Sequential(*self, *other)
@@ -134,11 +135,11 @@ class ModuleList(Module):
     def __add__(self, other):
         return ModuleList(list(self) + list(other))
 
-    def append(self, module: Module) -> "ModuleList":
+    def append(self, module: Module) -> ModuleList:
         self.add_module(str(len(self)), module)
         return self
 
-    def extend(self, modules) -> "ModuleList":
+    def extend(self, modules) -> ModuleList:
         for m in modules:
             self.append(m)
         return self

@@ -1,6 +1,6 @@
 """``Conv1d``: a learnable 1-d convolution layer over ``(N, C_in, L)`` inputs (see ``minigrad.ops.conv``)."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 from ... import creation
 from ... import ops as _ops
@@ -24,8 +24,20 @@ class Conv1d(Module):
     padding holds ('zeros', or 'reflect'/'replicate'/'circular' copies of the input).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
-                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device=None, dtype=None):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
         if groups <= 0:
             raise ValueError("groups must be a positive integer")
@@ -34,8 +46,9 @@ class Conv1d(Module):
         if out_channels % groups:
             raise ValueError("out_channels must be divisible by groups")
         if padding_mode not in _PADDING_MODES:
-            raise ValueError(f"padding_mode must be one of {list(_PADDING_MODES)}, but got "
-                             f"padding_mode='{padding_mode}'")
+            raise ValueError(
+                f"padding_mode must be one of {list(_PADDING_MODES)}, but got padding_mode='{padding_mode}'"
+            )
         k = single(kernel_size, "kernel_size", "Conv1d")
         stride = single(stride, "stride", "Conv1d")
         dilation = single(dilation, "dilation", "Conv1d")

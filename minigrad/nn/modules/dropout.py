@@ -1,4 +1,5 @@
 """``Dropout``: randomly zero activations while training (a regulariser); the identity in eval mode."""
+
 from __future__ import annotations
 
 from ...ops.dropout import dropout

@@ -1,4 +1,5 @@
 """``Flatten`` and ``Unflatten``: reshape between layers (e.g. conv features -> a Linear layer)."""
+
 from __future__ import annotations
 
 from .module import Module

@@ -1,6 +1,6 @@
 """``Linear`` (a fully connected layer, ``y = x W^T + b``) and ``Identity``."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 from ... import creation
 from ...ops.linear import linear

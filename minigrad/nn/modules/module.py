@@ -12,6 +12,7 @@ Everything else walks that tree: ``parameters()`` for the optimiser, ``state_dic
 (keys are dotted paths such as ``features.0.weight``, exactly torch's), ``to()`` for moving
 the whole model, ``train()``/``eval()`` for switching dropout and batch-norm behaviour.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
@@ -140,21 +141,26 @@ class Module:
             self.register_parameter(name, value)
         elif name in params:
             if value is not None:
-                raise TypeError(f"cannot assign '{type(value).__name__}' as parameter '{name}' "
-                                "(minigrad.nn.Parameter or None expected)")
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as parameter '{name}' "
+                    "(minigrad.nn.Parameter or None expected)"
+                )
             params[name] = None
         elif isinstance(value, Module):
             self._forget(name, keep=modules)
             modules[name] = value
         elif name in modules:
             if value is not None:
-                raise TypeError(f"cannot assign '{type(value).__name__}' as child module '{name}' "
-                                "(minigrad.nn.Module or None expected)")
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as child module '{name}' "
+                    "(minigrad.nn.Module or None expected)"
+                )
             modules[name] = None
         elif name in buffers:
             if value is not None and not isinstance(value, Tensor):
-                raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' "
-                                "(minigrad.Tensor or None expected)")
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as buffer '{name}' (minigrad.Tensor or None expected)"
+                )
             buffers[name] = value
         else:
             object.__setattr__(self, name, value)
@@ -201,11 +207,15 @@ class Module:
             raise AttributeError("cannot assign parameter before Module.__init__() call")
         self._check_name(name, self._parameters, "parameter")
         if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
-                            "(minigrad.nn.Parameter or None required)")
+            raise TypeError(
+                f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
+                "(minigrad.nn.Parameter or None required)"
+            )
         if param is not None and param.grad_fn is not None:
-            raise ValueError(f"Cannot assign non-leaf Tensor to parameter '{name}'. Model parameters must be "
-                             "created explicitly (wrap a detached tensor in nn.Parameter).")
+            raise ValueError(
+                f"Cannot assign non-leaf Tensor to parameter '{name}'. Model parameters must be "
+                "created explicitly (wrap a detached tensor in nn.Parameter)."
+            )
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
@@ -214,8 +224,9 @@ class Module:
             raise AttributeError("cannot assign buffer before Module.__init__() call")
         self._check_name(name, self._buffers, "buffer")
         if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
-                            "(minigrad.Tensor or None required)")
+            raise TypeError(
+                f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' (minigrad.Tensor or None required)"
+            )
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers_set.discard(name)
@@ -349,7 +360,7 @@ class Module:
         """
         with no_grad():
             for m in self.modules():
-                for name, p in m._parameters.items():
+                for p in m._parameters.values():
                     if p is None:
                         continue
                     p.array = fn(p).array
@@ -389,8 +400,9 @@ class Module:
         return self._apply(convert)
 
     def cuda(self, device=None) -> Module:
-        return self.to("cuda" if device is None else backend.Device(device if not isinstance(device, int)
-                                                                     else f"cuda:{device}"))
+        return self.to(
+            "cuda" if device is None else backend.Device(device if not isinstance(device, int) else f"cuda:{device}")
+        )
 
     def cpu(self) -> Module:
         return self.to("cpu")
@@ -435,8 +447,9 @@ class Module:
     def _local_state(self):
         """This module's own state-dict entries (no children): name -> tensor."""
         out = OrderedDict((k, v) for k, v in self._parameters.items() if v is not None)
-        out.update((k, v) for k, v in self._buffers.items()
-                   if v is not None and k not in self._non_persistent_buffers_set)
+        out.update(
+            (k, v) for k, v in self._buffers.items() if v is not None and k not in self._non_persistent_buffers_set
+        )
         return out
 
     def _upgrade_state_dict(self, state_dict, prefix: str, version) -> None:
@@ -477,9 +490,9 @@ class Module:
                     target.array = arr.copy()
                 else:
                     target.array[...] = arr  # in place: optimisers holding this tensor see the new values
-            for key in state_dict.keys():
+            for key in state_dict:
                 if key.startswith(prefix):
-                    first = key[len(prefix):].split(".", 1)[0]
+                    first = key[len(prefix) :].split(".", 1)[0]
                     if first not in mod._modules and first not in local:
                         unexpected.append(key)
         if strict:

@@ -16,6 +16,7 @@ step; only the recurrent part loops over time. Sequences run in the packed layou
 :class:`~minigrad.nn.utils.rnn.PackedSequence` (rows of step 0, then step 1, ...), and a padded batch is the
 special case where every step has the full batch, so one loop serves both.
 """
+
 from __future__ import annotations
 
 import math
@@ -39,9 +40,11 @@ _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 # Each step takes ``gi`` (the input projection W_ih x + b_ih of this step) and the state tuple ((h,) or (h, c)),
 # and returns the new state tuple.
 
+
 def _rnn_step(act):
     def step(gi, state, w_hh, b_hh):
         return (act(gi + linear(state[0], w_hh, b_hh)),)
+
     return step
 
 
@@ -115,9 +118,20 @@ def _run_reverse(step, steps_in, batch_sizes, state0, w_hh, b_hh):
 class RNNBase(Module):
     """Shared machinery of ``RNN``, ``LSTM`` and ``GRU``: parameters, input checks and the layer loop."""
 
-    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
-                 device=None, dtype=None):
+    def __init__(
+        self,
+        mode: str,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
         self._check_options(mode, hidden_size, num_layers, dropout, proj_size)
         self.mode = mode
@@ -150,8 +164,10 @@ class RNNBase(Module):
     @staticmethod
     def _check_options(mode, hidden_size, num_layers, dropout, proj_size):
         if isinstance(dropout, bool) or not isinstance(dropout, numbers.Number) or not 0 <= dropout <= 1:
-            raise ValueError("dropout should be a number in range [0, 1] representing the probability of an "
-                             f"element being zeroed, got {dropout!r}")
+            raise ValueError(
+                "dropout should be a number in range [0, 1] representing the probability of an "
+                f"element being zeroed, got {dropout!r}"
+            )
         if not isinstance(hidden_size, int) or isinstance(hidden_size, bool):
             raise TypeError(f"hidden_size should be of type int, got: {type(hidden_size).__name__}")
         if hidden_size <= 0:
@@ -161,18 +177,23 @@ class RNNBase(Module):
         if num_layers <= 0:
             raise ValueError(f"num_layers must be greater than zero, got {num_layers}")
         if dropout > 0 and num_layers == 1:
-            warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
-                          f"expects num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}")
+            warnings.warn(
+                "dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
+                f"expects num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}",
+                stacklevel=2,
+            )
         if proj_size < 0:
             raise ValueError(f"proj_size should be a positive integer or zero to disable projections, got {proj_size}")
         if proj_size >= hidden_size:
-            raise ValueError(f"proj_size has to be smaller than hidden_size, got proj_size={proj_size} and "
-                             f"hidden_size={hidden_size}")
+            raise ValueError(
+                f"proj_size has to be smaller than hidden_size, got proj_size={proj_size} and hidden_size={hidden_size}"
+            )
         if proj_size and mode != "LSTM":
             raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         if proj_size:
-            raise NotImplementedError(f"LSTM(proj_size={proj_size}): projections are not implemented in minigrad; "
-                                      "use proj_size=0")
+            raise NotImplementedError(
+                f"LSTM(proj_size={proj_size}): projections are not implemented in minigrad; use proj_size=0"
+            )
 
     def reset_parameters(self) -> None:
         """Every weight and bias from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as torch."""
@@ -246,8 +267,10 @@ class RNNBase(Module):
         time_major = input.transpose(0, 1) if self.batch_first else input
         T, B = time_major.shape[0], time_major.shape[1]
         if T == 0:
-            raise RuntimeError(f"{self._name}: Expected sequence length to be larger than 0, got an input of "
-                               f"shape {tuple(input.shape)}")
+            raise RuntimeError(
+                f"{self._name}: Expected sequence length to be larger than 0, got an input of "
+                f"shape {tuple(input.shape)}"
+            )
         # a padded batch is a packed one whose every step has the full batch
         out, final = self._run(time_major.reshape(T * B, self.input_size), [B] * T, states)
         out = out.reshape(T, B, out.shape[-1])
@@ -316,13 +339,16 @@ class RNNBase(Module):
     def _check_input(self, input, ndim):
         weight = self.weight_ih_l0
         if input.dtype != weight.dtype:
-            raise ValueError(f"{self._name} input dtype ({input.dtype}) does not match weight dtype ({weight.dtype}). "
-                             f"Convert input: input.to({weight.dtype}), or convert model: model.to({input.dtype})")
+            raise ValueError(
+                f"{self._name} input dtype ({input.dtype}) does not match weight dtype ({weight.dtype}). "
+                f"Convert input: input.to({weight.dtype}), or convert model: model.to({input.dtype})"
+            )
         if input.ndim != ndim:
             raise RuntimeError(f"input must have {ndim} dimensions, got {input.ndim}")
         if input.shape[-1] != self.input_size:
-            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, "
-                               f"got {input.shape[-1]}")
+            raise RuntimeError(
+                f"input.size(-1) must be equal to input_size. Expected {self.input_size}, got {input.shape[-1]}"
+            )
 
     def _check_hx_shapes(self, states, batch):
         expected = (self.num_layers * (2 if self.bidirectional else 1), batch, self.hidden_size)
@@ -339,15 +365,37 @@ class RNN(RNNBase):
     dropout=0.0, bidirectional=False)``; returns ``(output, h_n)``.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 device=None, dtype=None, proj_size: int = 0):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device=None,
+        dtype=None,
+        proj_size: int = 0,
+    ):
         modes = {"tanh": "RNN_TANH", "relu": "RNN_RELU"}
         if nonlinearity not in modes:
             raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
         self.nonlinearity = nonlinearity
-        super().__init__(modes[nonlinearity], input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, proj_size, device, dtype)
+        super().__init__(
+            modes[nonlinearity],
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            proj_size,
+            device,
+            dtype,
+        )
 
 
 class LSTM(RNNBase):
@@ -357,11 +405,32 @@ class LSTM(RNNBase):
     bidirectional=False, proj_size=0)``.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
-                 device=None, dtype=None):
-        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         proj_size, device, dtype)
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device=None,
+        dtype=None,
+    ):
+        super().__init__(
+            "LSTM",
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            proj_size,
+            device,
+            dtype,
+        )
 
 
 class GRU(RNNBase):
@@ -370,11 +439,32 @@ class GRU(RNNBase):
     ``GRU(input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0, bidirectional=False)``.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, device=None,
-                 dtype=None, proj_size: int = 0):
-        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         proj_size, device, dtype)
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device=None,
+        dtype=None,
+        proj_size: int = 0,
+    ):
+        super().__init__(
+            "GRU",
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            proj_size,
+            device,
+            dtype,
+        )
 
 
 # ---------------------------------------------------------------------------------------------------- cells
@@ -423,8 +513,10 @@ class RNNCellBase(Module):
             raise RuntimeError(f"input has inconsistent input_size: got {input.shape[-1]} expected {self.input_size}")
         for i, s in enumerate(states or ()):
             if s.ndim != input.ndim:
-                raise RuntimeError(f"{name}: hidden{i} is {s.ndim}-D but input is {input.ndim}-D; both must be "
-                                   "batched (2-D) or both unbatched (1-D)")
+                raise RuntimeError(
+                    f"{name}: hidden{i} is {s.ndim}-D but input is {input.ndim}-D; both must be "
+                    "batched (2-D) or both unbatched (1-D)"
+                )
         if not batched:
             input = input.unsqueeze(0)
             states = None if states is None else tuple(s.unsqueeze(0) for s in states)
@@ -442,15 +534,17 @@ class RNNCellBase(Module):
             if s.shape[0] != batch:
                 raise RuntimeError(f"Input batch size {batch} doesn't match hidden{i} batch size {s.shape[0]}")
             if s.shape[1] != self.hidden_size:
-                raise RuntimeError(f"hidden{i} has inconsistent hidden_size: got {s.shape[1]}, "
-                                   f"expected {self.hidden_size}")
+                raise RuntimeError(
+                    f"hidden{i} has inconsistent hidden_size: got {s.shape[1]}, expected {self.hidden_size}"
+                )
 
 
 class RNNCell(RNNCellBase):
     """``h' = act(W_ih x + b_ih + W_hh h + b_hh)``, ``act`` ``'tanh'`` or ``'relu'``; ``hx`` defaults to zeros."""
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
-                 device=None, dtype=None):
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh", device=None, dtype=None
+    ):
         super().__init__(input_size, hidden_size, bias, 1, device, dtype)
         self.nonlinearity = nonlinearity
 
@@ -481,4 +575,3 @@ class GRUCell(RNNCellBase):
 
     def forward(self, input, hx=None):
         return self._step(input, None if hx is None else (hx,), "GRU")[0]
-

@@ -5,6 +5,7 @@
 ``MultiheadAttention`` lives in ``attention.py``; it is re-exported here so that ``nn`` gets every
 attention layer from one import.
 """
+
 from __future__ import annotations
 
 import copy
@@ -28,12 +29,25 @@ class TransformerEncoderLayer(Module):
     ``norm_first``: ``x = x + SA(norm1(x)); x = x + FF(norm2(x))``. ``FF(x) = linear2(dropout(act(linear1(x))))``.
     ``activation``: ``"relu"``, ``"gelu"`` or any callable."""
 
-    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation=relu, layer_norm_eps=1e-5,
-                 batch_first=False, norm_first=False, bias=True, device=None, dtype=None):
+    def __init__(
+        self,
+        d_model,
+        nhead,
+        dim_feedforward=2048,
+        dropout=0.1,
+        activation=relu,
+        layer_norm_eps=1e-5,
+        batch_first=False,
+        norm_first=False,
+        bias=True,
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
         factory = {"device": device, "dtype": dtype}
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first,
-                                            **factory)
+        self.self_attn = MultiheadAttention(
+            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, **factory
+        )
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias, **factory)
         self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **factory)
@@ -57,8 +71,9 @@ class TransformerEncoderLayer(Module):
         return 2 if self.activation is gelu or name == "GELU" else 0
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
-        src_key_padding_mask = additive_mask(src_key_padding_mask, "src_key_padding_mask", src.dtype, src_mask,
-                                             "src_mask")
+        src_key_padding_mask = additive_mask(
+            src_key_padding_mask, "src_key_padding_mask", src.dtype, src_mask, "src_mask"
+        )
         src_mask = additive_mask(src_mask, "src_mask", src.dtype)
         fused = self._torch_takes_fast_path(src)
         x = src
@@ -72,16 +87,25 @@ class TransformerEncoderLayer(Module):
         if fused:  # torch's fused layer kernel: same values, but NaN for a query with no key to attend
             x = self.self_attn._forward(x, x, x, key_padding_mask, False, attn_mask, True, is_causal, True)[0]
         else:
-            x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask, need_weights=False,
-                               is_causal=is_causal)[0]
+            x = self.self_attn(
+                x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask, need_weights=False, is_causal=is_causal
+            )[0]
         return self.dropout1(x)
 
     def _torch_takes_fast_path(self, src) -> bool:
         """Whether torch would run its fused inference kernel for this layer (its conditions, in short)."""
         attn = self.self_attn
-        if not (src.ndim == 3 and not self.training and attn.batch_first and attn.in_proj_bias is not None
-                and attn._qkv_same_embed_dim and self.activation_relu_or_gelu and self.norm1.eps == self.norm2.eps
-                and attn.num_heads % 2 == 0 and not amp.is_autocast_enabled()):
+        if not (
+            src.ndim == 3
+            and not self.training
+            and attn.batch_first
+            and attn.in_proj_bias is not None
+            and attn._qkv_same_embed_dim
+            and self.activation_relu_or_gelu
+            and self.norm1.eps == self.norm2.eps
+            and attn.num_heads % 2 == 0
+            and not amp.is_autocast_enabled()
+        ):
             return False
         if any(m._forward_hooks or m._forward_pre_hooks for m in self.modules()):
             return False
@@ -106,8 +130,9 @@ class TransformerEncoder(Module):
         self.enable_nested_tensor, self.mask_check = enable_nested_tensor, mask_check
         why_not = _why_no_fast_path(encoder_layer)
         if enable_nested_tensor and why_not:
-            warnings.warn(f"enable_nested_tensor is True, but self.use_nested_tensor is False because {why_not}",
-                          stacklevel=2)
+            warnings.warn(
+                f"enable_nested_tensor is True, but self.use_nested_tensor is False because {why_not}", stacklevel=2
+            )
         self.use_nested_tensor = enable_nested_tensor and not why_not
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
@@ -126,10 +151,16 @@ class TransformerEncoder(Module):
     def _zeroes_padded_positions(self, src, mask, key_padding_mask) -> bool:
         """Whether torch would run its nested-tensor path, whose padded positions come out as zeros."""
         first = self.layers[0]
-        if not (self.use_nested_tensor and not first.training and src.ndim == 3 and key_padding_mask is not None
-                and mask is None and not amp.is_autocast_enabled()):
+        if not (
+            self.use_nested_tensor
+            and not first.training
+            and src.ndim == 3
+            and key_padding_mask is not None
+            and mask is None
+            and not amp.is_autocast_enabled()
+        ):
             return False
-        params = [p for p in first.parameters()]
+        params = list(first.parameters())
         if is_grad_enabled() and (src.requires_grad or any(p.requires_grad for p in params)):
             return False
         # the nested path needs each row's kept positions first, then only padding
@@ -143,8 +174,10 @@ def _why_no_fast_path(layer) -> str:
         return "encoder_layer was not TransformerEncoderLayer"
     reasons = [
         (layer.norm_first, "encoder_layer.norm_first was True"),
-        (not layer.self_attn.batch_first, "encoder_layer.self_attn.batch_first was not True(use batch_first for "
-                                          "better inference performance)"),
+        (
+            not layer.self_attn.batch_first,
+            "encoder_layer.self_attn.batch_first was not True(use batch_first for better inference performance)",
+        ),
         (not layer.self_attn._qkv_same_embed_dim, "encoder_layer.self_attn._qkv_same_embed_dim was not True"),
         (layer.self_attn.in_proj_bias is None, "encoder_layer.self_attn was passed bias=False"),
         (not layer.activation_relu_or_gelu, "encoder_layer.activation_relu_or_gelu was not True"),
@@ -163,6 +196,5 @@ def _detect_is_causal_mask(mask, is_causal, size) -> bool:
         return False
     rows = creation.arange(size, device=mask.device).unsqueeze(-1)
     cols = creation.arange(size, device=mask.device).unsqueeze(0)
-    causal = creation.zeros((size, size), dtype=mask.dtype, device=mask.device).masked_fill(cols > rows,
-                                                                                            float("-inf"))
+    causal = creation.zeros((size, size), dtype=mask.dtype, device=mask.device).masked_fill(cols > rows, float("-inf"))
     return bool((mask == causal).all())

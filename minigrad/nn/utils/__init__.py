@@ -1,11 +1,18 @@
 """nn utilities: gradient clipping, sequence padding, flattening parameters into one vector."""
+
 from __future__ import annotations
 
 from . import rnn  # noqa: F401
 from .clip_grad import clip_grad_norm_, clip_grad_value_, get_total_norm  # noqa: F401
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "parameters_to_vector", "vector_to_parameters",
-           "rnn"]
+__all__ = [
+    "clip_grad_norm_",
+    "clip_grad_value_",
+    "get_total_norm",
+    "parameters_to_vector",
+    "vector_to_parameters",
+    "rnn",
+]
 
 
 def parameters_to_vector(parameters):
@@ -26,5 +33,5 @@ def vector_to_parameters(vec, parameters) -> None:
         n = p.numel()
         if offset + n > vec.numel():
             raise RuntimeError(f"vector_to_parameters: vector of length {vec.numel()} is too short for the parameters")
-        p.array[...] = vec.array[offset: offset + n].reshape(p.array.shape)
+        p.array[...] = vec.array[offset : offset + n].reshape(p.array.shape)
         offset += n

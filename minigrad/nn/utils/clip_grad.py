@@ -4,6 +4,7 @@ Call these between ``loss.backward()`` and ``optimizer.step()``. Norm clipping k
 of the full gradient and only shortens it when its norm exceeds ``max_norm``, which tames the
 occasional exploding step without changing ordinary ones.
 """
+
 from __future__ import annotations
 
 import math
@@ -59,8 +60,9 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
     return Tensor._make(xp.asarray(total))
 
 
-def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False,
-                    foreach=None) -> Tensor:
+def clip_grad_norm_(
+    parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False, foreach=None
+) -> Tensor:
     """Scale all gradients by ``min(1, max_norm / (total_norm + 1e-6))``; return the total norm before clipping.
 
     ``norm_type`` may be ``float('inf')`` (the largest absolute entry). The gradients are modified in place.

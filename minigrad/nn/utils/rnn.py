@@ -5,6 +5,7 @@ rows of step 1 of the sequences at least 2 long, and so on, sequences sorted by 
 ``batch_sizes[t]`` says how many rows step ``t`` has. Packing and unpacking are row gathers
 (``index_select``), so gradients flow through them.
 """
+
 from __future__ import annotations
 
 from collections import namedtuple
@@ -16,8 +17,16 @@ from ...autograd.graph import Op
 from ...ops import cat, index_select
 from ...tensor import Tensor
 
-__all__ = ["pad_sequence", "PackedSequence", "pack_padded_sequence", "pad_packed_sequence", "pack_sequence",
-           "unpad_sequence", "unpack_sequence", "invert_permutation"]
+__all__ = [
+    "pad_sequence",
+    "PackedSequence",
+    "pack_padded_sequence",
+    "pad_packed_sequence",
+    "pack_sequence",
+    "unpad_sequence",
+    "unpack_sequence",
+    "invert_permutation",
+]
 
 
 class PadSequence(Op):
@@ -33,7 +42,7 @@ class PadSequence(Op):
         out = xp.full((len(seqs), L) + seqs[0].shape[1:], self.value, dtype=seqs[0].dtype)
         for i, s in enumerate(seqs):
             if self.left:
-                out[i, L - s.shape[0]:] = s
+                out[i, L - s.shape[0] :] = s
             else:
                 out[i, : s.shape[0]] = s
         return out if self.batch_first else xp.swapaxes(out, 0, 1)
@@ -42,13 +51,14 @@ class PadSequence(Op):
         g = grad if self.batch_first else grad.swapaxes(0, 1)
         L = g.shape[1]
         return tuple(
-            (g[i, L - n:] if self.left else g[i, :n]) if need else None
+            (g[i, L - n :] if self.left else g[i, :n]) if need else None
             for i, (n, need) in enumerate(zip(self.lengths, self.needs_input_grad))
         )
 
 
-def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.0,
-                 padding_side: str = "right") -> Tensor:
+def pad_sequence(
+    sequences, batch_first: bool = False, padding_value: float = 0.0, padding_side: str = "right"
+) -> Tensor:
     """Pad a list of tensors of shapes ``(L_i, *)`` to ``(L_max, B, *)``, or ``(B, L_max, *)`` if ``batch_first``."""
     seqs = list(sequences)
     if not seqs:
@@ -62,8 +72,10 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
         if s.ndim == 0:
             raise RuntimeError(f"pad_sequence: sequence {i} is 0-d; each sequence needs a length dimension")
         if tuple(s.shape[1:]) != tuple(first.shape[1:]):
-            raise RuntimeError(f"pad_sequence: sequence {i} has trailing shape {tuple(s.shape[1:])}, but sequence 0 "
-                               f"has {tuple(first.shape[1:])}")
+            raise RuntimeError(
+                f"pad_sequence: sequence {i} has trailing shape {tuple(s.shape[1:])}, but sequence 0 "
+                f"has {tuple(first.shape[1:])}"
+            )
         if s.array.dtype != first.array.dtype:
             raise RuntimeError(f"pad_sequence: sequence {i} has dtype {s.dtype}, but sequence 0 has {first.dtype}")
     return PadSequence(padding_value, batch_first, padding_side == "left")(*seqs)
@@ -106,8 +118,9 @@ class PackedSequence(namedtuple("PackedSequence", ["data", "batch_sizes", "sorte
         data = self.data.to(*args, **kwargs)
         if data is self.data:
             return self
-        sorted_indices, unsorted_indices = (None if t is None else t.to(data.device)
-                                            for t in (self.sorted_indices, self.unsorted_indices))
+        sorted_indices, unsorted_indices = (
+            None if t is None else t.to(data.device) for t in (self.sorted_indices, self.unsorted_indices)
+        )
         return type(self)(data, self.batch_sizes, sorted_indices, unsorted_indices)
 
     def cuda(self, *args, **kwargs):
@@ -133,8 +146,10 @@ class PackedSequence(namedtuple("PackedSequence", ["data", "batch_sizes", "sorte
 def _lengths_array(lengths) -> np.ndarray:
     if isinstance(lengths, Tensor):
         if lengths.ndim != 1:
-            raise RuntimeError(f"'lengths' argument should be a 1D CPU int64 tensor, but got {lengths.ndim}D "
-                               f"{lengths.device.type} {lengths.dtype} tensor")
+            raise RuntimeError(
+                f"'lengths' argument should be a 1D CPU int64 tensor, but got {lengths.ndim}D "
+                f"{lengths.device.type} {lengths.dtype} tensor"
+            )
         return lengths.cpu().numpy().astype(np.int64)
     return np.asarray([int(n) for n in lengths], dtype=np.int64)
 
@@ -146,27 +161,33 @@ def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False, enfo
     """
     lengths = _lengths_array(lengths)
     if input.ndim < 2:
-        raise RuntimeError(f"pack_padded_sequence: input must have at least 2 dimensions (time and batch), "
-                           f"got {input.ndim}")
+        raise RuntimeError(
+            f"pack_padded_sequence: input must have at least 2 dimensions (time and batch), got {input.ndim}"
+        )
     B, T = (input.shape[0], input.shape[1]) if batch_first else (input.shape[1], input.shape[0])
     if lengths.size != B:
-        raise RuntimeError(f"Expected `len(lengths)` to be equal to batch_size, but got {lengths.size} "
-                           f"(batch_size={B})")
+        raise RuntimeError(
+            f"Expected `len(lengths)` to be equal to batch_size, but got {lengths.size} (batch_size={B})"
+        )
     if enforce_sorted:
         if np.any(np.diff(lengths) > 0):
-            raise RuntimeError("`lengths` array must be sorted in decreasing order when `enforce_sorted` is True. "
-                               "You can pass `enforce_sorted=False` to pack_padded_sequence and/or pack_sequence "
-                               "to sidestep this requirement.")
+            raise RuntimeError(
+                "`lengths` array must be sorted in decreasing order when `enforce_sorted` is True. "
+                "You can pass `enforce_sorted=False` to pack_padded_sequence and/or pack_sequence "
+                "to sidestep this requirement."
+            )
         order, sorted_indices = np.arange(B), None
     else:
         order = np.argsort(-lengths, kind="stable")  # stable: ties keep their batch order, as torch's sort
         sorted_indices = Tensor._make(backend.to_device(order.astype(np.int64), input.device))
     if B and lengths.min() <= 0:
-        raise RuntimeError("Length of all samples has to be greater than 0, but found an element in 'lengths' "
-                           "that is <= 0")
+        raise RuntimeError(
+            "Length of all samples has to be greater than 0, but found an element in 'lengths' that is <= 0"
+        )
     if B and lengths.max() > T:
-        raise RuntimeError(f"pack_padded_sequence: a length of {lengths.max()} is longer than the padded "
-                           f"sequence dimension ({T})")
+        raise RuntimeError(
+            f"pack_padded_sequence: a length of {lengths.max()} is longer than the padded sequence dimension ({T})"
+        )
     sorted_lengths = lengths[order]
     # (step t, sorted row b) for every real step, in packed order: all of step 0, then step 1, ...
     t_idx, b_idx = np.nonzero(sorted_lengths[None, :] > np.arange(sorted_lengths.max())[:, None])
@@ -178,8 +199,9 @@ def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False, enfo
     return PackedSequence(data, Tensor._make(batch_sizes), sorted_indices, None)
 
 
-def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, padding_value: float = 0.0,
-                        total_length: int | None = None):
+def pad_packed_sequence(
+    sequence: PackedSequence, batch_first: bool = False, padding_value: float = 0.0, total_length: int | None = None
+):
     """Undo :func:`pack_padded_sequence`: returns ``(padded, lengths)``, ``padded`` of shape ``(T, B, *)``
     (``(B, T, *)`` if ``batch_first``) in the original batch order, ``lengths`` a CPU int64 tensor.
     ``total_length`` pads to that many steps (at least the longest sequence)."""
@@ -188,8 +210,10 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
     B, max_len = int(sizes[0]), int(sizes.size)
     if total_length is not None:
         if total_length < max_len:
-            raise ValueError("Expected total_length to be at least the length of the longest sequence in input, "
-                             f"but got total_length={total_length} and max sequence length being {max_len}")
+            raise ValueError(
+                "Expected total_length to be at least the length of the longest sequence in input, "
+                f"but got total_length={total_length} and max sequence length being {max_len}"
+            )
         max_len = total_length
     sorted_lengths = (sizes[None, :] > np.arange(B)[:, None]).sum(1)
     order = np.arange(B) if sorted_indices is None else _host_ints(sorted_indices)

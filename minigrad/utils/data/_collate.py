@@ -11,6 +11,7 @@ The rule is applied recursively, by the type of the first sample:
 
 Samples of different shapes cannot be stacked: give the DataLoader a ``collate_fn`` that pads them.
 """
+
 from __future__ import annotations
 
 import collections.abc
@@ -39,8 +40,9 @@ def _stack(batch) -> Tensor:
                 "pads them (e.g. to the longest sample of the batch)"
             )
         if type(t.array) is not type(first.array) or t.device != first.device:
-            raise RuntimeError(f"default_collate: all samples must be on one device, found {first.device} and "
-                               f"{t.device}")
+            raise RuntimeError(
+                f"default_collate: all samples must be on one device, found {first.device} and {t.device}"
+            )
     if any(t.requires_grad for t in batch):  # samples inside a graph: stack them in the graph too
         from ...ops import stack
 

@@ -4,6 +4,7 @@ A :class:`DataLoader` asks a map-style dataset for samples by index (``dataset[i
 what one sample *is* (a tensor, a tuple ``(x, y)``, a dict...), and the loader's collate function decides
 how a list of samples becomes a batch.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -16,8 +17,7 @@ import numpy as np
 from ... import random as _random
 from ...tensor import Tensor
 
-__all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "ChainDataset",
-           "random_split"]
+__all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "ChainDataset", "random_split"]
 
 
 class Dataset:
@@ -26,7 +26,7 @@ class Dataset:
     def __getitem__(self, index):
         raise NotImplementedError(f"{type(self).__name__} must implement __getitem__")
 
-    def __add__(self, other: "Dataset") -> "ConcatDataset":
+    def __add__(self, other: Dataset) -> ConcatDataset:
         return ConcatDataset([self, other])
 
 
@@ -52,12 +52,16 @@ class TensorDataset(Dataset):
             if not isinstance(t, Tensor):
                 raise TypeError(f"TensorDataset: argument {i} is a {type(t).__name__}, expected a Tensor")
             if t.ndim == 0:
-                raise ValueError(f"TensorDataset: argument {i} is a 0-d tensor; each tensor needs a first dimension "
-                                 "indexing the samples")
+                raise ValueError(
+                    f"TensorDataset: argument {i} is a 0-d tensor; each tensor needs a first dimension "
+                    "indexing the samples"
+                )
         if tensors and any(t.shape[0] != tensors[0].shape[0] for t in tensors):
             sizes = ", ".join(str(t.shape[0]) for t in tensors)
-            raise ValueError(f"TensorDataset: size mismatch between tensors: their first dimensions (the number of "
-                             f"samples) must be equal, got {sizes}")
+            raise ValueError(
+                f"TensorDataset: size mismatch between tensors: their first dimensions (the number of "
+                f"samples) must be equal, got {sizes}"
+            )
         self.tensors = tensors
 
     def __getitem__(self, index):
@@ -161,18 +165,21 @@ def random_split(dataset, lengths, generator=None) -> list:
             sizes[i % len(sizes)] += 1
         for i, size in enumerate(sizes):
             if size == 0:
-                warnings.warn(f"Length of split at index {i} is 0. This might result in an empty dataset.",
-                              stacklevel=2)
+                warnings.warn(
+                    f"Length of split at index {i} is 0. This might result in an empty dataset.", stacklevel=2
+                )
         lengths = sizes
     if any(not isinstance(k, (int, np.integer)) or k < 0 for k in lengths):
-        raise ValueError(f"random_split: lengths must be non-negative integers or fractions summing to 1, got "
-                         f"{lengths}")
+        raise ValueError(
+            f"random_split: lengths must be non-negative integers or fractions summing to 1, got {lengths}"
+        )
     if sum(lengths) != n:
-        raise ValueError(f"random_split: sum of input lengths ({sum(lengths)}) does not equal the length of the input "
-                         f"dataset ({n})!")
+        raise ValueError(
+            f"random_split: sum of input lengths ({sum(lengths)}) does not equal the length of the input dataset ({n})!"
+        )
     perm = _random.rng(generator).permutation(n).tolist()
     out, offset = [], 0
     for k in lengths:
-        out.append(Subset(dataset, perm[offset:offset + k]))
+        out.append(Subset(dataset, perm[offset : offset + k]))
         offset += k
     return out

@@ -1,4 +1,5 @@
 """Samplers: the order in which a DataLoader visits a dataset's indices, and how they are grouped in batches."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,8 +7,14 @@ import numpy as np
 from ... import random as _random
 from ...tensor import Tensor
 
-__all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
-           "BatchSampler"]
+__all__ = [
+    "Sampler",
+    "SequentialSampler",
+    "RandomSampler",
+    "SubsetRandomSampler",
+    "WeightedRandomSampler",
+    "BatchSampler",
+]
 
 
 class Sampler:
@@ -105,8 +112,10 @@ class WeightedRandomSampler(Sampler):
         if w.size == 0 or (w < 0).any() or not np.isfinite(w).all() or w.sum() <= 0:
             raise ValueError("WeightedRandomSampler: weights must be finite, non-negative, and not all zero")
         if not replacement and num_samples > np.count_nonzero(w):
-            raise ValueError(f"WeightedRandomSampler: cannot draw {num_samples} samples without replacement from "
-                             f"{np.count_nonzero(w)} indices with non-zero weight")
+            raise ValueError(
+                f"WeightedRandomSampler: cannot draw {num_samples} samples without replacement from "
+                f"{np.count_nonzero(w)} indices with non-zero weight"
+            )
         self.weights = w
         self.num_samples = int(num_samples)
         self.replacement = replacement
