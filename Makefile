@@ -20,6 +20,7 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 TESTENV := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=1
 
@@ -27,6 +28,7 @@ TESTENV := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_
 # thread pools fighting over the 2 cores
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(TESTENV) $(PY) -m pytest -q -n 2 $(ARGS)
 	@echo "--- the same suite again on the GPU stand-in (MINIGRAD_FAKE_GPU=1): catches silent host/device mixing"
 	$(TESTENV) MINIGRAD_FAKE_GPU=1 MINIGRAD_TEST_DEVICE=cuda $(PY) -m pytest -q -n 2 $(ARGS)
