@@ -36,7 +36,7 @@ def removed_openblas_overrides() -> str:
 
 def pin_threads(n: int) -> dict:
     """Use ``n`` threads everywhere: NumPy's BLAS and any OpenMP pool (threadpoolctl), torch, numba, and
-    minigrad's own pool (:mod:`minigrad.parallel`)."""
+    minigrad's own pool (:mod:`minigrad.compute.fast.parallel`)."""
     global _limits
     import torch
     from threadpoolctl import threadpool_limits
@@ -80,7 +80,7 @@ def machine_info(threads: dict, device: str) -> dict:
     from threadpoolctl import threadpool_info
 
     import minigrad
-    from minigrad import kernels
+    from minigrad.compute.fast import kernels
 
     try:
         import numba

@@ -44,7 +44,7 @@ def measure(lib_name: str, ctx, steps: int = 3, kernels: str | None = None) -> d
     from . import cnn
 
     if kernels:
-        from minigrad import kernels as _k
+        from minigrad.compute.fast import kernels as _k
 
         _k.set_backend(kernels)
     lib = importlib.import_module(lib_name)
@@ -53,7 +53,7 @@ def measure(lib_name: str, ctx, steps: int = 3, kernels: str | None = None) -> d
     batches = sorted(batches, key=lambda b: b["sequence"].shape[1])[-1:]
     fn = cnn.make_train_step(lib, ctx, batches)
     if lib_name == "minigrad":
-        from minigrad import kernels as _k
+        from minigrad.compute.fast import kernels as _k
 
         _k.warmup()  # the JIT compiler's own memory is a one-off, not part of a training step
     before = _status_kb("VmRSS")

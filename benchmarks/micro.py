@@ -96,7 +96,7 @@ def _conv_backward(lib, ctx):
 
 def _as_im2col(make):
     """The same case with minigrad's convolutions forced to im2col (torch's side unchanged): the
-    ratio against the default row shows what Winograd (minigrad.ops.winograd) gains."""
+    ratio against the default row shows what Winograd (minigrad.compute.fast.winograd) gains."""
 
     def wrapped(lib, ctx):
         fn = make(lib, ctx)
@@ -195,7 +195,7 @@ def cases(ctx) -> list:
 
 # ----------------------------------------------------------------------------- the kernels on their own
 def _kernel_case(build):
-    """A case that runs only on minigrad: ``build(ctx)`` returns ``fn(i)`` calling a ``minigrad.kernels`` function.
+    """A case that runs only on minigrad: ``build(ctx)`` returns ``fn(i)`` calling a fast-backend kernel.
 
     The minigrad column then shows the compiled kernel and minigrad[numpy] its NumPy reference.
     """
@@ -213,7 +213,7 @@ def _k_sizes(ctx):
 
 
 def _k_embedding(ctx):
-    from minigrad import kernels
+    from minigrad.compute.fast import kernels
 
     n, _, length = _k_sizes(ctx)
     rng = _rng(ctx)
@@ -223,7 +223,7 @@ def _k_embedding(ctx):
 
 
 def _k_relu(ctx):
-    from minigrad import kernels
+    from minigrad.compute.fast import kernels
 
     rng = _rng(ctx)
     g = rng.standard_normal(_k_sizes(ctx)).astype(np.float32)
@@ -232,7 +232,7 @@ def _k_relu(ctx):
 
 
 def _k_pool(ctx):
-    from minigrad import kernels
+    from minigrad.compute.fast import kernels
 
     n, c, length = _k_sizes(ctx)
     rng = _rng(ctx)
@@ -243,7 +243,7 @@ def _k_pool(ctx):
 
 
 def _k_adam(ctx):
-    from minigrad import kernels
+    from minigrad.compute.fast import kernels
 
     rng = _rng(ctx)
     size = 1000 if ctx.quick else 125_000
@@ -253,7 +253,7 @@ def _k_adam(ctx):
 
 
 def _k_col2im(ctx):
-    from minigrad import kernels
+    from minigrad.compute.fast import kernels
 
     n, c, length = _k_sizes(ctx)
     cols = _rng(ctx).standard_normal((n, length, 5, c)).astype(np.float32)
@@ -262,7 +262,7 @@ def _k_col2im(ctx):
 
 def _winograd_block(ctx):
     """One Winograd block of the course's second convolution: a sample's 128 channels, 5 taps."""
-    from minigrad.ops import winograd
+    from minigrad.compute.fast import winograd
 
     _, c, length = _k_sizes(ctx)
     m = winograd.tile(5)
@@ -272,7 +272,7 @@ def _winograd_block(ctx):
 
 
 def _k_winograd_input(ctx):
-    from minigrad import kernels
+    from minigrad.compute.fast import kernels
 
     c, length, m, tiles, _, bt = _winograd_block(ctx)
     x = _rng(ctx).standard_normal((1, length, c)).astype(np.float32)
@@ -281,7 +281,7 @@ def _k_winograd_input(ctx):
 
 
 def _k_winograd_output(ctx):
-    from minigrad import kernels
+    from minigrad.compute.fast import kernels
 
     c, length, m, tiles, at, _ = _winograd_block(ctx)
     prods = _rng(ctx).standard_normal((at.shape[1], 1, tiles, c)).astype(np.float32)

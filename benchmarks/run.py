@@ -39,7 +39,7 @@ def _impls(device):
     import torch
 
     import minigrad
-    from minigrad import kernels
+    from minigrad.compute.fast import kernels
 
     if device == "cuda":
         return [
@@ -102,7 +102,7 @@ def run(args) -> int:
     import torch
 
     import minigrad
-    from minigrad import kernels
+    from minigrad.compute.fast import kernels
 
     if args.device == "cuda" and (not torch.cuda.is_available() or minigrad.backend.gpu_module() is None):
         print("benchmarks: --device cuda needs torch with CUDA and CuPy with a visible GPU")

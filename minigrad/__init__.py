@@ -26,7 +26,7 @@ from .dtypes import (  # noqa: F401
     uint8,
 )
 from .ops import *  # noqa: F401,F403
-from .parallel import get_num_threads, set_num_threads  # noqa: F401
+from .compute.fast.parallel import get_num_threads, set_num_threads  # noqa: F401
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: F401
 from .serialization import load, save  # noqa: F401
 from .tensor import Size, Tensor  # noqa: F401

@@ -43,6 +43,11 @@ def _state() -> dict:
     return st
 
 
+def autocast_active() -> bool:
+    """Whether any autocast region is open in any thread (the one test ops make when autocast is off)."""
+    return _active > 0
+
+
 def get_autocast_dtype(device_type: str = "cuda"):
     """The dtype autocast lowers to on ``device_type`` right now, or None when it is off there."""
     if not _active:

@@ -501,6 +501,7 @@ def _delegate(name):
     method.__name__ = name
     method.__qualname__ = f"Tensor.{name}"
     method.__doc__ = f"Same as ``minigrad.{name}(self, ...)``."
+    method._declared = True  # an op's declaration (minigrad.ops.registry) replaces it
     return method
 
 

@@ -17,7 +17,8 @@ import pytest
 import minigrad as mg
 import minigrad.nn.functional as F
 from minigrad import _fakegpu as fg
-from minigrad import backend, kernels
+from minigrad import backend
+from minigrad.compute.fast import kernels
 
 
 @pytest.fixture
@@ -380,7 +381,7 @@ def test_training_loop_on_the_gpu_matches_the_cpu(fake_gpu, opt_cls, kw):
     with kernels.use("numpy"), mg.backends.conv.use("im2col"):
         cpu_model, cpu_losses = _train("cpu", opt_cls, **kw)
     gpu_model, gpu_losses = _train("cuda", opt_cls, **kw)
-    # Adam's CPU update is minigrad.kernels' fused one-pass formula (even its NumPy twin); the GPU runs the
+    # Adam's CPU update is minigrad.compute.fast.kernels' fused one-pass formula (even its NumPy twin); the GPU runs the
     # array-module code in optim/adam.py: same maths, float32 roundings in another order
     rtol = 1e-5 if opt_cls in (mg.optim.Adam, mg.optim.AdamW) else 0
     np.testing.assert_allclose(gpu_losses, cpu_losses, rtol=rtol, atol=0)

@@ -1,4 +1,4 @@
-"""minigrad.kernels: every numba kernel agrees with its NumPy reference, and the references agree with torch."""
+"""minigrad.compute.fast.kernels: each numba kernel agrees with its NumPy twin, and the twins agree with torch."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minigrad import kernels
-from minigrad.kernels import cpu
+from minigrad.compute.fast import kernels
+from minigrad.compute.fast.kernels import cpu
 
 needs_numba = pytest.mark.skipif(not cpu.HAVE_NUMBA, reason="numba is not installed")
 DTYPES = [np.float32, np.float64]
@@ -358,7 +358,7 @@ def test_non_numpy_arrays_are_declined():
 @pytest.mark.parametrize("value,expected", [("numpy", "numpy"), ("NumPy", "numpy")])
 def test_environment_variable_selects_backend(value, expected):
     env = dict(os.environ, MINIGRAD_KERNELS=value)
-    code = "import minigrad.kernels as k; print(k.get_backend())"
+    code = "import minigrad.compute.fast.kernels as k; print(k.get_backend())"
     res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=_root())
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == expected
@@ -367,7 +367,11 @@ def test_environment_variable_selects_backend(value, expected):
 def test_environment_variable_rejects_unknown_backend():
     env = dict(os.environ, MINIGRAD_KERNELS="cuda-magic")
     res = subprocess.run(
-        [sys.executable, "-c", "import minigrad.kernels"], env=env, capture_output=True, text=True, cwd=_root()
+        [sys.executable, "-c", "import minigrad.compute.fast.kernels"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=_root(),
     )
     assert res.returncode != 0 and "MINIGRAD_KERNELS" in res.stderr
 

@@ -1,4 +1,4 @@
-"""minigrad.parallel: the thread pool that convolution blocks and long element-wise passes share."""
+"""minigrad.compute.fast.parallel: the thread pool that convolution blocks and long element-wise passes share."""
 
 import threading
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad import parallel
 from minigrad.backend import memory_order
+from minigrad.compute.fast import parallel
 from minigrad.ops import conv as conv_mod
 
 
@@ -144,7 +144,7 @@ def _channels_last(rng, n, c, length, dtype=np.float32):
 
 @pytest.mark.parametrize("n_threads", [1, 2, 3])
 def test_long_arithmetic_on_threads_matches_numpy_bit_for_bit_and_keeps_the_layout(n_threads, threads):
-    from minigrad.ops.elementwise import _ufunc
+    from minigrad.compute.fast.arrays import _ufunc
 
     threads(n_threads)
     rng = np.random.default_rng(3)
@@ -185,8 +185,8 @@ def test_long_sums_on_threads_give_the_one_thread_result(keepdim, threads):
 
 
 def test_relu_kernels_in_chunks_on_threads_match_the_numpy_twins(threads):
-    from minigrad import kernels
-    from minigrad.kernels import cpu
+    from minigrad.compute.fast import kernels
+    from minigrad.compute.fast.kernels import cpu
 
     if not kernels.available():
         pytest.skip("numba is not installed")

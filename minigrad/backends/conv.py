@@ -2,7 +2,7 @@
 
 ``algorithm`` is read at every call, so it can be set at any time (or for a block with ``use``):
 
-* ``"auto"`` (the default): Winograd (:mod:`minigrad.ops.winograd`) for float32 on the CPU, where it
+* ``"auto"`` (the default): Winograd (:mod:`minigrad.compute.fast.winograd`) for float32 on the CPU, where it
   applies (stride 1, dilation 1, groups 1, 2 to 7 taps); im2col otherwise, and always for float64,
   whose results then stay within ~1e-16 of the exact answer, as gradient checks and parity expect.
 * ``"winograd"``: Winograd for float64 too (wherever it applies).

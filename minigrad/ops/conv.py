@@ -28,11 +28,11 @@ block's columns (cheap, in cache) and computes, per block,
     grad_cols    = grad_block @ W'.T          (rows, K*C)  -> col2im -> grad of the input rows
 
 col2im undoes im2col by adding each tap's slice back at its shifted rows; the compiled kernel of
-:mod:`minigrad.kernels` does it in one pass when it applies. Neighbouring blocks of one long sample
+:mod:`minigrad.compute.fast.kernels` does it in one pass when it applies. Neighbouring blocks of one long sample
 share a few input rows (the kernel's halo); their gradients are added, not overwritten.
 
 Winograd instead of im2col: a float32 convolution with stride 1, dilation 1, groups 1 and 2 to 7 taps
-computes its forward and both gradients with :mod:`minigrad.ops.winograd` (fewer multiplications, a
+computes its forward and both gradients with :mod:`minigrad.compute.fast.winograd` (fewer multiplications, a
 little more rounding), in blocks of tiles the same way.
 ``minigrad.backends.conv.algorithm`` chooses (see :mod:`minigrad.backends.conv`).
 """
@@ -44,11 +44,11 @@ import numbers
 import numpy as np
 
 from .. import amp as _amp
-from .. import backend, kernels, parallel
+from .. import backend
 from ..autograd.graph import Op
 from ..backends import conv as _settings
+from ..compute.fast import kernels, parallel, winograd
 from ..tensor import Tensor
-from . import winograd
 from ._util import check_same_device
 from .reduce import accurate_sum
 
@@ -106,7 +106,7 @@ def _blocks(n: int, l_out: int, row_bytes: int, budget):
 
 
 def _split(blocks: list, n: int) -> list:
-    """``blocks`` cut into at most ``n`` runs of near-equal length for :func:`minigrad.parallel.run`.
+    """``blocks`` cut into at most ``n`` runs of near-equal length for :func:`minigrad.compute.fast.parallel.run`.
 
     A run starts at a sample's first block (``l0 == 0``): the row blocks of one long sample stay in one
     run, because their backward adds up the halo rows they share, in order.
@@ -123,7 +123,7 @@ def _split(blocks: list, n: int) -> list:
 
 def _run_blocks(xp, work, blocks):
     """``work(run)`` over runs of blocks: on the CPU the runs go to minigrad's threads (BLAS then uses
-    one thread per run: see :mod:`minigrad.parallel`); on the GPU there is one block, run here."""
+    one thread per run: see :mod:`minigrad.compute.fast.parallel`); on the GPU there is one block, run here."""
     if xp is not np:
         return [work(blocks)]
     return parallel.run(work, _split(blocks, parallel.get_num_threads()))
@@ -280,7 +280,7 @@ class Conv1d(Op):
         out = out.transpose(0, 2, 1)
         return out[0] if self.unbatched else out
 
-    # ---- Winograd (see minigrad.ops.winograd): float32 stride-1 convolutions on the CPU, forward and backward
+    # ---- Winograd (see minigrad.compute.fast.winograd): float32 stride-1 convolutions on the CPU, forward and backward
     def _winograd(self, xp, dtype, k) -> bool:
         algo = _settings.current()
         if algo == "im2col" or xp is not np or (self.stride, self.dilation, self.groups) != (1, 1, 1):

@@ -12,15 +12,14 @@ overflow (sigmoid uses ``exp(-|x|)``, softplus uses ``logaddexp``).
 
 from __future__ import annotations
 
-import operator
-
-import numpy as np
-
-from .. import backend, kernels, parallel
+from .. import backend
 from .. import dtypes as _dt
 from ..autograd.graph import Op
+from ..compute import B
+from ..compute.fast import kernels
 from ..tensor import Tensor
 from ._util import apply_binary, as_tensor_like, cast, check_same_device, operands
+from .registry import declare, exports
 
 xp_of = backend.get_array_module
 
@@ -84,43 +83,6 @@ __all__ = [
 
 
 # ------------------------------------------------------------------ arithmetic
-def _slab(x, nd: int, i: int, j: int):
-    """Rows ``i..j`` of ``x``'s leading axis once ``x`` is broadcast to ``nd`` dims (all of ``x`` when
-    it broadcasts along that axis)."""
-    return x if x.ndim < nd or x.shape[0] == 1 else x[i:j]
-
-
-_OPERATOR = {"add": operator.add, "subtract": operator.sub, "multiply": operator.mul, "true_divide": operator.truediv}
-
-
-def _ufunc(name: str, a, b, like=None):
-    """``a <op> b`` for the arithmetic ufunc ``name``, the result laid out in memory like ``like``
-    (default: the operand of the result's shape, as NumPy does).
-
-    Long NumPy operands are computed in slabs of the leading axis, one per thread (:mod:`minigrad.parallel`).
-    A layout that follows the input matters too: a gradient laid out like its input (a convolution's
-    channels-last output, say) keeps the next backward steps on same-layout operands.
-    """
-    if a.size < kernels.SMALL and b.size < kernels.SMALL:
-        return _OPERATOR[name](a, b)  # small: neither threads nor layout pay for deciding about them
-    xp = xp_of(a)
-    fn = getattr(xp, name)
-    shape = a.shape if a.shape == b.shape else np.broadcast_shapes(a.shape, b.shape)
-    if like is None or like.shape != shape:
-        like = a if a.shape == shape else b if b.shape == shape else None
-    if not (type(a) is np.ndarray and type(b) is np.ndarray and parallel.worth_it(max(a.size, b.size))):
-        if like is None or (like.flags.c_contiguous and a.flags.c_contiguous and b.flags.c_contiguous):
-            return fn(a, b)  # NumPy's own choice is the one asked for
-        return fn(a, b, out=xp.empty_like(like, dtype=xp.result_type(a, b)))
-    dtype = np.result_type(a, b)
-    out = np.empty(shape, dtype) if like is None else np.empty_like(like, dtype=dtype)
-    if not shape or shape[0] < 2:
-        return fn(a, b, out=out)
-    nd = len(shape)
-    parallel.rows(lambda i, j: fn(_slab(a, nd, i, j), _slab(b, nd, i, j), out=out[i:j]), shape[0])
-    return out
-
-
 class Add(Op):
     """``a + alpha * b``; ``alpha`` is a number kept on the op, so (as in torch) backward saves nothing."""
 
@@ -128,7 +90,7 @@ class Add(Op):
     alpha = 1  # set on the node by add(..., alpha=); the class default keeps plain ``a + b`` free of an __init__
 
     def forward(self, a, b):
-        return _ufunc("add", a, b if self.alpha == 1 else b * self.alpha)
+        return B.add(a, b if self.alpha == 1 else b * self.alpha)
 
     def backward(self, grad):
         return grad, (grad if self.alpha == 1 else grad * self.alpha)
@@ -141,15 +103,10 @@ class Sub(Op):
     alpha = 1
 
     def forward(self, a, b):
-        return _ufunc("subtract", a, b if self.alpha == 1 else b * self.alpha)
+        return B.sub(a, b if self.alpha == 1 else b * self.alpha)
 
     def backward(self, grad):
         return grad, (-grad if self.alpha == 1 else grad * -self.alpha)
-
-
-def _product_like(grad, factor, like):
-    """``grad * factor``, laid out in memory like ``like`` when that has the gradient's shape (see :func:`_ufunc`)."""
-    return _ufunc("multiply", grad, factor, like)
 
 
 class Mul(Op):
@@ -157,14 +114,12 @@ class Mul(Op):
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        return _ufunc("multiply", a, b)
+        return B.mul(a, b)
 
     def backward(self, grad):
         ga, gb = self.needs_input_grad
-        return (
-            (_product_like(grad, self.b, self.a) if ga else None),
-            (_product_like(grad, self.a, self.b) if gb else None),
-        )
+        # d(a*b)/da = b, d(a*b)/db = a; mul_like lays each gradient out in memory like its input
+        return (B.mul_like(grad, self.b, self.a) if ga else None), (B.mul_like(grad, self.a, self.b) if gb else None)
 
 
 class Div(Op):
@@ -172,7 +127,7 @@ class Div(Op):
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        return _ufunc("true_divide", a, b)
+        return B.div(a, b)
 
     def backward(self, grad):
         ga, gb = self.needs_input_grad
@@ -284,12 +239,16 @@ def _with_alpha(op_cls, alpha):
     return make
 
 
+@declare(dunders=("__add__",), rdunders=("__radd__",))
 def add(input, other, *, alpha=1):
+    """``input + alpha * other``, broadcast, with torch's type promotion."""
     a, b, alpha = _scaled_operands("add", input, other, alpha)
     return apply_binary(_with_alpha(Add, alpha), "add", a, b)
 
 
+@declare(dunders=("__sub__",), rdunders=("__rsub__",), aliases=("subtract",))
 def sub(input, other, *, alpha=1):
+    """``input - alpha * other``, broadcast, with torch's type promotion."""
     if _is_bool(input) or _is_bool(other):
         raise RuntimeError(
             "sub: subtraction with a bool tensor is not supported; to invert a mask use ~ or "
@@ -299,7 +258,9 @@ def sub(input, other, *, alpha=1):
     return apply_binary(_with_alpha(Sub, alpha), "sub", a, b)
 
 
+@declare(dunders=("__mul__",), rdunders=("__rmul__",), aliases=("multiply",))
 def mul(input, other):
+    """``input * other``, broadcast, with torch's type promotion."""
     a, b = operands("mul", input, other)
     return apply_binary(Mul, "mul", a, b)
 
@@ -1213,3 +1174,6 @@ def masked_fill(input, mask, value):
             f"masked_fill: mask of shape {tuple(mask.shape)} cannot be broadcast to input of shape {tuple(x.shape)}"
         ) from e
     return out
+
+
+__all__ = sorted(set(__all__) | set(exports(__name__)))

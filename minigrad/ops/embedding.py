@@ -4,15 +4,16 @@ Forward picks rows of the table: ``out[..., :] = weight[indices[...], :]``. Back
 every upstream row back into the row it came from. The same index can appear many times in a
 batch (think of the padding token), so ``grad_weight[indices] += grad`` is wrong: NumPy's
 fancy-index assignment keeps only *one* of the repeated writes. A real scatter-add
-(``xp.add.at``, or a compiled loop from :mod:`minigrad.kernels` when one is available) sums them all.
+(``xp.add.at``, or a compiled loop from :mod:`minigrad.compute.fast.kernels` when one is available) sums them all.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .. import backend, parallel
+from .. import backend
 from ..autograd.graph import Op
+from ..compute.fast import parallel
 from ..tensor import Tensor
 
 __all__ = ["embedding"]
@@ -33,9 +34,9 @@ def scatter_add_rows(indices, grad2d, num_embeddings: int, padding_idx=None):
 
 
 def _scatter_add(indices, grad2d, num_embeddings, padding_idx):
-    """Use a compiled kernel when minigrad.kernels provides one for these arrays, else the reference."""
+    """Use a compiled kernel when minigrad.compute.fast.kernels provides one for these arrays, else the reference."""
     try:
-        from .. import kernels
+        from ..compute.fast import kernels
     except ImportError:
         kernels = None
     fn = getattr(kernels, "embedding_backward", None) if kernels is not None else None

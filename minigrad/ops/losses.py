@@ -20,8 +20,9 @@ import warnings
 import numpy as np
 
 from .. import amp as _amp
-from .. import backend, parallel
+from .. import backend
 from ..autograd.graph import Op
+from ..compute.fast import parallel
 from ..tensor import Tensor
 from ._util import check_same_device, operands
 from .reduce import float16_math_in_float32

@@ -14,9 +14,10 @@ from collections import namedtuple
 import numpy as np
 
 from .. import amp as _amp
-from .. import backend, kernels, parallel
+from .. import backend
 from .. import dtypes as _dt
 from ..autograd.graph import Op
+from ..compute.fast import kernels, parallel
 from ..tensor import Tensor
 from ._util import normalize_dim, normalize_dims
 
@@ -243,7 +244,10 @@ def _is_half(a) -> bool:
 
 
 def _any_half(arrays) -> bool:
-    return any(a.dtype.char == "e" for a in arrays)
+    for a in arrays:  # noqa: SIM110  (this module's own any() shadows the builtin)
+        if a.dtype.char == "e":
+            return True
+    return False
 
 
 def _overflow_ok(xp):

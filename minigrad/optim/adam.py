@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .. import backend, kernels
+from .. import backend
+from ..compute.fast import kernels
 from ..tensor import Tensor
 from .optimizer import Optimizer
 
@@ -43,7 +44,7 @@ def _adam_update(
     This is the one function to replace by a fused numba/CuPy kernel: everything it touches is an array
     of the parameter's shape, and the scalars are Python floats.
     """
-    # the compiled one-pass version (minigrad.kernels) when it applies; None means "not handled here"
+    # the compiled one-pass version (minigrad.compute.fast.kernels) when it applies; None means "not handled here"
     if kernels.adam_update(
         param,
         grad,

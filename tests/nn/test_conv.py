@@ -44,7 +44,7 @@ def conv_case(draw):
     return x, w, b, dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
 
 
-# float32 stride-1 convolutions take Winograd (minigrad.ops.winograd), whose rounding error is relative
+# float32 stride-1 convolutions take Winograd (minigrad.compute.fast.winograd), whose rounding error is relative
 # to the largest output, not to each entry: ~2e-6 of it against im2col's ~4e-7. So float32 comparisons
 # allow an absolute error of F32_ATOL (the outputs here are at most ~10 in size).
 F32_ATOL = 2e-5

@@ -1,4 +1,4 @@
-"""Winograd convolutions (minigrad.ops.winograd): the matrices, the kernels, the op against torch, the switch."""
+"""Winograd convolutions (minigrad.compute.fast.winograd): matrices, kernels, the op against torch, the switch."""
 
 import os
 import subprocess
@@ -12,10 +12,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import minigrad as mg
-from minigrad import kernels
-from minigrad.kernels import cpu
+from minigrad.compute.fast import kernels, winograd
+from minigrad.compute.fast.kernels import cpu
 from minigrad.ops import conv as conv_mod
-from minigrad.ops import winograd
 from tests.opcheck import compare
 
 KS = list(range(2, winograd.ALPHA))  # every filter size Winograd takes

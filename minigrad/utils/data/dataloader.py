@@ -7,23 +7,44 @@ For a map-style dataset each batch is made in three steps:
 2. the loader fetches the samples, ``[dataset[i] for i in indices]``;
 3. ``collate_fn`` turns that list into a batch (by default: stack tensors, see :mod:`._collate`).
 
-``num_workers > 0`` is accepted for compatibility with course code, but minigrad loads batches in the main
-process, one after the other, exactly as with ``num_workers=0`` (so ``worker_init_fn`` is never called and
-:func:`get_worker_info` returns None). ``pin_memory`` is accepted and does nothing.
+An :class:`IterableDataset` has no indices: the loader takes the next ``batch_size`` samples of its stream.
+
+With ``num_workers=0`` the main process does all three steps, batch after batch (:mod:`._iterators`). With
+``num_workers > 0``, steps 2 and 3 run in that many worker processes, ``prefetch_factor`` batches ahead
+each, and the batches still come out in the sampler's order (:mod:`._multiprocess_iter`, :mod:`._worker`).
+``pin_memory`` is accepted and does nothing.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import warnings
+from math import ceil
+
 from ._collate import default_collate, default_convert
+from ._iterators import SingleProcessIter
+from ._multiprocess_iter import MultiProcessIter
+from ._worker import get_worker_info
 from .dataset import IterableDataset
-from .sampler import BatchSampler, RandomSampler, SequentialSampler
+from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
 __all__ = ["DataLoader", "get_worker_info"]
 
 
-def get_worker_info():
-    """Information about the current loader worker; always None, since minigrad loads in the main process."""
-    return None
+class _InfiniteConstantSampler(Sampler):
+    """``None`` forever: the "indices" of an iterable dataset, one per sample to take from its stream."""
+
+    def __iter__(self):
+        while True:
+            yield None
+
+
+def _usable_cpus() -> int | None:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count()
 
 
 class DataLoader:
@@ -36,8 +57,17 @@ class DataLoader:
             ``minigrad.manual_seed`` makes the orders reproducible).
         sampler / batch_sampler: custom index orders (mutually exclusive with ``shuffle``, and
             ``batch_sampler`` with ``batch_size``/``drop_last``).
-        collate_fn: list of samples -> batch; e.g. one that pads sequences to the batch's longest.
-        drop_last: drop the last, incomplete batch.
+        num_workers: worker processes that fetch and collate batches (0: the main process does it).
+        collate_fn: list of samples -> batch; e.g. one that pads sequences to the batch's longest. With
+            workers it runs in the workers.
+        drop_last: drop the last, incomplete batch (with an iterable dataset: each worker's last one).
+        timeout: seconds to wait for a worker's batch before a RuntimeError (0: wait for ever).
+        worker_init_fn: called as ``worker_init_fn(worker_id)`` in each worker, after it is seeded.
+        multiprocessing_context: a start method name ('fork', 'spawn', 'forkserver') or context.
+        generator: draws the shuffled orders and the workers' base seed.
+        prefetch_factor: batches each worker prepares ahead (default 2 with workers).
+        persistent_workers: keep the workers (and their dataset copies) alive from one epoch to the next.
+        in_order: with workers, hand out batches in the sampler's order (False: as soon as they are ready).
     """
 
     _frozen = ("batch_size", "batch_sampler", "sampler", "drop_last", "dataset", "persistent_workers")
@@ -63,35 +93,12 @@ class DataLoader:
         pin_memory_device="",
         in_order=True,
     ):
-        if num_workers < 0:
-            raise ValueError("num_workers option should be non-negative; use num_workers=0 to disable multiprocessing.")
-        if timeout < 0:
-            raise ValueError("timeout option should be non-negative")
-        if num_workers == 0 and prefetch_factor is not None:
-            raise ValueError(
-                "prefetch_factor option could only be specified in multiprocessing. let num_workers > 0 "
-                "to enable multiprocessing, otherwise set prefetch_factor to None."
-            )
-        if prefetch_factor is not None and prefetch_factor < 0:
-            raise ValueError("prefetch_factor option should be non-negative")
-        if persistent_workers and num_workers == 0:
-            raise ValueError("persistent_workers option needs num_workers > 0")
-
+        prefetch_factor = self._check_worker_options(num_workers, timeout, prefetch_factor, persistent_workers)
+        self.num_workers = num_workers
+        self.multiprocessing_context = multiprocessing_context  # checked now, as torch (needs num_workers)
         self._is_iterable = isinstance(dataset, IterableDataset)
         if self._is_iterable:
-            if shuffle not in (None, False):
-                raise ValueError(
-                    f"DataLoader with IterableDataset: expected unspecified shuffle option, but got shuffle={shuffle}"
-                )
-            if sampler is not None:
-                raise ValueError(
-                    f"DataLoader with IterableDataset: expected unspecified sampler option, but got sampler={sampler}"
-                )
-            if batch_sampler is not None:
-                raise ValueError(
-                    f"DataLoader with IterableDataset: expected unspecified batch_sampler option, but "
-                    f"got batch_sampler={batch_sampler}"
-                )
+            self._check_iterable_options(shuffle, sampler, batch_sampler)
         else:
             shuffle = bool(shuffle)
         if sampler is not None and shuffle:
@@ -105,30 +112,108 @@ class DataLoader:
         elif batch_size is None and drop_last:
             raise ValueError("batch_size=None option disables auto-batching and is mutually exclusive with drop_last")
 
-        if sampler is None and not self._is_iterable:
-            sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
-        if batch_size is not None and batch_sampler is None and not self._is_iterable:
+        if sampler is None:
+            if self._is_iterable:
+                sampler = _InfiniteConstantSampler()
+            else:
+                sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
+        if batch_size is not None and batch_sampler is None:
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)
         if collate_fn is None:
-            collate_fn = default_collate if (batch_size is not None or batch_sampler is not None) else default_convert
+            collate_fn = default_collate if batch_sampler is not None else default_convert
 
         self.dataset = dataset
         self.batch_size = batch_size
         self.drop_last = drop_last
         self.sampler = sampler
         self.batch_sampler = batch_sampler
-        self.num_workers = num_workers
         self.collate_fn = collate_fn
         self.pin_memory = pin_memory
         self.timeout = timeout
         self.worker_init_fn = worker_init_fn
-        self.multiprocessing_context = multiprocessing_context
         self.generator = generator
         self.prefetch_factor = prefetch_factor
         self.persistent_workers = persistent_workers
         self.pin_memory_device = pin_memory_device
         self.in_order = in_order
+        self._reported_dataset_len = None  # len(dataset) of an iterable dataset, once len(loader) asked it
+        self._iterator = None  # the epoch iterator kept with persistent_workers
         self._initialized = True
+        self._warn_if_too_many_workers()
+
+    @staticmethod
+    def _check_worker_options(num_workers, timeout, prefetch_factor, persistent_workers):
+        """torch's checks of the worker options; returns prefetch_factor with its default filled in."""
+        if num_workers < 0:
+            raise ValueError("num_workers option should be non-negative; use num_workers=0 to disable multiprocessing.")
+        if timeout < 0:
+            raise ValueError("timeout option should be non-negative")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError(
+                "prefetch_factor option could only be specified in multiprocessing. let num_workers > 0 "
+                "to enable multiprocessing, otherwise set prefetch_factor to None."
+            )
+        if num_workers > 0 and prefetch_factor is None:
+            prefetch_factor = 2
+        elif prefetch_factor is not None and prefetch_factor < 0:
+            raise ValueError("prefetch_factor option should be non-negative")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("persistent_workers option needs num_workers > 0")
+        return prefetch_factor
+
+    @staticmethod
+    def _check_iterable_options(shuffle, sampler, batch_sampler):
+        """An iterable dataset decides its own order: shuffle and samplers do not apply (torch's errors)."""
+        if shuffle not in (None, False):
+            raise ValueError(
+                f"DataLoader with IterableDataset: expected unspecified shuffle option, but got shuffle={shuffle}"
+            )
+        if sampler is not None:
+            raise ValueError(
+                f"DataLoader with IterableDataset: expected unspecified sampler option, but got sampler={sampler}"
+            )
+        if batch_sampler is not None:
+            raise ValueError(
+                f"DataLoader with IterableDataset: expected unspecified batch_sampler option, but "
+                f"got batch_sampler={batch_sampler}"
+            )
+
+    @property
+    def multiprocessing_context(self):
+        return self._multiprocessing_context
+
+    @multiprocessing_context.setter
+    def multiprocessing_context(self, context) -> None:
+        if context is not None:
+            if self.num_workers == 0:
+                raise ValueError(
+                    "multiprocessing_context can only be used with multi-process loading (num_workers > 0), "
+                    f"but got num_workers={self.num_workers}"
+                )
+            if isinstance(context, str):
+                methods = multiprocessing.get_all_start_methods()
+                if context not in methods:
+                    raise ValueError(
+                        f"multiprocessing_context option should specify a valid start method in {methods!r}, "
+                        f"but got multiprocessing_context={context!r}"
+                    )
+                context = multiprocessing.get_context(context)
+            if not isinstance(context, multiprocessing.context.BaseContext):
+                raise TypeError(
+                    "multiprocessing_context option should be a valid context object or a string specifying "
+                    f"the start method, but got multiprocessing_context={context}"
+                )
+        self._multiprocessing_context = context
+
+    def _warn_if_too_many_workers(self) -> None:
+        cpus = _usable_cpus()
+        if self.num_workers and (cpus is None or self.num_workers > cpus):
+            warnings.warn(
+                f"This DataLoader will create {self.num_workers} worker processes in total, more than the "
+                f"{cpus} CPUs this process may use; excessive worker creation might get DataLoader running slow "
+                "or even freeze, lower the worker number to avoid potential slowness/freeze if necessary.",
+                stacklevel=3,
+            )
 
     def __setattr__(self, name, value):
         if getattr(self, "_initialized", False) and name in self._frozen:
@@ -137,59 +222,30 @@ class DataLoader:
 
     @property
     def _auto_collation(self) -> bool:
-        return self.batch_sampler is not None or (self._is_iterable and self.batch_size is not None)
+        return self.batch_sampler is not None
+
+    @property
+    def _index_sampler(self):
+        """What the epoch iterator draws: lists of indices (batch sampler) or single indices (sampler)."""
+        return self.batch_sampler if self._auto_collation else self.sampler
 
     def __iter__(self):
-        return _LoaderIter(self, self._iter_iterable() if self._is_iterable else self._iter_map())
-
-    def _iter_map(self):
-        dataset, collate_fn = self.dataset, self.collate_fn
-        getitems = getattr(dataset, "__getitems__", None)
-        if self.batch_sampler is not None:
-            for indices in self.batch_sampler:
-                samples = getitems(indices) if callable(getitems) else [dataset[i] for i in indices]
-                yield collate_fn(samples)
+        if self.num_workers == 0:
+            return SingleProcessIter(self)
+        if not self.persistent_workers:
+            return MultiProcessIter(self)
+        if self._iterator is None or self._iterator._closed:
+            self._iterator = MultiProcessIter(self)
         else:
-            for i in self.sampler:
-                yield collate_fn(dataset[i])
-
-    def _iter_iterable(self):
-        collate_fn = self.collate_fn
-        if self.batch_size is None:
-            for sample in self.dataset:
-                yield collate_fn(sample)
-            return
-        batch = []
-        for sample in self.dataset:
-            batch.append(sample)
-            if len(batch) == self.batch_size:
-                yield collate_fn(batch)
-                batch = []
-        if batch and not self.drop_last:
-            yield collate_fn(batch)
+            self._iterator._reset(self)
+        return self._iterator
 
     def __len__(self) -> int:
-        if self._is_iterable:
-            n = len(self.dataset)
-            if self.batch_size is not None:
-                n = n // self.batch_size if self.drop_last else -(-n // self.batch_size)
-            return n
-        if self.batch_sampler is not None:
-            return len(self.batch_sampler)
-        return len(self.sampler)
-
-
-class _LoaderIter:
-    """The iterator of one epoch (supports ``len`` like torch's)."""
-
-    def __init__(self, loader, gen):
-        self._loader, self._gen = loader, gen
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        return next(self._gen)
-
-    def __len__(self) -> int:
-        return len(self._loader)
+        if not self._is_iterable:
+            return len(self._index_sampler)
+        # an iterable dataset's len is its own claim (torch trusts it, workers or not); kept to warn when an
+        # epoch yields more than that
+        n = self._reported_dataset_len = len(self.dataset)
+        if self.batch_size is not None:
+            n = n // self.batch_size if self.drop_last else ceil(n / self.batch_size)
+        return n

@@ -4,7 +4,8 @@ Which implementation runs is a switch:
 
 * the environment variable ``MINIGRAD_KERNELS=numba`` (the default when numba is installed) or
   ``MINIGRAD_KERNELS=numpy`` (plain NumPy everywhere: easier to step through in a debugger);
-* at run time, ``minigrad.kernels.set_backend("numpy")`` or, for a block, ``with minigrad.kernels.use("numpy"):``.
+* at run time, ``minigrad.config.kernels = "numpy"`` or, for a block,
+  ``with minigrad.config.using(kernels="numpy"):``.
 
 The functions below take raw arrays. They only handle NumPy arrays: for anything else (CuPy arrays
 on a GPU) they return ``None`` and the calling op uses its own array-module code instead. Ops call them
@@ -27,7 +28,7 @@ import time
 
 import numpy as np
 
-from .. import backend
+from .... import backend
 from . import cpu
 
 __all__ = [
@@ -59,9 +60,11 @@ def available() -> bool:
 def _check(name: str) -> str:
     name = str(name).strip().lower()
     if name not in BACKENDS:
-        raise ValueError(f"minigrad.kernels: unknown backend {name!r}; choose one of {BACKENDS}")
+        raise ValueError(f"minigrad.compute.fast.kernels: unknown backend {name!r}; choose one of {BACKENDS}")
     if name == "numba" and not cpu.HAVE_NUMBA:
-        raise RuntimeError("minigrad.kernels: the 'numba' backend needs numba installed (pip install numba)")
+        raise RuntimeError(
+            "minigrad.compute.fast.kernels: the 'numba' backend needs numba installed (pip install numba)"
+        )
     return name
 
 
@@ -274,7 +277,7 @@ def col2im(cols, padded_length: int, stride: int = 1, dilation: int = 1, out=Non
 
 
 def winograd_input(x, bt, m: int, row0: int, out):
-    """Winograd input transform of a block (see :mod:`minigrad.ops.winograd`): ``x`` (b, rows, C) and
+    """Winograd input transform of a block (see :mod:`minigrad.compute.fast.winograd`): ``x`` (b, rows, C) and
     ``out`` (a, b, T, C) C-contiguous of one float dtype, ``bt`` (a, w) of that dtype. Tile ``t`` reads
     rows ``row0 + t*m .. row0 + t*m + w`` of each signal, zeros outside it. None for non-NumPy arrays."""
     if not _host(x, bt, out):
@@ -286,7 +289,7 @@ def winograd_input(x, bt, m: int, row0: int, out):
 
 
 def winograd_output(prods, at, bias, out):
-    """Winograd output transform (see :mod:`minigrad.ops.winograd`): ``prods`` (a, b, T, C_out) -> ``out``
+    """Winograd output transform (see :mod:`minigrad.compute.fast.winograd`): ``prods`` (a, b, T, C_out) -> ``out``
     (b, ell, C_out), ``ell <= T * m`` for ``at`` (m, a); ``bias`` (C_out,) or None is added last. All
     C-contiguous, one float dtype. Returns True when every value written is finite, False otherwise;
     None for non-NumPy arrays."""

@@ -8,8 +8,8 @@ and then a product; Adam's update walks the parameters about ten times). A numba
 whole thing in one pass with no temporaries.
 
 Every ``*_numba`` function here has a ``*_numpy`` twin with the same signature and meaning; the
-dispatcher in :mod:`minigrad.kernels` picks one (``MINIGRAD_KERNELS=numba|numpy`` or
-``minigrad.kernels.set_backend``) and ``tests/test_kernels.py`` checks that both agree.
+dispatcher in :mod:`minigrad.compute.fast.kernels` picks one (``MINIGRAD_KERNELS=numba|numpy`` or
+``minigrad.compute.fast.kernels.set_backend``) and ``tests/test_kernels.py`` checks that both agree.
 
 All functions take and return NumPy arrays (never Tensors). ``cache=True`` stores the compiled
 machine code next to this file, so only the very first run on a machine pays the compile time.
@@ -47,7 +47,7 @@ def _njit(**options):
 
 def _flat_pass(loop, out, *arrays):
     """``loop(*flat inputs, flat out)`` over C-contiguous arrays of one shape, a chunk per thread when long
-    (:mod:`minigrad.parallel`)."""
+    (:mod:`minigrad.compute.fast.parallel`)."""
     flats = [a.reshape(-1) for a in arrays] + [out.reshape(-1)]
     if parallel.worth_it(out.size):
         parallel.rows(lambda i, j: loop(*[f[i:j] for f in flats]), out.size)

@@ -1,0 +1,204 @@
+"""One declaration per op: everything else a user calls is generated from it.
+
+An op family declares each public function once, beside its ``Op`` class::
+
+    @declare(method=True, inplace=True, dunders=("__mul__",), rdunders=("__rmul__",), aliases=("multiply",))
+    def mul(input, other):
+        ...
+
+From that declaration come the function in its module's ``__all__`` (and so ``minigrad.mul``), the
+``Tensor`` method, the in-place variant (``mul_``, function and method), the ``nn.functional`` export,
+Python's operators, the autocast policy, and the entry the coverage report and the torch-namespace test
+read. Nothing about an op is written in a second place.
+
+``autocast``: ``"lower"`` casts floating inputs to the autocast dtype (matrix products, convolutions);
+``"float32"`` computes float16 inputs in float32 (reductions, losses, norms); None leaves them alone.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+from dataclasses import dataclass, field
+
+from .. import amp as _amp
+from ..tensor import Tensor
+
+__all__ = ["declare", "Declaration", "REGISTRY", "exports", "functional_names"]
+
+
+@dataclass
+class Declaration:
+    """What one public op function is, and where it appears."""
+
+    name: str
+    fn: object  # the public function (with its autocast policy applied)
+    module: str
+    method: str | None = None  # the Tensor method's name
+    inplace: str | None = None  # the in-place variant's name (function and method)
+    functional: bool = False  # also exported as nn.functional.<name>
+    top_level: bool = True  # exported as minigrad.<name>
+    autocast: str | None = None
+    aliases: tuple = ()
+    dunders: tuple = ()
+    rdunders: tuple = ()
+    keep_input: bool = True  # the in-place variant copies the old values (the op's backward reads its input)
+    extras: dict = field(default_factory=dict)
+
+
+REGISTRY: dict[str, Declaration] = {}
+_BY_MODULE: dict[str, list] = {}
+
+
+def declare(
+    fn=None,
+    *,
+    name: str | None = None,
+    method: bool | str = True,
+    inplace: bool | str = False,
+    functional: bool = False,
+    top_level: bool = True,
+    autocast: str | None = None,
+    aliases: tuple = (),
+    method_aliases: tuple = (),
+    dunders: tuple = (),
+    rdunders: tuple = (),
+    keep_input: bool = True,
+):
+    """Register ``fn`` as a public op (usable bare, ``@declare``, or with options, ``@declare(...)``)."""
+
+    def register(fn):
+        d = Declaration(
+            name=name or fn.__name__,
+            fn=_with_autocast(fn, autocast),
+            module=fn.__module__,
+            method=(fn.__name__ if method is True else method) or None,
+            inplace=((name or fn.__name__) + "_" if inplace is True else inplace) or None,
+            functional=functional,
+            top_level=top_level,
+            autocast=autocast,
+            aliases=tuple(aliases),
+            dunders=tuple(dunders),
+            rdunders=tuple(rdunders),
+            keep_input=keep_input,
+        )
+        _add(d)
+        for alias in aliases:  # another public name for the same function, as torch has (multiply = mul)
+            _add(Declaration(alias, d.fn, d.module, method=alias if d.method else None, top_level=top_level))
+            sys.modules[d.module].__dict__.setdefault(alias, d.fn)
+        for alias in method_aliases:
+            setattr(Tensor, alias, _method(d.fn, alias))
+        _attach(d)
+        return d.fn
+
+    if fn is not None:
+        return register(fn)
+    return register
+
+
+def declare_inplace(fn=None, *, name: str | None = None, method: bool = True):
+    """Register a hand-written in-place function (``add_``): a top-level name and a Tensor method."""
+
+    def register(fn):
+        d = Declaration(name or fn.__name__, fn, fn.__module__, method=(name or fn.__name__) if method else None)
+        _add(d)
+        _attach(d)
+        return fn
+
+    return register(fn) if fn is not None else register
+
+
+def _add(d: Declaration) -> None:
+    if d.name in REGISTRY and REGISTRY[d.name].fn is not d.fn:
+        raise RuntimeError(f"minigrad.ops: {d.name!r} is declared twice ({REGISTRY[d.name].module} and {d.module})")
+    REGISTRY[d.name] = d
+    _BY_MODULE.setdefault(d.module, []).append(d.name)
+
+
+def _attach(d: Declaration) -> None:
+    """Put the declared names on Tensor: the method, the operators, the in-place variant."""
+    if d.method and not _defined_by_class(d.method):
+        setattr(Tensor, d.method, _method(d.fn, d.method))
+    for dunder in d.dunders:
+        setattr(Tensor, dunder, _method(d.fn, dunder))
+    for dunder in d.rdunders:
+        setattr(Tensor, dunder, _reflected(d.fn, dunder))
+    if d.inplace:
+        fn = _make_inplace(d)
+        _add(Declaration(d.inplace, fn, d.module, method=d.inplace, top_level=d.top_level))
+        if not _defined_by_class(d.inplace):
+            setattr(Tensor, d.inplace, _method(fn, d.inplace))
+        sys.modules[d.module].__dict__.setdefault(d.inplace, fn)
+
+
+def _defined_by_class(name: str) -> bool:
+    """A method the core Tensor class writes itself (its own definition wins)."""
+    return name in Tensor.__dict__ and not getattr(Tensor.__dict__[name], "_declared", False)
+
+
+def _method(fn, name: str):
+    def method(self, *args, **kwargs):
+        return fn(self, *args, **kwargs)
+
+    method.__name__, method.__qualname__ = name, f"Tensor.{name}"
+    method.__doc__ = f"``minigrad.{fn.__name__}(self, ...)``: {_first_line(fn)}"
+    method._declared = True
+    return method
+
+
+def _reflected(fn, name: str):
+    def method(self, other):
+        return fn(other, self)
+
+    method.__name__, method.__qualname__ = name, f"Tensor.{name}"
+    method.__doc__ = f"``minigrad.{fn.__name__}(other, self)``"
+    method._declared = True
+    return method
+
+
+def _first_line(fn) -> str:
+    return (fn.__doc__ or "").strip().split("\n")[0]
+
+
+def _make_inplace(d: Declaration):
+    """``name_(self, *args)``: the out-of-place op, written back into ``self`` (see ops.inplace)."""
+    from .inplace import apply_inplace  # inplace builds on the families that declare through here
+
+    fn, op_name = d.fn, d.inplace
+
+    def inplace(self, *args, **kwargs):
+        others = [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
+        return apply_inplace(op_name, self, lambda t: fn(t, *args, **kwargs), *others, keep=d.keep_input)
+
+    inplace.__name__ = inplace.__qualname__ = op_name
+    inplace.__doc__ = f"``{d.name}`` in place: {_first_line(fn)}"
+    inplace.__signature__ = inspect.signature(fn)
+    return inplace
+
+
+def _with_autocast(fn, policy):
+    """``fn`` with its inputs cast by the autocast policy (one flag test when autocast is off)."""
+    if policy is None:
+        return fn
+    if policy not in ("lower", "float32"):
+        raise ValueError(f"autocast policy must be 'lower', 'float32' or None, got {policy!r}")
+
+    @functools.wraps(fn)
+    def cast_then_call(*args, **kwargs):
+        if _amp.autocast_active():
+            args = _amp.autocast_inputs(policy, *args)
+            kwargs = dict(zip(kwargs, _amp.autocast_inputs(policy, *kwargs.values())))
+        return fn(*args, **kwargs)
+
+    return cast_then_call
+
+
+def exports(module_name: str) -> list:
+    """The public names declared in ``module_name`` (its ``__all__``)."""
+    return [n for n in _BY_MODULE.get(module_name, []) if REGISTRY[n].top_level]
+
+
+def functional_names() -> list:
+    """The names ``nn.functional`` takes from the registry."""
+    return [n for n, d in REGISTRY.items() if d.functional]

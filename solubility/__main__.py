@@ -1,0 +1,7 @@
+"""``python -m solubility``: see :mod:`solubility.cli`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
