@@ -41,6 +41,8 @@ def _impls(device):
     import minigrad
     from minigrad.compute.fast import kernels
 
+    minigrad.config.malloc_tuning = True  # large activations stay in the heap between steps, for both libraries
+
     if device == "cuda":
         return [
             Impl("torch", torch, sync=torch.cuda.synchronize),
@@ -103,6 +105,8 @@ def run(args) -> int:
 
     import minigrad
     from minigrad.compute.fast import kernels
+
+    minigrad.config.malloc_tuning = True  # large activations stay in the heap between steps, for both libraries
 
     if args.device == "cuda" and (not torch.cuda.is_available() or minigrad.backend.gpu_module() is None):
         print("benchmarks: --device cuda needs torch with CUDA and CuPy with a visible GPU")

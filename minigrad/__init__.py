@@ -6,8 +6,9 @@ tensors, autograd, ``nn``, ``optim`` and ``utils.data`` follow torch's names and
 
 from __future__ import annotations
 
-from . import _malloc  # noqa: F401  (first: large arrays stay in the heap between steps; MINIGRAD_MALLOC=system: off)
+from . import _malloc  # noqa: F401  (defines config.malloc_tuning, off unless MINIGRAD_MALLOC=tuned)
 from . import autograd, backend, dtypes, ops  # noqa: F401
+from .config import config  # noqa: F401
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from .backend import Device as device  # noqa: F401
 from .creation import *  # noqa: F401,F403

@@ -12,8 +12,9 @@ in the ReLU and convolution outputs. Two ``mallopt`` settings fix it for arrays 
   the top of the heap) rather than returned to the system at once.
 
 This is process-wide: every library in the process (torch included, whose CPU tensors use the same
-``malloc``) gets the same behaviour, which keeps side-by-side comparisons fair. Set
-``MINIGRAD_MALLOC=system`` to leave glibc's defaults alone. Elsewhere (macOS, Windows, musl) nothing
+``malloc``) gets the same behaviour, which keeps side-by-side comparisons fair. So it is opt-in:
+``minigrad.config.malloc_tuning = True`` (or ``MINIGRAD_MALLOC=tuned``); the benchmarks and the parity
+run switch it on; False restores glibc's starting thresholds. Elsewhere (macOS, Windows, musl) nothing
 is done. The same settings can be given to any program as ``MALLOC_MMAP_THRESHOLD_=33554432
 MALLOC_TRIM_THRESHOLD_=268435456`` in its environment.
 """
@@ -21,32 +22,44 @@ MALLOC_TRIM_THRESHOLD_=268435456`` in its environment.
 from __future__ import annotations
 
 import ctypes
-import os
 import sys
+
+from .config import config, env
 
 _M_TRIM_THRESHOLD = -1  # glibc's <malloc.h> parameter numbers
 _M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD = 32 << 20
 TRIM_THRESHOLD = 256 << 20
 
-tuned = False  # whether the settings above are in force (set by tune())
+tuned = False  # whether the settings above are in force (set by _apply)
 
 
-def tune() -> bool:
-    """Apply the settings (once); True when they are in force. Honours ``MINIGRAD_MALLOC=system``."""
-    global tuned
-    if tuned:
-        return True
-    if os.environ.get("MINIGRAD_MALLOC", "").strip().lower() == "system" or not sys.platform.startswith("linux"):
-        return False
+_M_DEFAULT = 128 << 10  # glibc's starting value of both thresholds
+
+
+def _mallopt():
+    if not sys.platform.startswith("linux"):
+        return None
     try:
-        libc = ctypes.CDLL("libc.so.6")
-        mallopt = libc.mallopt
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
     except (OSError, AttributeError):  # not glibc
-        return False
+        return None
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
-    tuned = bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
-    return tuned
+    return mallopt
 
 
-tune()  # on import of minigrad (its __init__ imports this module first)
+def _apply(on: bool) -> None:
+    """Put ``config.malloc_tuning`` into force (nothing happens where malloc is not glibc's)."""
+    global tuned
+    mallopt = _mallopt()
+    if mallopt is None:
+        tuned = False
+        return
+    mmap, trim = (MMAP_THRESHOLD, TRIM_THRESHOLD) if on else (_M_DEFAULT, _M_DEFAULT)
+    ok = bool(mallopt(_M_MMAP_THRESHOLD, mmap)) and bool(mallopt(_M_TRIM_THRESHOLD, trim))
+    tuned = on and ok
+
+
+config.define("malloc_tuning", env("MINIGRAD_MALLOC", "system") == "tuned", _apply, apply_initial=False)
+if config.malloc_tuning:
+    _apply(True)

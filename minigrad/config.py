@@ -103,13 +103,15 @@ class Config:
 
         return current_autocast()
 
-    def define(self, name: str, initial, apply=None) -> None:
-        """Give setting ``name`` its starting value and the function that puts a new value into force."""
+    def define(self, name: str, initial, apply=None, apply_initial: bool = True) -> None:
+        """Give setting ``name`` its starting value and the function that puts a new value into force
+        (called with the starting value too, unless ``apply_initial`` is False)."""
         with self._lock:
             value = self._checkers[name](initial)
             if apply is not None:
                 self._appliers[name] = apply
-                apply(value)
+                if apply_initial:
+                    apply(value)
             self._values[name] = value
 
     @contextlib.contextmanager

@@ -283,6 +283,9 @@ def main(argv=None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     _check_args(parser, args)
+    import minigrad
+
+    minigrad.config.malloc_tuning = True  # large activations stay in the heap between steps, for both libraries
     return _run(args)
 
 

@@ -475,17 +475,20 @@ def test_conv1d_gradients_in_blocks_match_torch_with_either_col2im(budget, monke
             np.testing.assert_allclose(mw.grad.numpy(), tw.grad.numpy(), rtol=1e-12, atol=1e-13)
 
 
-def test_malloc_settings_are_applied_on_linux_glibc_and_can_be_switched_off():
+def test_malloc_settings_are_opt_in_on_linux_glibc():
     import subprocess
     import sys
 
     code = "import minigrad, sys; sys.stdout.write(str(minigrad._malloc.tuned))"
     env = dict(os.environ)
     env.pop("MINIGRAD_MALLOC", None)
-    on = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
-    off = subprocess.run(
-        [sys.executable, "-c", code],
-        env=env | {"MINIGRAD_MALLOC": "system"},
+    on = subprocess.run(
+        [sys.executable, "-c", code], env=env | {"MINIGRAD_MALLOC": "tuned"}, capture_output=True, text=True, check=True
+    ).stdout
+    off = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    switched = subprocess.run(
+        [sys.executable, "-c", "import minigrad, sys; minigrad.config.malloc_tuning = True; " + code.split("; ", 1)[1]],
+        env=env,
         capture_output=True,
         text=True,
         check=True,
@@ -498,4 +501,4 @@ def test_malloc_settings_are_applied_on_linux_glibc_and_can_be_switched_off():
         glibc = sys.platform.startswith("linux")
     except (OSError, AttributeError):
         glibc = False
-    assert on == str(glibc)
+    assert on == str(glibc) and switched == str(glibc)

@@ -14,31 +14,38 @@ The environment variable ``MINIGRAD_CONV`` sets the starting value. The GPU alwa
 
 from __future__ import annotations
 
-import contextlib
-import os
+import sys
+import types
+
+from ..config import config, env
 
 ALGORITHMS = ("auto", "winograd", "im2col")
 
-algorithm = os.environ.get("MINIGRAD_CONV", "auto").strip().lower() or "auto"
+config.define("conv_algorithm", env("MINIGRAD_CONV", "auto"))
 
 
 def current() -> str:
-    """The algorithm setting, checked (a typo raises here, at the first convolution, naming the value)."""
-    if algorithm not in ALGORITHMS:
-        raise ValueError(
-            f"minigrad.backends.conv.algorithm (or MINIGRAD_CONV) is {algorithm!r}; choose one of {ALGORITHMS}"
-        )
-    return algorithm
+    """The algorithm setting (``minigrad.config.conv_algorithm``)."""
+    return config.conv_algorithm
 
 
-@contextlib.contextmanager
 def use(name: str):
-    """``with minigrad.backends.conv.use("im2col"): ...`` runs a block with another algorithm."""
-    global algorithm
+    """``with minigrad.backends.conv.use("im2col"): ...``: ``minigrad.config.using(conv_algorithm=...)``."""
     if name not in ALGORITHMS:
         raise ValueError(f"minigrad.backends.conv.use: unknown algorithm {name!r}; choose one of {ALGORITHMS}")
-    prev, algorithm = algorithm, name
-    try:
-        yield
-    finally:
-        algorithm = prev
+    return config.using(conv_algorithm=name)
+
+
+class _Module(types.ModuleType):
+    """``backends.conv.algorithm`` reads and writes ``minigrad.config.conv_algorithm`` (torch-style attribute)."""
+
+    @property
+    def algorithm(self) -> str:
+        return config.conv_algorithm
+
+    @algorithm.setter
+    def algorithm(self, value) -> None:
+        config.conv_algorithm = value
+
+
+sys.modules[__name__].__class__ = _Module

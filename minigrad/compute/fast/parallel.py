@@ -26,6 +26,8 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 
+from ...config import config
+
 __all__ = ["get_num_threads", "set_num_threads", "run", "chunks", "MIN_SIZE", "worth_it", "rows"]
 
 # element-wise passes over at least this many elements are cut into chunks for the threads. Handing a
@@ -34,7 +36,6 @@ __all__ = ["get_num_threads", "set_num_threads", "run", "chunks", "MIN_SIZE", "w
 MIN_SIZE = 1 << 21
 
 _lock = threading.Lock()
-_threads: int | None = None  # chosen lazily (see _default)
 _pool: ThreadPoolExecutor | None = None
 _local = threading.local()  # .inside: this thread is one of the pool's, or runs a region already
 _blas = None  # threadpoolctl controller of the process's BLAS libraries; False when there is none
@@ -56,11 +57,8 @@ def _default() -> int:
 
 
 def get_num_threads() -> int:
-    """The number of threads minigrad's CPU ops use (torch's ``get_num_threads``)."""
-    global _threads
-    if _threads is None:
-        _threads = _default()
-    return _threads
+    """The number of threads minigrad's CPU ops use (torch's ``get_num_threads``; ``minigrad.config.num_threads``)."""
+    return config.num_threads
 
 
 def _blas_controller():
@@ -79,19 +77,26 @@ def _blas_controller():
 
 def set_num_threads(n: int) -> None:
     """Use ``n`` threads in minigrad's CPU ops and in NumPy's BLAS (torch's ``set_num_threads``)."""
-    global _threads, _pool
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"set_num_threads: expected a positive int, got {n!r}")
+    config.num_threads = n
+
+
+def _apply_num_threads(n: int) -> None:
+    """Put a new ``config.num_threads`` into force: a new pool, BLAS limited to ``n``."""
+    global _pool
     with _lock:
         if _regions:
             raise RuntimeError("set_num_threads: cannot change the number of threads while an op runs in parallel")
-        _threads = n
         if _pool is not None:
             _pool.shutdown(wait=True)
             _pool = None
     ctl = _blas_controller()
     if ctl:
         ctl.limit(limits=n)
+
+
+config.define("num_threads", _default(), _apply_num_threads, apply_initial=False)
 
 
 def chunks(n_items: int, n_parts: int) -> list:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 
+from ... import random as _random
 from ._fetch import make_fetcher
 
 __all__ = ["LoaderIter", "SingleProcessIter"]
@@ -25,6 +26,10 @@ class LoaderIter:
         self._index_sampler = loader._index_sampler
         self._collate_fn = loader.collate_fn
         self._num_workers = loader.num_workers
+        # one draw per epoch iterator, workers or not (as torch): the workers' seeds are base_seed + worker
+        # id, and because the draw also happens without workers, a shuffled order does not depend on
+        # num_workers. It comes before the sampler's own draw, which happens at its first index.
+        self._base_seed = int(_random.rng(loader.generator).integers(0, 2**63))
         self._restart_sampler(loader)
 
     def _restart_sampler(self, loader) -> None:

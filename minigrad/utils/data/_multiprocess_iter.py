@@ -27,14 +27,13 @@ import queue
 import sys
 import weakref
 
-from ... import random as _random
 from ._iterators import LoaderIter
 from ._worker import ResumeEpoch, StreamEnd, WorkerConfig, WorkerFailure, unpack, worker_loop
 
 __all__ = ["MultiProcessIter", "default_context"]
 
 # while waiting for a batch without a timeout, look this often whether a worker died
-_LIVENESS_INTERVAL = 1.0
+_LIVENESS_INTERVAL = 0.2
 # at shutdown, how long to wait for a worker to finish its current task before terminating it
 _JOIN_TIMEOUT = 5.0
 
@@ -64,8 +63,6 @@ class MultiProcessIter(LoaderIter):
         self._in_order = loader.in_order
         self._persistent = loader.persistent_workers
         self._timeout = loader.timeout
-        # one draw per set of workers, as torch: the workers' seeds are base_seed + worker id
-        self._base_seed = int(_random.rng(loader.generator).integers(0, 2**63))
         self._start_workers(loader, loader.multiprocessing_context or default_context())
         self._reset(loader, first=True)
 

@@ -37,12 +37,15 @@ PARENT_CHECK_INTERVAL = 2.0
 @dataclass(frozen=True, slots=True)
 class WorkerInfo:
     """The worker this code runs in: ``id`` (0 .. ``num_workers`` - 1), ``num_workers``, the ``seed`` its
-    random generators got, and ``dataset``, this process's copy of the dataset."""
+    random generators got, and ``dataset``, this process's copy of the dataset. (``rng`` and ``worker_method``
+    are torch's fields for thread workers, which minigrad does not have: always None and "multiprocessing".)"""
 
     id: int
     num_workers: int
     seed: int
     dataset: object
+    rng: object = None
+    worker_method: str | None = "multiprocessing"
 
 
 _worker_info: WorkerInfo | None = None

@@ -34,7 +34,10 @@ class IterableDataset(Dataset):
     """Base class of datasets that are a stream of samples: subclasses implement ``__iter__``.
 
     Useful when samples come from a file read line by line, or are generated on the fly. A DataLoader
-    iterates it in order (``shuffle`` and samplers do not apply) and batches what it yields.
+    iterates it in order (``shuffle`` and samplers do not apply) and batches what it yields. With
+    ``num_workers > 0`` every worker iterates its own copy: ``__iter__`` should use
+    :func:`get_worker_info` to yield only that worker's share, or each sample arrives once per worker.
+    ``len()`` is only defined if the subclass defines ``__len__``.
     """
 
     def __iter__(self):
@@ -106,10 +109,10 @@ class ConcatDataset(Dataset):
     def __init__(self, datasets):
         self.datasets = list(datasets)
         if len(self.datasets) == 0:
-            raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+            raise AssertionError("ConcatDataset: datasets should not be an empty iterable")  # torch's type
         for d in self.datasets:
             if isinstance(d, IterableDataset):
-                raise TypeError("ConcatDataset does not support IterableDataset (use ChainDataset)")
+                raise AssertionError("ConcatDataset does not support IterableDataset (use ChainDataset)")
         self.cumulative_sizes = list(itertools.accumulate(len(d) for d in self.datasets))
 
     def __len__(self) -> int:
@@ -129,19 +132,27 @@ class ConcatDataset(Dataset):
 
 
 class ChainDataset(IterableDataset):
-    """Several iterable datasets, streamed one after another."""
+    """Several iterable datasets, streamed one after another (each is checked when reached, as in torch)."""
 
     def __init__(self, datasets):
         self.datasets = datasets
 
     def __iter__(self):
         for d in self.datasets:
-            if not isinstance(d, IterableDataset):
-                raise TypeError("ChainDataset only supports IterableDataset")
+            _check_iterable(d)
             yield from d
 
     def __len__(self) -> int:
-        return sum(len(d) for d in self.datasets)
+        total = 0
+        for d in self.datasets:
+            _check_iterable(d)
+            total += len(d)
+        return total
+
+
+def _check_iterable(d) -> None:
+    if not isinstance(d, IterableDataset):  # torch raises AssertionError here; so do we
+        raise AssertionError(f"ChainDataset only supports IterableDataset, got a {type(d).__name__}")
 
 
 def random_split(dataset, lengths, generator=None) -> list:

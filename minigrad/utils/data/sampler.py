@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ... import backend
 from ... import random as _random
 from ...tensor import Tensor
 
@@ -99,35 +100,58 @@ class SubsetRandomSampler(Sampler):
 
 
 class WeightedRandomSampler(Sampler):
-    """``num_samples`` indices drawn with probability proportional to ``weights`` (e.g. to rebalance classes)."""
+    """``num_samples`` indices drawn with probability proportional to ``weights`` (e.g. to rebalance classes).
+
+    With ``replacement=False`` the draws are successive: each index drawn is removed and the rest are drawn
+    in proportion to their weights (torch's ``multinomial``); once every index of non-zero weight is drawn,
+    the remaining zero-weight indices follow in a random order, as torch also returns them. The weights are
+    checked when drawing, with torch's ``multinomial`` errors (RuntimeError).
+    """
 
     def __init__(self, weights, num_samples: int, replacement: bool = True, generator=None):
-        if not isinstance(num_samples, (int, np.integer)) or isinstance(num_samples, bool) or num_samples <= 0:
+        if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples <= 0:
             raise ValueError(f"num_samples should be a positive integer value, but got num_samples={num_samples}")
         if not isinstance(replacement, bool):
             raise ValueError(f"replacement should be a boolean value, but got replacement={replacement}")
-        w = np.asarray(weights.numpy() if isinstance(weights, Tensor) else weights, dtype=np.float64)
+        w = np.asarray(_host(weights.array) if isinstance(weights, Tensor) else weights, dtype=np.float64)
         if w.ndim != 1:
             raise ValueError(f"weights should be a 1d sequence but given weights have shape {tuple(w.shape)}")
-        if w.size == 0 or (w < 0).any() or not np.isfinite(w).all() or w.sum() <= 0:
-            raise ValueError("WeightedRandomSampler: weights must be finite, non-negative, and not all zero")
-        if not replacement and num_samples > np.count_nonzero(w):
-            raise ValueError(
-                f"WeightedRandomSampler: cannot draw {num_samples} samples without replacement from "
-                f"{np.count_nonzero(w)} indices with non-zero weight"
-            )
-        self.weights = w
-        self.num_samples = int(num_samples)
+        self.weights = Tensor._make(w)  # a float64 tensor, as torch's
+        self.num_samples = num_samples
         self.replacement = replacement
         self.generator = generator
 
     def __iter__(self):
+        w = self.weights.array
+        _check_distribution(w, self.num_samples, self.replacement)
         rng = _random.rng(self.generator)
-        p = self.weights / self.weights.sum()
-        yield from rng.choice(len(p), size=self.num_samples, replace=self.replacement, p=p).tolist()
+        if self.replacement:
+            yield from rng.choice(len(w), size=self.num_samples, p=w / w.sum()).tolist()
+            return
+        nonzero = np.flatnonzero(w)
+        k = min(self.num_samples, len(nonzero))
+        yield from nonzero[rng.choice(len(nonzero), size=k, replace=False, p=w[nonzero] / w[nonzero].sum())].tolist()
+        if self.num_samples > k:
+            yield from rng.permutation(np.flatnonzero(w == 0))[: self.num_samples - k].tolist()
 
     def __len__(self) -> int:
         return self.num_samples
+
+
+def _host(array) -> np.ndarray:
+    return backend.to_device(array, backend.CPU)
+
+
+def _check_distribution(w: np.ndarray, num_samples: int, replacement: bool) -> None:
+    """torch's multinomial checks of the weights, in its order and with its messages."""
+    if not replacement and num_samples > len(w):
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    if not (w >= 0).all():  # NaN fails this test too, and torch reports it the same way
+        raise RuntimeError("invalid multinomial distribution (encountering probability entry < 0)")
+    if not np.isfinite(w).all():
+        raise RuntimeError("invalid multinomial distribution (encountering probability entry = infinity or NaN)")
+    if w.sum() <= 0:
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
 
 
 class BatchSampler(Sampler):

@@ -22,13 +22,13 @@ up front and returns how long it took, so benchmarks can report it apart from th
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 
 import numpy as np
 
 from .... import backend
+from ....config import config
 from . import cpu
 
 __all__ = [
@@ -79,31 +79,26 @@ def _initial() -> str:
     return "numba" if cpu.HAVE_NUMBA else "numpy"
 
 
-_backend = _initial()
+config.define("kernels", _initial(), _check)  # the setting lives in minigrad.config; _check refuses a missing numba
 
 
 def get_backend() -> str:
-    """The backend in use: ``"numba"`` or ``"numpy"``."""
-    return _backend
+    """The kernels in use: ``"numba"`` or ``"numpy"`` (``minigrad.config.kernels``)."""
+    return config.kernels
 
 
 def set_backend(name: str) -> str:
     """Choose ``"numba"`` or ``"numpy"`` for every kernel; returns the previous choice."""
-    global _backend
-    name = _check(name)
-    prev = _backend
-    _backend = name
+    prev = config.kernels
+    _check(name)  # this module's message for an unknown name
+    config.kernels = name
     return prev
 
 
-@contextlib.contextmanager
 def use(name: str):
-    """``with kernels.use("numpy"): ...`` runs a block with another backend and restores the old one."""
-    prev = set_backend(name)
-    try:
-        yield
-    finally:
-        set_backend(prev)
+    """``with kernels.use("numpy"): ...``: ``minigrad.config.using(kernels="numpy")``."""
+    _check(name)
+    return config.using(kernels=name)
 
 
 def _host(*arrays) -> bool:
@@ -134,7 +129,7 @@ _COMPILED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 def _pick(name: str, *float_arrays):
     """The implementation of kernel ``name`` for these arrays: the chosen backend's, except that dtypes
     numba does not compile (float16) always take the NumPy reference."""
-    if _backend == "numba" and all(a.dtype in _COMPILED_DTYPES for a in float_arrays):
+    if config.kernels == "numba" and all(a.dtype in _COMPILED_DTYPES for a in float_arrays):
         return cpu.NUMBA[name]
     return cpu.NUMPY[name]
 
