@@ -33,7 +33,7 @@ from .serialization import load, save  # noqa: F401
 from .tensor import Size, Tensor  # noqa: F401
 
 from . import nn, optim, utils  # noqa: E402,F401  (after Tensor: they build on it)
-from . import amp, backends, cuda  # noqa: E402,F401
+from . import amp, backends, cuda, linalg  # noqa: E402,F401
 from .amp import autocast  # noqa: E402,F401
 
 half = float16

@@ -17,3 +17,8 @@ from .losses import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
+from .sorting import *  # noqa: F401,F403
+from .trigonometric import *  # noqa: F401,F403
+from .matrices import *  # noqa: F401,F403
+from .criteria import *  # noqa: F401,F403
+from .vision import *  # noqa: F401,F403
