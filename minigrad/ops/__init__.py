@@ -1,6 +1,7 @@
 """Every differentiable operation, grouped by family; each family's public functions are re-exported here."""
 
 # each family module lists its public functions in __all__ and is star-imported here
+from . import registry
 from .convert import clone, contiguous, to_device, to_dtype  # noqa: F401
 from .elementwise import *  # noqa: F401,F403
 from .compare import *  # noqa: F401,F403
@@ -22,3 +23,11 @@ from .trigonometric import *  # noqa: F401,F403
 from .matrices import *  # noqa: F401,F403
 from .criteria import *  # noqa: F401,F403
 from .vision import *  # noqa: F401,F403
+
+# what ``from minigrad.ops import *`` gives (the families' public functions; not the family modules themselves)
+_FAMILIES = [
+    m for name, m in list(globals().items()) if type(m) is type(registry) and name not in ("registry", "_util")
+]
+__all__ = sorted(
+    {"clone", "contiguous", "to_device", "to_dtype"} | {n for m in _FAMILIES for n in getattr(m, "__all__", ())}
+)
