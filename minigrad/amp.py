@@ -31,9 +31,12 @@ import warnings
 
 from . import backend
 from . import dtypes as _dt
+from .creation import tensor
+from .tensor import Tensor
 
-_local = threading.local()
-_active = 0  # how many enabled autocast regions are open (any thread): the fast path tests this
+_local = threading.local()  # per thread, as in torch: {device type: dtype or None}
+_active = 0  # how many autocast regions are open (any thread): the fast path tests this one number
+_active_lock = threading.Lock()  # regions open and close in several threads at once
 
 
 def _state() -> dict:
@@ -46,6 +49,11 @@ def _state() -> dict:
 def autocast_active() -> bool:
     """Whether any autocast region is open in any thread (the one test ops make when autocast is off)."""
     return _active > 0
+
+
+def current_autocast() -> dict:
+    """This thread's autocast state: ``{device type: dtype}`` for the devices where it is on."""
+    return {k: v for k, v in _state().items() if v is not None} if _active else {}
 
 
 def get_autocast_dtype(device_type: str = "cuda"):
@@ -66,18 +74,15 @@ def autocast_inputs(kind: str, *tensors):
     "eligible"), non-floating tensors and non-tensors pass unchanged. Returns a tuple (one per argument)."""
     if not _active:
         return tensors
-    from .ops.convert import to_dtype
-    from .tensor import Tensor
-
     out = []
     for t in tensors:
         if isinstance(t, Tensor) and t.array.dtype.kind == "f" and t.array.dtype.itemsize < 8:
             low = _state().get(t.device.type)
             if low is not None:
                 if kind == "lower" and t.array.dtype != low.np:
-                    t = to_dtype(t, low)
+                    t = t.to(low)
                 elif kind == "float32" and t.array.dtype.itemsize < 4:
-                    t = to_dtype(t, _dt.float32)
+                    t = t.to(_dt.float32)
         out.append(t)
     return tuple(out)
 
@@ -112,13 +117,15 @@ class autocast:
         st = _state()
         self._prev.append(st.get(self.device_type, None))
         st[self.device_type] = self.fast_dtype if self._enabled else None
-        _active += 1
+        with _active_lock:
+            _active += 1
         return self
 
     def __exit__(self, *exc):
         global _active
         _state()[self.device_type] = self._prev.pop()
-        _active -= 1
+        with _active_lock:
+            _active -= 1
         return False
 
     def __call__(self, fn):
@@ -191,15 +198,11 @@ class GradScaler:
         """``outputs * scale`` (a tensor, or a list/tuple of tensors, nested); unchanged when disabled."""
         if not self._enabled:
             return outputs
-        from .tensor import Tensor
-
         if self._scale is None:
             self._scale = self._f32(self._init_scale)
 
         def apply(o):
             if isinstance(o, Tensor):
-                from .creation import tensor
-
                 return o * tensor(self._scale, dtype=_dt.float32, device=o.device)
             if isinstance(o, (list, tuple)):
                 return type(o)(apply(v) for v in o)
@@ -264,8 +267,6 @@ class GradScaler:
         if not self._enabled:
             return
         if new_scale is not None:
-            from .tensor import Tensor
-
             if isinstance(new_scale, Tensor):
                 if new_scale.numel() != 1:
                     raise AssertionError("new_scale should be a single-element tensor")

@@ -20,9 +20,13 @@ import contextlib
 import os
 import threading
 
-from .autograd import grad_mode as _grad_mode
-
 __all__ = ["config", "Config"]
+
+
+def _grad_mode():
+    from .autograd import grad_mode  # per thread, owned by autograd (imported late: autograd builds on config)
+
+    return grad_mode
 
 
 def _choice(name: str, allowed: tuple):
@@ -77,14 +81,14 @@ class Config:
         if name in values:
             return values[name]
         if name == "grad_enabled":
-            return _grad_mode.is_grad_enabled()
+            return _grad_mode().is_grad_enabled()
         if name == "autocast":
             return self._autocast_reader()
         raise AttributeError(f"minigrad.config has no setting {name!r}; settings: {self.names()}")
 
     def __setattr__(self, name, value):
         if name == "grad_enabled":
-            _grad_mode._set(value)
+            _grad_mode()._set(value)
             return
         if name not in self._checkers:
             raise AttributeError(f"minigrad.config has no setting {name!r}; settings: {self.names()}")

@@ -273,7 +273,7 @@ class Tensor:
         return _HookHandle(self, hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        from .autograd import backward
+        from .autograd.engine import backward
 
         backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
 
@@ -548,7 +548,6 @@ def _repr(t: Tensor) -> str:
     return prefix + body + "".join(", " + e for e in extras) + ")"
 
 
-_graph.Tensor = Tensor
 from . import ops as _ops  # noqa: E402  (ops import Tensor from here)
 
 __all__ = ["Tensor", "Size", "is_grad_enabled"]

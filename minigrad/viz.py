@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend
-from .autograd.graph import run_backward
+from .autograd.engine import run_backward
 from .tensor import Tensor
 
 
@@ -121,7 +121,7 @@ def explain(root: Tensor, gradient: Tensor | None = None, retain_graph: bool = F
     """Run ``root.backward(gradient)`` and print, node by node, the gradient arriving at each op
     (its *upstream* gradient) and the gradients it sends to its inputs (upstream x local derivative).
     Leaves' ``.grad`` accumulate exactly as with ``backward``."""
-    from .autograd import _seed_grads
+    from .autograd.engine import _seed_grads
 
     (seed,) = _seed_grads([root], [gradient], "explain")
 

@@ -1,4 +1,4 @@
-"""The computation graph: ``Op`` nodes and the reverse-mode walk over them.
+"""The computation graph: ``Op``, the node every differentiable operation is.
 
 Every differentiable operation is a subclass of :class:`Op` with two methods:
 
@@ -8,17 +8,18 @@ Every differentiable operation is a subclass of :class:`Op` with two methods:
   returns the gradient with respect to each input (``None`` where an input needs none).
 
 Calling an op (``Mul()(a, b)``) runs ``forward`` and, when gradients are being recorded and an
-input requires one, makes the op the ``grad_fn`` of the output tensor. :func:`run_backward`
-then visits the nodes in reverse topological order (Kahn's algorithm, no recursion, so a
-chain of 100,000 ops is fine), sums gradients that meet at a node, reduces broadcast
-gradients back to each input's shape in one place (:func:`sum_to`), and frees each node's
-saved arrays as soon as it has run unless ``retain_graph`` is set.
+input requires one, makes the op the ``grad_fn`` of the output tensor. The backward pass
+(:mod:`.engine`) then visits the nodes in reverse topological order, sums gradients that meet at
+a node, reduces broadcast gradients back to each input's shape in one place (:func:`sum_to`),
+and frees each node's saved arrays (:meth:`Op.release`) as soon as it has run unless
+``retain_graph`` is set.
 """
 
 from __future__ import annotations
 
 import weakref
 
+from .. import tensor as _tensor  # the module, not the class: tensor.py imports this module too
 from .grad_mode import _state as _grad_state
 
 _FREED_MSG = (
@@ -27,7 +28,6 @@ _FREED_MSG = (
     "retain_graph=True to the first call if you need to go through the graph again."
 )
 
-Tensor = None  # set by minigrad.tensor once the class exists (breaks the import cycle)
 
 # How many in-place writes have happened, anywhere (bumped with every tensor's version): a node recorded
 # when it was k, and backward finds it still k, can skip comparing its saved tensors' versions.
@@ -77,13 +77,13 @@ class Op:
             for t in inputs:
                 if t.requires_grad:
                     self.record(inputs)
-                    res = Tensor._make(out, True, self)
+                    res = _tensor.Tensor._make(out, True, self)
                     if self.saves_output:  # its version is checked like a saved input's
                         res._vc = cell = [0]
                         self._out = (cell, 0, out)
                         self._versions = self._versions or (writes[0],)
                     return res
-        return Tensor._make(out)
+        return _tensor.Tensor._make(out)
 
     def record(self, inputs):
         """Make this node the one that produced an output from ``inputs``: fix its edges, note versions."""
@@ -165,7 +165,7 @@ def _holds_data(v) -> bool:
     if (
         hasattr(v, "__array_interface__")
         or hasattr(v, "__cuda_array_interface__")
-        or isinstance(v, Tensor)
+        or isinstance(v, _tensor.Tensor)
         or t.__name__ == "ndarray"
     ):
         _DATA.add(t)
@@ -213,205 +213,13 @@ def sum_to(grad, shape):
     return grad
 
 
-_NO_FITS = {}  # shared and never written: no input's gradient needed reducing
-
-
-def _fit(grad, shape, dtype):
+def fit(grad, shape, dtype):
     """The gradient of an input of ``shape`` and ``dtype``: broadcast dims summed, cast."""
     if grad.shape != shape:
         grad = sum_to(grad, shape)
     if grad.dtype is not dtype and grad.dtype != dtype:
         grad = grad.astype(dtype)
     return grad
-
-
-def _call_hooks(hooks, g):
-    for hook in hooks:
-        res = hook(Tensor._make(g))
-        if res is not None:
-            g = res.array if isinstance(res, Tensor) else res
-    return g
-
-
-def _add(slot, g):
-    """Accumulate ``g`` into a [array, owned] slot; copies once, then adds in place."""
-    if slot[1]:
-        slot[0] += g
-    else:
-        slot[0] = slot[0] + g
-        slot[1] = True
-
-
-def run_backward(roots, root_grads, retain_graph=False, capture=None, tracer=None):
-    """Backpropagate from ``roots`` (tensors) seeded with ``root_grads`` (arrays).
-
-    Without ``capture`` the gradients of leaves that require grad accumulate into ``.grad``.
-    With ``capture`` (a list of tensors, for :func:`minigrad.autograd.grad`) nothing is
-    accumulated; the gradients of those tensors are returned instead (None where none flowed).
-    ``tracer(node, grad_out, grads_in)``, if given, sees every node as it runs (used by ``viz.explain``).
-    """
-    node_grads = {}  # node -> [array, owned]
-    leaf_grads = {}  # id(leaf) -> (leaf, [array, owned])
-    starts = []
-    for t, g in zip(roots, root_grads):
-        if not t.requires_grad:
-            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
-        if t.grad_fn is None:
-            if id(t) in leaf_grads:
-                _add(leaf_grads[id(t)][1], g)
-            else:
-                leaf_grads[id(t)] = (t, [g, False])
-            continue
-        if t.grad_fn in node_grads:
-            _add(node_grads[t.grad_fn], g)
-        else:
-            node_grads[t.grad_fn] = [g, False]
-            starts.append(t.grad_fn)
-
-    # count, for every node reachable from the roots, how many edges lead into it
-    deps = {}
-    seen = set(starts)
-    stack = list(starts)
-    while stack:
-        node = stack.pop()
-        for f in node.edges:
-            if isinstance(f, Op):
-                deps[f] = deps.get(f, 0) + 1
-                if f not in seen:
-                    seen.add(f)
-                    stack.append(f)
-
-    captured_nodes = {}
-    if capture is not None:
-        for i, t in enumerate(capture):
-            if t.grad_fn is not None:
-                captured_nodes.setdefault(t.grad_fn, []).append(i)
-    results = [None] * (len(capture) if capture is not None else 0)
-
-    # autograd.grad runs only the nodes between the roots and the tensors asked for, as torch does
-    needed = None if capture is None else _leading_to(starts, {id(t) for t in capture}, set(captured_nodes))
-    ready = [n for n in starts if deps.get(n, 0) == 0]
-    while ready:
-        node = ready.pop()
-        inputs = node.inputs
-        slot = node_grads.pop(node, None)
-        grads = ()
-        skip = needed is not None and node not in needed  # autograd.grad: nothing asked for lies below it
-        if slot is not None:
-            g = slot[0]
-            if node._hooks:
-                g = _call_hooks(node._hooks, g)
-            if node._retain is not None:
-                out = node._retain()
-                if out is not None:  # retain_grad() fills .grad under autograd.grad too, as in torch
-                    _accumulate_into(out, g, slot[1])
-            if node in captured_nodes:
-                for i in captured_nodes[node]:
-                    results[i] = g
-            if not skip:
-                grads = _node_backward(node, g, inputs, tracer)
-        if skip:
-            inputs = None  # it did not run, so it is not released either
-        fits = _NO_FITS if grads else None
-        for i, f in enumerate(node.edges):
-            if f is None:
-                continue
-            is_node = isinstance(f, Op)
-            gx = grads[i] if grads else None
-            if gx is not None:
-                if inputs is not None:
-                    xa = inputs[i].array
-                    if gx.shape != xa.shape or (gx.dtype is not xa.dtype and gx.dtype != xa.dtype):
-                        gx = _fit(gx, xa.shape, xa.dtype)
-                        if fits is _NO_FITS:
-                            fits = {}
-                        fits[i] = (xa.shape, xa.dtype)
-                elif i in node._fits:  # a second run of a released node that saved nothing
-                    gx = _fit(gx, *node._fits[i])
-                if not is_node:  # a leaf: f is the tensor itself
-                    entry = leaf_grads.get(id(f))
-                    if entry is None:
-                        leaf_grads[id(f)] = (f, [gx, False])
-                    else:
-                        _add(entry[1], gx)
-                elif f in node_grads:
-                    _add(node_grads[f], gx)
-                else:
-                    node_grads[f] = [gx, False]
-            if is_node:
-                left = deps[f] - 1
-                deps[f] = left
-                if not left:
-                    ready.append(f)
-        if not retain_graph and inputs is not None:
-            node.release(fits)
-
-    if capture is not None:
-        for i, t in enumerate(capture):
-            if t.grad_fn is None and id(t) in leaf_grads:
-                leaf, slot = leaf_grads[id(t)]
-                results[i] = _call_hooks(leaf._hooks, slot[0]) if leaf._hooks else slot[0]
-        return results
-    for leaf, slot in leaf_grads.values():
-        g = slot[0]
-        if leaf._hooks:
-            g = _call_hooks(leaf._hooks, g)
-        if leaf.requires_grad:  # requires_grad_(False) since it was used: its hooks run, nothing accumulates
-            _accumulate_into(leaf, g, slot[1])
-    return None
-
-
-def _node_backward(node, g, inputs, tracer) -> tuple:
-    """Run ``node.backward(g)`` after checking that what it saved is still there and unmodified."""
-    versions = node._versions
-    if versions is not None and versions[0] != writes[0]:
-        node.check_saved()  # a write happened since the node was recorded (or it was freed): did it matter?
-    elif inputs is None and node._fits is None:  # released, and never ran: shapes unknown
-        raise RuntimeError(_FREED_MSG)
-    grads = node.backward(g)
-    if type(grads) is not tuple:
-        grads = (grads,)
-    if tracer is not None:
-        tracer(node, g, grads)
-    return grads
-
-
-def _leading_to(starts, leaf_ids, target_nodes) -> set:
-    """The nodes from which a target (a leaf by id, or a node's output) can be reached through edges.
-
-    An iterative post-order walk: a node is needed when one of its edges is a target leaf, a target
-    node, or a needed node.
-    """
-    needed, done = set(), set()
-    stack = [(n, False) for n in starts]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            done.add(node)
-            for f in node.edges:
-                if f is None:
-                    continue
-                if (f in target_nodes or f in needed) if isinstance(f, Op) else id(f) in leaf_ids:
-                    needed.add(node)
-                    break
-            continue
-        if node in done:
-            continue
-        stack.append((node, True))
-        stack.extend((f, False) for f in node.edges if isinstance(f, Op) and f not in done)
-    return needed
-
-
-def _accumulate_into(t, g, owned):
-    """``t.grad += g``, giving ``t`` its own contiguous buffer the first time."""
-    if t.grad is None:
-        t.grad = Tensor._make(g if owned and g.flags.c_contiguous else g.copy())
-    else:
-        acc = t.grad.array
-        if acc.shape == g.shape and getattr(acc.flags, "writeable", True):  # CuPy flags have no writeable
-            acc += g
-        else:
-            t.grad = Tensor._make(acc + g)
 
 
 def attach_retain(node, tensor):
