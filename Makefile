@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine:
 #   make run    - creates .venv, installs, runs the main job (python -m parity)
-#   make test   - creates .venv, installs, runs ruff and the test suite
+#   make test   - creates .venv, installs, runs ruff, mypy (the core) and the test suite on three backends
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -21,6 +21,8 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/ruff format --check .
 
 TESTENV := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=1
 
@@ -29,7 +31,10 @@ TESTENV := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(TESTENV) $(PY) -m pytest -q -n 2 $(ARGS)
+	@echo "--- the same suite on the reference backend (MINIGRAD_BACKEND=reference): the code the lessons quote"
+	$(TESTENV) MINIGRAD_BACKEND=reference $(PY) -m pytest -q -n 2 $(ARGS)
 	@echo "--- the same suite again on the GPU stand-in (MINIGRAD_FAKE_GPU=1): catches silent host/device mixing"
 	$(TESTENV) MINIGRAD_FAKE_GPU=1 MINIGRAD_TEST_DEVICE=cuda $(PY) -m pytest -q -n 2 $(ARGS)
 

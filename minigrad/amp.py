@@ -31,6 +31,7 @@ import warnings
 
 from . import backend
 from . import dtypes as _dt
+from .config import config
 from .creation import tensor
 from .tensor import Tensor
 
@@ -54,6 +55,9 @@ def autocast_active() -> bool:
 def current_autocast() -> dict:
     """This thread's autocast state: ``{device type: dtype}`` for the devices where it is on."""
     return {k: v for k, v in _state().items() if v is not None} if _active else {}
+
+
+config.per_thread("autocast", current_autocast)
 
 
 def get_autocast_dtype(device_type: str = "cuda"):

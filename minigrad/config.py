@@ -23,12 +23,6 @@ import threading
 __all__ = ["config", "Config"]
 
 
-def _grad_mode():
-    from .autograd import grad_mode  # per thread, owned by autograd (imported late: autograd builds on config)
-
-    return grad_mode
-
-
 def _choice(name: str, allowed: tuple):
     def check(value):
         v = str(value).strip().lower()
@@ -74,21 +68,24 @@ class Config:
         object.__setattr__(self, "_values", {})
         object.__setattr__(self, "_appliers", {})
         object.__setattr__(self, "_lock", threading.RLock())
+        object.__setattr__(self, "_per_thread", {})  # name -> (getter, setter or None)
 
     # ---- process-wide settings
     def __getattr__(self, name):
         values = object.__getattribute__(self, "_values")
         if name in values:
             return values[name]
-        if name == "grad_enabled":
-            return _grad_mode().is_grad_enabled()
-        if name == "autocast":
-            return self._autocast_reader()
+        per_thread = object.__getattribute__(self, "_per_thread")
+        if name in per_thread:
+            return per_thread[name][0]()
         raise AttributeError(f"minigrad.config has no setting {name!r}; settings: {self.names()}")
 
     def __setattr__(self, name, value):
-        if name == "grad_enabled":
-            _grad_mode()._set(value)
+        if name in self._per_thread:
+            setter = self._per_thread[name][1]
+            if setter is None:
+                raise AttributeError(f"minigrad.config.{name} is read-only here (set it with its context manager)")
+            setter(value)
             return
         if name not in self._checkers:
             raise AttributeError(f"minigrad.config has no setting {name!r}; settings: {self.names()}")
@@ -100,12 +97,11 @@ class Config:
             self._values[name] = value
 
     def names(self) -> tuple:
-        return (*self._checkers, "grad_enabled", "autocast")
+        return (*self._checkers, *self._per_thread)
 
-    def _autocast_reader(self):
-        from .amp import current_autocast  # amp builds on ops; read lazily, only when asked
-
-        return current_autocast()
+    def per_thread(self, name: str, get, set=None) -> None:  # noqa: A002  (the setter, as in property())
+        """Expose a per-thread setting kept by the module that owns it (grad mode, autocast)."""
+        self._per_thread[name] = (get, set)
 
     def define(self, name: str, initial, apply=None, apply_initial: bool = True) -> None:
         """Give setting ``name`` its starting value and the function that puts a new value into force
@@ -122,7 +118,7 @@ class Config:
     def using(self, **overrides):
         """Set some settings for a block: ``with minigrad.config.using(backend="reference"): ...``."""
         for name in overrides:
-            if name not in self._checkers and name != "grad_enabled":
+            if name not in self._checkers and name not in self._per_thread:
                 raise AttributeError(f"minigrad.config has no setting {name!r}; settings: {self.names()}")
         before = {name: getattr(self, name) for name in overrides}
         done = []

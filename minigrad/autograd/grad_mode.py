@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import threading
 
+from ..config import config
+
 
 class _State(threading.local):
     enabled = True  # every thread starts with recording on
@@ -19,6 +21,9 @@ def is_grad_enabled() -> bool:
 
 def _set(mode: bool) -> None:
     _state.enabled = bool(mode)
+
+
+config.per_thread("grad_enabled", is_grad_enabled, _set)
 
 
 class _GradMode:

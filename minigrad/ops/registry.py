@@ -126,7 +126,8 @@ def _attach(d: Declaration) -> None:
         setattr(Tensor, dunder, _reflected(d.fn, dunder))
     if d.inplace:
         fn = _make_inplace(d)
-        _add(Declaration(d.inplace, fn, d.module, method=d.inplace, top_level=d.top_level))
+        # a Tensor method, as torch's in-place variants are (few also exist as torch.name_)
+        _add(Declaration(d.inplace, fn, d.module, method=d.inplace, top_level=False))
         if not _defined_by_class(d.inplace):
             setattr(Tensor, d.inplace, _method(fn, d.inplace))
         sys.modules[d.module].__dict__.setdefault(d.inplace, fn)
