@@ -308,6 +308,34 @@ def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad=
     return _finish(np.eye(n, m, dtype=_float(dtype).np), None, device, requires_grad)
 
 
+# ------------------------------------------------------------------ Tensor's own constructors
+def _tensor_init(self, *data, dtype=None, device=None, requires_grad=False):
+    """``Tensor(data)`` or ``Tensor(*sizes)``, torch's legacy constructor: the default float dtype."""
+    dtype = dtype or _dt.get_default_dtype()
+    if data and all(isinstance(d, int) and not isinstance(d, bool) for d in data):
+        t = zeros(*data, dtype=dtype, device=device)  # Tensor(2, 3): a new (2, 3) tensor
+    else:
+        t = tensor(data[0] if data else [], dtype=dtype, device=device)
+    self.array, self.grad, self.grad_fn = t.array, None, None
+    self.requires_grad, self._hooks, self._vc, self._view, self._views = bool(requires_grad), None, None, None, None
+
+
+def _new(make, name=None):
+    def method(self, *args, dtype=None, device=None, requires_grad=False, **kwargs):
+        return make(
+            *args, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad, **kwargs
+        )
+
+    method.__name__ = method.__qualname__ = f"new_{name or make.__name__}"
+    method.__doc__ = f"``minigrad.{make.__name__}(...)`` with this tensor's dtype and device unless given."
+    return method
+
+
+Tensor.__init__ = _tensor_init
+Tensor.new_tensor = _new(tensor)
+Tensor.new_zeros, Tensor.new_ones, Tensor.new_full = _new(zeros), _new(ones), _new(full)
+Tensor.new_empty = _new(zeros, "empty")  # an "uninitialized" tensor: zeros are one valid content
+
 __all__ = [
     "tensor",
     "as_tensor",

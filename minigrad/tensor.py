@@ -37,13 +37,8 @@ class Tensor:
     __slots__ = ("array", "requires_grad", "grad", "grad_fn", "_hooks", "_vc", "_view", "_views", "__weakref__")
     __array_priority__ = 1000  # numpy scalars defer to our reflected operators
 
-    def __init__(self, data=(), *, dtype=None, device=None, requires_grad=False):
-        # torch.Tensor(data) (the legacy constructor) gives the default float type
-        from .creation import tensor as _tensor
-
-        t = _tensor(data, dtype=dtype or _dt.get_default_dtype(), device=device)
-        self.array, self.grad, self.grad_fn = t.array, None, None
-        self.requires_grad, self._hooks, self._vc, self._view, self._views = bool(requires_grad), None, None, None, None
+    # Tensor(data) and the new_* constructors are defined in creation.py, beside every other way to make
+    # a tensor (this module is the ground floor: it imports neither creation nor ops)
 
     @classmethod
     def _make(cls, array, requires_grad=False, grad_fn=None):
@@ -329,31 +324,6 @@ class Tensor:
 
     def pin_memory(self):
         return self
-
-    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
-        from .creation import tensor
-
-        return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
-
-    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
-        from .creation import zeros
-
-        return zeros(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
-
-    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
-        from .creation import ones
-
-        return ones(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
-
-    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
-        from .creation import full
-
-        return full(
-            size, fill_value, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad
-        )
-
-    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
-        return self.new_zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
 
     # ----------------------------------------------------------------- operators
     def __add__(self, other):
