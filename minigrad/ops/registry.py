@@ -44,6 +44,7 @@ class Declaration:
     dunders: tuple = ()
     rdunders: tuple = ()
     keep_input: bool = True  # the in-place variant copies the old values (the op's backward reads its input)
+    functional_inplace: bool = False  # nn.functional's version takes torch's ``inplace=False`` argument
     extras: dict = field(default_factory=dict)
 
 
@@ -65,6 +66,7 @@ def declare(
     dunders: tuple = (),
     rdunders: tuple = (),
     keep_input: bool = True,
+    functional_inplace: bool = False,
 ):
     """Register ``fn`` as a public op (usable bare, ``@declare``, or with options, ``@declare(...)``)."""
 
@@ -82,6 +84,7 @@ def declare(
             dunders=tuple(dunders),
             rdunders=tuple(rdunders),
             keep_input=keep_input,
+            functional_inplace=functional_inplace,
         )
         _add(d)
         for alias in aliases:  # another public name for the same function, as torch has (multiply = mul)
@@ -97,11 +100,13 @@ def declare(
     return register
 
 
-def declare_inplace(fn=None, *, name: str | None = None, method: bool = True):
-    """Register a hand-written in-place function (``add_``): a top-level name and a Tensor method."""
+def declare_inplace(fn=None, *, name: str | None = None, method: bool = True, dunders: tuple = ()):
+    """Register a hand-written in-place function (``add_``): a top-level name, a Tensor method, and
+    Python's augmented operators (``dunders=("__iadd__",)``)."""
 
     def register(fn):
         d = Declaration(name or fn.__name__, fn, fn.__module__, method=(name or fn.__name__) if method else None)
+        d.dunders = tuple(dunders)
         _add(d)
         _attach(d)
         return fn
@@ -203,3 +208,37 @@ def exports(module_name: str) -> list:
 def functional_names() -> list:
     """The names ``nn.functional`` takes from the registry."""
     return [n for n, d in REGISTRY.items() if d.functional]
+
+
+def functional_function(name: str):
+    """``nn.functional.<name>``: the op itself, or, for an activation torch lets work in place, the op with
+    torch's extra ``inplace=False`` argument (``F.relu(x, inplace=True)`` overwrites ``x``)."""
+    d = REGISTRY[name]
+    if not d.functional_inplace:
+        return d.fn
+    if "F" not in d.extras:
+        d.extras["F"] = _with_inplace_argument(d)
+    return d.extras["F"]
+
+
+def _with_inplace_argument(d: Declaration):
+    from .inplace import apply_inplace
+
+    sig = inspect.signature(d.fn)
+    params = [p for p in sig.parameters.values() if p.kind != p.KEYWORD_ONLY]
+    flag = inspect.Parameter("inplace", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=False)
+    full = sig.replace(parameters=[*params, flag, *(p for p in sig.parameters.values() if p.kind == p.KEYWORD_ONLY)])
+    fn, op_name = d.fn, d.name + "_"
+
+    def functional(*args, **kwargs):
+        bound = full.bind(*args, **kwargs)
+        inplace = bound.arguments.pop("inplace", False)
+        if not inplace:
+            return fn(*bound.args, **bound.kwargs)
+        input, *rest = bound.args
+        return apply_inplace(op_name, input, lambda t: fn(t, *rest, **bound.kwargs), keep=d.keep_input)
+
+    functional.__name__ = functional.__qualname__ = d.name
+    functional.__doc__ = d.fn.__doc__
+    functional.__signature__ = full
+    return functional
