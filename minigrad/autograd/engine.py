@@ -25,7 +25,8 @@ __all__ = ["backward", "grad", "run_backward", "topological_order"]
 # ---------------------------------------------------------------------------------- 1. order
 def _count_incoming(starts) -> dict:
     """For every node reachable from ``starts``: how many edges lead into it."""
-    deps, seen, stack = {}, set(starts), list(starts)
+    deps: dict = {}
+    seen, stack = set(starts), list(starts)
     while stack:
         for f in stack.pop().edges:
             if isinstance(f, Op):
@@ -57,7 +58,8 @@ def _leading_to(starts, leaf_ids, target_nodes) -> set:
     An iterative post-order walk: a node is needed when one of its edges is a target leaf, a target
     node, or a needed node. ``autograd.grad`` runs only these, as torch does.
     """
-    needed, done = set(), set()
+    needed: set = set()
+    done: set = set()
     stack = [(n, False) for n in starts]
     while stack:
         node, expanded = stack.pop()
@@ -115,7 +117,7 @@ class _Pass:
         self.leaf_grads = {}  # id(leaf) -> (leaf, [array, owned])
         self.retain_graph, self.tracer = retain_graph, tracer
         self.capture = capture
-        self.captured_nodes = {}  # node -> indexes into capture of the tensors it produced
+        self.captured_nodes: dict = {}  # node -> indexes into capture of the tensors it produced
         for i, t in enumerate(capture or ()):
             if t.grad_fn is not None:
                 self.captured_nodes.setdefault(t.grad_fn, []).append(i)

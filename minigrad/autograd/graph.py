@@ -43,18 +43,18 @@ class Op:
     one before ``backward`` runs, the engine raises, as torch does.
     """
 
-    saved = None  # indexes of the inputs that backward reads; None = all
+    saved: tuple | None = None  # indexes of the inputs that backward reads; None = all
     saves_output = False  # whether backward reads the output (exp, tanh, sigmoid, ...)
     # {saved input: the inputs whose gradient alone reads it}, e.g. Mul's {0: (1,), 1: (0,)}: a change
     # to ``a`` in ``a * b`` matters only when ``b`` needs a gradient (torch saves it only then)
-    saved_for = None
-    inputs = None  # tuple of input Tensors once recorded; None for unrecorded or freed nodes
-    edges = None  # per input, where its gradient goes: its grad_fn at record time, itself (a leaf), or None
+    saved_for: dict | None = None
+    inputs: tuple | None = None  # tuple of input Tensors once recorded; None for unrecorded or freed nodes
+    edges: tuple = ()  # per input, where its gradient goes: its grad_fn at record time, itself (a leaf), or None
     # (writes[0], versions of the saved inputs...) at record time; the first entry is -1 once the node was
     # freed or its output was written, so that backward always looks closer (check_saved)
-    _versions = None
-    _out = None  # (version cell, version, array) of the output, when backward reads the output's memory
-    _fits = None  # after release: {input index: (shape, dtype)} for the gradients that needed reducing
+    _versions: tuple | None = None
+    _out: tuple | None = None  # (version cell, version, array) of the output, when backward reads the output's memory
+    _fits: dict | None = None  # after release: {input index: (shape, dtype)} for the gradients that needed reducing
     _hooks = None  # hooks registered on the output tensor (a non-leaf)
     _retain = None  # weakref to the output tensor when it called retain_grad()
     # True where torch cannot run the node again once backward freed the graph, although it saved no
@@ -108,9 +108,10 @@ class Op:
         if self._versions is _FREED:
             raise RuntimeError(_FREED_MSG)
         if self._versions is not None:
-            saved = range(len(self.inputs)) if self.saved is None else self.saved
+            inputs = self.inputs or ()
+            saved = range(len(inputs)) if self.saved is None else self.saved
             for i, expected in zip(saved, self._versions[1:]):
-                x = self.inputs[i]
+                x = inputs[i]
                 now = 0 if x._vc is None else x._vc[0]
                 if now != expected and self._reads(i):
                     raise RuntimeError(_modified_msg(x.array, now, expected, f"input {i} of {self.name()}"))
@@ -173,7 +174,7 @@ def _holds_data(v) -> bool:
     return False
 
 
-_DATA = set()  # array and tensor types met by _holds_data
+_DATA: set = set()  # array and tensor types met by _holds_data
 _FREED = (-1,)  # a node's _versions once release() dropped what its backward reads
 
 
