@@ -109,6 +109,18 @@ def _call_hooks(hooks, g):
     return g
 
 
+def _call_node_hooks(hooks, grads, *grad_outputs) -> tuple:
+    """Run a node's pre-hooks (``hook(grad_outputs)``) or hooks (``hook(grad_inputs, grad_outputs)``) on
+    tensors; a hook that returns a tuple replaces the gradients it was given."""
+    wrap = tuple(None if g is None else Tensor._make(g) for g in grads)
+    extra = tuple(Tensor._make(g) for g in grad_outputs)
+    for hook in hooks:
+        res = hook(wrap, *((extra,) if grad_outputs else ()))
+        if res is not None:
+            wrap = tuple(res)
+    return tuple(None if t is None else (t.array if isinstance(t, Tensor) else t) for t in wrap)
+
+
 class _Pass:
     """One backward pass: the gradients waiting at nodes and leaves, and what the caller asked for."""
 
@@ -171,7 +183,14 @@ class _Pass:
                 _accumulate_into(out, g, slot[1])
         for i in self.captured_nodes.get(node, ()):
             self.results[i] = g
-        return () if skip else _node_backward(node, g, inputs, self.tracer)
+        if skip:
+            return ()
+        if node._pre_hooks:
+            g = _call_node_hooks(node._pre_hooks, (g,))[0]
+        grads = _node_backward(node, g, inputs, self.tracer)
+        if node._post_hooks:
+            grads = _call_node_hooks(node._post_hooks, grads, g)
+        return grads
 
     # ------------------------------------------------------------------ 3. route
     def route(self, node, grads, inputs) -> dict:

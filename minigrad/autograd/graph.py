@@ -57,6 +57,8 @@ class Op:
     _fits: dict | None = None  # after release: {input index: (shape, dtype)} for the gradients that needed reducing
     _hooks = None  # hooks registered on the output tensor (a non-leaf)
     _retain = None  # weakref to the output tensor when it called retain_grad()
+    _pre_hooks: list | None = None  # register_prehook: see the output gradient before backward
+    _post_hooks: list | None = None  # register_hook: see (and may replace) the input gradients after it
     # True where torch cannot run the node again once backward freed the graph, although it saved no
     # tensor (its CopySlices, behind x[i] = v or a write through a view): released like a node that saved
     once_only = False
@@ -103,6 +105,29 @@ class Op:
     def __repr__(self):
         return f"<{self.name()}>"
 
+    # ------------------------------------------------------------------ introspection, as torch's Node
+    @property
+    def next_functions(self) -> tuple:
+        """Where each input's gradient goes: ``(node, 0)``, ``(AccumulateGrad, 0)`` for a leaf, ``(None, 0)``."""
+        return tuple((_next(e), 0) for e in self.edges)
+
+    @property
+    def metadata(self) -> dict:
+        """A dict for the user's own notes about this node (torch's ``Node.metadata``)."""
+        if "_metadata" not in self.__dict__:
+            self._metadata: dict = {}
+        return self._metadata
+
+    def register_prehook(self, hook) -> _NodeHookHandle:
+        """``hook(grad_outputs) -> grad_outputs or None``, called before this node's backward runs."""
+        self._pre_hooks = [*(self._pre_hooks or ()), hook]
+        return _NodeHookHandle(self, "_pre_hooks", hook)
+
+    def register_hook(self, hook) -> _NodeHookHandle:
+        """``hook(grad_inputs, grad_outputs) -> grad_inputs or None``, called after this node's backward."""
+        self._post_hooks = [*(self._post_hooks or ()), hook]
+        return _NodeHookHandle(self, "_post_hooks", hook)
+
     def check_saved(self):
         """Raise torch's error if an in-place write changed a tensor that ``backward`` reads (or it was freed)."""
         if self._versions is _FREED:
@@ -145,7 +170,7 @@ class Op:
     def _cut_to_edges(self):
         """Drop everything but the edges and the hooks (torch keeps a node's hooks after backward)."""
         d = self.__dict__
-        kept = {k: d[k] for k in ("edges", "_hooks", "_retain") if k in d}
+        kept = {k: d[k] for k in ("edges", "_hooks", "_retain", "_pre_hooks", "_post_hooks", "_metadata") if k in d}
         d.clear()
         d.update(kept)
         self._versions = _FREED
@@ -221,6 +246,51 @@ def fit(grad, shape, dtype):
     if grad.dtype is not dtype and grad.dtype != dtype:
         grad = grad.astype(dtype)
     return grad
+
+
+class AccumulateGrad:
+    """What ``next_functions`` shows for a leaf: its gradient accumulates into ``variable.grad``."""
+
+    next_functions: tuple = ()
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"  # torch's name: code that compares names keeps working
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
+
+
+# id(leaf) -> (weak reference to the leaf, its AccumulateGrad): one per leaf, gone with the leaf (by id,
+# because a tensor's == is element-wise)
+_ACCUMULATORS: dict = {}
+
+
+def _next(edge):
+    if edge is None or isinstance(edge, Op):
+        return edge
+    key = id(edge)
+    if key not in _ACCUMULATORS or _ACCUMULATORS[key][0]() is not edge:
+        _ACCUMULATORS[key] = (weakref.ref(edge, _forget(key)), AccumulateGrad(edge))
+    return _ACCUMULATORS[key][1]
+
+
+def _forget(key: int):
+    def drop(_ref) -> None:
+        _ACCUMULATORS.pop(key, None)
+
+    return drop
+
+
+class _NodeHookHandle:
+    def __init__(self, node, slot, hook):
+        self.node, self.slot, self.hook = node, slot, hook
+
+    def remove(self) -> None:
+        hooks = getattr(self.node, self.slot) or []
+        setattr(self.node, self.slot, [h for h in hooks if h is not self.hook] or None)
 
 
 def attach_retain(node, tensor):
