@@ -80,3 +80,67 @@ def test_a_hook_that_returns_none_changes_nothing_and_metadata_persists():
     y.backward()
     assert calls == [1] and y.grad_fn.metadata == {"note": "sum of squares"}
     np.testing.assert_allclose(x.grad.numpy(), [2.0, 4.0])
+
+
+# ------------------------------------------------------------------ autograd.Function, torch's other styles
+def _functions(lib):
+    Function = lib.autograd.Function
+
+    class AddOne(Function):
+        @staticmethod
+        def forward(ctx, x):
+            x.add_(1)
+            ctx.mark_dirty(x)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 3
+
+    class ArgMax(Function):
+        @staticmethod
+        def forward(ctx, x):
+            out = x.argmax()
+            ctx.mark_non_differentiable(out)
+            return out
+
+        @staticmethod
+        def backward(ctx, g):
+            return None
+
+    class Scale(Function):
+        @staticmethod
+        def forward(x, k):
+            return x * k
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.k = inputs[1]
+
+        @staticmethod
+        @lib.autograd.function.once_differentiable
+        def backward(ctx, g):
+            return g * ctx.k, None
+
+    return AddOne, ArgMax, Scale
+
+
+def _run_functions(lib):
+    AddOne, ArgMax, Scale = _functions(lib)
+    a = lib.tensor([1.0, 2.0], requires_grad=True)
+    b = a * 2
+    c = AddOne.apply(b)
+    assert c is b
+    (c.sum() + Scale.apply(a, 3.0).sum()).backward()
+    try:
+        AddOne.apply(lib.tensor([1.0], requires_grad=True))
+        leaf_error = None
+    except RuntimeError as e:
+        leaf_error = str(e)
+    return a.grad.numpy(), ArgMax.apply(a).requires_grad, leaf_error
+
+
+def test_function_styles_match_torch():
+    got, want = _run_functions(mg), _run_functions(torch)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-12)
+    assert got[1:] == want[1:]
