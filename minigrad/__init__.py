@@ -9,6 +9,9 @@ from __future__ import annotations
 from . import _malloc  # noqa: F401  (defines config.malloc_tuning, off unless MINIGRAD_MALLOC=tuned)
 from . import autograd, backend, dtypes, ops  # noqa: F401
 from .config import config  # noqa: F401
+from ._legacy import CPU_TYPES as _TYPED_TENSORS
+
+globals().update(_TYPED_TENSORS)  # FloatTensor, LongTensor, ... (old spellings tutorials use)
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from .backend import Device as device  # noqa: F401
 from .creation import *  # noqa: F401,F403
@@ -33,7 +36,7 @@ from .serialization import load, save  # noqa: F401
 from .tensor import Size, Tensor  # noqa: F401
 
 from . import nn, optim, utils  # noqa: E402,F401  (after Tensor: they build on it)
-from . import amp, backends, cuda, linalg  # noqa: E402,F401
+from . import amp, backends, cuda, functional, linalg  # noqa: E402,F401
 from .amp import autocast  # noqa: E402,F401
 
 half = float16

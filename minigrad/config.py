@@ -65,6 +65,7 @@ class Config:
     }
 
     def __init__(self):
+        object.__setattr__(self, "_checkers", dict(Config._checkers))
         object.__setattr__(self, "_values", {})
         object.__setattr__(self, "_appliers", {})
         object.__setattr__(self, "_lock", threading.RLock())
@@ -103,10 +104,13 @@ class Config:
         """Expose a per-thread setting kept by the module that owns it (grad mode, autocast)."""
         self._per_thread[name] = (get, set)
 
-    def define(self, name: str, initial, apply=None, apply_initial: bool = True) -> None:
+    def define(self, name: str, initial, apply=None, apply_initial: bool = True, check=None) -> None:
         """Give setting ``name`` its starting value and the function that puts a new value into force
-        (called with the starting value too, unless ``apply_initial`` is False)."""
+        (called with the starting value too, unless ``apply_initial`` is False). ``check`` declares a
+        setting this module does not list (its owner validates it)."""
         with self._lock:
+            if check is not None:
+                self._checkers[name] = check
             value = self._checkers[name](initial)
             if apply is not None:
                 self._appliers[name] = apply

@@ -9,12 +9,32 @@ import numpy as np
 
 from . import backend
 from . import dtypes as _dt
+from .config import config
 from .random import rng
 from .tensor import Tensor
 
 
+def _checked_device(value) -> str:
+    return str(backend.Device(value))  # raises, naming the value, for a device minigrad does not know
+
+
+config.define("default_device", "cpu", check=_checked_device)
+
+
+def set_default_device(device) -> None:
+    """The device creation functions use when none is given (torch's ``set_default_device``)."""
+    config.default_device = "cpu" if device is None else device
+
+
+def get_default_device() -> backend.Device:
+    return backend.Device(config.default_device)
+
+
 def _device(device) -> backend.Device:
-    return backend.CPU if device is None else backend.Device(device)
+    if device is not None:
+        return backend.Device(device)
+    default = config.default_device
+    return backend.CPU if default == "cpu" else backend.Device(default)
 
 
 def _finish(arr, dtype, device, requires_grad) -> Tensor:
@@ -337,6 +357,8 @@ Tensor.new_zeros, Tensor.new_ones, Tensor.new_full = _new(zeros), _new(ones), _n
 Tensor.new_empty = _new(zeros, "empty")  # an "uninitialized" tensor: zeros are one valid content
 
 __all__ = [
+    "set_default_device",
+    "get_default_device",
     "tensor",
     "as_tensor",
     "from_numpy",

@@ -290,10 +290,7 @@ class Tensor:
             out = _ops.clone(self)
         return out
 
-    def type(self, dtype=None):
-        if dtype is None:
-            return f"minigrad.{self.dtype.name.capitalize()}Tensor"
-        return self.to(dtype)
+    # type(): in _legacy.py, with the typed tensor classes it names
 
     def type_as(self, other: Tensor) -> Tensor:
         return self.to(other.dtype)

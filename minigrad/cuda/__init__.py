@@ -14,7 +14,10 @@ generator (which minigrad does not use); they exist so torch code runs unchanged
 from __future__ import annotations
 
 from .. import backend
+from .._legacy import CUDA_TYPES as _TYPED_TENSORS
 from . import amp  # noqa: F401
+
+globals().update(_TYPED_TENSORS)  # minigrad.cuda.FloatTensor, ... (old spellings tutorials use)
 
 
 def _gpu():

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import inspect
 import sys
+import warnings
 from dataclasses import dataclass, field
 
 from .. import amp as _amp
@@ -67,13 +68,14 @@ def declare(
     rdunders: tuple = (),
     keep_input: bool = True,
     functional_inplace: bool = False,
+    out: bool = False,
 ):
     """Register ``fn`` as a public op (usable bare, ``@declare``, or with options, ``@declare(...)``)."""
 
     def register(fn):
         d = Declaration(
             name=name or fn.__name__,
-            fn=_with_autocast(fn, autocast),
+            fn=_with_out(_with_autocast(fn, autocast), name or fn.__name__) if out else _with_autocast(fn, autocast),
             module=fn.__module__,
             method=(fn.__name__ if method is True else method) or None,
             inplace=((name or fn.__name__) + "_" if inplace is True else inplace) or None,
@@ -198,6 +200,54 @@ def _with_autocast(fn, policy):
         return fn(*args, **kwargs)
 
     return cast_then_call
+
+
+def _with_out(fn, name: str):
+    """``fn`` with torch's ``out=`` argument: the result is written into ``out`` (resized if needed)."""
+    sig = inspect.signature(fn)
+    flag = inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None)
+
+    @functools.wraps(fn)
+    def call(*args, out=None, **kwargs):
+        if out is None:
+            return fn(*args, **kwargs)
+        return _write_out(name, fn, args, kwargs, out)
+
+    call.__signature__ = sig.replace(parameters=[*sig.parameters.values(), flag])
+    return call
+
+
+_TYPE_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int"}
+
+
+def _write_out(name, fn, args, kwargs, out):
+    from ..autograd.grad_mode import is_grad_enabled, no_grad
+
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    tensors = [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
+    if is_grad_enabled() and any(t.requires_grad for t in (*tensors, out)):
+        raise RuntimeError(
+            f"{name}(): functions with out=... arguments don't support automatic differentiation, "
+            "but one of the arguments requires grad."
+        )
+    with no_grad():
+        res = fn(*args, **kwargs)
+    if res.dtype._kind > out.dtype._kind:  # float into an integer tensor, say
+        got, want = (_TYPE_NAMES.get(t.name, t.name) for t in (res.dtype, out.dtype))
+        raise RuntimeError(f"result type {got} can't be cast to the desired output type {want}")
+    if out.shape != res.shape:
+        if out.numel():
+            warnings.warn(
+                f"An output with one or more elements was resized since it had shape {list(out.shape)}, which "
+                f"does not match the required output shape {list(res.shape)}.",
+                stacklevel=3,
+            )
+        out.array = res.array.astype(out.array.dtype)  # a new buffer, as torch's resize gives
+    else:
+        out.array[...] = res.array
+    out._bump_version()
+    return out
 
 
 def exports(module_name: str) -> list:
