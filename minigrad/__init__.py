@@ -10,8 +10,6 @@ from . import _malloc  # noqa: F401  (defines config.malloc_tuning, off unless M
 from . import autograd, backend, dtypes, ops  # noqa: F401
 from .config import config  # noqa: F401
 from ._legacy import CPU_TYPES as _TYPED_TENSORS
-
-globals().update(_TYPED_TENSORS)  # FloatTensor, LongTensor, ... (old spellings tutorials use)
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from .backend import Device as device  # noqa: F401
 from .creation import *  # noqa: F401,F403
@@ -38,6 +36,8 @@ from .tensor import Size, Tensor  # noqa: F401
 from . import nn, optim, utils  # noqa: E402,F401  (after Tensor: they build on it)
 from . import amp, backends, cuda, functional, linalg  # noqa: E402,F401
 from .amp import autocast  # noqa: E402,F401
+
+globals().update(_TYPED_TENSORS)  # FloatTensor, LongTensor, ... (old spellings tutorials use)
 
 half = float16
 float = float32  # noqa: A001  (torch.float is float32)

@@ -29,10 +29,12 @@ import functools
 import threading
 import warnings
 
-from . import backend
+from . import (
+    backend,
+    creation,  # the module: it may still be loading when amp is first imported
+)
 from . import dtypes as _dt
 from .config import config
-from .creation import tensor
 from .tensor import Tensor
 
 _local = threading.local()  # per thread, as in torch: {device type: dtype or None}
@@ -207,7 +209,7 @@ class GradScaler:
 
         def apply(o):
             if isinstance(o, Tensor):
-                return o * tensor(self._scale, dtype=_dt.float32, device=o.device)
+                return o * creation.tensor(self._scale, dtype=_dt.float32, device=o.device)
             if isinstance(o, (list, tuple)):
                 return type(o)(apply(v) for v in o)
             raise ValueError("outputs must be a Tensor or an iterable of Tensors")

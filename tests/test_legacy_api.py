@@ -69,8 +69,9 @@ def test_tensor_type_names_and_bad_names():
 
 
 def test_torch_functional_module_holds_the_same_functions():
-    import minigrad.functional as mf
     import torch.functional as tf
+
+    import minigrad.functional as mf
 
     assert mf.F is mg.nn.functional
     for name in mf.__all__:

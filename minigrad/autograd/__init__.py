@@ -9,8 +9,8 @@
 
 from __future__ import annotations
 
-from .engine import backward, grad, run_backward  # noqa: F401
 from .._legacy import Variable  # noqa: F401
+from .engine import backward, grad, run_backward  # noqa: F401
 from .function import Function, FunctionCtx, once_differentiable  # noqa: F401
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from .gradcheck import GradcheckError, gradcheck  # noqa: F401
