@@ -347,12 +347,6 @@ class Tensor:
     def __rtruediv__(self, other):
         return _ops.div(other, self)
 
-    def __floordiv__(self, other):
-        return _ops.div(self, other, rounding_mode="floor")
-
-    def __rfloordiv__(self, other):
-        return _ops.div(other, self, rounding_mode="floor")
-
     def __mod__(self, other):
         return _ops.remainder(self, other)
 
@@ -379,18 +373,6 @@ class Tensor:
 
     def __abs__(self):
         return _ops.abs(self)
-
-    def __invert__(self):
-        return _ops.logical_not(self) if self.array.dtype.kind == "b" else _ops.bitwise_not(self)
-
-    def __and__(self, other):
-        return _ops.logical_and(self, other)
-
-    def __or__(self, other):
-        return _ops.logical_or(self, other)
-
-    def __xor__(self, other):
-        return _ops.logical_xor(self, other)
 
     def __eq__(self, other):
         return _ops.eq(self, other)

@@ -12,74 +12,14 @@ overflow (sigmoid uses ``exp(-|x|)``, softplus uses ``logaddexp``).
 
 from __future__ import annotations
 
-from .. import backend
 from .. import dtypes as _dt
 from ..autograd.graph import Op
 from ..compute import B
-from ..compute.fast import kernels
 from ..tensor import Tensor
 from ._util import apply_binary, as_tensor_like, cast, check_same_device, operands
-from .registry import declare, exports
-
-xp_of = backend.get_array_module
-
-__all__ = [
-    "add",
-    "sub",
-    "mul",
-    "div",
-    "true_divide",
-    "divide",
-    "neg",
-    "negative",
-    "pow",
-    "remainder",
-    "lerp",
-    "exp",
-    "log",
-    "log1p",
-    "expm1",
-    "log2",
-    "sqrt",
-    "rsqrt",
-    "square",
-    "abs",
-    "absolute",
-    "sin",
-    "cos",
-    "tanh",
-    "sigmoid",
-    "relu",
-    "erf",
-    "reciprocal",
-    "sign",
-    "floor",
-    "ceil",
-    "round",
-    "trunc",
-    "fix",
-    "gelu",
-    "silu",
-    "softplus",
-    "leaky_relu",
-    "elu",
-    "hardtanh",
-    "relu6",
-    "logsigmoid",
-    "selu",
-    "mish",
-    "softsign",
-    "hardsigmoid",
-    "hardswish",
-    "clamp",
-    "clip",
-    "clamp_min",
-    "clamp_max",
-    "maximum",
-    "minimum",
-    "where",
-    "masked_fill",
-]
+from .convert import to_dtype
+from .inplace import apply_inplace
+from .registry import REGISTRY, declare, exports
 
 
 # ------------------------------------------------------------------ arithmetic
@@ -142,15 +82,13 @@ class FloorDiv(Op):
         self.mode = mode
 
     def forward(self, a, b):
-        xp = xp_of(a)
         self.shapes = a.shape, b.shape
         if self.mode == "floor":
-            return xp.floor_divide(a, b) if a.dtype.kind in "iu" else xp.floor(a / b)
-        return xp.trunc(a / b).astype(a.dtype) if a.dtype.kind == "f" else xp.fix(a / b).astype(a.dtype)
+            return B.floor_divide(a, b) if a.dtype.kind in "iu" else B.floor(a / b)
+        return B.trunc(a / b).astype(a.dtype) if a.dtype.kind == "f" else B.fix(a / b).astype(a.dtype)
 
     def backward(self, grad):
-        xp = xp_of(grad)
-        return xp.zeros(self.shapes[0], grad.dtype), xp.zeros(self.shapes[1], grad.dtype)
+        return B.zeros(self.shapes[0], grad.dtype, like=grad), B.zeros(self.shapes[1], grad.dtype, like=grad)
 
 
 class Neg(Op):
@@ -172,15 +110,14 @@ class Pow(Op):
         return self.out
 
     def backward(self, grad):
-        xp = xp_of(grad)
         ga, gb = self.needs_input_grad
         a, b = self.a, self.b
         da = db = None
         if ga:
-            da = xp.where(b == 0, 0, grad * b * a ** (b - 1))
+            da = B.where(b == 0, 0, grad * b * a ** (b - 1))
         if gb:
-            with _errstate(xp):
-                db = grad * xp.where((a == 0) & (b >= 0), 0, self.out * xp.log(a))
+            with B.errstate(divide="ignore", invalid="ignore"):  # log(0), log of a negative base
+                db = grad * B.where((a == 0) & (b >= 0), 0, self.out * B.log(a))
         return da, db
 
 
@@ -200,20 +137,8 @@ class PowScalar(Op):
     def backward(self, grad):
         b = self.exponent
         if b == 0:
-            return xp_of(grad).zeros_like(grad)
+            return B.zeros_like(grad)
         return grad * b * self.a ** (b - 1)
-
-
-def _errstate(xp):
-    return xp.errstate(divide="ignore", invalid="ignore") if hasattr(xp, "errstate") else _Nothing()
-
-
-class _Nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def _scaled_operands(op: str, input, other, alpha):
@@ -246,7 +171,7 @@ def add(input, other, *, alpha=1):
     return apply_binary(_with_alpha(Add, alpha), "add", a, b)
 
 
-@declare(dunders=("__sub__",), rdunders=("__rsub__",), aliases=("subtract",))
+@declare(dunders=("__sub__",), rdunders=("__rsub__",), aliases=("subtract",), method_aliases=("subtract",))
 def sub(input, other, *, alpha=1):
     """``input - alpha * other``, broadcast, with torch's type promotion."""
     if _is_bool(input) or _is_bool(other):
@@ -258,7 +183,7 @@ def sub(input, other, *, alpha=1):
     return apply_binary(_with_alpha(Sub, alpha), "sub", a, b)
 
 
-@declare(dunders=("__mul__",), rdunders=("__rmul__",), aliases=("multiply",))
+@declare(dunders=("__mul__",), rdunders=("__rmul__",), aliases=("multiply",), method_aliases=("multiply",))
 def mul(input, other):
     """``input * other``, broadcast, with torch's type promotion."""
     a, b = operands("mul", input, other)
@@ -277,7 +202,14 @@ def _float_with_same_or_number(a, b) -> bool:
     )
 
 
+@declare(
+    dunders=("__truediv__",),
+    rdunders=("__rtruediv__",),
+    aliases=("divide",),
+    method_aliases=("divide",),
+)
 def div(input, other, *, rounding_mode=None):
+    """``input / other`` in floating point; ``rounding_mode`` "floor" or "trunc" rounds the quotient (any dtype)."""
     if rounding_mode is None:
         if _float_with_same_or_number(input, other) or _float_with_same_or_number(other, input):
             return apply_binary(Div, "div", *operands("div", input, other))
@@ -292,21 +224,29 @@ def div(input, other, *, rounding_mode=None):
     return apply_binary(FloorDiv, "div", a, b, rounding_mode)
 
 
-true_divide = divide = div
+@declare(dunders=("__floordiv__",), rdunders=("__rfloordiv__",))
+def floor_divide(input, other):
+    """``input // other``: the quotient rounded down (torch.floor_divide)."""
+    return div(input, other, rounding_mode="floor")
 
 
+@declare
+def true_divide(input, other):
+    """``input / other`` in floating point (``div`` without a rounding mode)."""
+    return div(input, other)
+
+
+@declare(dunders=("__neg__",), aliases=("negative",), method_aliases=("negative",))
 def neg(input):
     if _is_bool(input):
         raise RuntimeError("neg: negation of a bool tensor is not supported; use ~ or logical_not() instead")
     return Neg()(input)
 
 
-negative = neg
-
-
+@declare(dunders=("__pow__",), rdunders=("__rpow__",))
 def pow(input, exponent):
     if _is_bool(input) and isinstance(exponent, bool):  # torch keeps bool here: x ** True is x, x ** False is True
-        return Tensor._make(input.array.copy() if exponent else xp_of(input.array).ones_like(input.array))
+        return Tensor._make(input.array.copy() if exponent else B.ones_like(input.array))
     if (type(exponent) is float or type(exponent) is int) and isinstance(input, Tensor) and input.is_floating_point():
         return PowScalar(exponent)(input)
     a, b = operands("pow", input, exponent)
@@ -320,13 +260,13 @@ class Remainder(Op):
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        return xp_of(a).remainder(a, b)
+        return B.remainder(a, b)
 
     def backward(self, grad):
         ga, gb = self.needs_input_grad
         db = None
         if gb:
-            db = -grad * xp_of(grad).floor(self.a / self.b)
+            db = -grad * B.floor(self.a / self.b)
         return (grad if ga else None), db
 
 
@@ -335,7 +275,7 @@ class Lerp(Op):
 
     def forward(self, start, end, weight):
         self.diff, self.weight = end - start, weight
-        return xp_of(start).where(weight < 0.5, start + weight * self.diff, end - self.diff * (1 - weight))
+        return B.where(weight < 0.5, start + weight * self.diff, end - self.diff * (1 - weight))
 
     def backward(self, grad):
         gs, ge, gw = self.needs_input_grad
@@ -343,6 +283,7 @@ class Lerp(Op):
         return ((grad * (1 - w) if gs else None), (grad * w if ge else None), (grad * self.diff if gw else None))
 
 
+@declare(inplace=True, dunders=("__mod__",), rdunders=("__rmod__",))
 def remainder(input, other):
     a, b = operands("remainder", input, other)
     if a.array.dtype.kind == "b":
@@ -350,6 +291,7 @@ def remainder(input, other):
     return apply_binary(Remainder, "remainder", a, b)
 
 
+@declare
 def lerp(input, end, weight):
     """Linear interpolation ``input + weight * (end - input)``; ``weight`` is a number or a tensor."""
     if not isinstance(input, Tensor) or not isinstance(end, Tensor):
@@ -383,7 +325,7 @@ class Exp(Op):
     saves_output = True
 
     def forward(self, x):
-        self.out = xp_of(x).exp(x)
+        self.out = B.exp(x)
         return self.out
 
     def backward(self, grad):
@@ -393,7 +335,7 @@ class Exp(Op):
 class Log(Op):
     def forward(self, x):
         self.x = x
-        return xp_of(x).log(x)
+        return B.log(x)
 
     def backward(self, grad):
         return grad / self.x
@@ -402,7 +344,7 @@ class Log(Op):
 class Log1p(Op):
     def forward(self, x):
         self.x = x
-        return xp_of(x).log1p(x)
+        return B.log1p(x)
 
     def backward(self, grad):
         return grad / (1 + self.x)
@@ -413,7 +355,7 @@ class Expm1(Op):
     saves_output = True
 
     def forward(self, x):
-        self.out = xp_of(x).expm1(x)
+        self.out = B.expm1(x)
         return self.out
 
     def backward(self, grad):
@@ -423,7 +365,7 @@ class Expm1(Op):
 class Log2(Op):
     def forward(self, x):
         self.x = x
-        return xp_of(x).log2(x)
+        return B.log2(x)
 
     def backward(self, grad):
         return grad / (self.x * _LN2)
@@ -437,11 +379,11 @@ class Sqrt(Op):
     saves_output = True
 
     def forward(self, x):
-        self.out = xp_of(x).sqrt(x)
+        self.out = B.sqrt(x)
         return self.out
 
     def backward(self, grad):
-        with _errstate(xp_of(grad)):  # sqrt'(0) is inf, as in torch
+        with B.errstate(divide="ignore", invalid="ignore"):  # sqrt'(0) is inf, as in torch
             return grad / (2 * self.out)
 
 
@@ -450,7 +392,7 @@ class Rsqrt(Op):
     saves_output = True
 
     def forward(self, x):
-        self.out = 1 / xp_of(x).sqrt(x)
+        self.out = 1 / B.sqrt(x)
         return self.out
 
     def backward(self, grad):
@@ -471,7 +413,7 @@ class Abs(Op):
 
     def forward(self, x):
         self.x = x
-        return xp_of(x).abs(x)
+        return B.abs(x)
 
     def backward(self, grad):
         x = self.x
@@ -481,19 +423,19 @@ class Abs(Op):
 class Sin(Op):
     def forward(self, x):
         self.x = x
-        return xp_of(x).sin(x)
+        return B.sin(x)
 
     def backward(self, grad):
-        return grad * xp_of(grad).cos(self.x)
+        return grad * B.cos(self.x)
 
 
 class Cos(Op):
     def forward(self, x):
         self.x = x
-        return xp_of(x).cos(x)
+        return B.cos(x)
 
     def backward(self, grad):
-        return -grad * xp_of(grad).sin(self.x)
+        return -grad * B.sin(self.x)
 
 
 class Tanh(Op):
@@ -501,18 +443,18 @@ class Tanh(Op):
     saves_output = True
 
     def forward(self, x):
-        self.out = xp_of(x).tanh(x)
+        self.out = B.tanh(x)
         return self.out
 
     def backward(self, grad):
         return grad * (1 - self.out * self.out)
 
 
-def _sigmoid(xp, x):
+def _sigmoid(x):
     """1 / (1 + e^-x) without overflow: e^-|x| never exceeds 1."""
-    e = xp.exp(-xp.abs(x))
+    e = B.exp(-B.abs(x))
     d = 1 + e
-    return xp.where(x >= 0, 1 / d, e / d)
+    return B.where(x >= 0, 1 / d, e / d)
 
 
 class Sigmoid(Op):
@@ -520,7 +462,7 @@ class Sigmoid(Op):
     saves_output = True
 
     def forward(self, x):
-        self.out = _sigmoid(xp_of(x), x)
+        self.out = _sigmoid(x)
         return self.out
 
     def backward(self, grad):
@@ -534,17 +476,11 @@ class Relu(Op):
     saves_output = True
 
     def forward(self, x):
-        out = kernels.relu_forward(x)  # one compiled pass in x's layout; NaN stays NaN
-        self.out = xp_of(x).maximum(x, 0) if out is None else out
+        self.out = B.relu(x)  # max(x, 0); NaN stays NaN
         return self.out
 
     def backward(self, grad):
-        # 0 where out <= 0, else grad: one compiled pass over both arrays in their memory order (a NaN
-        # output passes its gradient, as torch's threshold_backward does)
-        res = kernels.relu_backward(grad, self.out)
-        if res is None:  # CuPy arrays
-            res = xp_of(grad).where(self.out <= 0, grad.dtype.type(0), grad)
-        return res
+        return B.relu_backward(grad, self.out)  # 0 where out <= 0, else grad
 
 
 _TWO_OVER_SQRT_PI = 1.1283791670955126
@@ -556,10 +492,10 @@ _SQRT_2_OVER_PI = 0.7978845608028654
 class Erf(Op):
     def forward(self, x):
         self.x = x
-        return backend.erf(x)
+        return B.erf(x)
 
     def backward(self, grad):
-        return grad * _TWO_OVER_SQRT_PI * xp_of(grad).exp(-self.x * self.x)
+        return grad * _TWO_OVER_SQRT_PI * B.exp(-self.x * self.x)
 
 
 class Reciprocal(Op):
@@ -583,14 +519,13 @@ class Rounding(Op):
         self.fn, self.args = fn, args
 
     def forward(self, x):
-        xp = xp_of(x)
-        out = getattr(xp, self.fn)(x, *self.args)
+        out = getattr(B, self.fn)(x, *self.args)
         if self.fn == "sign" and x.dtype.kind == "f":
-            out = xp.where(xp.isnan(x), 0, out)  # torch's sign(NaN) is 0
+            out = B.where(B.isnan(x), 0, out)  # torch's sign(NaN) is 0
         return out
 
     def backward(self, grad):
-        return xp_of(grad).zeros_like(grad)
+        return B.zeros_like(grad)
 
 
 # ------------------------------------------------------------------ activations
@@ -601,21 +536,20 @@ class Gelu(Op):
         self.approximate = approximate
 
     def forward(self, x):
-        xp = xp_of(x)
         self.x = x
         if self.approximate == "tanh":
-            self.t = xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3))
+            self.t = B.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3))
             return 0.5 * x * (1 + self.t)
-        self.cdf = 0.5 * (1 + backend.erf(x * _SQRT_HALF))
+        self.cdf = 0.5 * (1 + B.erf(x * _SQRT_HALF))
         return x * self.cdf
 
     def backward(self, grad):
-        xp, x = xp_of(grad), self.x
+        x = self.x
         if self.approximate == "tanh":
             t = self.t
             inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
             return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * inner)
-        pdf = _INV_SQRT_2PI * xp.exp(-0.5 * x * x)
+        pdf = _INV_SQRT_2PI * B.exp(-0.5 * x * x)
         return grad * (self.cdf + x * pdf)
 
 
@@ -623,7 +557,7 @@ class Silu(Op):
     """x * sigmoid(x) (also called swish)."""
 
     def forward(self, x):
-        self.x, self.s = x, _sigmoid(xp_of(x), x)
+        self.x, self.s = x, _sigmoid(x)
         return x * self.s
 
     def backward(self, grad):
@@ -638,14 +572,12 @@ class Softplus(Op):
         self.beta, self.threshold = beta, threshold
 
     def forward(self, x):
-        xp = xp_of(x)
         z = x * self.beta if self.beta != 1 else x
         self.z = z
-        return xp.where(z > self.threshold, x, xp.logaddexp(0, z) / self.beta)
+        return B.where(z > self.threshold, x, B.logaddexp(0, z) / self.beta)
 
     def backward(self, grad):
-        xp = xp_of(grad)
-        return grad * xp.where(self.z > self.threshold, 1, _sigmoid(xp, self.z))
+        return grad * B.where(self.z > self.threshold, 1, _sigmoid(self.z))
 
 
 class LeakyRelu(Op):
@@ -656,10 +588,10 @@ class LeakyRelu(Op):
 
     def forward(self, x):
         self.pos = x > 0
-        return xp_of(x).where(self.pos, x, x * self.slope)
+        return B.where(self.pos, x, x * self.slope)
 
     def backward(self, grad):
-        return xp_of(grad).where(self.pos, grad, grad * self.slope)
+        return B.where(self.pos, grad, grad * self.slope)
 
 
 class Elu(Op):
@@ -669,14 +601,12 @@ class Elu(Op):
         self.alpha = alpha
 
     def forward(self, x):
-        xp = xp_of(x)
         self.x = x
-        return xp.where(x > 0, x, self.alpha * xp.expm1(xp.minimum(x, 0)))
+        return B.where(x > 0, x, self.alpha * B.expm1(B.minimum(x, 0)))
 
     def backward(self, grad):
-        xp = xp_of(grad)
         x = self.x
-        return xp.where(x <= 0, grad * self.alpha * xp.exp(xp.minimum(x, 0)), grad)
+        return B.where(x <= 0, grad * self.alpha * B.exp(B.minimum(x, 0)), grad)
 
 
 class Hardtanh(Op):
@@ -687,7 +617,7 @@ class Hardtanh(Op):
 
     def forward(self, x):
         self.inside = ~((x <= self.lo) | (x >= self.hi))
-        return xp_of(x).clip(x, self.lo, self.hi)
+        return B.clip(x, self.lo, self.hi)
 
     def backward(self, grad):
         return grad * self.inside
@@ -697,12 +627,11 @@ class LogSigmoid(Op):
     """``log(sigmoid(x)) = min(x, 0) - log(1 + e^-|x|)``: finite for any x (the naive form gives log(0))."""
 
     def forward(self, x):
-        xp = xp_of(x)
         self.x = x
-        return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
+        return B.minimum(x, 0) - B.log1p(B.exp(-B.abs(x)))
 
     def backward(self, grad):
-        return grad * _sigmoid(xp_of(grad), -self.x)
+        return grad * _sigmoid(-self.x)
 
 
 _SELU_ALPHA = 1.6732632423543772
@@ -713,21 +642,20 @@ class Mish(Op):
     """``x * tanh(softplus(x))``."""
 
     def forward(self, x):
-        xp = xp_of(x)
         self.x = x
-        self.t = xp.tanh(xp.logaddexp(0, x))
+        self.t = B.tanh(B.logaddexp(0, x))
         return x * self.t
 
     def backward(self, grad):
-        xp, t = xp_of(grad), self.t
-        return grad * (t + self.x * _sigmoid(xp, self.x) * (1 - t * t))
+        t = self.t
+        return grad * (t + self.x * _sigmoid(self.x) * (1 - t * t))
 
 
 class Softsign(Op):
     """``x / (1 + |x|)``."""
 
     def forward(self, x):
-        self.d = 1 + xp_of(x).abs(x)
+        self.d = 1 + B.abs(x)
         return x / self.d
 
     def backward(self, grad):
@@ -739,7 +667,7 @@ class Hardsigmoid(Op):
 
     def forward(self, x):
         self.inside = (x > -3) & (x < 3)
-        return xp_of(x).clip(x / 6 + 0.5, 0, 1)
+        return B.clip(x / 6 + 0.5, 0, 1)
 
     def backward(self, grad):
         return grad * self.inside * _ONE_SIXTH_F32
@@ -753,11 +681,11 @@ class Hardswish(Op):
 
     def forward(self, x):
         self.x = x
-        return x * xp_of(x).clip(x / 6 + 0.5, 0, 1)
+        return x * B.clip(x / 6 + 0.5, 0, 1)
 
     def backward(self, grad):
-        xp, x = xp_of(grad), self.x
-        return xp.where(x <= -3, 0, xp.where(x < 3, grad * (x / 3 + 0.5), grad))
+        x = self.x
+        return B.where(x <= -3, 0, B.where(x < 3, grad * (x / 3 + 0.5), grad))
 
 
 def _tensor_arg(op: str, x) -> Tensor:
@@ -771,8 +699,6 @@ def _float_input(op: str, x: Tensor) -> Tensor:
     _tensor_arg(op, x)
     if x.array.dtype.kind == "f":
         return x
-    from .convert import to_dtype
-
     return to_dtype(x, _dt.get_default_dtype())
 
 
@@ -784,84 +710,96 @@ def _numeric_input(op: str, x: Tensor) -> Tensor:
     return x
 
 
+@declare
 def exp(input):
     return Exp()(_float_input("exp", input))
 
 
+@declare
 def log(input):
     return Log()(_float_input("log", input))
 
 
+@declare(inplace=True)
 def log1p(input):
     return Log1p()(_float_input("log1p", input))
 
 
+@declare(inplace=True, keep_input=False)  # backward reads the output
 def expm1(input):
     return Expm1()(_float_input("expm1", input))
 
 
+@declare(inplace=True)
 def log2(input):
     return Log2()(_float_input("log2", input))
 
 
+@declare
 def sqrt(input):
     return Sqrt()(_float_input("sqrt", input))
 
 
+@declare(inplace=True, keep_input=False)  # backward reads the output
 def rsqrt(input):
     """1 / sqrt(input)."""
     return Rsqrt()(_float_input("rsqrt", input))
 
 
+@declare
 def square(input):
     """input * input; an integer tensor stays integer (bool becomes int64, as in torch)."""
     _tensor_arg("square", input)
     if input.array.dtype.kind == "b":
-        from .convert import to_dtype
-
         input = to_dtype(input, _dt.int64)
     return Square()(input)
 
 
+@declare(dunders=("__abs__",), aliases=("absolute",), method_aliases=("absolute",))
 def abs(input):
     if _tensor_arg("abs", input).array.dtype.kind == "b":
         raise RuntimeError("abs: not implemented for bool tensors")
     return Abs()(input)
 
 
-absolute = abs
-
-
+@declare
 def sin(input):
     return Sin()(_float_input("sin", input))
 
 
+@declare
 def cos(input):
     return Cos()(_float_input("cos", input))
 
 
+@declare(functional=True)
 def tanh(input):
     return Tanh()(_float_input("tanh", input))
 
 
+@declare(functional=True)
 def sigmoid(input):
     """1 / (1 + e^-x), computed without overflow for large |x|."""
     return Sigmoid()(_float_input("sigmoid", input))
 
 
+@declare(functional=True)
 def relu(input):
     """max(x, 0). (``inplace=`` belongs to ``nn.functional.relu``; ``relu_`` writes in place.)"""
     return Relu()(_numeric_input("relu", input))
 
 
+@declare(inplace=True)
 def erf(input):
     return Erf()(_float_input("erf", input))
 
 
+@declare
 def reciprocal(input):
     return Reciprocal()(_float_input("reciprocal", input))
 
 
+@declare(inplace=True, keep_input=False)  # its gradient is zero: backward reads nothing
 def sign(input):
     x = _tensor_arg("sign", input)
     if x.array.dtype.kind == "b":
@@ -875,26 +813,34 @@ def _rounding(fn: str, x: Tensor, *args) -> Tensor:
     return Rounding(fn, *args)(x)
 
 
+@declare
 def floor(input):
     return _rounding("floor", input)
 
 
+@declare
 def ceil(input):
     return _rounding("ceil", input)
 
 
+@declare(inplace=True, keep_input=False)  # its gradient is zero
 def round(input, *, decimals=0):
     """Round half to even (banker's rounding), like torch; ``decimals`` rounds to that many decimal places."""
     return _rounding("round", input, decimals) if decimals else _rounding("round", input)
 
 
+@declare(aliases=("fix",), method_aliases=("fix",))
 def trunc(input):
     return _rounding("trunc", input)
 
 
-fix = trunc
+def _activation(name: str, input, inplace: bool, compute):
+    """``compute(input)``; with ``inplace=True`` (torch's ``F.<name>(..., inplace=True)``) the result is written
+    into ``input`` and returned, under torch's rules for in-place writes (see ops.inplace)."""
+    return apply_inplace(name + "_", input, compute) if inplace else compute(input)
 
 
+@declare(method=False, top_level=False, functional=True)
 def gelu(input, approximate="none"):
     """Gaussian Error Linear Unit, ``x * Phi(x)``; ``approximate='tanh'`` uses the tanh formula."""
     if approximate not in ("none", "tanh"):
@@ -902,57 +848,69 @@ def gelu(input, approximate="none"):
     return Gelu(approximate)(_float_input("gelu", input))
 
 
-def silu(input):
-    return Silu()(_float_input("silu", input))
+@declare(method=False, top_level=False, functional=True)
+def silu(input, inplace=False):
+    return _activation("silu", input, inplace, lambda t: Silu()(_float_input("silu", t)))
 
 
+@declare(method=False, top_level=False, functional=True)
 def softplus(input, beta=1.0, threshold=20.0):
     if beta == 0:
         raise ValueError("softplus: beta must be non-zero")
     return Softplus(beta, threshold)(_float_input("softplus", input))
 
 
-def leaky_relu(input, negative_slope=0.01):
-    return LeakyRelu(negative_slope)(_float_input("leaky_relu", input))
+@declare(method=False, top_level=False, functional=True)
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    return _activation("leaky_relu", input, inplace, lambda t: LeakyRelu(negative_slope)(_float_input("leaky_relu", t)))
 
 
-def elu(input, alpha=1.0):
-    return Elu(alpha)(_float_input("elu", input))
+@declare(method=False, top_level=False, functional=True)
+def elu(input, alpha=1.0, inplace=False):
+    return _activation("elu", input, inplace, lambda t: Elu(alpha)(_float_input("elu", t)))
 
 
-def hardtanh(input, min_val=-1.0, max_val=1.0):
+@declare(method=False, top_level=False, functional=True)
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
-    return Hardtanh(min_val, max_val)(_float_input("hardtanh", input))
+    return _activation("hardtanh", input, inplace, lambda t: Hardtanh(min_val, max_val)(_float_input("hardtanh", t)))
 
 
-def relu6(input):
-    return hardtanh(input, 0.0, 6.0)
+@declare(method=False, top_level=False, functional=True)
+def relu6(input, inplace=False):
+    return _activation("relu6", input, inplace, lambda t: hardtanh(t, 0.0, 6.0))
 
 
+@declare(method=False, top_level=False, functional=True)
 def logsigmoid(input):
     return LogSigmoid()(_float_input("logsigmoid", input))
 
 
+@declare(method=False, functional=True)
 def selu(input):
     """Scaled ELU with torch's fixed constants: ``scale * elu(x, alpha)`` (self-normalising networks)."""
     return mul(Elu(_SELU_ALPHA)(_float_input("selu", input)), _SELU_SCALE)
 
 
-def mish(input):
-    return Mish()(_float_input("mish", input))
+@declare(method=False, top_level=False, functional=True)
+def mish(input, inplace=False):
+    return _activation("mish", input, inplace, lambda t: Mish()(_float_input("mish", t)))
 
 
+@declare(method=False, top_level=False, functional=True)
 def softsign(input):
     return Softsign()(_float_input("softsign", input))
 
 
-def hardsigmoid(input):
-    return Hardsigmoid()(_float_input("hardsigmoid", input))
+@declare(method=False, top_level=False, functional=True)
+def hardsigmoid(input, inplace=False):
+    return _activation("hardsigmoid", input, inplace, lambda t: Hardsigmoid()(_float_input("hardsigmoid", t)))
 
 
-def hardswish(input):
-    return Hardswish()(_float_input("hardswish", input))
+@declare(method=False, top_level=False, functional=True)
+def hardswish(input, inplace=False):
+    return _activation("hardswish", input, inplace, lambda t: Hardswish()(_float_input("hardswish", t)))
 
 
 # ------------------------------------------------------------------ clamp, maximum/minimum, where, masked_fill
@@ -963,13 +921,12 @@ class Clamp(Op):
         self.lo, self.hi = lo, hi
 
     def forward(self, x):
-        xp = xp_of(x)
         lo, hi = self.lo, self.hi
-        self.keep = xp.ones(x.shape, bool) if lo is None else x >= lo
-        out = x if lo is None else xp.maximum(x, xp.asarray(lo, x.dtype))
+        self.keep = B.ones(x.shape, bool, like=x) if lo is None else x >= lo
+        out = x if lo is None else B.maximum(x, B.asarray(lo, x.dtype, like=x))
         if hi is not None:
             self.keep &= out <= hi
-            out = xp.minimum(out, xp.asarray(hi, x.dtype))
+            out = B.minimum(out, B.asarray(hi, x.dtype, like=x))
         return out if out is not x else x.copy()
 
     def backward(self, grad):
@@ -984,29 +941,27 @@ class ClampTensor(Op):
         self.has_lo, self.has_hi = has_lo, has_hi
 
     def forward(self, x, *bounds):
-        xp = xp_of(x)
         out = x
         self.from_lo = self.from_hi = None
         if self.has_lo:
             self.from_lo = x < bounds[0]
-            out = xp.maximum(x, bounds[0])
+            out = B.maximum(x, bounds[0])
         if self.has_hi:
             self.from_hi = out > bounds[-1]
-            out = xp.minimum(out, bounds[-1])
+            out = B.minimum(out, bounds[-1])
             if self.from_lo is not None:
                 self.from_lo = self.from_lo & ~self.from_hi
         return out
 
     def backward(self, grad):
-        xp = xp_of(grad)
         need = self.needs_input_grad
         from_x = None
         grads = []
         for mask in (self.from_lo, self.from_hi):
             if mask is not None:
-                grads.append(xp.where(mask, grad, 0) if need[len(grads) + 1] else None)
+                grads.append(B.where(mask, grad, 0) if need[len(grads) + 1] else None)
                 from_x = ~mask if from_x is None else from_x & ~mask
-        gx = xp.where(from_x, grad, 0) if need[0] else None
+        gx = B.where(from_x, grad, 0) if need[0] else None
         return (gx, *grads)
 
 
@@ -1014,9 +969,8 @@ class Maximum(Op):
     """Element-wise max; where the two are equal each gets half the gradient (torch's convention)."""
 
     def forward(self, a, b):
-        xp = xp_of(a)
         self.a, self.b = a, b
-        return xp.maximum(a, b)
+        return B.maximum(a, b)
 
     def backward(self, grad):
         return _split_ties(grad, self.a < self.b, self.a > self.b, self.a == self.b, self.needs_input_grad)
@@ -1025,7 +979,7 @@ class Maximum(Op):
 class Minimum(Op):
     def forward(self, a, b):
         self.a, self.b = a, b
-        return xp_of(a).minimum(a, b)
+        return B.minimum(a, b)
 
     def backward(self, grad):
         return _split_ties(grad, self.a > self.b, self.a < self.b, self.a == self.b, self.needs_input_grad)
@@ -1033,10 +987,9 @@ class Minimum(Op):
 
 def _split_ties(grad, a_loses, b_loses, tie, needs):
     """The loser gets nothing, ties get half each; with a NaN neither loses, so both get it (as in torch)."""
-    xp = xp_of(grad)
     half = grad * 0.5
-    ga = xp.where(a_loses, 0, xp.where(tie, half, grad)) if needs[0] else None
-    gb = xp.where(b_loses, 0, xp.where(tie, half, grad)) if needs[1] else None
+    ga = B.where(a_loses, 0, B.where(tie, half, grad)) if needs[0] else None
+    gb = B.where(b_loses, 0, B.where(tie, half, grad)) if needs[1] else None
     return ga, gb
 
 
@@ -1045,12 +998,11 @@ class Where(Op):
 
     def forward(self, cond, a, b):
         self.cond = cond
-        return xp_of(a).where(cond, a, b)
+        return B.where(cond, a, b)
 
     def backward(self, grad):
-        xp = xp_of(grad)
         _, ga, gb = self.needs_input_grad
-        return None, (xp.where(self.cond, grad, 0) if ga else None), (xp.where(self.cond, 0, grad) if gb else None)
+        return None, (B.where(self.cond, grad, 0) if ga else None), (B.where(self.cond, 0, grad) if gb else None)
 
 
 class MaskedFill(Op):
@@ -1060,14 +1012,14 @@ class MaskedFill(Op):
 
     def forward(self, x, mask, value):
         self.mask = mask
-        return xp_of(x).where(mask, value, x)
+        return B.where(mask, value, x)
 
     def backward(self, grad):
-        xp = xp_of(grad)
         gx, _, gv = self.needs_input_grad
-        return (xp.where(self.mask, 0, grad) if gx else None), None, (xp.where(self.mask, grad, 0) if gv else None)
+        return (B.where(self.mask, 0, grad) if gx else None), None, (B.where(self.mask, grad, 0) if gv else None)
 
 
+@declare(aliases=("clip",), method_aliases=("clip",))
 def clamp(input, min=None, max=None):
     """Limit ``input`` to ``[min, max]`` (numbers or tensors; a missing bound is unbounded).
 
@@ -1093,13 +1045,12 @@ def clamp(input, min=None, max=None):
         raise RuntimeError(f"clamp: shapes {shapes} are not broadcastable") from e
 
 
-clip = clamp
-
-
+@declare
 def clamp_min(input, min):
     return clamp(input, min=min)
 
 
+@declare
 def clamp_max(input, max):
     return clamp(input, max=max)
 
@@ -1113,16 +1064,19 @@ def _pairwise(op_cls, name, input, other):
     return apply_binary(op_cls, name, a, b)
 
 
+@declare
 def maximum(input, other):
     """Element-wise maximum of two tensors (NaN propagates); ties share the gradient equally."""
     return _pairwise(Maximum, "maximum", input, other)
 
 
+@declare
 def minimum(input, other):
     """Element-wise minimum of two tensors (NaN propagates); ties share the gradient equally."""
     return _pairwise(Minimum, "minimum", input, other)
 
 
+@declare(method=False)  # Tensor.where(condition, other) puts self second: see below
 def where(condition, input=None, other=None):
     """``input`` where ``condition`` is True, else ``other`` (tensors or numbers, broadcast together).
 
@@ -1133,8 +1087,7 @@ def where(condition, input=None, other=None):
     if condition.array.dtype.kind != "b":
         raise RuntimeError(f"where: expected condition to be a bool tensor, but got {condition.dtype}")
     if input is None and other is None:
-        xp = xp_of(condition.array)
-        return tuple(Tensor._make(i.astype(_dt.int64.np)) for i in xp.nonzero(condition.array))
+        return tuple(Tensor._make(i.astype(_dt.int64.np)) for i in B.nonzero(condition.array))
     if input is None or other is None:
         raise TypeError("where(): expected both 'input' and 'other' (or neither)")
     if isinstance(input, Tensor) or isinstance(other, Tensor):
@@ -1151,6 +1104,7 @@ def where(condition, input=None, other=None):
         ) from e
 
 
+@declare
 def masked_fill(input, mask, value):
     """A copy of ``input`` with ``value`` (a number or a 0-d tensor) wherever the bool ``mask`` is True."""
     x = _tensor_arg("masked_fill", input)
@@ -1176,4 +1130,16 @@ def masked_fill(input, mask, value):
     return out
 
 
-__all__ = sorted(set(__all__) | set(exports(__name__)))
+def _where_method(self, condition, other):
+    """``Tensor.where(condition, other)``: ``where(condition, self, other)`` (torch: self is the first choice)."""
+    return where(condition, self, other)
+
+
+# the registry makes methods that pass self first; this one takes it second (a local method until it can say so)
+_where_method.__name__, _where_method.__qualname__, _where_method._declared = "where", "Tensor.where", True
+Tensor.where = _where_method
+
+# torch has these only in nn.functional (declared top_level=False); minigrad.<name> keeps them for existing code,
+# and nn.functional imports them from minigrad.ops until it is generated from the registry
+_FUNCTIONAL_ONLY = [n for n, d in REGISTRY.items() if d.module == __name__ and d.functional and not d.top_level]
+__all__ = exports(__name__) + _FUNCTIONAL_ONLY
