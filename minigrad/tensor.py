@@ -7,6 +7,8 @@ delegate to those functions, so ``x.exp()`` and ``minigrad.exp(x)`` are the same
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from . import backend
@@ -29,12 +31,31 @@ class Size(tuple):
 
 
 class Tensor:
-    """An N-dimensional array that can record the operations applied to it."""
+    """An N-dimensional array that can record the operations applied to it.
+
+    This class holds what a tensor *is* (an array, ``requires_grad``, ``grad``, ``grad_fn``, versions and
+    hooks). What a tensor can *compute* (``x.sum()``, ``x + y``, ``x.to(...)``) is attached by the
+    declaration of each op (minigrad/ops/registry.py), so this module imports nothing from the ops.
+    """
+
+    if TYPE_CHECKING:  # for type checkers only: those attached methods exist at run time
+
+        def __getattr__(self, name: str) -> Any: ...
+
+        def __getitem__(self, index) -> Tensor: ...
 
     # _vc: the version counter, a one-element list shared with every view of the same memory (None until
     # first needed: version 0); _view: (root, view ops) when this tensor views another's memory; _views:
     # weak references to the live views of this root (see minigrad.ops.inplace)
     __slots__ = ("array", "requires_grad", "grad", "grad_fn", "_hooks", "_vc", "_view", "_views", "__weakref__")
+    array: Any  # a NumPy or CuPy array
+    requires_grad: bool
+    grad: Tensor | None
+    grad_fn: Any  # the Op that made this tensor, None for a leaf
+    _hooks: list | None
+    _vc: list | None
+    _view: tuple | None
+    _views: list | None
     __array_priority__ = 1000  # numpy scalars defer to our reflected operators
 
     # Tensor(data) and the new_* constructors are defined in creation.py, beside every other way to make
@@ -127,11 +148,11 @@ class Tensor:
 
     @property
     def T(self) -> Tensor:
-        return _ops.permute(self, tuple(range(self.ndim - 1, -1, -1)))
+        return self.permute(tuple(range(self.ndim - 1, -1, -1)))
 
     @property
     def mT(self) -> Tensor:
-        return _ops.transpose(self, -2, -1)
+        return self.transpose(-2, -1)
 
     def dim(self) -> int:
         return self.array.ndim
@@ -273,22 +294,7 @@ class Tensor:
         backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
 
     # ----------------------------------------------------------------- dtype/device
-    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False) -> Tensor:
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype, device = a.dtype, a.device
-            elif isinstance(a, (str, backend.Device)) and not (isinstance(a, str) and a in _dt._NAMES):
-                device = a
-            else:
-                dtype = a
-        out = self
-        if device is not None:
-            out = _ops.to_device(out, backend.Device(device))
-        if dtype is not None:
-            out = _ops.to_dtype(out, _dt.as_dtype(dtype))
-        if copy and out is self:
-            out = _ops.clone(self)
-        return out
+    # to(): in ops/convert.py (a cast or a move is a graph node); the shorthands below call it
 
     # type(): in _legacy.py, with the typed tensor classes it names
 
@@ -323,92 +329,11 @@ class Tensor:
         return self
 
     # ----------------------------------------------------------------- operators
-    def __add__(self, other):
-        return _ops.add(self, other)
-
-    def __radd__(self, other):
-        return _ops.add(other, self)
-
-    def __sub__(self, other):
-        return _ops.sub(self, other)
-
-    def __rsub__(self, other):
-        return _ops.sub(other, self)
-
-    def __mul__(self, other):
-        return _ops.mul(self, other)
-
-    def __rmul__(self, other):
-        return _ops.mul(other, self)
-
-    def __truediv__(self, other):
-        return _ops.div(self, other)
-
-    def __rtruediv__(self, other):
-        return _ops.div(other, self)
-
-    def __mod__(self, other):
-        return _ops.remainder(self, other)
-
-    def __rmod__(self, other):
-        return _ops.remainder(other, self)
-
-    def __pow__(self, other):
-        return _ops.pow(self, other)
-
-    def __rpow__(self, other):
-        return _ops.pow(other, self)
-
-    def __matmul__(self, other):
-        return _ops.matmul(self, other)
-
-    def __rmatmul__(self, other):
-        return _ops.matmul(other, self)
-
-    def __neg__(self):
-        return _ops.neg(self)
+    # +, -, *, /, //, %, **, @, comparisons, &, |, ^, ~, [] and their in-place forms are attached by the
+    # declarations of the ops behind them (minigrad/ops/registry.py); only the two that compute nothing are here
 
     def __pos__(self):
         return self
-
-    def __abs__(self):
-        return _ops.abs(self)
-
-    def __eq__(self, other):
-        return _ops.eq(self, other)
-
-    def __ne__(self, other):
-        return _ops.ne(self, other)
-
-    def __lt__(self, other):
-        return _ops.lt(self, other)
-
-    def __le__(self, other):
-        return _ops.le(self, other)
-
-    def __gt__(self, other):
-        return _ops.gt(self, other)
-
-    def __ge__(self, other):
-        return _ops.ge(self, other)
-
-    def __getitem__(self, index):
-        return _ops.getitem(self, index)
-
-    def __setitem__(self, index, value):
-        _ops.setitem(self, index, value)
-
-    def __iadd__(self, other):
-        return self.add_(other)
-
-    def __isub__(self, other):
-        return self.sub_(other)
-
-    def __imul__(self, other):
-        return self.mul_(other)
-
-    def __itruediv__(self, other):
-        return self.div_(other)
 
 
 class _HookHandle:
@@ -420,50 +345,6 @@ class _HookHandle:
         owner = t if t.grad_fn is None else t.grad_fn
         if owner._hooks and self._hook in owner._hooks:
             owner._hooks = [h for h in owner._hooks if h is not self._hook] or None
-
-
-# Methods that simply forward to the function of the same name in minigrad.ops.
-_DELEGATED = """
-add sub mul div true_divide remainder neg pow exp log log1p expm1 log2 sqrt rsqrt square abs sin cos tanh sigmoid
-relu erf reciprocal sign floor ceil round trunc clamp clip maximum minimum where masked_fill lerp
-eq ne lt le gt ge isnan isinf isfinite logical_not logical_and logical_or logical_xor bitwise_not allclose equal
-isclose greater_equal less_equal not_equal
-sum mean var std max min amax amin logsumexp prod cumsum softmax log_softmax argmax argmin any all norm
-reshape view flatten unflatten squeeze unsqueeze transpose permute expand expand_as repeat contiguous t split chunk
-unbind view_as reshape_as flip swapaxes movedim narrow broadcast_to swapdims moveaxis take_along_dim
-matmul mm bmm dot outer inner vdot ger
-index_select gather scatter scatter_add masked_select
-add_ sub_ mul_ div_ zero_ fill_ copy_ clamp_ masked_fill_ uniform_ normal_ clamp_min clamp_max exp_ relu_
-clip_ neg_ abs_ sqrt_ log_ sigmoid_ tanh_ sin_ cos_ square_ reciprocal_ floor_ ceil_ trunc_ pow_ clamp_min_
-clamp_max_ lerp_ addcmul_ addcdiv_ scatter_ scatter_add_
-clone
-""".split()
-
-
-def _delegate(name):
-    def method(self, *args, **kwargs):
-        fn = getattr(_ops, name, None)
-        if fn is None:
-            raise NotImplementedError(f"Tensor.{name} is not implemented in minigrad")
-        return fn(self, *args, **kwargs)
-
-    method.__name__ = name
-    method.__qualname__ = f"Tensor.{name}"
-    method.__doc__ = f"Same as ``minigrad.{name}(self, ...)``."
-    method._declared = True  # an op's declaration (minigrad.ops.registry) replaces it
-    return method
-
-
-for _name in _DELEGATED:
-    if not hasattr(Tensor, _name):
-        setattr(Tensor, _name, _delegate(_name))
-# these torch methods have different names from the functions that implement them
-Tensor.absolute = Tensor.abs
-Tensor.multiply = Tensor.mul
-Tensor.subtract = Tensor.sub
-Tensor.divide = Tensor.div
-Tensor.greater = Tensor.gt
-Tensor.less = Tensor.lt
 
 
 def _repr(t: Tensor) -> str:
@@ -496,7 +377,5 @@ def _repr(t: Tensor) -> str:
         extras.append("requires_grad=True")
     return prefix + body + "".join(", " + e for e in extras) + ")"
 
-
-from . import ops as _ops  # noqa: E402  (ops import Tensor from here)
 
 __all__ = ["Tensor", "Size", "is_grad_enabled"]

@@ -19,54 +19,19 @@ error.
 from __future__ import annotations
 
 import copy
+import functools
+import operator
 import weakref
 
 from .. import backend
 from .. import dtypes as _dt
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..autograd.graph import Op, attach_retain
+from ..compute import B
 from ..tensor import Tensor
+from . import registry
 from ._util import check_same_device, is_scalar
-
-xp_of = backend.get_array_module
-
-__all__ = [
-    "add_",
-    "sub_",
-    "mul_",
-    "div_",
-    "zero_",
-    "fill_",
-    "copy_",
-    "clamp_",
-    "clip_",
-    "masked_fill_",
-    "uniform_",
-    "normal_",
-    "exp_",
-    "relu_",
-    "neg_",
-    "abs_",
-    "sqrt_",
-    "log_",
-    "sigmoid_",
-    "tanh_",
-    "sin_",
-    "cos_",
-    "square_",
-    "reciprocal_",
-    "floor_",
-    "ceil_",
-    "trunc_",
-    "pow_",
-    "clamp_min_",
-    "clamp_max_",
-    "lerp_",
-    "addcmul_",
-    "addcdiv_",
-    "scatter_",
-    "scatter_add_",
-]
+from .registry import REGISTRY, declare_inplace, exports
 
 _LEAF_MSG = "a leaf Variable that requires grad is being used in an in-place operation."
 _TORCH_NAMES = {
@@ -167,7 +132,7 @@ class WriteBack(Op):
         if need_root:  # the overwritten region no longer reaches the output
             g_root = grad.copy()
             region = _apply_chain(self.chain, g_root)
-            if not xp_of(g_root).may_share_memory(region, g_root):
+            if not B.may_share_memory(region, g_root):
                 raise RuntimeError(
                     "in-place write through a view: minigrad cannot map this view back onto its base "
                     "(a reshape that copies); clone() the view before writing into it"
@@ -220,9 +185,8 @@ def guard_output(node: Op, array, t: Tensor) -> None:
     """
     if node is None or node._out is not None:
         return
-    xp = xp_of(array)
     for v in node.__dict__.values():
-        if v is array or (type(v) is type(array) and xp.may_share_memory(v, array)):
+        if v is array or (type(v) is type(array) and B.may_share_memory(v, array)):
             node._out = (t._shared_vc(), t._version, array)
             node._versions = (-1, *(node._versions or (None,))[1:])  # backward must call check_saved
             return
@@ -325,12 +289,11 @@ def _check_no_partial_overlap(self: Tensor, other) -> None:
     if not isinstance(other, Tensor):
         return
     a, b = self.array, other.array
-    xp = xp_of(a)
-    if not xp.may_share_memory(a, b):
+    if not B.may_share_memory(a, b):
         return
     if a.shape == b.shape and a.strides == b.strides and _address(a) == _address(b):
         return
-    if xp.shares_memory(a, b):
+    if B.shares_memory(a, b):
         raise RuntimeError(
             "unsupported operation: some elements of the input tensor and the written-to tensor "
             "refer to a single memory location. Please clone() the tensor before performing the "
@@ -365,14 +328,30 @@ def note_write(t: Tensor) -> Tensor:
     return t
 
 
-def _ops():
-    from .. import ops
+class _Ops:
+    """The out-of-place ops, by name, from their declarations: ``_ops().mul`` is ``minigrad.mul`` (the
+    registry, not the ops package, so that this module does not import the families that import it)."""
 
-    return ops
+    def __getattr__(self, name):
+        return REGISTRY[name].fn
+
+
+_OPS = _Ops()
+
+
+def _ops() -> _Ops:
+    return _OPS
 
 
 # ------------------------------------------------------------------ arithmetic
-def _binary_(op: str, self: Tensor, other, fn_name: str, ufunc_name: str, **kwargs) -> Tensor:
+def _method_only(fn, dunders=()):
+    """Declare a hand-written in-place function torch has only as a Tensor method (``x.add_``, no ``torch.add_``)."""
+    return declare_inplace(fn, top_level=False, dunders=dunders)
+
+
+def _binary_(op: str, self: Tensor, other, fn_name: str, write, **kwargs) -> Tensor:
+    """``self = fn_name(self, other)``; ``write(a, b)`` does it in place (``operator.iadd``: ``a += b``) when
+    the result has ``self``'s dtype."""
     if not isinstance(other, Tensor) and not is_scalar(other):
         raise TypeError(f"{op}: expected a Tensor or a number, got {type(other).__name__}")
     result = _dt.result_type(self, other)
@@ -385,11 +364,10 @@ def _binary_(op: str, self: Tensor, other, fn_name: str, ufunc_name: str, **kwar
         old = old_values(self, keep=fn_name in ("mul", "div"))  # their backward reads self's old values
         return commit(self, getattr(_ops(), fn_name)(old, other, **kwargs), op)
     b = other.array if isinstance(other, Tensor) else other
-    if ufunc_name and result.np == self.array.dtype:
-        xp = xp_of(self.array)
+    if write and result.np == self.array.dtype:
         if isinstance(other, Tensor) and b.dtype != self.array.dtype:
             b = b.astype(self.array.dtype)
-        return _write(op, self, lambda a: getattr(xp, ufunc_name)(a, b, out=a))
+        return _write(op, self, lambda a: write(a, b))
     # general case (another computation dtype, rounding division): compute, then copy in
     res = getattr(_ops(), fn_name)(
         Tensor._make(self.array), Tensor._make(b) if isinstance(other, Tensor) else b, **kwargs
@@ -401,69 +379,74 @@ def _binary_(op: str, self: Tensor, other, fn_name: str, ufunc_name: str, **kwar
     return _write(op, self, put)
 
 
+@functools.partial(_method_only, dunders=("__iadd__",))
 def add_(self: Tensor, other, *, alpha=1) -> Tensor:
     """``self += alpha * other`` in place."""
     if alpha != 1:
         other = other * alpha
-    return _binary_("add_", self, other, "add", "add")
+    return _binary_("add_", self, other, "add", operator.iadd)
 
 
+@functools.partial(_method_only, dunders=("__isub__",))
 def sub_(self: Tensor, other, *, alpha=1) -> Tensor:
     """``self -= alpha * other`` in place."""
     if alpha != 1:
         other = other * alpha
-    return _binary_("sub_", self, other, "sub", "subtract")
+    return _binary_("sub_", self, other, "sub", operator.isub)
 
 
+@functools.partial(_method_only, dunders=("__imul__",))
 def mul_(self: Tensor, other) -> Tensor:
     """``self *= other`` in place."""
-    return _binary_("mul_", self, other, "mul", "multiply")
+    return _binary_("mul_", self, other, "mul", operator.imul)
 
 
+@functools.partial(_method_only, dunders=("__itruediv__",))
 def div_(self: Tensor, other, *, rounding_mode=None) -> Tensor:
     """``self /= other`` in place (an integer tensor needs ``rounding_mode``, as in torch)."""
     if rounding_mode is None:
-        return _binary_("div_", self, other, "div", "true_divide")
+        return _binary_("div_", self, other, "div", operator.itruediv)
     return _binary_("div_", self, other, "div", None, rounding_mode=rounding_mode)
 
 
-def clamp_(self: Tensor, min=None, max=None) -> Tensor:  # noqa: A002  (torch's argument names)
+@declare_inplace
+def clamp_(input: Tensor, min=None, max=None) -> Tensor:  # noqa: A002  (torch's argument names)
     """Clip the values into ``[min, max]`` in place (either bound may be None, not both)."""
     if min is None and max is None:
         raise RuntimeError("clamp_: At least one of 'min' or 'max' must not be None")
     bounds = [b for b in (min, max) if b is not None]
-    _check_cast("clamp_", self, _dt.result_type(self, *bounds))
+    _check_cast("clamp_", input, _dt.result_type(input, *bounds))
     for b in bounds:
-        _check_shape("clamp_", self, b)
-    if must_record(self, *bounds):
-        return commit(self, _ops().clamp(old_values(self, keep=True), min, max), "clamp_")
-    xp = xp_of(self.array)
+        _check_shape("clamp_", input, b)
+    if must_record(input, *bounds):
+        return commit(input, _ops().clamp(old_values(input, keep=True), min, max), "clamp_")
     lo, hi = (b.array if isinstance(b, Tensor) else b for b in (min, max))
     if lo is None or hi is None:  # one-sided: a single maximum/minimum, as clip wants both bounds
-        return _write("clamp_", self, lambda a: xp.maximum(a, lo, out=a) if hi is None else xp.minimum(a, hi, out=a))
-    return _write("clamp_", self, lambda a: xp.minimum(xp.maximum(a, lo, out=a), hi, out=a))
+        return _write("clamp_", input, lambda a: B.maximum(a, lo, out=a) if hi is None else B.minimum(a, hi, out=a))
+    return _write("clamp_", input, lambda a: B.minimum(B.maximum(a, lo, out=a), hi, out=a))
 
 
-clip_ = clamp_
+clip_ = declare_inplace(clamp_, name="clip_")
 
 
-def exp_(self: Tensor) -> Tensor:
-    """``self = exp(self)`` in place."""
-    _check_cast("exp_", self, self.dtype if self.is_floating_point() else _dt.get_default_dtype())
-    if must_record(self):
-        return commit(self, _ops().exp(old_values(self, keep=False)), "exp_")
-    xp = xp_of(self.array)
-    return _write("exp_", self, lambda a: xp.exp(a, out=a))
+@declare_inplace
+def exp_(input: Tensor) -> Tensor:
+    """``input = exp(input)`` in place."""
+    _check_cast("exp_", input, input.dtype if input.is_floating_point() else _dt.get_default_dtype())
+    if must_record(input):
+        return commit(input, _ops().exp(old_values(input, keep=False)), "exp_")
+    return _write("exp_", input, lambda a: B.exp(a, out=a))
 
 
-def relu_(self: Tensor) -> Tensor:
-    """``self = max(self, 0)`` in place."""
-    if must_record(self):
-        return commit(self, _ops().relu(old_values(self, keep=False)), "relu_")
-    xp = xp_of(self.array)
-    return _write("relu_", self, lambda a: xp.maximum(a, 0, out=a))
+@declare_inplace
+def relu_(input: Tensor) -> Tensor:
+    """``input = max(input, 0)`` in place."""
+    if must_record(input):
+        return commit(input, _ops().relu(old_values(input, keep=False)), "relu_")
+    return _write("relu_", input, lambda a: B.maximum(a, 0, out=a))
 
 
+@_method_only
 def masked_fill_(self: Tensor, mask: Tensor, value) -> Tensor:
     """Write ``value`` where the (broadcast) bool ``mask`` is True."""
     if not isinstance(mask, Tensor) or mask.array.dtype.kind != "b":
@@ -478,10 +461,9 @@ def masked_fill_(self: Tensor, mask: Tensor, value) -> Tensor:
         )
     if must_record(self, value):
         return commit(self, _ops().masked_fill(old_values(self, keep=False), mask, value), "masked_fill_")
-    xp = xp_of(self.array)
     v = value.array if isinstance(value, Tensor) else value
-    v = xp.asarray(v).astype(self.array.dtype)
-    return _write("masked_fill_", self, lambda a: xp.copyto(a, v, where=mask.array))
+    v = B.asarray(v, like=self.array).astype(self.array.dtype)
+    return _write("masked_fill_", self, lambda a: B.copyto(a, v, where=mask.array))
 
 
 # ------------------------------------------------------------------ overwriting
@@ -494,13 +476,13 @@ class Fill(Op):
         self.value = value
 
     def forward(self, x, v=None):
-        out = xp_of(x).empty(x.shape, x.dtype)
+        out = B.empty(x.shape, x.dtype, like=x)
         out[...] = self.value if v is None else v
         return out
 
     def backward(self, grad):
         needs = self.needs_input_grad
-        gx = xp_of(grad).zeros_like(grad) if needs[0] else None
+        gx = B.zeros_like(grad) if needs[0] else None
         if len(needs) == 1:
             return (gx,)
         return gx, (grad if needs[1] else None)  # the engine sums it back to the value's shape
@@ -517,29 +499,32 @@ def _fill_with(op: str, self: Tensor, value) -> Tensor:
     return _write(op, self, put)
 
 
-def zero_(self: Tensor) -> Tensor:
+@declare_inplace
+def zero_(input: Tensor) -> Tensor:
     """Set every element to 0."""
-    return _fill_with("zero_", self, 0)
+    return _fill_with("zero_", input, 0)
 
 
-def fill_(self: Tensor, value) -> Tensor:
+@declare_inplace
+def fill_(input: Tensor, value) -> Tensor:
     """Set every element to ``value`` (a number or a 0-d tensor)."""
     if isinstance(value, Tensor):
         if value.ndim:
             raise RuntimeError(
                 f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} dimensions."
             )
-        if must_record(self, value):
+        if must_record(input, value):
             from .convert import to_dtype
 
-            v = to_dtype(value, self.dtype) if value.dtype != self.dtype else value
-            return commit(self, Fill()(old_values(self, keep=False), v), "fill_")
+            v = to_dtype(value, input.dtype) if value.dtype != input.dtype else value
+            return commit(input, Fill()(old_values(input, keep=False), v), "fill_")
         value = value.array
     elif not is_scalar(value):
         raise TypeError(f"fill_: expected a number or a 0-d tensor, got {type(value).__name__}")
-    return _fill_with("fill_", self, value)
+    return _fill_with("fill_", input, value)
 
 
+@_method_only
 def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
     """Copy ``src``'s values (broadcast, cast to ``self``'s dtype, moved to its device) into ``self``."""
     if not isinstance(src, Tensor):
@@ -561,6 +546,7 @@ def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
     return _write("copy_", self, put)
 
 
+@_method_only
 def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:
     """Fill with draws from U(a, b), from ``generator`` or the default generator."""
     from ..random import rng
@@ -573,6 +559,7 @@ def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator=None) ->
     return _fill_with("uniform_", self, backend.to_device(host, self.device))
 
 
+@_method_only
 def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
     """Fill with draws from N(mean, std^2), from ``generator`` or the default generator."""
     from ..random import rng
@@ -617,8 +604,8 @@ _READS_OUTPUT_OR_NOTHING = ("neg", "sqrt", "sigmoid", "tanh", "reciprocal", "flo
 def _unary(name):
     keep = name not in _READS_OUTPUT_OR_NOTHING
 
-    def fn(self: Tensor) -> Tensor:
-        return apply_inplace(name + "_", self, lambda t: getattr(_ops(), name)(t), keep=keep)
+    def fn(input: Tensor) -> Tensor:
+        return apply_inplace(name + "_", input, lambda t: getattr(_ops(), name)(t), keep=keep)
 
     fn.__name__ = name + "_"
     fn.__doc__ = f"``{name}`` in place."
@@ -626,7 +613,7 @@ def _unary(name):
 
 
 neg_, abs_, sqrt_, log_, sigmoid_, tanh_, sin_, cos_, square_, reciprocal_, floor_, ceil_, trunc_ = (
-    _unary(n)
+    declare_inplace(_unary(n))
     for n in (
         "neg",
         "abs",
@@ -645,24 +632,31 @@ neg_, abs_, sqrt_, log_, sigmoid_, tanh_, sin_, cos_, square_, reciprocal_, floo
 )
 
 
+@_method_only
 def pow_(self: Tensor, exponent) -> Tensor:
     """``self = self ** exponent`` in place."""
     return apply_inplace("pow_", self, lambda t: _ops().pow(t, exponent), exponent)
 
 
-def clamp_min_(self: Tensor, min) -> Tensor:  # noqa: A002
-    return clamp_(self, min=min)
+@declare_inplace
+def clamp_min_(input: Tensor, min) -> Tensor:  # noqa: A002
+    """``input = max(input, min)`` in place."""
+    return clamp_(input, min=min)
 
 
-def clamp_max_(self: Tensor, max) -> Tensor:  # noqa: A002
-    return clamp_(self, max=max)
+@declare_inplace
+def clamp_max_(input: Tensor, max) -> Tensor:  # noqa: A002
+    """``input = min(input, max)`` in place."""
+    return clamp_(input, max=max)
 
 
+@_method_only
 def lerp_(self: Tensor, end: Tensor, weight) -> Tensor:
     """``self += weight * (end - self)`` in place."""
     return apply_inplace("lerp_", self, lambda t: _ops().lerp(t, end, weight), end, weight)
 
 
+@_method_only
 def addcmul_(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
     """``self += value * tensor1 * tensor2`` in place (used by hand-written optimisers)."""
     return apply_inplace(
@@ -670,6 +664,7 @@ def addcmul_(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tens
     )
 
 
+@_method_only
 def addcdiv_(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
     """``self += value * tensor1 / tensor2`` in place."""
     return apply_inplace(
@@ -677,6 +672,7 @@ def addcdiv_(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tens
     )
 
 
+@_method_only
 def scatter_(self: Tensor, dim: int, index: Tensor, src=None, *, value=None, reduce=None) -> Tensor:
     """In-place :func:`minigrad.scatter` (e.g. ``zeros(n, C).scatter_(1, labels[:, None], 1.0)``)."""
     return apply_inplace(
@@ -684,6 +680,15 @@ def scatter_(self: Tensor, dim: int, index: Tensor, src=None, *, value=None, red
     )
 
 
+@_method_only
 def scatter_add_(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """In-place :func:`minigrad.scatter_add`."""
     return apply_inplace("scatter_add_", self, lambda t: _ops().scatter_add(t, dim, index, src), src)
+
+
+# torch has these only as Tensor methods: minigrad.<name> keeps them for existing code
+_KEPT = [n for n, d in REGISTRY.items() if d.module == __name__ and not d.top_level]
+__all__ = exports(__name__) + _KEPT
+
+
+registry.use_inplace_writer(apply_inplace)  # the registry makes in-place variants with it

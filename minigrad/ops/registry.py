@@ -90,7 +90,10 @@ def declare(
         )
         _add(d)
         for alias in aliases:  # another public name for the same function, as torch has (multiply = mul)
-            _add(Declaration(alias, d.fn, d.module, method=alias if d.method else None, top_level=top_level))
+            other = Declaration(alias, d.fn, d.module, method=alias if d.method else None, top_level=top_level)
+            other.functional = functional
+            _add(other)
+            _attach(other)
             sys.modules[d.module].__dict__.setdefault(alias, d.fn)
         for alias in method_aliases:
             setattr(Tensor, alias, _method(d.fn, alias))
@@ -102,13 +105,15 @@ def declare(
     return register
 
 
-def declare_inplace(fn=None, *, name: str | None = None, method: bool = True, dunders: tuple = ()):
-    """Register a hand-written in-place function (``add_``): a top-level name, a Tensor method, and
-    Python's augmented operators (``dunders=("__iadd__",)``)."""
+def declare_inplace(
+    fn=None, *, name: str | None = None, method: bool = True, top_level: bool = True, dunders: tuple = ()
+):
+    """Register a hand-written in-place function (``add_``): a Tensor method, a top-level name where torch
+    has one (``top_level``), and Python's augmented operators (``dunders=("__iadd__",)``)."""
 
     def register(fn):
         d = Declaration(name or fn.__name__, fn, fn.__module__, method=(name or fn.__name__) if method else None)
-        d.dunders = tuple(dunders)
+        d.dunders, d.top_level = tuple(dunders), top_level
         _add(d)
         _attach(d)
         return fn
@@ -169,15 +174,21 @@ def _first_line(fn) -> str:
     return (fn.__doc__ or "").strip().split("\n")[0]
 
 
+_WRITER: dict = {}  # "apply": ops.inplace.apply_inplace, handed over by that module (it imports this one)
+
+
+def use_inplace_writer(apply_inplace) -> None:
+    """Called by ops.inplace: the function that writes an op's result back into its input, recorded."""
+    _WRITER["apply"] = apply_inplace
+
+
 def _make_inplace(d: Declaration):
     """``name_(self, *args)``: the out-of-place op, written back into ``self`` (see ops.inplace)."""
-    from .inplace import apply_inplace  # inplace builds on the families that declare through here
-
     fn, op_name = d.fn, d.inplace
 
     def inplace(self, *args, **kwargs):
         others = [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
-        return apply_inplace(op_name, self, lambda t: fn(t, *args, **kwargs), *others, keep=d.keep_input)
+        return _WRITER["apply"](op_name, self, lambda t: fn(t, *args, **kwargs), *others, keep=d.keep_input)
 
     inplace.__name__ = inplace.__qualname__ = op_name
     inplace.__doc__ = f"``{d.name}`` in place: {_first_line(fn)}"
@@ -272,8 +283,6 @@ def functional_function(name: str):
 
 
 def _with_inplace_argument(d: Declaration):
-    from .inplace import apply_inplace
-
     sig = inspect.signature(d.fn)
     params = [p for p in sig.parameters.values() if p.kind != p.KEYWORD_ONLY]
     flag = inspect.Parameter("inplace", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=False)
@@ -286,7 +295,7 @@ def _with_inplace_argument(d: Declaration):
         if not inplace:
             return fn(*bound.args, **bound.kwargs)
         input, *rest = bound.args
-        return apply_inplace(op_name, input, lambda t: fn(t, *rest, **bound.kwargs), keep=d.keep_input)
+        return _WRITER["apply"](op_name, input, lambda t: fn(t, *rest, **bound.kwargs), keep=d.keep_input)
 
     functional.__name__ = functional.__qualname__ = d.name
     functional.__doc__ = d.fn.__doc__
