@@ -783,7 +783,7 @@ def sigmoid(input):
     return Sigmoid()(_float_input("sigmoid", input))
 
 
-@declare(functional=True)
+@declare(functional=True, functional_inplace=True, keep_input=False)  # backward reads the output only
 def relu(input):
     """max(x, 0). (``inplace=`` belongs to ``nn.functional.relu``; ``relu_`` writes in place.)"""
     return Relu()(_numeric_input("relu", input))
@@ -887,7 +887,7 @@ def logsigmoid(input):
     return LogSigmoid()(_float_input("logsigmoid", input))
 
 
-@declare(method=False, functional=True)
+@declare(method=False, functional=True, functional_inplace=True)
 def selu(input):
     """Scaled ELU with torch's fixed constants: ``scale * elu(x, alpha)`` (self-normalising networks)."""
     return mul(Elu(_SELU_ALPHA)(_float_input("selu", input)), _SELU_SCALE)
