@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ast
 import pathlib
-import tomllib
+import re
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PKG = ROOT / "minigrad"
@@ -118,9 +118,10 @@ def test_op_modules_state_math_without_speed_machinery():
 
 def test_the_core_is_held_to_complexity_twelve():
     """ruff's C901 (max 12) runs in make test; no per-file exception may cover the core or autograd."""
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["ruff"]["lint"]
-    assert config["mccabe"]["max-complexity"] <= 12 and "C901" in config["select"]
-    exempt = [f for f, rules in config.get("per-file-ignores", {}).items() if "C901" in rules]
+    text = (ROOT / "pyproject.toml").read_text()  # (tomllib is Python 3.11+; minigrad supports 3.10)
+    assert int(re.search(r"max-complexity = (\d+)", text).group(1)) <= 12
+    assert '"C901"' in re.search(r"^select = \[.*\]", text, re.M).group(0)
+    exempt = re.findall(r'^"([^"]+)" = \[[^\]]*"C901"', text, re.M)
     core_files = ("minigrad/tensor.py", "minigrad/autograd/", "minigrad/creation.py")
     assert not [f for f in exempt if f.startswith(core_files)], exempt
 

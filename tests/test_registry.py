@@ -42,6 +42,10 @@ def _places(d):
         yield "F", F, d.name
 
 
+def _ids(value):
+    return value if isinstance(value, str) else ""
+
+
 DECLARED = [(d.name, where, obj, attr) for d in REGISTRY.values() for where, obj, attr in _places(d)]
 
 
