@@ -9,6 +9,7 @@ from __future__ import annotations
 import warnings
 
 from ... import ops as _ops
+from ...ops.criteria import glu
 from .. import functional as F
 from .module import Module
 
@@ -31,6 +32,7 @@ __all__ = [
     "Hardswish",
     "LogSigmoid",
     "Softsign",
+    "GLU",
 ]
 
 
@@ -236,3 +238,17 @@ class Hardtanh(Module):
 
     def extra_repr(self):
         return f"min_val={self.min_val}, max_val={self.max_val}" + (", inplace=True" if self.inplace else "")
+
+
+class GLU(Module):
+    """Gated linear unit: the first half of the input along ``dim`` times the sigmoid of the second half."""
+
+    def __init__(self, dim: int = -1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        return glu(input, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
