@@ -358,3 +358,27 @@ def test_element_of_a_tensor_is_a_view():
     m = mg.zeros(2, 2)
     m[1, 0].sub_(1)
     assert x.tolist() == [0, 2, 5] and m.tolist() == [[0, 0], [-1, 0]]
+
+
+# ------------------------------------------------------------------ the declarations (minigrad.ops.registry)
+def test_every_hand_written_inplace_function_is_declared_as_in_torch():
+    from minigrad.ops import inplace
+    from minigrad.ops.registry import REGISTRY
+
+    assert len(inplace.__all__) >= 35
+    for name in inplace.__all__:
+        d = REGISTRY[name]
+        assert d.module == "minigrad.ops.inplace" and d.method == name, name
+        assert hasattr(torch.Tensor, name), f"torch.Tensor has no {name}"
+        assert d.top_level == hasattr(torch, name), f"top_level of {name}"  # torch.exp_ exists, torch.add_ does not
+        assert getattr(mg, name) is d.fn and getattr(mg.Tensor, name).__qualname__ == f"Tensor.{name}"
+
+
+def test_clip_is_clamp_in_place():
+    compare(lambda t, a: (a * 1).clip_(-0.3, 0.4) * a, _arr((3, 4)))
+
+
+@pytest.mark.parametrize("name", ["clamp_", "clip_", "exp_", "relu_", "zero_", "neg_", "sqrt_"])
+def test_top_level_inplace_functions_take_torchs_input_keyword(name):
+    kwargs = {"min": -0.5} if name in ("clamp_", "clip_") else {}
+    compare(lambda t, a: getattr(t, name)(input=a.abs() + 0.5, **kwargs), _arr((2, 3)))

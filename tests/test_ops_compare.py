@@ -35,6 +35,7 @@ COMPARISONS = {
     "ge": lambda t, a, b: t.ge(a, b),
     "eq_op": lambda t, a, b: a == b,
     "greater": lambda t, a, b: a.greater(b),
+    "aliases": lambda t, a, b: (a.less(b), a.less_equal(b), a.greater_equal(b), a.not_equal(b), t.less(a, b)),
 }
 
 

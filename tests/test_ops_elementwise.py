@@ -75,35 +75,7 @@ UNARY = {
 
 
 def _fn(name):
-    fn = UNARY[name][0]
-    # the activation functions live in nn.functional in torch and at the top level in minigrad
-    if name in (
-        "gelu",
-        "gelu_tanh",
-        "silu",
-        "softplus",
-        "softplus_beta",
-        "leaky_relu",
-        "elu",
-        "hardtanh",
-        "relu6",
-        "logsigmoid",
-        "selu",
-        "mish",
-        "softsign",
-        "hardsigmoid",
-        "hardswish",
-    ):
-        return lambda lib, x: fn(torch, x) if lib is torch else fn(_MgNS, x)
-    return fn
-
-
-class _F:
-    functional = mg
-
-
-class _MgNS:
-    nn = _F
+    return UNARY[name][0]
 
 
 def _input(name, x):
@@ -147,19 +119,19 @@ def test_integer_preserving_ops_keep_integer_dtype(name):
 KINKS = {
     "relu": (lambda t, x: t.relu(x), [-1.0, 0.0, 1.0]),
     "abs": (lambda t, x: t.abs(x), [-1.0, 0.0, 1.0]),
-    "leaky_relu": (lambda t, x: (t.nn.functional if t is torch else t).leaky_relu(x, 0.2), [-1.0, 0.0, 1.0]),
-    "elu": (lambda t, x: (t.nn.functional if t is torch else t).elu(x, 2.0), [-1.0, 0.0, 1.0]),
-    "hardtanh": (lambda t, x: (t.nn.functional if t is torch else t).hardtanh(x), [-2.0, -1.0, 0.0, 1.0, 2.0]),
+    "leaky_relu": (lambda t, x: t.nn.functional.leaky_relu(x, 0.2), [-1.0, 0.0, 1.0]),
+    "elu": (lambda t, x: t.nn.functional.elu(x, 2.0), [-1.0, 0.0, 1.0]),
+    "hardtanh": (lambda t, x: t.nn.functional.hardtanh(x), [-2.0, -1.0, 0.0, 1.0, 2.0]),
     "clamp": (lambda t, x: t.clamp(x, -1.0, 1.0), [-2.0, -1.0, 0.0, 1.0, 2.0]),
     "clamp_equal_bounds": (lambda t, x: t.clamp(x, 0.5, 0.5), [0.0, 0.5, 1.0]),
     "clamp_min_above_max": (lambda t, x: t.clamp(x, 1.0, -1.0), [-2.0, -1.0, 0.0, 1.0, 2.0]),
     "sqrt_at_zero": (lambda t, x: t.sqrt(x), [0.0, 1.0]),
     "sign": (lambda t, x: t.sign(x), [-1.0, 0.0, 1.0]),
     "round_half_even": (lambda t, x: t.round(x), [-2.5, -1.5, -0.5, 0.5, 1.5, 2.5]),
-    "gelu_at_zero": (lambda t, x: (t.nn.functional if t is torch else t).gelu(x), [0.0]),
-    "selu": (lambda t, x: (t.nn.functional if t is torch else t).selu(x), [-1.0, 0.0, 1.0]),
-    "hardsigmoid": (lambda t, x: (t.nn.functional if t is torch else t).hardsigmoid(x), [-4.0, -3.0, 0.0, 3.0, 4.0]),
-    "hardswish": (lambda t, x: (t.nn.functional if t is torch else t).hardswish(x), [-4.0, -3.0, 0.0, 3.0, 4.0]),
+    "gelu_at_zero": (lambda t, x: t.nn.functional.gelu(x), [0.0]),
+    "selu": (lambda t, x: t.nn.functional.selu(x), [-1.0, 0.0, 1.0]),
+    "hardsigmoid": (lambda t, x: t.nn.functional.hardsigmoid(x), [-4.0, -3.0, 0.0, 3.0, 4.0]),
+    "hardswish": (lambda t, x: t.nn.functional.hardswish(x), [-4.0, -3.0, 0.0, 3.0, 4.0]),
 }
 
 
@@ -206,7 +178,7 @@ def test_sigmoid_saturates_exactly():
 
 def test_gelu_rejects_unknown_approximation():
     with pytest.raises(ValueError, match="approximate"):
-        mg.gelu(mg.ones(2), approximate="fast")
+        mg.nn.functional.gelu(mg.ones(2), approximate="fast")
 
 
 # ------------------------------------------------------------------ binary ops with broadcasting
@@ -370,8 +342,8 @@ def test_float32_stays_float32_with_python_scalars():
         x.clamp(0, 1),
         mg.where(x > 0, x, 0.0),
         x.masked_fill(x > 0, 2),
-        mg.gelu(x),
-        mg.softplus(x, beta=2),
+        mg.nn.functional.gelu(x),
+        mg.nn.functional.softplus(x, beta=2),
         x.lerp(x, 0.3),
         x % 0.7,
     ):
@@ -409,13 +381,13 @@ NAN_CASES = {
     "relu": lambda t, a: t.relu(a),
     "abs": lambda t, a: t.abs(a),
     "sign": lambda t, a: t.sign(a) * a,
-    "elu": lambda t, a: (t.nn.functional if t is torch else t).elu(a),
-    "hardtanh": lambda t, a: (t.nn.functional if t is torch else t).hardtanh(a),
-    "leaky_relu": lambda t, a: (t.nn.functional if t is torch else t).leaky_relu(a),
+    "elu": lambda t, a: t.nn.functional.elu(a),
+    "hardtanh": lambda t, a: t.nn.functional.hardtanh(a),
+    "leaky_relu": lambda t, a: t.nn.functional.leaky_relu(a),
     "clamp": lambda t, a: t.clamp(a, 0, 2),
     "where": lambda t, a: t.where(a > 2, a, -a),
     "sigmoid": lambda t, a: t.sigmoid(a),
-    "gelu": lambda t, a: (t.nn.functional if t is torch else t).gelu(a),
+    "gelu": lambda t, a: t.nn.functional.gelu(a),
 }
 
 
@@ -424,3 +396,99 @@ def test_nan_inputs_propagate_and_route_gradients_like_torch(name):
     x = np.array([[1.0, np.nan, 3.0], [2.0, 5.0, -1.0]])
     with np.errstate(invalid="ignore"):
         compare(NAN_CASES[name], x, gradcheck=False)
+
+
+# ------------------------------------------------------------------ the names the registry generates
+def test_tensor_where_takes_self_as_the_first_choice():
+    # torch: x.where(condition, y) is where(condition, x, y)
+    compare(lambda t, a, b: a.where(a > 0, b), np.array([1.0, -2.0, 3.0]), np.array([0.5, 0.25, 0.125]))
+    # a bool self was once taken as the condition: a silently wrong answer
+    compare(lambda t, a, c: a.where(c, ~a), np.array([True, False, True]), np.array([False, False, True]))
+
+
+INPLACE = {  # in-place variants generated from the declarations (not hand-written in ops/inplace.py)
+    "log1p_": (lambda x: x.log1p_(), lambda x: np.abs(x)),
+    "expm1_": (lambda x: x.expm1_(), None),
+    "log2_": (lambda x: x.log2_(), lambda x: np.abs(x) + 0.1),
+    "rsqrt_": (lambda x: x.rsqrt_(), lambda x: np.abs(x) + 0.1),
+    "erf_": (lambda x: x.erf_(), None),
+    "sign_": (lambda x: x.sign_(), lambda x: away_from(x, (0.0,))),
+    "round_": (lambda x: x.round_(), lambda x: away_from(x, (-2.5, -1.5, -0.5, 0.5, 1.5, 2.5))),
+    "round_decimals": (lambda x: x.round_(decimals=1), lambda x: np.round(x, 1) + 0.02),
+    "remainder_": (lambda x: x.remainder_(1.25), lambda x: away_from(x, (-2.5, -1.25, 0.0, 1.25, 2.5))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INPLACE))
+def test_generated_inplace_variants_match_torch(name):
+    write, domain = INPLACE[name]
+    x = np.random.default_rng(0).uniform(-3, 3, (2, 5))
+    x = domain(x) if domain else x
+    # on a non-leaf (a leaf that requires grad refuses in-place writes): values and gradient through the write
+    compare(lambda t, a: write(a * 1.5) * a, x, gradcheck=False)
+
+
+@pytest.mark.parametrize("name", ["log1p_", "expm1_", "log2_", "rsqrt_", "erf_"])
+def test_generated_inplace_refuses_a_float_result_in_an_integer_tensor(name):
+    for lib in (torch, mg):
+        with pytest.raises(RuntimeError, match="can't be cast"):
+            getattr(lib.tensor([1, 2, 3]), name)()
+
+
+def test_alias_methods_match_torch():
+    x = away_from(np.random.default_rng(1).uniform(-3, 3, 6), (0.0,))
+    compare(lambda t, a: a.negative() + a.fix() * a + a.absolute(), x)
+    compare(
+        lambda t, a, b: (a.true_divide(b), a.divide(b), a.subtract(b), a.multiply(b), a.clip(-1, 1), t.clip(b, max=0)),
+        x,
+        x[::-1] + 5,
+    )
+
+
+def test_declarations_follow_torchs_namespaces():
+    import torch.nn.functional as F
+
+    from minigrad.ops.registry import REGISTRY
+
+    mine = [d for d in REGISTRY.values() if d.module in ("minigrad.ops.elementwise", "minigrad.ops.compare")]
+    assert len(mine) > 80
+    for d in mine:
+        in_place = d.name.endswith("_")  # the registry gives an in-place variant its function's top_level
+        assert in_place or d.top_level == hasattr(torch, d.name), f"top_level of {d.name}"
+        assert d.functional == hasattr(F, d.name), f"functional of {d.name}"
+        if d.method:
+            assert hasattr(torch.Tensor, d.method), f"Tensor.{d.method}"
+        elif d.name != "where":  # Tensor.where exists, with self second (see elementwise.py)
+            assert not hasattr(torch.Tensor, d.name), f"Tensor.{d.name} exists in torch: declare method=True"
+
+
+INPLACE_ACTIVATIONS = {  # torch.nn.functional's activations with ``inplace=`` (declared functional=True)
+    "silu": (),
+    "leaky_relu": (0.2,),
+    "elu": (0.5,),
+    "hardtanh": (-0.5, 2.0),
+    "relu6": (),
+    "mish": (),
+    "hardsigmoid": (),
+    "hardswish": (),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INPLACE_ACTIVATIONS))
+def test_declared_activation_writes_in_place_like_torch(name):
+    from minigrad.ops.registry import REGISTRY
+
+    args = INPLACE_ACTIVATIONS[name]
+    x = away_from(np.random.default_rng(2).uniform(-4, 4, (3, 4)), (-3.0, -0.5, 0.0, 2.0, 3.0, 6.0))
+
+    def run(t, a):
+        fn = getattr(torch.nn.functional, name) if t is torch else REGISTRY[name].fn  # what F.<name> is made from
+        h = a * 2  # a non-leaf: a leaf that requires grad refuses in-place writes
+        out = fn(h, *args, inplace=True)
+        assert out is h
+        return out * a
+
+    compare(run, x, gradcheck=False)
+    for fn, lib in ((getattr(torch.nn.functional, name), torch), (REGISTRY[name].fn, mg)):
+        with pytest.raises(RuntimeError, match="leaf"):  # torch's rule, as for any in-place write
+            fn(lib.tensor(x, requires_grad=True), *args, inplace=True)

@@ -314,3 +314,11 @@ def test_one_hot_errors():
         mg.one_hot(mg.tensor([0.0]), 3)
     with pytest.raises(RuntimeError, match="Can not infer total number of classes from empty tensor"):
         mg.one_hot(mg.zeros(0, dtype=mg.int64))
+
+
+def test_one_hot_and_clone_take_torchs_input_keyword():
+    import torch.nn.functional as F
+
+    labels = np.array([0, 2, 1])
+    compare(lambda t, a: (F if t is torch else mg.nn.functional).one_hot(input=a, num_classes=4), labels, grad=False)
+    compare(lambda t, a: t.clone(input=a) * 2, _arr((2, 3)))

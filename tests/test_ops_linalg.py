@@ -124,3 +124,29 @@ def test_einsum_list_form_and_errors():
         mg.einsum("ij,jk->ik", mg.zeros(2, 3), mg.zeros(4, 5))
     with pytest.raises(RuntimeError, match="output subscript k does not appear"):
         mg.einsum("ij->k", mg.zeros(2, 3))
+
+
+def test_a_matrix_shared_by_a_batch_gets_the_summed_gradient():
+    # a Linear-style a @ w with a 3-d or 4-d a: w's gradient is summed over every batch entry
+    # (the fast backend folds the batch into one product; the reference sums the per-entry products)
+    rng = np.random.default_rng(0)
+    for a_shape in [(4, 5, 6), (2, 3, 5, 6)]:
+        compare(lambda t, a, w: t.matmul(a, w), rng.standard_normal(a_shape), rng.standard_normal((6, 3)))
+        compare(lambda t, a, w: a @ w, rng.standard_normal(a_shape), rng.standard_normal((6,)))
+
+
+def test_matmul_operators_and_aliases_match_torch():
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((4, 2))
+    compare(lambda t, x, y: x.__rmatmul__(y), b, a)  # y @ x
+    u, v = rng.standard_normal(4), rng.standard_normal(3)
+    compare(lambda t, x, y: x.ger(y), u, v)
+    compare(lambda t, x, y: t.ger(x, y), u, v)
+    compare(lambda t, x, y: x.vdot(y), u, rng.standard_normal(4))
+
+
+def test_dot_and_vdot_take_torchs_keywords():
+    u, v = np.arange(3.0), np.arange(3.0) + 1
+    compare(lambda t, a, b: t.dot(a, tensor=b), u, v)
+    compare(lambda t, a, b: t.vdot(a, other=b), u, v)
+    compare(lambda t, a, b: a.dot(tensor=b), u, v)

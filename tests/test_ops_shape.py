@@ -308,3 +308,57 @@ def test_pad_keeps_dtype_and_int_values():
     y = mg.pad(x, (1, 0), value=7)
     assert y.dtype == mg.int64
     assert y.tolist() == [[7, 1, 2], [7, 3, 4]]
+
+
+# ------------------------------------------------------------------ the declarations (minigrad.ops.registry)
+# torch has no function for these: getitem/setitem back Tensor's [] operators, to_dtype/to_device back Tensor.to
+_INTERNAL = {"getitem", "setitem", "to_dtype", "to_device"}
+
+
+def test_declarations_follow_torchs_namespaces():
+    import torch.nn.functional as F
+
+    from minigrad.ops.registry import REGISTRY
+
+    families = ("shape", "index", "linalg", "convert")
+    mine = [d for d in REGISTRY.values() if d.module in {f"minigrad.ops.{f}" for f in families}]
+    assert len(mine) > 50
+    for d in mine:
+        if d.name in _INTERNAL:
+            assert not d.top_level and not d.method and not hasattr(torch, d.name), d.name
+            continue
+        assert d.top_level == hasattr(torch, d.name), f"top_level of {d.name}"
+        assert d.functional == hasattr(F, d.name), f"functional of {d.name}"
+        if d.method:
+            assert hasattr(torch.Tensor, d.method), f"Tensor.{d.method}"
+        elif d.name != "split":  # Tensor.split is declared apart (torch names its argument differently)
+            assert not hasattr(torch.Tensor, d.name), f"Tensor.{d.name} exists in torch: declare method=True"
+        if d.name.isidentifier():  # not "Tensor.split": a method with its own parameter names
+            assert getattr(mg, d.name) is d.fn  # minigrad.<name> stays importable (also for method-only names)
+
+
+@pytest.mark.parametrize("name", ["swapaxes", "swapdims", "moveaxis"])
+def test_method_aliases_match_torch(name):
+    compare(lambda t, a: getattr(a, name)(0, 2), _arr((2, 3, 4)))
+
+
+KEYWORD_CALLS = {  # torch's parameter names work as keywords (the sizes also as one tuple or as several ints)
+    "reshape": lambda t, a: t.reshape(a, shape=(4, 3)),
+    "Tensor.reshape": lambda t, a: a.reshape(shape=(3, 4)),
+    "Tensor.view": lambda t, a: a.view(size=(2, 6)),
+    "Tensor.view_ints": lambda t, a: a.view(4, 3),
+    "permute": lambda t, a: t.permute(a, dims=(1, 0)),
+    "Tensor.permute_ints": lambda t, a: a.permute(1, 0),
+    "Tensor.expand": lambda t, a: a[None].expand(size=(2, 3, 4)),
+    "Tensor.repeat": lambda t, a: a.repeat(repeats=(2, 1)),
+    "swapaxes": lambda t, a: t.swapaxes(a, axis0=0, axis1=1),
+    "Tensor.swapaxes": lambda t, a: a.swapaxes(axis0=1, axis1=0),
+    "swapdims": lambda t, a: t.swapdims(a, dim0=0, dim1=1),
+    "split": lambda t, a: t.split(a, split_size_or_sections=[1, 2], dim=0)[1],
+    "Tensor.split": lambda t, a: a.split(split_size=2, dim=1)[1],
+}
+
+
+@pytest.mark.parametrize("name", sorted(KEYWORD_CALLS))
+def test_torchs_parameter_names_work_as_keywords(name):
+    compare(KEYWORD_CALLS[name], _arr((3, 4)))

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numbers
 
-import numpy as np
-
 from .. import backend
 from .. import dtypes as _dt
+from ..compute import B
 from ..tensor import Tensor
 
-_SCALARS = (numbers.Number, np.bool_, np.number)
+_SCALARS = (numbers.Number, B.bool_, B.number)  # Python numbers and NumPy's scalars (np.float32(2.0), ...)
 
 
 def is_scalar(x) -> bool:
@@ -40,11 +39,8 @@ def cpu_scalars_follow(a: Tensor, b: Tensor):
 
 def as_tensor_like(x, ref: Tensor, dt: _dt.dtype) -> Tensor:
     """A Python scalar as a constant 0-d tensor of ``dt`` on ``ref``'s device."""
-    xp = backend.get_array_module(ref.array)
-    if xp is not np:  # on the GPU: create it on ref's device, not on the current one
-        with backend.using_device(ref.device):
-            return Tensor._make(xp.asarray(x, dtype=dt.np))
-    return Tensor._make(xp.asarray(x, dtype=dt.np))
+    with backend.using_device(ref.device):  # on a GPU: create it on ref's device, not on the current one
+        return Tensor._make(B.asarray(x, dtype=dt.np, like=ref.array))
 
 
 def cast(t: Tensor, dt: _dt.dtype) -> Tensor:
@@ -64,8 +60,8 @@ def operands(op: str, a, b, result: _dt.dtype | None = None):
     # fast path: a floating tensor with a Python int or float keeps the tensor's dtype (torch's rule)
     if result is None and a_t != b_t:
         t, x = (a, b) if a_t else (b, a)
-        if (type(x) is float or type(x) is int) and t.array.dtype.kind == "f" and type(t.array) is np.ndarray:
-            c = Tensor._make(np.asarray(x, dtype=t.array.dtype))
+        if (type(x) is float or type(x) is int) and t.array.dtype.kind == "f" and type(t.array) is B.ndarray:
+            c = Tensor._make(B.asarray(x, dtype=t.array.dtype))  # a host array: no like= needed (it costs)
             return (t, c) if a_t else (c, t)
     if a_t and b_t:
         if a.array.dtype == b.array.dtype and type(a.array) is type(b.array) and result is None:
@@ -126,6 +122,6 @@ def normalize_dims(dim, ndim: int, op: str = ""):
     """``None`` -> all axes; an int or a sequence of ints -> a sorted tuple of non-negative axes."""
     if dim is None:
         return tuple(range(ndim))
-    if isinstance(dim, (int, np.integer)):
+    if isinstance(dim, numbers.Integral):
         dim = (int(dim),)
     return tuple(sorted({normalize_dim(int(d), ndim, op) for d in dim}))

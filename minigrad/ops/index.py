@@ -4,7 +4,7 @@ Reading with an index is easy; its backward is the interesting part. The gradien
 ``y = x[index]`` is zero everywhere except at the positions that were read, which receive the
 upstream gradient. When an index names the same position twice (``x[[0, 0]]``), both gradients
 must be *added* there: ``g[index] += grad`` would keep only one of them, because NumPy's
-fancy assignment writes each position once. ``xp.add.at`` is the unbuffered scatter-add that
+fancy assignment writes each position once. ``B.add_at`` is the unbuffered scatter-add that
 adds every occurrence. It is slow, so indexes without arrays (ints, slices, None, ...) and
 boolean masks, which never repeat a position, use plain assignment instead.
 """
@@ -16,23 +16,11 @@ import numbers
 from .. import backend
 from .. import dtypes as _dt
 from ..autograd.graph import Op
+from ..compute import B
 from ..tensor import Tensor
 from ._util import check_same_device, is_scalar, normalize_dim
 from .inplace import ViewOp
-
-xp_of = backend.get_array_module
-
-__all__ = [
-    "getitem",
-    "setitem",
-    "index_select",
-    "gather",
-    "scatter",
-    "scatter_add",
-    "masked_select",
-    "one_hot",
-    "take_along_dim",
-]
+from .registry import REGISTRY, declare, exports
 
 
 # ------------------------------------------------------------------ x[index]
@@ -42,13 +30,13 @@ def _is_array(obj):
 
 def _index_array(obj, x: Tensor):
     """A tensor, array or list used as an index, as an integer or bool array on ``x``'s device."""
-    xp = xp_of(x.array)
     if isinstance(obj, Tensor):
         arr = obj.array
     elif _is_array(obj):
         arr = obj
     else:
-        arr = xp.asarray([i.item() if isinstance(i, Tensor) else i for i in obj] if isinstance(obj, list) else obj)
+        items = [i.item() if isinstance(i, Tensor) else i for i in obj] if isinstance(obj, list) else obj
+        arr = B.asarray(items, like=x.array)
     if arr.dtype.kind not in "iub":
         if arr.size == 0 and arr.dtype.kind == "f":  # x[[]] selects nothing, as in torch
             arr = arr.astype("int64")
@@ -140,16 +128,16 @@ class GetItem(ViewOp):
         return _view(x, self.steps)[self.steps[-1]]
 
     def backward(self, grad):
-        xp = xp_of(grad)
-        g = xp.zeros(self.in_shape, grad.dtype)
+        g = B.zeros(self.in_shape, grad.dtype, like=grad)
         if self.repeats:
             # integer arrays may repeat a position: add every occurrence
-            xp.add.at(_view(g, self.steps), self.steps[-1], grad)
+            B.add_at(_view(g, self.steps), self.steps[-1], grad)
         else:
             _view(g, self.steps)[self.steps[-1]] = grad
         return g
 
 
+@declare(method=False, top_level=False, dunders=("__getitem__",))
 def getitem(input: Tensor, index) -> Tensor:
     """``input[index]`` with ints, slices, None, ``...``, bool masks and integer tensors/arrays/lists."""
     steps, has_int = _convert_index(index, input)
@@ -197,12 +185,12 @@ def _value_tensor(value, x: Tensor) -> Tensor:
 
             value = to_dtype(value, x.dtype)
         return value
-    xp = xp_of(x.array)
     if _is_array(value):
         value = backend.to_device(value, x.device)
-    return Tensor._make(xp.asarray(value, dtype=x.array.dtype))
+    return Tensor._make(B.asarray(value, dtype=x.array.dtype, like=x.array))
 
 
+@declare(method=False, top_level=False, dunders=("__setitem__",))
 def setitem(input: Tensor, index, value) -> None:
     """``input[index] = value``.
 
@@ -263,15 +251,15 @@ class IndexSelect(Op):
 
     def forward(self, x):
         self.in_shape = x.shape
-        return xp_of(x).take(x, self.index, axis=self.axis)
+        return B.take(x, self.index, axis=self.axis)
 
     def backward(self, grad):
-        xp = xp_of(grad)
-        g = xp.zeros(self.in_shape, grad.dtype)
-        xp.add.at(g, (slice(None),) * self.axis + (self.index,), grad)  # repeated indices add up
+        g = B.zeros(self.in_shape, grad.dtype, like=grad)
+        B.add_at(g, (slice(None),) * self.axis + (self.index,), grad)  # repeated indices add up
         return g
 
 
+@declare
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """The slices ``index[0], index[1], ...`` of ``input`` along ``dim`` (``index``: 1-d integer tensor)."""
     _check_index("index_select", index)
@@ -288,7 +276,6 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
 
 def _mesh(index, axis):
     """The NumPy index that addresses ``out[i][j][k]`` -> ``x[i][index[i][j][k]][k]`` (for ``axis`` 1)."""
-    xp = xp_of(index)
     parts = []
     for d, n in enumerate(index.shape):
         if d == axis:
@@ -296,7 +283,7 @@ def _mesh(index, axis):
         else:
             shape = [1] * index.ndim
             shape[d] = n
-            parts.append(xp.arange(n).reshape(shape))
+            parts.append(B.arange(n, like=index).reshape(shape))
     return tuple(parts)
 
 
@@ -328,12 +315,12 @@ class Gather(Op):
         return x[self.mesh]
 
     def backward(self, grad):
-        xp = xp_of(grad)
-        g = xp.zeros(self.in_shape, grad.dtype)
-        xp.add.at(g, self.mesh, grad)  # two outputs may read the same element: add both
+        g = B.zeros(self.in_shape, grad.dtype, like=grad)
+        B.add_at(g, self.mesh, grad)  # two outputs may read the same element: add both
         return g
 
 
+@declare
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
     """``out[i][j] = input[i][index[i][j]]`` for ``dim=1`` (and likewise for other dims and ranks)."""
     _check_index("gather", index)
@@ -346,6 +333,7 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
     return Gather(d, index.array)(input)
 
 
+@declare
 def take_along_dim(input: Tensor, indices: Tensor, dim=None) -> Tensor:
     """``gather`` after broadcasting ``input`` and ``indices`` over every dim except ``dim``."""
     from .shape import expand, reshape
@@ -368,7 +356,7 @@ def take_along_dim(input: Tensor, indices: Tensor, dim=None) -> Tensor:
         shape.append(max(a, b) if 0 not in (a, b) else 0)
     x_shape = tuple(input.shape[k] if k == d else s for k, s in enumerate(shape))
     i_shape = tuple(indices.shape[k] if k == d else s for k, s in enumerate(shape))
-    return gather(expand(input, x_shape), d, Tensor._make(xp_of(indices.array).broadcast_to(indices.array, i_shape)))
+    return gather(expand(input, x_shape), d, Tensor._make(B.broadcast_to(indices.array, i_shape)))
 
 
 class Scatter(Op):
@@ -382,7 +370,7 @@ class Scatter(Op):
         self.src_shape = src.shape
         out = x.copy()
         if self.add:
-            xp_of(x).add.at(out, self.mesh, src[self.src_part])
+            B.add_at(out, self.mesh, src[self.src_part])
         else:
             out[self.mesh] = src[self.src_part]
         return out
@@ -397,7 +385,7 @@ class Scatter(Op):
                 gx = grad.copy()
                 gx[self.mesh] = 0  # overwritten elements do not reach the output
         if need_src:
-            gs = xp_of(grad).zeros(self.src_shape, grad.dtype)
+            gs = B.zeros(self.src_shape, grad.dtype, like=grad)
             gs[self.src_part] = grad[self.mesh]
         return gx, gs
 
@@ -443,6 +431,7 @@ def _scatter(op, input, dim, index, src, add):
     return ScatterValue(d, index.array, src)(input)
 
 
+@declare
 def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None, reduce=None) -> Tensor:
     """Out of place: ``out[i][index[i][j]] = src[i][j]`` for ``dim=1``; ``src`` may be a number (or use
     ``value=``). Where an index repeats, which write wins is unspecified (as in torch)."""
@@ -457,6 +446,7 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None, red
     return _scatter("scatter", input, dim, index, src, add=False)
 
 
+@declare
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """Out of place: ``out[i][index[i][j]] += src[i][j]`` for ``dim=1``; repeated indices all add."""
     if not isinstance(src, Tensor):
@@ -464,6 +454,7 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     return _scatter("scatter_add", input, dim, index, src, add=True)
 
 
+@declare
 def masked_select(input: Tensor, mask: Tensor) -> Tensor:
     """The elements of ``input`` where the (broadcast) bool ``mask`` is True, as a 1-d tensor."""
     from .shape import broadcast_tensors
@@ -478,12 +469,12 @@ def masked_select(input: Tensor, mask: Tensor) -> Tensor:
     return GetItem(((m.array,),), False)(x)
 
 
-def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
-    """int64 tensor of shape ``(*tensor.shape, num_classes)`` with a 1 at each class index."""
-    if not isinstance(tensor, Tensor) or tensor.array.dtype.kind not in "iu":
+@declare(method=False, top_level=False, functional=True)
+def one_hot(input: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 tensor of shape ``(*input.shape, num_classes)`` with a 1 at each class index."""
+    if not isinstance(input, Tensor) or input.array.dtype.kind not in "iu":
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
-    arr = tensor.array
-    xp = xp_of(arr)
+    arr = input.array
     if num_classes == -1:
         if arr.size == 0:
             raise RuntimeError("one_hot: Can not infer total number of classes from empty tensor.")
@@ -496,5 +487,10 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
                 f"one_hot: Class values must be smaller than num_classes (got class "
                 f"{int(arr.max())} with num_classes={num_classes})."
             )
-    out = (arr[..., None] == xp.arange(num_classes)).astype(_dt.int64.np)
+    out = (arr[..., None] == B.arange(num_classes, like=arr)).astype(_dt.int64.np)
     return Tensor._make(out)
+
+
+# names torch has only as operators or in nn.functional: minigrad.<name> keeps them for existing code
+_KEPT = [n for n, d in REGISTRY.items() if d.module == __name__ and not d.top_level]
+__all__ = exports(__name__) + _KEPT

@@ -9,15 +9,11 @@ the engine.
 
 from __future__ import annotations
 
-from .. import amp as _amp
-from .. import backend
 from ..autograd.graph import Op
+from ..compute import B
 from ..tensor import Tensor
 from ._util import check_same_device
-
-xp_of = backend.get_array_module
-
-__all__ = ["matmul", "mm", "bmm", "dot", "vdot", "inner", "outer", "ger", "einsum"]
+from .registry import declare, exports
 
 
 def _x(shape):
@@ -29,10 +25,9 @@ class MatMul(Op):
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        return xp_of(a).matmul(a, b)
+        return B.matmul(a, b)
 
     def backward(self, grad):
-        xp = xp_of(grad)
         need_a, need_b = self.needs_input_grad
         a, b = self.a, self.b
         if a.ndim == 1 and b.ndim == 1:  # dot product: grad is a scalar
@@ -42,24 +37,19 @@ class MatMul(Op):
         b2 = b[:, None] if b.ndim == 1 else b
         g = grad
         if a.ndim == 1:
-            g = xp.expand_dims(g, -2)
+            g = B.expand_dims(g, -2)
         if b.ndim == 1:
             g = g[..., None]
         ga = gb = None
         if need_a:
-            ga = xp.matmul(g, xp.swapaxes(b2, -1, -2))
+            ga = B.matmul(g, B.swapaxes(b2, -1, -2))
             if a.ndim == 1:
                 ga = ga[..., 0, :]
         if need_b:
-            if b2.ndim == 2 and a2.ndim > 2:
-                # a shared matrix b (a Linear-style layer): fold the batch into one product instead of
-                # computing one (k, n) product per batch entry and summing them
-                rows = 1
-                for n in a2.shape[:-1]:
-                    rows *= n
-                gb = xp.matmul(a2.reshape(rows, a2.shape[-1]).T, g.reshape(rows, g.shape[-1]))
+            if b2.ndim == 2 and a2.ndim > 2:  # one matrix b for every batch entry (a Linear layer): summed
+                gb = B.shared_matrix_grad(a2, g)
             else:
-                gb = xp.matmul(xp.swapaxes(a2, -1, -2), g)
+                gb = B.matmul(B.swapaxes(a2, -1, -2), g)
             if b.ndim == 1:
                 gb = gb[..., 0]
         return ga, gb
@@ -76,11 +66,10 @@ def _check_pair(op, a, b):
         )
 
 
+@declare(autocast="lower", dunders=("__matmul__",), rdunders=("__rmatmul__",))
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """The matrix product with NumPy/torch's rules: 1-d·1-d is a dot product, a 1-d operand acts as a
     row (left) or column (right) vector, and dims before the last two are batch dims that broadcast."""
-    if _amp._active:  # autocast: matmuls run in float16
-        input, other = _amp.autocast_inputs("lower", input, other)
     _check_pair("matmul", input, other)
     a, b = input.shape, other.shape
     if not a or not b:
@@ -113,10 +102,9 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     return MatMul()(input, other)
 
 
+@declare(autocast="lower")
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """Matrix times matrix, both strictly 2-d."""
-    if _amp._active:  # autocast: matmuls run in float16
-        input, mat2 = _amp.autocast_inputs("lower", input, mat2)
     _check_pair("mm", input, mat2)
     if input.ndim != 2 or mat2.ndim != 2:
         raise RuntimeError(
@@ -127,10 +115,9 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
     return MatMul()(input, mat2)
 
 
+@declare(autocast="lower")
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Batched matrix product of (b, n, m) and (b, m, p) tensors (no broadcasting)."""
-    if _amp._active:  # autocast: matmuls run in float16
-        input, mat2 = _amp.autocast_inputs("lower", input, mat2)
     _check_pair("bmm", input, mat2)
     if input.ndim != 3 or mat2.ndim != 3:
         raise RuntimeError(
@@ -145,23 +132,28 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     return MatMul()(input, mat2)
 
 
-def dot(input: Tensor, other: Tensor) -> Tensor:
+@declare
+def dot(input: Tensor, tensor: Tensor) -> Tensor:
     """Inner product of two 1-d tensors of the same length."""
-    _check_pair("dot", input, other)
-    if input.ndim != 1 or other.ndim != 1:
-        raise RuntimeError(f"dot: 1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
-    if input.shape[0] != other.shape[0]:
+    _check_pair("dot", input, tensor)
+    if input.ndim != 1 or tensor.ndim != 1:
+        raise RuntimeError(f"dot: 1D tensors expected, but got {input.ndim}D and {tensor.ndim}D tensors")
+    if input.shape[0] != tensor.shape[0]:
         raise RuntimeError(
             f"dot: inconsistent tensor size, expected tensor [{input.shape[0]}] and src "
-            f"[{other.shape[0]}] to have the same number of elements, but got {input.shape[0]} and "
-            f"{other.shape[0]} elements respectively"
+            f"[{tensor.shape[0]}] to have the same number of elements, but got {input.shape[0]} and "
+            f"{tensor.shape[0]} elements respectively"
         )
-    return MatMul()(input, other)
+    return MatMul()(input, tensor)
 
 
-vdot = dot  # identical for real tensors
+@declare
+def vdot(input: Tensor, other: Tensor) -> Tensor:
+    """:func:`dot` with the first operand conjugated: the same for real tensors."""
+    return dot(input, other)
 
 
+@declare
 def inner(input: Tensor, other: Tensor) -> Tensor:
     """Sum over the last dim of both: ``einsum('...i,...j->...', ...)`` generalised, as ``torch.inner``."""
     if input.ndim == 0 or other.ndim == 0:
@@ -181,6 +173,7 @@ def inner(input: Tensor, other: Tensor) -> Tensor:
     return reshape(out, tuple(input.shape[:-1]) + tuple(other.shape[:-1]))
 
 
+@declare(aliases=("ger",), method_aliases=("ger",))
 def outer(input: Tensor, vec2: Tensor) -> Tensor:
     """``out[i, j] = input[i] * vec2[j]`` for 1-d tensors."""
     from .elementwise import mul
@@ -189,9 +182,6 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:
     if input.ndim != 1 or vec2.ndim != 1:
         raise RuntimeError(f"outer: expected 1D tensors, but got {input.ndim}D and {vec2.ndim}D tensors")
     return mul(unsqueeze(input, 1), vec2)
-
-
-ger = outer
 
 
 # ------------------------------------------------------------------ einsum
@@ -250,10 +240,9 @@ class Einsum(Op):
     def forward(self, *arrays):
         self.arrays = arrays
         eq = ",".join(self.subs) + "->" + self.out
-        return xp_of(arrays[0]).einsum(eq, *arrays, **_opt(arrays))
+        return B.einsum(eq, *arrays, **_opt(arrays))
 
     def backward(self, grad):
-        xp = xp_of(grad)
         grads = []
         for i, need in enumerate(self.needs_input_grad):
             if not need:
@@ -266,15 +255,17 @@ class Einsum(Op):
             target = "".join(c for c in unique if c in avail)
             eq = ",".join([self.out] + [o for o, _ in others]) + "->" + target
             operands = [grad] + [a for _, a in others]
-            g = xp.einsum(eq, *operands, **_opt(operands))
+            g = B.einsum(eq, *operands, **_opt(operands))
             sizes = dict(zip(s, shape))
             if target != unique:  # letters summed out in the forward: broadcast the gradient over them
                 got = dict(zip(target, g.shape))
                 g = g.reshape(tuple(got.get(c, 1) for c in unique))
-                g = xp.broadcast_to(g, tuple(got.get(c, sizes[c]) for c in unique))
+                g = B.broadcast_to(g, tuple(got.get(c, sizes[c]) for c in unique))
             if unique != s:  # a repeated letter: scatter onto the diagonal
-                full = xp.zeros(shape, grad.dtype)
-                grids = {c: xp.arange(sizes[c]).reshape([-1 if c == u else 1 for u in unique]) for c in unique}
+                full = B.zeros(shape, grad.dtype, like=grad)
+                grids = {
+                    c: B.arange(sizes[c], like=grad).reshape([-1 if c == u else 1 for u in unique]) for c in unique
+                }
                 full[tuple(grids[c] for c in s)] = g
                 g = full
             grads.append(g)
@@ -285,6 +276,7 @@ def _opt(arrays):
     return {"optimize": True} if len(arrays) > 2 else {}
 
 
+@declare(method=False)
 def einsum(equation: str, *operands) -> Tensor:
     """Sum of products over the letters of ``equation``, e.g. ``einsum('bij,bjk->bik', a, b)``
     (a batched matmul); ``...`` stands for broadcast dims."""
@@ -315,3 +307,6 @@ def einsum(equation: str, *operands) -> Tensor:
         if c not in sizes:
             raise RuntimeError(f"einsum(): output subscript {c} does not appear in the equation for any input operand")
     return Einsum(subs, out)(*operands)
+
+
+__all__ = exports(__name__)

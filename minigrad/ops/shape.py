@@ -11,47 +11,13 @@ from __future__ import annotations
 
 import numbers
 
-from .. import backend
 from .. import dtypes as _dt
 from ..autograd.graph import Op
+from ..compute import B
 from ..tensor import Tensor
 from ._util import cast, check_same_device, normalize_dim
 from .inplace import ViewOp
-
-xp_of = backend.get_array_module
-
-__all__ = [
-    "reshape",
-    "view",
-    "flatten",
-    "unflatten",
-    "squeeze",
-    "unsqueeze",
-    "transpose",
-    "swapaxes",
-    "swapdims",
-    "permute",
-    "movedim",
-    "moveaxis",
-    "expand",
-    "expand_as",
-    "broadcast_to",
-    "broadcast_tensors",
-    "repeat",
-    "t",
-    "cat",
-    "concat",
-    "concatenate",
-    "stack",
-    "split",
-    "chunk",
-    "unbind",
-    "view_as",
-    "reshape_as",
-    "flip",
-    "narrow",
-    "pad",
-]
+from .registry import REGISTRY, declare, exports
 
 
 def _sizes(args, op):
@@ -81,7 +47,7 @@ class Reshape(ViewOp):
         self.in_shape = x.shape
         out = x.reshape(self.shape)
         # a view when the layout allows it; otherwise NumPy copied (as torch's reshape does)
-        self.is_view = bool(xp_of(x).may_share_memory(out, x))
+        self.is_view = bool(B.may_share_memory(out, x))
         return out
 
     def backward(self, grad):
@@ -116,28 +82,35 @@ def _infer_shape(op, in_shape, shape):
     return shape
 
 
-def reshape(input: Tensor, *shape) -> Tensor:
+@declare
+def reshape(input: Tensor, shape, *more) -> Tensor:
     """Same data, new shape (one size may be ``-1``: inferred). A view when the data allow it."""
-    shape = _infer_shape("reshape", input.shape, _sizes(shape, "reshape"))
+    shape = _infer_shape("reshape", input.shape, _sizes((shape, *more), "reshape"))
     return Reshape(shape)(input)  # a new tensor even for the same shape, as in torch
 
 
-def view(input: Tensor, *shape) -> Tensor:
+@declare(top_level=False)
+def view(input: Tensor, size, *more) -> Tensor:
     """Like :func:`reshape`. (torch refuses non-viewable layouts; NumPy copies them instead.)"""
-    if len(shape) == 1 and isinstance(shape[0], (_dt.dtype, str)):
+    if not more and isinstance(size, (_dt.dtype, str)):
         raise NotImplementedError("view(dtype) (reinterpreting the bytes) is not supported by minigrad")
-    shape = _infer_shape("view", input.shape, _sizes(shape, "view"))
+    shape = _infer_shape("view", input.shape, _sizes((size, *more), "view"))
     return Reshape(shape)(input)
 
 
+@declare(top_level=False)
 def view_as(input: Tensor, other: Tensor) -> Tensor:
+    """:func:`view` to ``other``'s shape."""
     return view(input, other.shape)
 
 
+@declare(top_level=False)
 def reshape_as(input: Tensor, other: Tensor) -> Tensor:
+    """:func:`reshape` to ``other``'s shape."""
     return reshape(input, other.shape)
 
 
+@declare
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dims ``start_dim..end_dim`` (inclusive) into one; a 0-d tensor becomes 1-d."""
     shape = input.shape
@@ -155,6 +128,7 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return reshape(input, tuple(shape[:s]) + (n,) + tuple(shape[e + 1 :]))
 
 
+@declare
 def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
     """Split dim ``dim`` into ``sizes`` (one may be ``-1``)."""
     d = normalize_dim(dim, input.ndim, "unflatten")
@@ -163,6 +137,7 @@ def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
     return reshape(input, tuple(input.shape[:d]) + inner + tuple(input.shape[d + 1 :]))
 
 
+@declare
 def squeeze(input: Tensor, dim=None) -> Tensor:
     """Drop dims of size 1: all of them, or only those among ``dim`` (an int or a tuple)."""
     shape = input.shape
@@ -175,6 +150,7 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
     return reshape(input, tuple(s for i, s in enumerate(shape) if i not in dims))
 
 
+@declare
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """Insert a dim of size 1 at ``dim`` (in ``[-ndim-1, ndim]``)."""
     d = normalize_dim(dim, input.ndim + 1, "unsqueeze")
@@ -197,9 +173,10 @@ class Permute(ViewOp):
         return grad.transpose(inverse)
 
 
-def permute(input: Tensor, *dims) -> Tensor:
+@declare
+def permute(input: Tensor, dims, *more) -> Tensor:
     """Reorder the dims: output dim ``i`` is input dim ``dims[i]`` (a view)."""
-    dims = _sizes(dims, "permute")
+    dims = _sizes((dims, *more), "permute")
     if len(dims) != input.ndim:
         raise RuntimeError(
             f"permute: number of dimensions in the tensor input does not match the length of the "
@@ -212,6 +189,7 @@ def permute(input: Tensor, *dims) -> Tensor:
     return Permute(axes)(input)
 
 
+@declare(aliases=("swapdims",), method_aliases=("swapdims",))
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dims (a view)."""
     a = normalize_dim(dim0, input.ndim, "transpose")
@@ -222,9 +200,13 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     return permute(input, tuple(axes))
 
 
-swapaxes = swapdims = transpose
+@declare
+def swapaxes(input: Tensor, axis0: int, axis1: int) -> Tensor:
+    """:func:`transpose` under NumPy's name (and NumPy's argument names)."""
+    return transpose(input, axis0, axis1)
 
 
+@declare
 def t(input: Tensor) -> Tensor:
     """Transpose a matrix; of a 0-d or 1-d tensor, a view that changes nothing (a new tensor, as in torch)."""
     if input.ndim > 2:
@@ -232,6 +214,7 @@ def t(input: Tensor) -> Tensor:
     return transpose(input, 0, 1) if input.ndim == 2 else permute(input, tuple(range(input.ndim)))
 
 
+@declare(aliases=("moveaxis",), method_aliases=("moveaxis",))
 def movedim(input: Tensor, source, destination) -> Tensor:
     """Move dim(s) ``source`` to position(s) ``destination``; the others keep their order."""
     src = (source,) if isinstance(source, numbers.Integral) else tuple(source)
@@ -254,9 +237,6 @@ def movedim(input: Tensor, source, destination) -> Tensor:
     return permute(input, tuple(order))
 
 
-moveaxis = movedim
-
-
 # ------------------------------------------------------------------ broadcasting and tiling
 class Expand(ViewOp):
     """A read-only broadcast view; its backward returns the gradient as it is and the engine's
@@ -266,15 +246,16 @@ class Expand(ViewOp):
         self.shape = shape
 
     def forward(self, x):
-        return xp_of(x).broadcast_to(x, self.shape)
+        return B.broadcast_to(x, self.shape)
 
     def backward(self, grad):
         return grad
 
 
-def expand(input: Tensor, *sizes) -> Tensor:
+@declare(top_level=False)
+def expand(input: Tensor, size, *more) -> Tensor:
     """Broadcast to ``sizes`` without copying (``-1`` keeps a dim's size; new dims go in front)."""
-    sizes = _sizes(sizes, "expand")
+    sizes = _sizes((size, *more), "expand")
     shape = tuple(input.shape)
     lead = len(sizes) - len(shape)
     if lead < 0:
@@ -305,14 +286,19 @@ def expand(input: Tensor, *sizes) -> Tensor:
     return Expand(tuple(out))(input)
 
 
+@declare(top_level=False)
 def expand_as(input: Tensor, other: Tensor) -> Tensor:
+    """:func:`expand` to ``other``'s shape."""
     return expand(input, other.shape)
 
 
+@declare
 def broadcast_to(input: Tensor, size) -> Tensor:
+    """:func:`expand` to ``size``."""
     return expand(input, size)
 
 
+@declare(method=False)
 def broadcast_tensors(*tensors):
     """Expand every tensor to their common broadcast shape (views)."""
     if len(tensors) == 1 and isinstance(tensors[0], (tuple, list)):
@@ -341,7 +327,7 @@ class Repeat(Op):
         self.in_shape = x.shape
         lead = len(self.reps) - x.ndim
         self.padded = (1,) * lead + x.shape
-        return xp_of(x).tile(x.reshape(self.padded), self.reps)
+        return B.tile(x.reshape(self.padded), self.reps)
 
     def backward(self, grad):
         # view the gradient as (r0, s0, r1, s1, ...) and sum over the repetition axes r_i
@@ -352,9 +338,10 @@ class Repeat(Op):
         return g.reshape(self.in_shape)
 
 
-def repeat(input: Tensor, *sizes) -> Tensor:
+@declare(top_level=False)
+def repeat(input: Tensor, repeats, *more) -> Tensor:
     """Tile ``sizes[i]`` copies along each dim (extra leading sizes add new dims), as ``torch.Tensor.repeat``."""
-    sizes = _sizes(sizes, "repeat")
+    sizes = _sizes((repeats, *more), "repeat")
     if len(sizes) < input.ndim:
         raise RuntimeError(
             "Number of dimensions of repeat dims can not be smaller than number of dimensions of "
@@ -374,7 +361,7 @@ class Cat(Op):
 
     def forward(self, *xs):
         self.sizes = [x.shape[self.axis] if not s else 0 for x, s in zip(xs, self.skip)]
-        return xp_of(xs[0]).concatenate([x for x, s in zip(xs, self.skip) if not s], axis=self.axis)
+        return B.concatenate([x for x, s in zip(xs, self.skip) if not s], axis=self.axis)
 
     def backward(self, grad):
         # each input's gradient is its slab of the output gradient (a view)
@@ -384,7 +371,7 @@ class Cat(Op):
             if not need:
                 out.append(None)
             elif skip:
-                out.append(xp_of(grad).zeros((0,), grad.dtype))
+                out.append(B.zeros((0,), grad.dtype, like=grad))
             else:
                 out.append(grad[lead + (slice(start, start + n),)])
             start += n
@@ -411,6 +398,7 @@ def _promote(tensors):
     return [cast(x, dt) for x in tensors]
 
 
+@declare(method=False, aliases=("concat", "concatenate"))
 def cat(tensors, dim: int = 0) -> Tensor:
     """Join tensors along an existing dim; dtypes are promoted to a common one, as in torch.
 
@@ -445,21 +433,19 @@ def cat(tensors, dim: int = 0) -> Tensor:
     return Cat(d, tuple(skip))(*tensors)
 
 
-concat = concatenate = cat
-
-
 class Stack(Op):
     def __init__(self, axis):
         self.axis = axis
 
     def forward(self, *xs):
-        return xp_of(xs[0]).stack(xs, axis=self.axis)
+        return B.stack(xs, axis=self.axis)
 
     def backward(self, grad):
         lead = (slice(None),) * self.axis
         return tuple(grad[lead + (i,)] if need else None for i, need in enumerate(self.needs_input_grad))
 
 
+@declare(method=False)
 def stack(tensors, dim: int = 0) -> Tensor:
     """Join equally shaped tensors along a new dim ``dim``."""
     tensors = _tensor_list("stack", tensors)
@@ -490,11 +476,12 @@ class Slice(ViewOp):
         return x[self.index]
 
     def backward(self, grad):
-        g = xp_of(grad).zeros(self.in_shape, grad.dtype)
+        g = B.zeros(self.in_shape, grad.dtype, like=grad)
         g[self.index] = grad
         return g
 
 
+@declare
 def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     """The view ``input[..., start:start+length, ...]`` along ``dim`` (``start`` may be negative)."""
     if input.ndim == 0:
@@ -511,6 +498,7 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     return Slice((slice(None),) * d + (slice(start, start + length),))(input)
 
 
+@declare(method=False)  # Tensor.split names its argument split_size: see split_method
 def split(tensor: Tensor, split_size_or_sections, dim: int = 0):
     """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or pieces of the listed sizes."""
     d = normalize_dim(dim, tensor.ndim, "split")
@@ -536,6 +524,13 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0):
     return tuple(out)
 
 
+@declare(name="Tensor.split", method="split", top_level=False)
+def split_method(input: Tensor, split_size, dim: int = 0):
+    """``Tensor.split``: :func:`split`, under torch's name for the method's sizes argument."""
+    return split(input, split_size, dim)
+
+
+@declare
 def chunk(input: Tensor, chunks: int, dim: int = 0):
     """Split into ``chunks`` pieces of equal size ``ceil(n / chunks)`` (fewer when the size runs out)."""
     if chunks <= 0:
@@ -552,6 +547,7 @@ class Select(Slice):
     """``x[..., i, ...]`` along one dim (the dim disappears): a Slice under torch's node name."""
 
 
+@declare
 def unbind(input: Tensor, dim: int = 0):
     """All slices along ``dim``, with that dim removed."""
     if input.ndim == 0:
@@ -569,12 +565,13 @@ class Flip(Op):
         self.axes = axes
 
     def forward(self, x):
-        return xp_of(x).flip(x, self.axes).copy()
+        return B.flip(x, self.axes).copy()
 
     def backward(self, grad):
-        return xp_of(grad).flip(grad, self.axes)
+        return B.flip(grad, self.axes)
 
 
+@declare
 def flip(input: Tensor, dims) -> Tensor:
     """Reverse the order of elements along ``dims`` (a copy, as in torch)."""
     dims = (dims,) if isinstance(dims, numbers.Integral) else tuple(dims)
@@ -592,7 +589,6 @@ class ConstantPad(Op):
         self.pads, self.value = pads, value
 
     def forward(self, x):
-        xp = xp_of(x)
         self.in_shape = x.shape
         # cropping (negative amounts) is a slice of the input
         self.crop = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for (lo, hi), n in zip(self.pads, x.shape))
@@ -600,7 +596,7 @@ class ConstantPad(Op):
         out_shape = tuple(s + max(lo, 0) + max(hi, 0) for s, (lo, hi) in zip(inner.shape, self.pads))
         # the kept input is written into the middle of an array filled with the value
         self.place = tuple(slice(max(lo, 0), max(lo, 0) + s) for s, (lo, _) in zip(inner.shape, self.pads))
-        out = xp.full(out_shape, self.value, dtype=x.dtype)
+        out = B.full(out_shape, self.value, dtype=x.dtype, like=x)
         out[self.place] = inner
         return out
 
@@ -608,23 +604,25 @@ class ConstantPad(Op):
         g = grad[self.place]
         if g.shape == self.in_shape:
             return g
-        full = xp_of(grad).zeros(self.in_shape, grad.dtype)
+        full = B.zeros(self.in_shape, grad.dtype, like=grad)
         full[self.crop] = g
         return full
 
 
-def _pad_index(n, lo, hi, mode, xp):
-    """For one dim: which input position each output position reads in reflect/replicate/circular mode."""
-    idx = xp.arange(-lo, n + hi)
+def _pad_index(n, lo, hi, mode, like):
+    """For one dim: which input position each output position reads in reflect/replicate/circular mode
+    (an index array on ``like``'s device)."""
+    idx = B.arange(-lo, n + hi, like=like)
     if mode == "replicate":
-        return xp.clip(idx, 0, n - 1)
+        return B.clip(idx, 0, n - 1)
     if mode == "circular":
         return idx % n
     period = 2 * (n - 1)  # reflect: ... 2 1 [0 1 2 3] 2 1 0 ...
-    idx = xp.abs(idx) % period if period else xp.zeros_like(idx)
-    return xp.where(idx >= n, period - idx, idx)
+    idx = B.abs(idx) % period if period else B.zeros_like(idx)
+    return B.where(idx >= n, period - idx, idx)
 
 
+@declare(method=False, top_level=False, functional=True)
 def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
     """Pad (or, with negative amounts, crop) the last dims; ``pad`` lists ``(before, after)`` pairs
     starting from the **last** dim: ``(left, right)`` pads dim -1, ``(left, right, top, bottom)``
@@ -655,7 +653,6 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
         raise RuntimeError(f'pad: padding mode "{mode}" doesn\'t take in value argument')
     from .index import index_select  # the non-constant modes are gathers along each padded dim
 
-    xp = xp_of(input.array)
     out = input
     for d, ((lo, hi), n) in enumerate(zip(pads, input.shape)):
         if not (lo or hi):
@@ -670,5 +667,10 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
             raise RuntimeError("pad: Padding value causes wrapping around more than once.")
         if n == 0:
             raise RuntimeError(f"pad: cannot pad an empty dimension {d} in {mode} mode")
-        out = index_select(out, d, Tensor._make(_pad_index(n, lo, hi, mode, xp)))
+        out = index_select(out, d, Tensor._make(_pad_index(n, lo, hi, mode, input.array)))
     return out
+
+
+# names torch has only as methods or in nn.functional: minigrad.<name> keeps them for existing code
+_KEPT = [n for n, d in REGISTRY.items() if d.module == __name__ and not d.top_level and n.isidentifier()]
+__all__ = exports(__name__) + _KEPT
