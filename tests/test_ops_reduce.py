@@ -393,15 +393,71 @@ def test_nan_in_reductions_like_torch(fn):
 @pytest.mark.parametrize("keepdim", [False, True])
 def test_float32_sum_along_a_non_contiguous_axis_stays_accurate(n, keepdim):
     """A channels-last activation summed over its positions: NumPy would add one slice after another
-    (error ~ n roundings); minigrad's sum must stay as close to the float64 answer as torch's."""
+    (error ~ n roundings); minigrad's sum must stay as close to the float64 answer as torch's.
+
+    A promise of the fast backend (the default): the reference backend sums as NumPy does, to be read."""
     rng = np.random.default_rng(n)
     x = (rng.random((3, n, 8)) + 1).astype(np.float32).transpose(0, 2, 1)  # (3, 8, n), n not contiguous
     exact = x.astype(np.float64).sum(axis=2, keepdims=keepdim)
     t = torch.tensor(np.ascontiguousarray(x)).sum(dim=2, keepdim=keepdim).numpy().astype(np.float64)
-    for out in (mg.tensor(x).sum(dim=2, keepdim=keepdim), mg.tensor(x).mean(dim=2, keepdim=keepdim) * n):
+    with mg.config.using(backend="fast"):
+        outs = (mg.tensor(x).sum(dim=2, keepdim=keepdim), mg.tensor(x).mean(dim=2, keepdim=keepdim) * n)
+    for out in outs:
         got = out.numpy()
         assert got.dtype == np.float32 and got.shape == exact.shape
         err = np.abs(got - exact).max() / np.abs(exact).max()
         assert err <= max(4 * np.abs(t - exact).max() / np.abs(exact).max(), 2e-7), err
     plain = np.abs(x.sum(axis=2, keepdims=keepdim) - exact).max() / np.abs(exact).max()
     assert plain > 2e-7 or n < 256  # NumPy's own sum would not have been good enough
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_cumsum_in_place_like_torch(dim):
+    """``cumsum_`` writes the running sum into the tensor, which keeps its dtype; the gradient flows
+    through it (cumsum's backward reads no input, so overwriting it is allowed, as in torch)."""
+    rng = np.random.default_rng(dim + 7)
+    x, g = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    results = []
+    for lib in (torch, mg):
+        w = lib.tensor(x, requires_grad=True)
+        h = w * 2
+        assert h.cumsum_(dim) is h
+        h.backward(lib.tensor(g))
+        ints = lib.tensor([[1, 2, 3], [4, 5, 6]], dtype=lib.int32)
+        ints.cumsum_(dim)
+        results.append((h.detach().numpy(), w.grad.numpy(), ints.numpy()))
+    for want, got in zip(*results):
+        assert got.dtype == want.dtype
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_cumsum_in_place_on_a_leaf_that_requires_grad_raises_like_torch():
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        torch.tensor([1.0, 2.0], requires_grad=True).cumsum_(0)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        mg.tensor([1.0, 2.0], requires_grad=True).cumsum_(0)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_dtype_passed_third_like_torch(name):
+    """``torch.softmax(x, dim, dtype)`` and ``x.softmax(dim, dtype)`` take the dtype third; ``F.softmax`` has an
+    unused ``_stacklevel`` there and takes ``dtype=`` by keyword."""
+    x = np.random.default_rng(3).standard_normal((3, 4)).astype(np.float32)
+    calls = [
+        lambda lib, a: getattr(lib, name)(a, 1, lib.float64),
+        lambda lib, a: getattr(a, name)(1, lib.float64),
+        lambda lib, a: getattr(lib.nn.functional, name)(a, 1, 3, dtype=lib.float64),
+        lambda lib, a: getattr(lib.nn.functional, name)(a, 1, 5),
+    ]
+    for call in calls:
+        compare(call, x)
+
+
+def test_norm_dtype_positions_like_torch():
+    """``torch.norm`` has ``out`` before ``dtype``; ``Tensor.norm`` has no ``out``."""
+    x = np.random.default_rng(4).standard_normal((3, 4)).astype(np.float32)
+    compare(lambda lib, a: lib.norm(a, 2, 1, False, None, lib.float64), x)
+    compare(lambda lib, a: a.norm(2, 1, False, lib.float64), x)
+    compare(lambda lib, a: a.norm(1, dim=0, keepdim=True), x)
+    with pytest.raises(NotImplementedError, match="out="):
+        mg.norm(mg.tensor(x), 2, 1, False, mg.empty(3))

@@ -17,28 +17,14 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
-
-from .. import amp as _amp
-from .. import backend
 from ..autograd.graph import Op
-from ..compute.fast import parallel
+from ..compute import B
 from ..tensor import Tensor
 from ._util import check_same_device, operands
 from .reduce import float16_math_in_float32
-
-xp_of = backend.get_array_module
-
-__all__ = [
-    "mse_loss",
-    "l1_loss",
-    "smooth_l1_loss",
-    "huber_loss",
-    "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
-    "cross_entropy",
-    "nll_loss",
-]
+from .reduce import mean as _mean
+from .reduce import sum as _sum
+from .registry import REGISTRY, declare, exports
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -63,13 +49,12 @@ def _reduce(loss, reduction: str):
     """
     if reduction == "none":
         return loss
-    xp = xp_of(loss)
     total = loss.sum()
     if reduction == "sum":
-        return xp.asarray(total)
+        return B.asarray(total, like=loss)
     if loss.size == 0:
-        return xp.asarray(float("nan"), dtype=loss.dtype)
-    return xp.asarray(total / loss.dtype.type(loss.size))
+        return B.asarray(float("nan"), dtype=loss.dtype, like=loss)
+    return B.asarray(total / loss.dtype.type(loss.size), like=loss)
 
 
 def _upstream(grad, reduction: str, n):
@@ -111,10 +96,10 @@ class L1Loss(_Pointwise):
     """``|x - t|``; derivative ``sign(x - t)`` (0 at 0, as in torch)."""
 
     def elementwise(self, d):
-        return xp_of(d).abs(d)
+        return B.abs(d)
 
     def derivative(self, d):
-        return xp_of(d).sign(d)
+        return B.sign(d)
 
 
 class SmoothL1Loss(_Pointwise):
@@ -125,17 +110,17 @@ class SmoothL1Loss(_Pointwise):
         self.beta = beta
 
     def elementwise(self, d):
-        xp, b = xp_of(d), self.beta
-        ad = xp.abs(d)
+        b = self.beta
+        ad = B.abs(d)
         if b == 0:
             return ad
-        return xp.where(ad < b, (0.5 / b) * d * d, ad - 0.5 * b)
+        return B.where(ad < b, (0.5 / b) * d * d, ad - 0.5 * b)
 
     def derivative(self, d):
-        xp, b = xp_of(d), self.beta
+        b = self.beta
         if b == 0:
-            return xp.sign(d)
-        return xp.where(xp.abs(d) < b, d / d.dtype.type(b), xp.sign(d))
+            return B.sign(d)
+        return B.where(B.abs(d) < b, d / d.dtype.type(b), B.sign(d))
 
 
 class HuberLoss(_Pointwise):
@@ -146,18 +131,16 @@ class HuberLoss(_Pointwise):
         self.delta = delta
 
     def elementwise(self, d):
-        xp, c = xp_of(d), self.delta
-        ad = xp.abs(d)
-        return xp.where(ad < c, 0.5 * d * d, c * (ad - 0.5 * c))
+        c = self.delta
+        ad = B.abs(d)
+        return B.where(ad < c, 0.5 * d * d, c * (ad - 0.5 * c))
 
     def derivative(self, d):
-        xp, c = xp_of(d), self.delta
-        return xp.clip(d, -c, c)
+        c = self.delta
+        return B.clip(d, -c, c)
 
 
 def _pointwise(name, op, input, target):
-    if _amp._active:  # autocast: losses are computed in float32
-        input, target = _amp.autocast_inputs("float32", input, target)
     if not isinstance(input, Tensor) or not isinstance(target, Tensor):
         raise TypeError(f"{name}(): input and target must be Tensors")
     if tuple(input.shape) != tuple(target.shape):
@@ -180,16 +163,28 @@ def _pointwise(name, op, input, target):
         raise
 
 
-def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
-    """Mean squared error ``(input - target)^2``, reduced."""
-    return _pointwise("mse_loss", MSELoss(legacy_reduction(size_average, reduce, reduction)), input, target)
+@declare(method=False, functional=True, top_level=False, autocast="float32")
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Mean squared error ``(input - target)^2``, reduced; ``weight`` (the input's shape) scales each element,
+    and then ``'mean'`` divides by the sum of the weights."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    if weight is None:
+        return _pointwise("mse_loss", MSELoss(reduction), input, target)
+    loss = _pointwise("mse_loss", MSELoss("none"), input, target)
+    return _weighted("mse_loss", loss, weight, input, reduction, mean_over_weights=True)
 
 
-def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
-    """Mean absolute error ``|input - target|``, reduced."""
-    return _pointwise("l1_loss", L1Loss(legacy_reduction(size_average, reduce, reduction)), input, target)
+@declare(method=False, functional=True, top_level=False, autocast="float32")
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Mean absolute error ``|input - target|``, reduced; ``weight`` as in :func:`mse_loss`."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    if weight is None:
+        return _pointwise("l1_loss", L1Loss(reduction), input, target)
+    loss = _pointwise("l1_loss", L1Loss("none"), input, target)
+    return _weighted("l1_loss", loss, weight, input, reduction, mean_over_weights=True)
 
 
+@declare(method=False, functional=True, top_level=False, autocast="float32")
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     if beta < 0:
         raise RuntimeError(f"smooth_l1_loss(): beta must be non-negative, got {beta}")
@@ -197,10 +192,32 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     return _pointwise("smooth_l1_loss", op, input, target)
 
 
-def huber_loss(input, target, reduction="mean", delta=1.0):
+@declare(method=False, functional=True, top_level=False, autocast="float32")
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """Huber loss, reduced; ``weight`` (the input's shape) scales each element, and ``'mean'`` stays the plain
+    mean of the weighted losses (torch's choice, unlike :func:`mse_loss`)."""
     if delta <= 0:
         raise RuntimeError(f"huber_loss(): delta must be positive, got {delta}")
-    return _pointwise("huber_loss", HuberLoss(legacy_reduction(None, None, reduction), float(delta)), input, target)
+    reduction = legacy_reduction(None, None, reduction)
+    if weight is None:
+        return _pointwise("huber_loss", HuberLoss(reduction, float(delta)), input, target)
+    loss = _pointwise("huber_loss", HuberLoss("none", float(delta)), input, target)
+    return _weighted("huber_loss", loss, weight, input, reduction, mean_over_weights=False)
+
+
+def _weighted(name, loss, weight, input, reduction, mean_over_weights):
+    """Per-element losses times ``weight``, reduced; composed of ops, so a weight that requires grad gets
+    its gradient, as in torch."""
+    if not isinstance(weight, Tensor):
+        raise TypeError(f"{name}(): weight must be a Tensor or None, got {type(weight).__name__}")
+    if tuple(weight.shape) != tuple(input.shape):
+        raise ValueError(f"{name}(): Weights and input must have the same size.")
+    weighted = loss * weight
+    if reduction == "none":
+        return weighted
+    if reduction == "sum":
+        return _sum(weighted)
+    return _sum(weighted) / _sum(weight) if mean_over_weights else _mean(weighted)
 
 
 # ------------------------------------------------------------------ binary cross-entropy
@@ -227,10 +244,9 @@ class BinaryCrossEntropy(Op):
         self.reduction, self.weight = reduction, weight
 
     def forward(self, x, t):
-        xp = xp_of(x)
-        with _ignore_fp_warnings(xp):
-            self.logx = xp.maximum(xp.log(x), -100)
-            self.log1mx = xp.maximum(xp.log1p(-x), -100)
+        with B.errstate(divide="ignore", invalid="ignore"):  # log(0) is clamped right after
+            self.logx = B.maximum(B.log(x), -100)
+            self.log1mx = B.maximum(B.log1p(-x), -100)
         self.x, self.t = x, t
         loss = -(t * self.logx + (1 - t) * self.log1mx)
         if self.weight is not None:
@@ -239,19 +255,18 @@ class BinaryCrossEntropy(Op):
         return _reduce(loss, self.reduction)
 
     def backward(self, grad):
-        xp = xp_of(grad)
         g = _upstream(grad, self.reduction, self.n)
         if self.weight is not None:
             g = g * self.weight
         x, t = self.x, self.t
         gx_needed, gt_needed = self.needs_input_grad
         # torch keeps its epsilon as a float32 constant, so 1e-12 is rounded to float32 before use
-        eps = x.dtype.type(xp.float32(1e-12))
-        gx = g * (x - t) / xp.maximum((1 - x) * x, eps) if gx_needed else None
+        eps = x.dtype.type(B.float32(1e-12))
+        gx = g * (x - t) / B.maximum((1 - x) * x, eps) if gx_needed else None
         gt = None
         if gt_needed:  # torch differentiates the target through the *unclamped* logs
-            with _ignore_fp_warnings(xp):
-                gt = g * (xp.log1p(-x) - xp.log(x))
+            with B.errstate(divide="ignore", invalid="ignore"):
+                gt = g * (B.log1p(-x) - B.log(x))
         return gx, gt
 
 
@@ -268,9 +283,8 @@ class BinaryCrossEntropyWithLogits(Op):
         self.reduction, self.weight, self.pos_weight = reduction, weight, pos_weight
 
     def forward(self, x, t):
-        xp = xp_of(x)
         self.x, self.t = x, t
-        self.sp = xp.maximum(-x, 0) + xp.log1p(xp.exp(-xp.abs(x)))  # softplus(-x), stable
+        self.sp = B.maximum(-x, 0) + B.log1p(B.exp(-B.abs(x)))  # softplus(-x), stable
         if self.pos_weight is None:
             loss = (1 - t) * x + self.sp
         else:
@@ -281,7 +295,6 @@ class BinaryCrossEntropyWithLogits(Op):
         return _reduce(loss, self.reduction)
 
     def backward(self, grad):
-        xp = xp_of(grad)
         g = _upstream(grad, self.reduction, self.n)
         if self.weight is not None:
             g = g * self.weight
@@ -289,28 +302,11 @@ class BinaryCrossEntropyWithLogits(Op):
         gx_needed, gt_needed = self.needs_input_grad
         gx = gt = None
         if gx_needed:
-            sig = xp.exp(-self.sp)  # sigmoid(x) = exp(-softplus(-x)): accurate and never overflowing
+            sig = B.exp(-self.sp)  # sigmoid(x) = exp(-softplus(-x)): accurate and never overflowing
             gx = g * (sig - t) if pw is None else g * (((pw - 1) * t + 1) * sig - pw * t)
         if gt_needed:
             gt = g * (-x if pw is None else (pw - 1) * self.sp - x)
         return gx, gt
-
-
-class _ignore_fp_warnings:
-    """``xp.errstate`` hiding divide-by-zero/invalid warnings (log(0) is clamped right after)."""
-
-    def __init__(self, xp):
-        self.ctx = xp.errstate(divide="ignore", invalid="ignore") if hasattr(xp, "errstate") else None
-
-    def __enter__(self):
-        if self.ctx is not None:
-            self.ctx.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        if self.ctx is not None:
-            self.ctx.__exit__(*exc)
-        return False
 
 
 def _check_same_size(fn, input, target):
@@ -324,15 +320,15 @@ def _check_same_size(fn, input, target):
 def _broadcast_weight(fn, w, name, shape):
     if w is None:
         return None
-    xp = xp_of(w)
     try:
-        return xp.broadcast_to(w, shape)
+        return B.broadcast_to(w, shape)
     except ValueError:
         raise RuntimeError(
             f"{fn}(): {name} of shape {tuple(w.shape)} does not broadcast to the input's shape {tuple(shape)}"
         ) from None
 
 
+@declare(method=False, functional=True, top_level=False)
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
     """Binary cross-entropy for probabilities ``input`` in [0, 1] (e.g. after a sigmoid)."""
     fn = "binary_cross_entropy"
@@ -342,7 +338,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if x.array.dtype.kind != "f":
         raise RuntimeError(f"{fn}(): expected floating-point input and target, got {input.dtype} and {target.dtype}")
     arr = x.array
-    if arr.size and (bool((arr < 0).any()) or bool((arr > 1).any()) or bool(xp_of(arr).isnan(arr).any())):
+    if arr.size and (bool((arr < 0).any()) or bool((arr > 1).any()) or bool(B.isnan(arr).any())):
         raise RuntimeError(
             f"{fn}(): all elements of input should be between 0 and 1 (apply a sigmoid first, or use "
             "binary_cross_entropy_with_logits on the raw scores)"
@@ -351,6 +347,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return BinaryCrossEntropy(red, w)(x, t)
 
 
+@declare(method=False, functional=True, autocast="float32")
 def binary_cross_entropy_with_logits(
     input, target, weight=None, size_average=None, reduce=None, reduction="mean", pos_weight=None
 ):
@@ -359,8 +356,6 @@ def binary_cross_entropy_with_logits(
     ``pos_weight`` (broadcast along the last dim, one value per class) scales the loss of positive targets.
     """
     fn = "binary_cross_entropy_with_logits"
-    if _amp._active:  # autocast: losses are computed in float32
-        input, target, weight, pos_weight = _amp.autocast_inputs("float32", input, target, weight, pos_weight)
     red = legacy_reduction(size_average, reduce, reduction)
     _check_same_size(fn, input, target)
     x, t = operands(fn, input, target)
@@ -374,49 +369,23 @@ def binary_cross_entropy_with_logits(
 # ------------------------------------------------------------------ cross-entropy and NLL
 def _rows(a, C):
     """``(N, C, d1, ...)`` -> ``(M, C)`` with the class axis last; ``(C,)`` -> ``(1, C)``."""
-    xp = xp_of(a)
     if a.ndim == 1:
         return a.reshape(1, C)
-    return xp.moveaxis(a, 1, -1).reshape(-1, C)
+    return B.moveaxis(a, 1, -1).reshape(-1, C)
 
 
 def _unrows(g, shape):
     """Inverse of :func:`_rows`: ``(M, C)`` back to ``shape``."""
-    xp = xp_of(g)
     if len(shape) == 1:
         return g.reshape(shape)
     moved = (shape[0],) + tuple(shape[2:]) + (shape[1],)
-    return xp.moveaxis(g.reshape(moved), -1, 1)
-
-
-def _shifted_exp_rows(x):
-    """``z = x - rowmax``, ``e = exp(z)`` and ``s = e.sum(1)`` (a column): ``log_softmax = z - log(s)``,
-    ``softmax = e / s``. A row whose max is not finite is shifted by 0 instead (as torch does).
-
-    Every row is on its own, so a large batch is done a slab of rows per thread (the ``exp`` is most
-    of the time), with the same result."""
-    xp = xp_of(x)
-    z, e, s = xp.empty_like(x), xp.empty_like(x), xp.empty((x.shape[0], 1), x.dtype)
-
-    def slab(i, j):
-        xs = x[i:j]
-        m = xs.max(axis=1, keepdims=True)
-        if xs.shape[1] and not bool(xp.isfinite(m).all()):
-            m = xp.where(xp.isfinite(m), m, 0)
-        xp.subtract(xs, m, out=z[i:j])
-        xp.exp(z[i:j], out=e[i:j])
-        e[i:j].sum(axis=1, keepdims=True, out=s[i:j])
-
-    if xp is np and parallel.worth_it(x.size, cost=10):
-        parallel.rows(slab, x.shape[0])
-    else:
-        slab(0, x.shape[0])
-    return z, e, s
+    return B.moveaxis(g.reshape(moved), -1, 1)
 
 
 def _log_softmax_rows(x):
-    z, _, s = _shifted_exp_rows(x)
-    return z - xp_of(x).log(s)
+    """``log_softmax`` of each row of ``x`` ``(M, C)``: ``z - log(s)`` (see ``B.shifted_exp_rows``)."""
+    z, _, s = B.shifted_exp_rows(x)
+    return z - B.log(s)
 
 
 @float16_math_in_float32
@@ -437,25 +406,24 @@ class ClassIndexNLL(Op):
         self.eps, self.reduction, self.from_logits = smoothing, reduction, from_logits
 
     def forward(self, x):
-        xp = xp_of(x)
         C = x.shape[0] if x.ndim == 1 else x.shape[1]
         self.shape, self.C = x.shape, C
         rows = _rows(x, C)
         t = self.target.reshape(-1)
         valid = t != self.ignore_index
-        tt = xp.where(valid, t, 0)
+        tt = B.where(valid, t, 0)
         M = t.shape[0]
         dt = x.dtype
         wrow = valid.astype(dt) if self.weight is None else self.weight[tt] * valid
         if self.from_logits:
             # log_softmax = z - lse is never built whole: the loss needs only the target's entry, and
             # backward needs softmax = e / s (one pass fewer each way than materialising log-probs)
-            z, e, s = _shifted_exp_rows(rows)
-            lse = xp.log(s)[:, 0]
-            picked = z[xp.arange(M), tt] - lse if M else xp.zeros(0, dt)
+            z, e, s = B.shifted_exp_rows(rows)  # z = x - rowmax, e = exp(z), s = rowsum(e)
+            lse = B.log(s)[:, 0]
+            picked = z[B.arange(M, like=z), tt] - lse if M else B.zeros(0, dt, like=x)
             self.soft = (e, s)
         else:
-            picked = rows[xp.arange(M), tt] if M else xp.zeros(0, dt)
+            picked = rows[B.arange(M, like=rows), tt] if M else B.zeros(0, dt, like=x)
         loss = -wrow * picked
         if self.eps:
             if self.from_logits:  # sum_c w_c logp_c = sum_c w_c z_c - lse * sum_c w_c
@@ -470,21 +438,20 @@ class ClassIndexNLL(Op):
             return loss.reshape(self.target.shape)
         total = loss.sum()
         if self.reduction == "sum":
-            return xp.asarray(total, dtype=dt)
+            return B.asarray(total, dtype=dt, like=x)
         self.den = wrow.sum()
-        return xp.asarray(total / self.den if self.den != 0 else float("nan"), dtype=dt)
+        return B.asarray(total / self.den if self.den != 0 else float("nan"), dtype=dt, like=x)
 
     def backward(self, grad):
-        xp = xp_of(grad)
         tt, M, C = self.tt, self.tt.shape[0], self.C
         if self.reduction == "none":
             g = grad.reshape(-1)
         elif self.reduction == "sum":
-            g = xp.broadcast_to(grad, (M,))
+            g = B.broadcast_to(grad, (M,))
         elif self.den == 0:  # every target ignored: the loss is nan, but no sample passes a gradient back
-            g = xp.zeros((M,), dtype=grad.dtype)
+            g = B.zeros((M,), dtype=grad.dtype, like=grad)
         else:
-            g = xp.broadcast_to(grad / self.den, (M,))
+            g = B.broadcast_to(grad / self.den, (M,))
         # A = dL/dlogp: -(1 - eps) w[y_i] g_i at the target, -(eps / C) w[c] g_i in every column
         at_target = -(1 - self.eps) * self.wrow * g
         col = (-(self.eps / C) * g * self.valid)[:, None] if self.eps else None
@@ -495,9 +462,9 @@ class ClassIndexNLL(Op):
                 rowsum = rowsum + col * (C if self.weight is None else self.weight.sum())
             A = e * (-rowsum / s)
         else:
-            A = xp.zeros((M, C), dtype=self.dt)
+            A = B.zeros((M, C), dtype=self.dt, like=grad)
         if M:
-            A[xp.arange(M), tt] += at_target
+            A[B.arange(M, like=A), tt] += at_target
         if col is not None:
             A += col if self.weight is None else col * self.weight
         return _unrows(A, self.shape)
@@ -515,7 +482,6 @@ class SoftTargetCrossEntropy(Op):
         self.weight, self.eps, self.reduction = weight, smoothing, reduction
 
     def forward(self, x, target):
-        xp = xp_of(x)
         C = x.shape[0] if x.ndim == 1 else x.shape[1]
         self.shape, self.C = x.shape, C
         logp = _log_softmax_rows(_rows(x, C))
@@ -529,11 +495,10 @@ class SoftTargetCrossEntropy(Op):
             return loss.reshape(self.shape[:1] + self.shape[2:] if x.ndim > 1 else ())
         total = loss.sum()
         if self.reduction == "sum":
-            return xp.asarray(total, dtype=x.dtype)
-        return xp.asarray(total / x.dtype.type(self.M) if self.M else float("nan"), dtype=x.dtype)
+            return B.asarray(total, dtype=x.dtype, like=x)
+        return B.asarray(total / x.dtype.type(self.M) if self.M else float("nan"), dtype=x.dtype, like=x)
 
     def backward(self, grad):
-        xp = xp_of(grad)
         if self.reduction == "none":
             g = grad.reshape(-1, 1)
         elif self.reduction == "sum":
@@ -544,7 +509,7 @@ class SoftTargetCrossEntropy(Op):
         gx = gt = None
         if gx_needed:
             A = -g * self.wt
-            A -= xp.exp(self.logp) * A.sum(axis=1, keepdims=True)
+            A -= B.exp(self.logp) * A.sum(axis=1, keepdims=True)
             gx = _unrows(A, self.shape)
         if gt_needed:
             gl = -g * self.logp * (1 - self.eps)
@@ -592,6 +557,7 @@ def _class_weight(fn, weight, input):
     return w
 
 
+@declare(method=False, functional=True, top_level=False, autocast="float32")
 def cross_entropy(
     input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean", label_smoothing=0.0
 ):
@@ -601,8 +567,6 @@ def cross_entropy(
     to skip) or class probabilities (floating point, same shape as ``input``).
     """
     fn = "cross_entropy"
-    if _amp._active:  # autocast: losses are computed in float32
-        input, target, weight = _amp.autocast_inputs("float32", input, target, weight)
     red = legacy_reduction(size_average, reduce, reduction)
     if not isinstance(input, Tensor) or not isinstance(target, Tensor):
         raise TypeError(f"{fn}(): input and target must be Tensors")
@@ -627,11 +591,10 @@ def cross_entropy(
     return ClassIndexNLL(t, w, ignore_index, float(label_smoothing), red, True)(input)
 
 
+@declare(method=False, functional=True, top_level=False, autocast="float32")
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
     """Negative log-likelihood for log-probabilities ``input`` (e.g. from ``log_softmax``) and class indices."""
     fn = "nll_loss"
-    if _amp._active:  # autocast: losses are computed in float32
-        input, target, weight = _amp.autocast_inputs("float32", input, target, weight)
     red = legacy_reduction(size_average, reduce, reduction)
     if not isinstance(input, Tensor) or not isinstance(target, Tensor):
         raise TypeError(f"{fn}(): input and target must be Tensors")
@@ -643,3 +606,9 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     w = _class_weight(fn, weight, input)
     t = _class_index_target(fn, input, target, ignore_index)
     return ClassIndexNLL(t, w, ignore_index, 0.0, red, False)(input)
+
+
+# torch has the losses except binary_cross_entropy_with_logits only in nn.functional (declared top_level=False);
+# minigrad.<name> keeps them for existing code, and nn.functional imports them from minigrad.ops
+_FUNCTIONAL_ONLY = [n for n, d in REGISTRY.items() if d.module == __name__ and not d.top_level]
+__all__ = exports(__name__) + _FUNCTIONAL_ONLY

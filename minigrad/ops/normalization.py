@@ -17,28 +17,23 @@ from __future__ import annotations
 
 import numbers
 
-from .. import amp as _amp
-from .. import backend
 from ..autograd.graph import Op
+from ..compute import B
 from ..tensor import Tensor
 from ._util import check_same_device
 from .reduce import float16_math_in_float32
-
-xp_of = backend.get_array_module
-
-__all__ = ["layer_norm", "batch_norm", "group_norm"]
+from .registry import declare, exports
 
 
 def _normalize(x, axes, eps):
     """``(xhat, mean, biased var, 1/sqrt(var + eps))`` over ``axes`` (kept as size-1 dims)."""
-    xp = xp_of(x)
     if x.size == 0:  # an empty batch: nothing to normalise (and NumPy would warn about a mean of nothing)
-        stat = xp.zeros([1 if i in axes else s for i, s in enumerate(x.shape)], x.dtype)
+        stat = B.zeros([1 if i in axes else s for i, s in enumerate(x.shape)], x.dtype, like=x)
         return x.copy(), stat, stat, stat + 1
     mean = x.mean(axis=axes, keepdims=True)
     xc = x - mean
     var = (xc * xc).mean(axis=axes, keepdims=True)
-    rstd = 1 / xp.sqrt(var + eps)
+    rstd = 1 / B.sqrt(var + eps)
     xc *= rstd
     return xc, mean, var, rstd
 
@@ -98,13 +93,12 @@ class LayerNorm(Op):
         return tuple(out)
 
 
+@declare(method=False, functional=True, autocast="float32")
 def layer_norm(
     input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5
 ) -> Tensor:
     """Normalise each sample over its trailing ``normalized_shape`` axes (mean 0, biased variance 1),
     then scale by ``weight`` and shift by ``bias`` (both of shape ``normalized_shape``) when given."""
-    if _amp._active:  # autocast: computed in float32
-        input, weight, bias = _amp.autocast_inputs("float32", input, weight, bias)
     op = "layer_norm"
     if isinstance(normalized_shape, numbers.Integral):
         normalized_shape = (int(normalized_shape),)
@@ -142,7 +136,6 @@ class BatchNorm(Op):
         self.running = running  # (mean, var) arrays for evaluation mode
 
     def forward(self, x, *params):
-        xp = xp_of(x)
         cs = _channel_shape(x)
         self.axes = (0,) + tuple(range(2, x.ndim))
         if self.training:
@@ -150,7 +143,7 @@ class BatchNorm(Op):
             self.batch_mean, self.batch_var = mean.reshape(-1), var.reshape(-1)
         else:
             mean, var = self.running
-            rstd = 1 / xp.sqrt(var.reshape(cs) + self.eps)
+            rstd = 1 / B.sqrt(var.reshape(cs) + self.eps)
             xhat = (x - mean.reshape(cs)) * rstd
         self.running = None
         w = params[0].reshape(cs) if self.has_w else None
@@ -178,6 +171,7 @@ class BatchNorm(Op):
         return tuple(out)
 
 
+@declare(method=False, functional=True)
 def batch_norm(
     input: Tensor,
     running_mean: Tensor | None,
@@ -270,13 +264,12 @@ class GroupNorm(Op):
         return tuple(out)
 
 
+@declare(method=False, functional=True, autocast="float32")
 def group_norm(
     input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5
 ) -> Tensor:
     """Split the channels of ``input`` ``(N, C, *)`` into ``num_groups`` groups and normalise each group of
     each sample; then a per-channel ``weight`` and ``bias`` (shape ``(C,)``) when given."""
-    if _amp._active:  # autocast: computed in float32
-        input, weight, bias = _amp.autocast_inputs("float32", input, weight, bias)
     op = "group_norm"
     _check_params(op, input, (weight, bias))
     if input.ndim < 2:
@@ -296,3 +289,6 @@ def group_norm(
             raise RuntimeError(f"{op}: expected {name} of shape [{c}], but got {list(t.shape)}")
     params = [t for t in (weight, bias) if t is not None]
     return GroupNorm(int(num_groups), eps, weight is not None, bias is not None)(input, *params)
+
+
+__all__ = exports(__name__)

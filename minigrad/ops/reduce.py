@@ -3,46 +3,24 @@
 A reduction over ``dim`` (an int, a tuple of ints, or None for every dimension) removes those
 dimensions unless ``keepdim=True``. Its backward pass is the mirror image: it puts the removed
 dimensions back as size-1 axes and broadcasts the gradient over them (see :func:`_expand`).
+
+Sums and means go through ``B.accurate_sum`` / ``B.accurate_mean``: NumPy's own in the reference
+backend; the fast backend keeps float32 sums accurate along non-contiguous axes and uses threads.
 """
 
 from __future__ import annotations
 
 import builtins
 import math
+import numbers
 from collections import namedtuple
 
-import numpy as np
-
-from .. import amp as _amp
-from .. import backend
 from .. import dtypes as _dt
 from ..autograd.graph import Op
-from ..compute.fast import kernels, parallel
+from ..compute import B
 from ..tensor import Tensor
 from ._util import normalize_dim, normalize_dims
-
-xp_of = backend.get_array_module
-
-__all__ = [
-    "sum",
-    "mean",
-    "var",
-    "std",
-    "max",
-    "min",
-    "amax",
-    "amin",
-    "logsumexp",
-    "prod",
-    "cumsum",
-    "softmax",
-    "log_softmax",
-    "argmax",
-    "argmin",
-    "any",
-    "all",
-    "norm",
-]
+from .registry import declare, exports
 
 # what max(x, dim) and min(x, dim) return, like torch.return_types.max / min
 max_result = namedtuple("max", ["values", "indices"])
@@ -89,15 +67,8 @@ def _keep(grad, shape, axes, keepdim):
 
 
 def _expand(grad, shape, axes, keepdim):
-    """The gradient of a reduction broadcast back to the input shape: a read-only view (no copy), or for
-    a small input (up to ``kernels.SMALL`` elements) a filled array, which costs NumPy less than the view."""
-    g = _keep(grad, shape, axes, keepdim)
-    xp = xp_of(grad)
-    if xp is np and math.prod(shape) <= kernels.SMALL:
-        out = np.empty(shape, g.dtype)
-        out[...] = g
-        return out
-    return xp.broadcast_to(g, shape)
+    """The gradient of a reduction broadcast back to the input shape."""
+    return B.broadcast_gradient(_keep(grad, shape, axes, keepdim), shape)
 
 
 def _float_only(op: str, x: Tensor) -> None:
@@ -135,83 +106,6 @@ def _check_nonempty(op: str, x: Tensor, axes, full: bool) -> None:
             raise IndexError(f"{op}(): Expected reduction dim {a} to have non-zero size.")
 
 
-def _acc(x, axes=None):
-    """Accumulator dtype for sums: float16 adds up in float32 (as torch does), float64 in its own.
-
-    float32 adds up in its own dtype when the reduction runs along the array's contiguous axis, where
-    NumPy sums pairwise (error ~ log n). Along any other axis NumPy adds one slice after another, and
-    the error grows with the length (a channels-last convolution output summed over its positions:
-    ~1e-6 relative instead of ~1e-7); there float32 accumulates in float64.
-    """
-    if x.dtype.kind != "f" or x.ndim < 2:
-        return None
-    if x.dtype.itemsize == 2:
-        return "float32"
-    if x.dtype.itemsize != 4 or axes is None:
-        return None
-    inner, step = None, None  # the axis NumPy walks fastest: the smallest stride among axes longer than 1
-    for i in range(x.ndim):
-        if x.shape[i] > 1 and (step is None or abs(x.strides[i]) < step):
-            inner, step = i, abs(x.strides[i])
-    return None if inner is None or inner in axes else "float64"
-
-
-_CHUNK = 64
-
-
-def accurate_sum(x, axes, keepdims=False):
-    """``x.sum(axis=axes)`` in x's dtype, accumulated as :func:`_acc` says (``axes``: a tuple or None).
-
-    One long float32 axis that is not the contiguous one is summed in two stages instead of in float64
-    (2x cheaper, as accurate as torch's): the axis is split, as a view, into chunks of 64, each chunk is
-    summed, then the chunk sums are added (error ~ (64 + n/64) roundings rather than n).
-    """
-    if (
-        type(x) is np.ndarray
-        and x.dtype.kind == "f"
-        and axes
-        and 0 not in axes
-        and x.shape[0] > 1
-        and parallel.worth_it(x.size)
-    ):  # a long sum that keeps the leading axis: a slab of it per thread
-        shape = tuple(1 if i in axes else d for i, d in enumerate(x.shape) if keepdims or i not in axes)
-        out = np.empty(shape, x.dtype)
-
-        def slab(i, j):
-            out[i:j] = _sum(x[i:j], axes, keepdims)
-
-        parallel.rows(slab, x.shape[0])
-        return out
-    return _sum(x, axes, keepdims)
-
-
-def _sum(x, axes, keepdims):
-    acc = _acc(x, axes)
-    if acc == "float64" and len(axes) == 1 and x.shape[axes[0]] >= 4 * _CHUNK:
-        a = axes[0]
-        n = x.shape[a]
-        full = n - n % _CHUNK
-        head = x[(slice(None),) * a + (slice(0, full),)]
-        split = head.reshape(x.shape[:a] + (full // _CHUNK, _CHUNK) + x.shape[a + 1 :])  # a view: one axis split
-        out = split.sum(axis=a + 1).sum(axis=a, keepdims=keepdims)
-        if full < n:
-            out += x[(slice(None),) * a + (slice(full, n),)].sum(axis=a, keepdims=keepdims)
-        return out
-    return x.sum(axis=axes, keepdims=keepdims, dtype=acc).astype(x.dtype, copy=False)
-
-
-def _errstate(xp):
-    return xp.errstate(divide="ignore", invalid="ignore") if hasattr(xp, "errstate") else _Nothing()
-
-
-class _Nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
 def float16_math_in_float32(op_class):
     """Class decorator: an op given float16 arrays computes in float32 and rounds its result once.
 
@@ -227,7 +121,7 @@ def float16_math_in_float32(op_class):
             return forward(self, *arrays)
         self.half = True
         out = forward(self, *[a.astype("float32") if _is_half(a) else a for a in arrays])
-        with _overflow_ok(xp_of(out)):  # a float32 result beyond float16's range is inf, as in torch
+        with B.errstate(over="ignore"):  # a float32 result beyond float16's range is inf, as in torch
             return out.astype("float16")
 
     def backward_f32(self, grad):
@@ -250,10 +144,6 @@ def _any_half(arrays) -> bool:
     return False
 
 
-def _overflow_ok(xp):
-    return xp.errstate(over="ignore") if hasattr(xp, "errstate") else _Nothing()
-
-
 # ------------------------------------------------------------------ sum, mean, var, std
 @float16_math_in_float32
 class Sum(Op):
@@ -264,7 +154,7 @@ class Sum(Op):
 
     def forward(self, x):
         self.shape = x.shape
-        return accurate_sum(x, self.axes, self.keepdim)
+        return B.accurate_sum(x, self.axes, self.keepdim)
 
     def backward(self, grad):
         return _expand(grad, self.shape, self.axes, self.keepdim)
@@ -280,9 +170,7 @@ class Mean(Op):
     def forward(self, x):
         self.shape = x.shape
         self.n = _count(x.shape, self.axes)
-        out = x.sum(axis=self.axes, keepdims=self.keepdim, dtype=_acc(x, self.axes))
-        out = out / self.n if self.n else out * math.nan  # the mean of nothing is NaN, as in torch
-        return out.astype(x.dtype, copy=False)
+        return B.accurate_mean(x, self.axes, self.keepdim)  # the mean of nothing is NaN, as in torch
 
     def backward(self, grad):
         return _expand(grad / self.n if self.n else grad, self.shape, self.axes, self.keepdim)
@@ -297,35 +185,33 @@ class Var(Op):
         self.saves_output = sqrt  # std's backward divides by the result
 
     def forward(self, x):
-        xp = xp_of(x)
         n = _count(x.shape, self.axes)
         self.denom = builtins.max(n - self.correction, 0)
-        with _errstate(xp):
+        with B.errstate(divide="ignore", invalid="ignore"):
             mu = x.sum(axis=self.axes, keepdims=True) / n if n else x.sum(axis=self.axes, keepdims=True) * math.nan
             self.dev = x - mu
             out = (self.dev * self.dev).sum(axis=self.axes, keepdims=self.keepdim) / x.dtype.type(self.denom)
             if self.sqrt:
-                out = xp.sqrt(out)
+                out = B.sqrt(out)
         self.out = out if self.sqrt else None  # only std's backward reads it
         return out
 
     def backward(self, grad):
-        xp = xp_of(grad)
-        with _errstate(xp):
+        with B.errstate(divide="ignore", invalid="ignore"):
             g = grad / self.denom
             if self.sqrt:  # d sqrt(v) = dv / (2 sqrt(v)); where std is 0 torch's gradient is 0
-                g = xp.where(self.out == 0, 0, g / (2 * self.out))
+                g = B.where(self.out == 0, 0, g / (2 * self.out))
             return 2 * self.dev * _keep(g, self.dev.shape, self.axes, self.keepdim)
 
 
+@declare(autocast="float32")
 def sum(input, dim=None, keepdim=False, *, dtype=None):
     """Sum over ``dim`` (all dims when None). Bool and integer tensors sum to int64 unless ``dtype`` is given."""
-    if _amp._active:  # autocast: computed in float32
-        (input,) = _amp.autocast_inputs("float32", input)
     x = _int_to_long(_tensor("sum", input), dtype)
     return Sum(_axes("sum", dim, x.ndim), keepdim)(x)
 
 
+@declare
 def mean(input, dim=None, keepdim=False, *, dtype=None):
     """Arithmetic mean over ``dim``; integer tensors need ``dtype=`` (an error otherwise, as in torch)."""
     x = _tensor("mean", input)
@@ -345,6 +231,7 @@ def _correction(op: str, dim, unbiased, correction):
     return dim, correction
 
 
+@declare
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance over ``dim`` with ``N - correction`` in the denominator (``unbiased=False`` is ``correction=0``)."""
     x = _tensor("var", input)
@@ -353,6 +240,7 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return Var(_axes("var", dim, x.ndim), keepdim, c, False)(x)
 
 
+@declare
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Standard deviation: the square root of :func:`var` (same arguments)."""
     x = _tensor("std", input)
@@ -374,8 +262,7 @@ class AMax(Op):
         out = x.max(axis=self.axes, keepdims=True) if self.largest else x.min(axis=self.axes, keepdims=True)
         self.mask = x == out
         if self.nan_wins and x.dtype.kind == "f":  # max(x) of a tensor holding NaN: the NaNs get the gradient
-            xp = xp_of(x)
-            self.mask = xp.where(xp.isnan(out), xp.isnan(x), self.mask)
+            self.mask = B.where(B.isnan(out), B.isnan(x), self.mask)
         return out if self.keepdim else out.reshape([s for i, s in enumerate(x.shape) if i not in self.axes])
 
     def backward(self, grad):
@@ -391,30 +278,28 @@ class MaxDim(Op):
         self.axis, self.keepdim, self.largest = axis, keepdim, largest
 
     def forward(self, x):
-        xp = xp_of(x)
         self.shape = x.shape
         if x.ndim == 0:
-            self.indices = xp.zeros((), _dt.int64.np)
+            self.indices = B.zeros((), _dt.int64.np, like=x)
             return x.copy()
         ax = self.axis
         idx = (x.argmax(axis=ax) if self.largest else x.argmin(axis=ax)).astype(_dt.int64.np)
-        idx = xp.expand_dims(idx, ax)
-        out = xp.take_along_axis(x, idx, axis=ax)
+        idx = B.expand_dims(idx, ax)
+        out = B.take_along_axis(x, idx, axis=ax)
         if not self.keepdim:
             idx, out = idx.squeeze(ax), out.squeeze(ax)
         self.indices = idx
         return out
 
     def backward(self, grad):
-        xp = xp_of(grad)
         if len(self.shape) == 0:
             return grad
         ax = self.axis
         g, idx = grad, self.indices
         if not self.keepdim:
-            g, idx = xp.expand_dims(g, ax), xp.expand_dims(idx, ax)
-        positions = xp.arange(self.shape[ax]).reshape([-1 if i == ax else 1 for i in range(len(self.shape))])
-        return xp.where(positions == idx, g, 0)
+            g, idx = B.expand_dims(g, ax), B.expand_dims(idx, ax)
+        positions = B.arange(self.shape[ax], like=grad).reshape([-1 if i == ax else 1 for i in range(len(self.shape))])
+        return B.where(positions == idx, g, 0)
 
 
 def _max_like(name: str, largest: bool, input, dim, keepdim, other):
@@ -438,6 +323,7 @@ def _max_like(name: str, largest: bool, input, dim, keepdim, other):
     return result(values, Tensor._make(op.indices))
 
 
+@declare
 def max(input, dim=None, keepdim=False, *, other=None):
     """``max(x)``: the largest value (ties share the gradient equally).
     ``max(x, dim, keepdim=False)``: a named tuple ``(values, indices)``; the gradient goes to the index.
@@ -445,6 +331,7 @@ def max(input, dim=None, keepdim=False, *, other=None):
     return _max_like("max", True, input, dim, keepdim, other)
 
 
+@declare
 def min(input, dim=None, keepdim=False, *, other=None):
     """Like :func:`max`, for the smallest values."""
     return _max_like("min", False, input, dim, keepdim, other)
@@ -459,11 +346,13 @@ def _amax_like(name, largest, input, dim, keepdim):
     return AMax(axes, keepdim, largest)(x)
 
 
+@declare
 def amax(input, dim=(), keepdim=False):
     """Largest values over ``dim`` (all dims by default); tied maxima share the gradient equally."""
     return _amax_like("amax", True, input, dim, keepdim)
 
 
+@declare
 def amin(input, dim=(), keepdim=False):
     """Smallest values over ``dim``; tied minima share the gradient equally."""
     return _amax_like("amin", False, input, dim, keepdim)
@@ -472,25 +361,26 @@ def amin(input, dim=(), keepdim=False):
 def _arg(name: str, largest: bool, input, dim, keepdim):
     x = _tensor(name, input)
     a = x.array
-    xp = xp_of(a)
     if dim is None:
         _check_nonempty(name, x, (), True)
         flat = a.reshape(-1)
-        idx = xp.asarray(flat.argmax() if largest else flat.argmin(), dtype=_dt.int64.np)
+        idx = B.asarray(flat.argmax() if largest else flat.argmin(), dtype=_dt.int64.np, like=a)
         return Tensor._make(idx.reshape((1,) * a.ndim) if keepdim else idx)
     axis = normalize_dim(dim, a.ndim, name)
     if a.ndim == 0:
-        return Tensor._make(xp.zeros((), _dt.int64.np))
+        return Tensor._make(B.zeros((), _dt.int64.np, like=a))
     _check_nonempty(name, x, (axis,), False)
     idx = (a.argmax(axis=axis) if largest else a.argmin(axis=axis)).astype(_dt.int64.np)
-    return Tensor._make(xp.expand_dims(idx, axis) if keepdim else idx)
+    return Tensor._make(B.expand_dims(idx, axis) if keepdim else idx)
 
 
+@declare
 def argmax(input, dim=None, keepdim=False):
     """Index of the largest value (the first one on ties), over the flattened tensor when ``dim`` is None."""
     return _arg("argmax", True, input, dim, keepdim)
 
 
+@declare
 def argmin(input, dim=None, keepdim=False):
     """Index of the smallest value (the first one on ties)."""
     return _arg("argmin", False, input, dim, keepdim)
@@ -506,22 +396,20 @@ class LogSumExp(Op):
         self.axes, self.keepdim = axes, keepdim
 
     def forward(self, x):
-        xp = xp_of(x)
         self.x = x
         if x.size == 0:
-            m = xp.zeros([1 if i in self.axes else s for i, s in enumerate(x.shape)], x.dtype)
+            m = B.zeros([1 if i in self.axes else s for i, s in enumerate(x.shape)], x.dtype, like=x)
         else:
             m = x.max(axis=self.axes, keepdims=True)
-            m = xp.where(xp.isfinite(m), m, 0)  # all -inf (or an inf) in a slice: don't subtract it
-        with _errstate(xp):
-            out = xp.log(xp.exp(x - m).sum(axis=self.axes, keepdims=True)) + m
+            m = B.where(B.isfinite(m), m, 0)  # all -inf (or an inf) in a slice: don't subtract it
+        with B.errstate(divide="ignore", invalid="ignore"):
+            out = B.log(B.exp(x - m).sum(axis=self.axes, keepdims=True)) + m
         self.out_k = out
         return out if self.keepdim else out.reshape([s for i, s in enumerate(x.shape) if i not in self.axes])
 
     def backward(self, grad):
-        xp = xp_of(grad)
-        with _errstate(xp):  # inf - inf where a slice holds +inf: NaN, as in torch
-            return _keep(grad, self.x.shape, self.axes, self.keepdim) * xp.exp(self.x - self.out_k)
+        with B.errstate(divide="ignore", invalid="ignore"):  # inf - inf where a slice holds +inf: NaN, as in torch
+            return _keep(grad, self.x.shape, self.axes, self.keepdim) * B.exp(self.x - self.out_k)
 
 
 class Prod(Op):
@@ -541,19 +429,20 @@ class Prod(Op):
         )
 
     def backward(self, grad):
-        xp = xp_of(grad)
         x, axes = self.x, self.axes
         g = _keep(grad, x.shape, axes, self.keepdim)
         zero = x == 0
         zeros = zero.sum(axis=axes, keepdims=True)
-        safe = xp.where(zero, 1, x)
+        safe = B.where(zero, 1, x)
         others = safe.prod(axis=axes, keepdims=True)  # product of the non-zero elements
-        local = xp.where(zeros == 0, self.out_k / safe, xp.where((zeros == 1) & zero, others, 0))
+        local = B.where(zeros == 0, self.out_k / safe, B.where((zeros == 1) & zero, others, 0))
         return g * local
 
 
 @float16_math_in_float32
 class CumSum(Op):
+    saved = ()  # backward needs only the axis (so cumsum_ may overwrite its input, as in torch)
+
     def __init__(self, axis):
         self.axis = axis
 
@@ -561,11 +450,11 @@ class CumSum(Op):
         return x.cumsum(axis=self.axis)
 
     def backward(self, grad):
-        xp = xp_of(grad)
         # each input element feeds every later output: the gradient is a reversed cumulative sum
-        return xp.flip(xp.flip(grad, self.axis).cumsum(axis=self.axis), self.axis)
+        return B.flip(B.flip(grad, self.axis).cumsum(axis=self.axis), self.axis)
 
 
+@declare
 def logsumexp(input, dim=None, keepdim=False):
     """Numerically stable ``log(sum(exp(input), dim))``; ``dim=None`` reduces every dim."""
     from .elementwise import _float_input
@@ -574,6 +463,7 @@ def logsumexp(input, dim=None, keepdim=False):
     return LogSumExp(_axes("logsumexp", dim, x.ndim), keepdim)(x)
 
 
+@declare
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     """Product of the elements (over one ``dim`` if given); integers multiply in int64."""
     x = _int_to_long(_tensor("prod", input), dtype)
@@ -584,6 +474,7 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
     return Prod(_axes("prod", dim, x.ndim), keepdim)(x)
 
 
+@declare(inplace=True, keep_input=False)  # backward needs no input
 def cumsum(input, dim, *, dtype=None):
     """Running sum along ``dim``: ``out[i] = x[0] + ... + x[i]``."""
     x = _int_to_long(_tensor("cumsum", input), dtype)
@@ -607,9 +498,8 @@ class Softmax(Op):
         self.axis = axis
 
     def forward(self, x):
-        xp = xp_of(x)
         m = x.max(axis=self.axis, keepdims=True) if x.size else 0
-        e = xp.exp(x - xp.where(xp.isfinite(m), m, 0) if x.size else x)
+        e = B.exp(x - B.where(B.isfinite(m), m, 0) if x.size else x)
         self.out = e / e.sum(axis=self.axis, keepdims=True)
         return self.out
 
@@ -629,19 +519,17 @@ class LogSoftmax(Op):
         self.axis = axis
 
     def forward(self, x):
-        xp = xp_of(x)
         if x.size:
             m = x.max(axis=self.axis, keepdims=True)
-            shifted = x - xp.where(xp.isfinite(m), m, 0)
+            shifted = x - B.where(B.isfinite(m), m, 0)
         else:
             shifted = x
-        with _errstate(xp):
-            self.out = shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
+        with B.errstate(divide="ignore", invalid="ignore"):
+            self.out = shifted - B.log(B.exp(shifted).sum(axis=self.axis, keepdims=True))
         return self.out
 
     def backward(self, grad):
-        xp = xp_of(grad)
-        return grad - xp.exp(self.out) * grad.sum(axis=self.axis, keepdims=True)
+        return grad - B.exp(self.out) * grad.sum(axis=self.axis, keepdims=True)
 
 
 def _softmax_input(name, input, dim, dtype):
@@ -656,19 +544,23 @@ def _softmax_input(name, input, dim, dtype):
     return x, axis
 
 
-def softmax(input, dim=None, dtype=None):
+def _third_is_dtype(stacklevel, dtype):
+    """softmax's third parameter is ``_stacklevel`` (unused) in nn.functional but ``dtype`` in ``torch.softmax``
+    and ``Tensor.softmax``: a dtype passed third is taken as the dtype."""
+    return stacklevel if dtype is None and not isinstance(stacklevel, numbers.Integral) else dtype
+
+
+@declare(method=False, functional=True, autocast="float32")
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
     """Probabilities along ``dim``: positive and summing to 1. Stable for large logits."""
-    if _amp._active:  # autocast: computed in float32
-        (input,) = _amp.autocast_inputs("float32", input)
-    x, axis = _softmax_input("softmax", input, dim, dtype)
+    x, axis = _softmax_input("softmax", input, dim, _third_is_dtype(_stacklevel, dtype))
     return Softmax(axis if x.ndim else None)(x)
 
 
-def log_softmax(input, dim=None, dtype=None):
+@declare(method=False, functional=True, autocast="float32")
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     """``log(softmax(x))`` computed directly (stable, no log of 0)."""
-    if _amp._active:  # autocast: computed in float32
-        (input,) = _amp.autocast_inputs("float32", input)
-    x, axis = _softmax_input("log_softmax", input, dim, dtype)
+    x, axis = _softmax_input("log_softmax", input, dim, _third_is_dtype(_stacklevel, dtype))
     return LogSoftmax(axis if x.ndim else None)(x)
 
 
@@ -678,14 +570,16 @@ def _logical_reduce(name: str, input, dim, keepdim):
     a = x.array
     axes = _axes(name, dim, x.ndim)
     fn = a.any if name == "any" else a.all
-    return Tensor._make(xp_of(a).asarray(fn(axis=axes, keepdims=keepdim)))
+    return Tensor._make(B.asarray(fn(axis=axes, keepdims=keepdim), like=a))
 
 
+@declare
 def any(input, dim=None, keepdim=False):
     """True where any element over ``dim`` is non-zero (bool result)."""
     return _logical_reduce("any", input, dim, keepdim)
 
 
+@declare
 def all(input, dim=None, keepdim=False):
     """True where every element over ``dim`` is non-zero (bool result)."""
     return _logical_reduce("all", input, dim, keepdim)
@@ -702,15 +596,14 @@ class Norm(Op):
         self.p, self.axes, self.keepdim = p, axes, keepdim
 
     def forward(self, x):
-        xp = xp_of(x)
         p, axes = self.p, self.axes
         self.x = x
-        a = xp.abs(x)
+        a = B.abs(x)
         if _count(x.shape, axes) == 1 and p not in (0, math.inf, -math.inf):
             out = a.reshape([1 if i in axes else d for i, d in enumerate(x.shape)])  # |x| exactly, as torch:
             # squaring 1e-200 would underflow (with two or more elements torch does underflow, and so do we)
         elif p == 2:
-            out = xp.sqrt((x * x).sum(axis=axes, keepdims=True))
+            out = B.sqrt((x * x).sum(axis=axes, keepdims=True))
         elif p == 1:
             out = a.sum(axis=axes, keepdims=True)
         elif p == math.inf:
@@ -725,21 +618,20 @@ class Norm(Op):
         return out if self.keepdim else out.reshape([s for i, s in enumerate(x.shape) if i not in axes])
 
     def backward(self, grad):
-        xp = xp_of(grad)
         p, x, out = self.p, self.x, self.out_k
         g = _keep(grad, x.shape, self.axes, self.keepdim)
         if p == 0:
-            return xp.zeros_like(x)
+            return B.zeros_like(x)
         if p == 1:
             return g * _sign(x)
-        with _errstate(xp):
+        with B.errstate(divide="ignore", invalid="ignore"):
             if p == 2:
-                return g * xp.where(out == 0, 0, x / out)
+                return g * B.where(out == 0, 0, x / out)
             if p in (math.inf, -math.inf):
-                hit = xp.abs(x) == out  # ties share the gradient; a NaN norm gives none
-                return g * _sign(x) * hit / xp.maximum(hit.sum(axis=self.axes, keepdims=True), 1)
-            a = xp.abs(x)
-            return g * xp.where(out == 0, 0, _sign(x) * a ** (p - 1) / out ** (p - 1))
+                hit = B.abs(x) == out  # ties share the gradient; a NaN norm gives none
+                return g * _sign(x) * hit / B.maximum(hit.sum(axis=self.axes, keepdims=True), 1)
+            a = B.abs(x)
+            return g * B.where(out == 0, 0, _sign(x) * a ** (p - 1) / out ** (p - 1))
 
 
 def _sign(x):
@@ -747,8 +639,11 @@ def _sign(x):
     return (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)
 
 
-def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+@declare(method=False)
+def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
     """Vector norm of ``input`` over ``dim`` (all elements by default). ``p``: a number, inf, -inf or 'fro' (= 2)."""
+    if out is not None:
+        raise NotImplementedError("norm(): out= is not supported by minigrad; use the returned tensor")
     x = _tensor("norm", input)
     if dtype is not None:
         x = _cast(x, dtype)
@@ -762,3 +657,25 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     if x.array.size == 0 and p in (-math.inf,):
         _check_nonempty("norm", x, axes, False)
     return Norm(float(p), axes, keepdim)(x)
+
+
+# torch's methods take other parameters than its functions here (no ``_stacklevel``, no ``out``): written
+# apart, until the registry can declare a method with its own signature
+def _softmax_method(self, dim=None, dtype=None):
+    return softmax(self, dim, dtype=dtype)
+
+
+def _log_softmax_method(self, dim=None, dtype=None):
+    return log_softmax(self, dim, dtype=dtype)
+
+
+def _norm_method(self, p="fro", dim=None, keepdim=False, dtype=None):
+    return norm(self, p, dim, keepdim, dtype=dtype)
+
+
+for _fn, _name in ((_softmax_method, "softmax"), (_log_softmax_method, "log_softmax"), (_norm_method, "norm")):
+    _fn.__name__, _fn.__qualname__, _fn._declared = _name, f"Tensor.{_name}", True
+    _fn.__doc__ = f"``minigrad.{_name}(self, ...)``: {globals()[_name].__doc__.strip().splitlines()[0]}"
+    setattr(Tensor, _name, _fn)
+
+__all__ = exports(__name__)

@@ -32,7 +32,7 @@ class Case:
 
 
 def _copy(a):
-    return a.copy() if isinstance(a, np.ndarray) else a
+    return a.copy(order="K") if isinstance(a, np.ndarray) else a  # "K": a channels-last input stays channels-last
 
 
 def _compare(got, want, rtol, where):

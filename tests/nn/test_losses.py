@@ -78,6 +78,25 @@ def test_legacy_reduction_flags_and_bad_reduction():
         nn.CrossEntropyLoss(reduction="avg")
 
 
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "huber_loss"])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_weighted_regression_losses_like_torch(name, reduction, dtype):
+    """torch's per-element ``weight``: 'mean' divides by the weights' sum for MSE and L1, but is the plain mean
+    of the weighted losses for Huber; the weight gets a gradient too (input, target, weight all require grad)."""
+    r = _rng(11)
+    x, t, w = (r.standard_normal((3, 5)) * 2).astype(dtype), r.standard_normal((3, 5)).astype(dtype), r.random((3, 5))
+    w = (w + 0.1).astype(dtype)
+    compare(lambda lib, a, b, c: getattr(lib.nn.functional, name)(a, b, reduction=reduction, weight=c), x, t, w)
+
+
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "huber_loss"])
+def test_weight_of_another_shape_raises_like_torch(name):
+    for lib in (torch, mg):
+        with pytest.raises(ValueError, match="Weights and input must have the same size"):
+            getattr(lib.nn.functional, name)(lib.ones(2, 3), lib.ones(2, 3), weight=lib.ones(3))
+
+
 # ------------------------------------------------------------------ binary cross-entropy
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("dtype", DTYPES)
