@@ -19,7 +19,7 @@ from ..tensor import Tensor
 from ._util import apply_binary, as_tensor_like, cast, check_same_device, operands
 from .convert import to_dtype
 from .inplace import apply_inplace
-from .registry import REGISTRY, declare, exports
+from .registry import REGISTRY, declare, declare_method, exports
 
 
 # ------------------------------------------------------------------ arithmetic
@@ -1130,14 +1130,11 @@ def masked_fill(input, mask, value):
     return out
 
 
+@declare_method("where")
 def _where_method(self, condition, other):
     """``Tensor.where(condition, other)``: ``where(condition, self, other)`` (torch: self is the first choice)."""
     return where(condition, self, other)
 
-
-# the registry makes methods that pass self first; this one takes it second (a local method until it can say so)
-_where_method.__name__, _where_method.__qualname__, _where_method._declared = "where", "Tensor.where", True
-Tensor.where = _where_method
 
 # torch has these only in nn.functional (declared top_level=False); minigrad.<name> keeps them for existing code,
 # and nn.functional imports them from minigrad.ops until it is generated from the registry

@@ -20,7 +20,7 @@ from ..autograd.graph import Op
 from ..compute import B
 from ..tensor import Tensor
 from ._util import normalize_dim, normalize_dims
-from .registry import declare, exports
+from .registry import declare, declare_method, exports
 
 # what max(x, dim) and min(x, dim) return, like torch.return_types.max / min
 max_result = namedtuple("max", ["values", "indices"])
@@ -659,23 +659,23 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
     return Norm(float(p), axes, keepdim)(x)
 
 
-# torch's methods take other parameters than its functions here (no ``_stacklevel``, no ``out``): written
-# apart, until the registry can declare a method with its own signature
+# torch's methods take other parameters than its functions here (no ``_stacklevel``, no ``out``)
+@declare_method("softmax")
 def _softmax_method(self, dim=None, dtype=None):
+    """``minigrad.softmax(self, dim, dtype=dtype)``."""
     return softmax(self, dim, dtype=dtype)
 
 
+@declare_method("log_softmax")
 def _log_softmax_method(self, dim=None, dtype=None):
+    """``minigrad.log_softmax(self, dim, dtype=dtype)``."""
     return log_softmax(self, dim, dtype=dtype)
 
 
+@declare_method("norm")
 def _norm_method(self, p="fro", dim=None, keepdim=False, dtype=None):
+    """``minigrad.norm(self, p, dim, keepdim, dtype=dtype)``."""
     return norm(self, p, dim, keepdim, dtype=dtype)
 
-
-for _fn, _name in ((_softmax_method, "softmax"), (_log_softmax_method, "log_softmax"), (_norm_method, "norm")):
-    _fn.__name__, _fn.__qualname__, _fn._declared = _name, f"Tensor.{_name}", True
-    _fn.__doc__ = f"``minigrad.{_name}(self, ...)``: {globals()[_name].__doc__.strip().splitlines()[0]}"
-    setattr(Tensor, _name, _fn)
 
 __all__ = exports(__name__)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from .. import amp as _amp
 from ..tensor import Tensor
 
-__all__ = ["declare", "Declaration", "REGISTRY", "exports", "functional_names"]
+__all__ = ["declare", "declare_method", "Declaration", "REGISTRY", "exports", "functional_names"]
 
 
 @dataclass
@@ -119,6 +119,21 @@ def declare_inplace(
         return fn
 
     return register(fn) if fn is not None else register
+
+
+def declare_method(name: str):
+    """Register a Tensor method whose parameters differ from the function's (``Tensor.where(condition,
+    other)`` puts ``self`` second; ``Tensor.softmax`` has no ``_stacklevel``): ``fn(self, ...)`` is the method."""
+
+    def register(fn):
+        d = Declaration(f"Tensor.{name}", fn, fn.__module__, method=name, top_level=False)
+        _add(d)
+        fn.__name__, fn.__qualname__ = name, f"Tensor.{name}"
+        fn._declared = True
+        setattr(Tensor, name, fn)
+        return fn
+
+    return register
 
 
 def _add(d: Declaration) -> None:

@@ -17,7 +17,7 @@ from ..compute import B
 from ..tensor import Tensor
 from ._util import cast, check_same_device, normalize_dim
 from .inplace import ViewOp
-from .registry import REGISTRY, declare, exports
+from .registry import REGISTRY, declare, declare_method, exports
 
 
 def _sizes(args, op):
@@ -524,7 +524,7 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0):
     return tuple(out)
 
 
-@declare(name="Tensor.split", method="split", top_level=False)
+@declare_method("split")
 def split_method(input: Tensor, split_size, dim: int = 0):
     """``Tensor.split``: :func:`split`, under torch's name for the method's sizes argument."""
     return split(input, split_size, dim)
