@@ -609,19 +609,6 @@ class ConstantPad(Op):
         return full
 
 
-def _pad_index(n, lo, hi, mode, like):
-    """For one dim: which input position each output position reads in reflect/replicate/circular mode
-    (an index array on ``like``'s device)."""
-    idx = B.arange(-lo, n + hi, like=like)
-    if mode == "replicate":
-        return B.clip(idx, 0, n - 1)
-    if mode == "circular":
-        return idx % n
-    period = 2 * (n - 1)  # reflect: ... 2 1 [0 1 2 3] 2 1 0 ...
-    idx = B.abs(idx) % period if period else B.zeros_like(idx)
-    return B.where(idx >= n, period - idx, idx)
-
-
 @declare(method=False, top_level=False, functional=True)
 def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
     """Pad (or, with negative amounts, crop) the last dims; ``pad`` lists ``(before, after)`` pairs
@@ -651,24 +638,9 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
         raise NotImplementedError(f"pad: mode {mode!r} is not supported (use constant, reflect, replicate or circular)")
     if value:
         raise RuntimeError(f'pad: padding mode "{mode}" doesn\'t take in value argument')
-    from .index import index_select  # the non-constant modes are gathers along each padded dim
+    from .vision import pad_nonconstant  # reflect / replicate / circular, with a formula backward
 
-    out = input
-    for d, ((lo, hi), n) in enumerate(zip(pads, input.shape)):
-        if not (lo or hi):
-            continue
-        if mode == "reflect" and (lo >= n or hi >= n):
-            raise RuntimeError(
-                f"pad: Argument #4: Padding size should be less than the corresponding input "
-                f"dimension, but got: padding ({lo}, {hi}) at dimension {d} of input "
-                f"{_fmt(input.shape)}"
-            )
-        if mode == "circular" and (lo > n or hi > n):
-            raise RuntimeError("pad: Padding value causes wrapping around more than once.")
-        if n == 0:
-            raise RuntimeError(f"pad: cannot pad an empty dimension {d} in {mode} mode")
-        out = index_select(out, d, Tensor._make(_pad_index(n, lo, hi, mode, input.array)))
-    return out
+    return pad_nonconstant(input, pad, mode, value)
 
 
 # names torch has only as methods or in nn.functional: minigrad.<name> keeps them for existing code

@@ -1,4 +1,5 @@
-"""Normalisation layers: ``LayerNorm``, ``BatchNorm1d`` (with running statistics) and ``GroupNorm``."""
+"""Normalisation layers: ``LayerNorm``, ``BatchNorm1d/2d/3d`` (with running statistics), ``GroupNorm``,
+``InstanceNorm1d/2d`` and ``RMSNorm``."""
 
 from __future__ import annotations
 
@@ -7,11 +8,21 @@ import numbers
 from ... import creation
 from ... import dtypes as _dt
 from ...ops.normalization import batch_norm, group_norm, layer_norm
+from ...ops.vision import instance_norm, rms_norm
 from .. import init
 from ..parameter import Parameter
 from .module import Module
 
-__all__ = ["LayerNorm", "BatchNorm1d", "GroupNorm"]
+__all__ = [
+    "LayerNorm",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "BatchNorm3d",
+    "GroupNorm",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "RMSNorm",
+]
 
 
 class LayerNorm(Module):
@@ -59,8 +70,8 @@ class LayerNorm(Module):
         )
 
 
-class BatchNorm1d(Module):
-    """Per-channel normalisation of ``(N, C)`` or ``(N, C, L)`` with batch statistics in training.
+class _BatchNorm(Module):
+    """Per-channel normalisation of ``(N, C, *)`` with batch statistics in training.
 
     In training mode each channel is normalised with the batch's mean and (biased) variance, and
     the buffers ``running_mean``/``running_var`` move towards them:
@@ -125,8 +136,7 @@ class BatchNorm1d(Module):
             state_dict[key] = self.num_batches_tracked.detach().clone()
 
     def _check_input_dim(self, input) -> None:
-        if input.ndim not in (2, 3):
-            raise ValueError(f"expected 2D or 3D input (got {input.ndim}D input)")
+        raise NotImplementedError
 
     def forward(self, input):
         self._check_input_dim(input)
@@ -154,6 +164,30 @@ class BatchNorm1d(Module):
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
             f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
         )
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch norm of ``(N, C)`` or ``(N, C, L)`` (see :class:`_BatchNorm`)."""
+
+    def _check_input_dim(self, input) -> None:
+        if input.ndim not in (2, 3):
+            raise ValueError(f"expected 2D or 3D input (got {input.ndim}D input)")
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch norm of images ``(N, C, H, W)``: per channel, over the batch and all pixels."""
+
+    def _check_input_dim(self, input) -> None:
+        if input.ndim != 4:
+            raise ValueError(f"expected 4D input (got {input.ndim}D input)")
+
+
+class BatchNorm3d(_BatchNorm):
+    """Batch norm of volumes ``(N, C, D, H, W)``."""
+
+    def _check_input_dim(self, input) -> None:
+        if input.ndim != 5:
+            raise ValueError(f"expected 5D input (got {input.ndim}D input)")
 
 
 class GroupNorm(Module):
@@ -200,3 +234,91 @@ class GroupNorm(Module):
             f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
             f"bias={self.bias is not None}"
         )
+
+
+class _InstanceNorm(_BatchNorm):
+    """Normalise each channel of each sample over its own positions (``F.instance_norm``). Like torch:
+    ``affine=False`` and ``track_running_stats=False`` by default; with running statistics, eval mode uses
+    them; ``momentum=None`` leaves them unchanged."""
+
+    _spatial = 1
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = False,
+        track_running_stats: bool = False,
+        device=None,
+        dtype=None,
+    ):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
+
+    def _check_input_dim(self, input) -> None:
+        if input.ndim not in (self._spatial + 1, self._spatial + 2):
+            raise ValueError(f"expected {self._spatial + 1}D or {self._spatial + 2}D input (got {input.ndim}D input)")
+
+    def forward(self, input):
+        self._check_input_dim(input)
+        channel_dim = input.ndim - self._spatial - 1
+        if input.shape[channel_dim] != self.num_features and self.affine:
+            raise ValueError(
+                f"expected input's size at dim={channel_dim} to match num_features ({self.num_features}), "
+                f"but got: {input.shape[channel_dim]}."
+            )
+        unbatched = input.ndim == self._spatial + 1
+        x = input.unsqueeze(0) if unbatched else input
+        out = instance_norm(
+            x,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            self.training or not self.track_running_stats,
+            self.momentum if self.momentum is not None else 0.0,
+            self.eps,
+        )
+        return out.squeeze(0) if unbatched else out
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance norm of ``(N, C, L)`` or ``(C, L)``: each channel of each sample over its length."""
+
+    _spatial = 1
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance norm of ``(N, C, H, W)`` or ``(C, H, W)``: each channel of each image over its pixels."""
+
+    _spatial = 2
+
+
+class RMSNorm(Module):
+    """Divide by the root mean square over the trailing ``normalized_shape`` axes (``eps`` None: the dtype's
+    machine epsilon), then a learned per-element scale ``weight`` (initialised to 1) when
+    ``elementwise_affine``."""
+
+    def __init__(
+        self, normalized_shape, eps: float | None = None, elementwise_affine: bool = True, device=None, dtype=None
+    ):
+        super().__init__()
+        if isinstance(normalized_shape, numbers.Integral):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(int(s) for s in normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(creation.empty(self.normalized_shape, dtype=dtype, device=device))
+        else:
+            self.register_parameter("weight", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        if self.weight is not None:
+            init.ones_(self.weight)
+
+    def forward(self, input):
+        return rms_norm(input, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
