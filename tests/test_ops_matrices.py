@@ -188,3 +188,29 @@ def test_linalg_inv_det_solve():
     assert issubclass(mg.linalg.LinAlgError, RuntimeError)
     with pytest.raises(RuntimeError, match="ord=3"):
         mg.linalg.matrix_norm(mg.tensor(A), 3)
+
+
+@pytest.mark.parametrize("indexing", ["ij", "xy"])
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_meshgrid_matches_torch(indexing, n):
+    rng = np.random.default_rng(n)
+    arrays = [rng.standard_normal(k + 2) for k in range(n)]
+    up = None
+    results = {}
+    for lib in (torch, mg):
+        ts = [lib.tensor(a, requires_grad=True) for a in arrays]
+        grids = lib.meshgrid(*ts, indexing=indexing)
+        if up is None:
+            up = [rng.standard_normal(tuple(g.shape)) for g in grids]
+        sum(((g * lib.tensor(u)).sum() for g, u in zip(grids, up)), lib.tensor(0.0, dtype=lib.float64)).backward()
+        results[lib] = ([g.detach().numpy() for g in grids], [t.grad.numpy() for t in ts])
+    for got, want in zip(results[mg], results[torch]):
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g, w, rtol=1e-12)
+
+
+def test_parameter_list_registers_its_parameters_like_torch():
+    for lib in (torch, mg):
+        pl = lib.nn.ParameterList([lib.nn.Parameter(lib.ones(2)), lib.zeros(3)])
+        assert len(pl) == 2 and type(pl[1]).__name__ == "Parameter"
+        assert [n for n, _ in pl.named_parameters()] == ["0", "1"]
