@@ -35,6 +35,7 @@ from .tensor import Size, Tensor  # noqa: F401
 
 from . import nn, optim, utils  # noqa: E402,F401  (after Tensor: they build on it)
 from . import amp, backends, cuda, functional, linalg  # noqa: E402,F401
+from .autograd import functional as _autograd_functional  # noqa: E402,F401  (minigrad.autograd.functional)
 from .amp import autocast  # noqa: E402,F401
 
 globals().update(_TYPED_TENSORS)  # FloatTensor, LongTensor, ... (old spellings tutorials use)
