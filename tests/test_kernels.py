@@ -459,7 +459,7 @@ def test_float16_takes_the_numpy_reference():
 @pytest.mark.parametrize("budget", [1, 400, 1 << 22])  # one position per block, a few, the whole batch
 def test_conv1d_gradients_in_blocks_match_torch_with_either_col2im(budget, monkeypatch):
     import minigrad as mg
-    from minigrad.ops import conv as conv_mod
+    from minigrad.compute.fast import conv as conv_mod
 
     monkeypatch.setattr(conv_mod, "COLS_BLOCK_BYTES", budget)
     rng = np.random.default_rng(4)
@@ -468,7 +468,7 @@ def test_conv1d_gradients_in_blocks_match_torch_with_either_col2im(budget, monke
     tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
     torch.nn.functional.conv1d(tx, tw, padding=2, stride=2, dilation=2).backward(torch.tensor(up))
     for backend in _backends():
-        with kernels.use(backend):
+        with kernels.use(backend), mg.config.using(backend="fast"):  # the fast backend's blocks and col2im
             mx, mw = mg.tensor(x, requires_grad=True), mg.tensor(w, requires_grad=True)
             mg.nn.functional.conv1d(mx, mw, padding=2, stride=2, dilation=2).backward(mg.tensor(up))
             np.testing.assert_allclose(mx.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-13)

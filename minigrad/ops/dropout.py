@@ -7,16 +7,11 @@ generator in :mod:`minigrad.random`, and saved: backward multiplies by exactly t
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
-
-from .. import backend
 from ..autograd.graph import Op
-from ..random import rng
+from ..compute import B
 from ..tensor import Tensor
-
-__all__ = ["dropout"]
+from .convert import to_device
+from .registry import declare, exports
 
 
 class Dropout(Op):
@@ -39,30 +34,12 @@ class Dropout(Op):
 
 
 def draw_mask(shape, p: float, dtype, device, generator=None, like=None):
-    """A keep-mask (1 = keep, probability ``1 - p``) of ``shape``, drawn on the host from minigrad's generator.
-
-    Each element takes 32 raw random bits ``u`` and is kept when ``u >= ceil(p * 2**32)``, so
-    ``P(keep) = 1 - p`` to within 2**-32 (half the cost of drawing float64 uniforms). ``like``: an array
-    whose memory layout the mask copies (a channels-last activation gets a channels-last mask), so that
-    ``x * mask`` walks both arrays in the same order; the numbers are drawn in memory order.
-    """
-    order = tuple(range(len(shape)))
-    if like is not None and like.ndim == len(shape) and not like.flags.c_contiguous:
-        order = backend.memory_order(like)
-    phys = tuple(shape[i] for i in order)
-    n = 1
-    for s in phys:
-        n *= s
-    threshold = math.ceil(p * 2.0**32)
-    if threshold >= 2**32:  # p == 1 (or within 2**-32 of it): nothing is kept
-        keep = np.zeros(phys, dtype=bool)
-    else:
-        bits = rng(generator).bit_generator.random_raw((n + 1) // 2).view(np.uint32)[:n]
-        keep = (bits >= np.uint32(threshold)).reshape(phys)
-    keep = keep.astype(dtype).transpose(np.argsort(order))
-    return backend.to_device(keep, device)
+    """A keep-mask (1 = keep, probability ``1 - p``) of ``shape`` drawn from minigrad's generator, laid out in
+    memory like ``like`` (see ``B.dropout_mask``)."""
+    return B.dropout_mask(shape, p, dtype, device, generator, like)
 
 
+@declare(method=False, functional=True)
 def dropout(
     input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *, mask=None, generator=None
 ) -> Tensor:
@@ -81,12 +58,12 @@ def dropout(
     if mask is None:
         m = draw_mask(input.shape, p, dt, input.device, generator, like=input.array)
     else:
-        m = mask.array if isinstance(mask, Tensor) else mask
+        m = mask if isinstance(mask, Tensor) else Tensor._make(mask)
         if tuple(m.shape) != tuple(input.shape):
             raise RuntimeError(
                 f"dropout(): mask of shape {tuple(m.shape)} does not match input of shape {tuple(input.shape)}"
             )
-        m = backend.to_device(m, input.device)
+        m = to_device(m, input.device).array
         m = m.astype(dt) if m.dtype != dt else m
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     if inplace:  # input is overwritten and returned, with torch's autograd rules (minigrad.ops.inplace)
@@ -94,3 +71,6 @@ def dropout(
 
         return apply_inplace("dropout_", input, Dropout(m, scale), keep=False)
     return Dropout(m, scale)(input)
+
+
+__all__ = exports(__name__)

@@ -3,48 +3,16 @@
 Forward picks rows of the table: ``out[..., :] = weight[indices[...], :]``. Backward must add
 every upstream row back into the row it came from. The same index can appear many times in a
 batch (think of the padding token), so ``grad_weight[indices] += grad`` is wrong: NumPy's
-fancy-index assignment keeps only *one* of the repeated writes. A real scatter-add
-(``xp.add.at``, or a compiled loop from :mod:`minigrad.compute.fast.kernels` when one is available) sums them all.
+fancy-index assignment keeps only *one* of the repeated writes. A real scatter-add sums them all
+(``B.embedding_backward``: ``add.at`` in :mod:`minigrad.compute.reference.nn`).
 """
 
 from __future__ import annotations
 
-import numpy as np
-
-from .. import backend
 from ..autograd.graph import Op
-from ..compute.fast import parallel
+from ..compute import B
 from ..tensor import Tensor
-
-__all__ = ["embedding"]
-
-
-def scatter_add_rows(indices, grad2d, num_embeddings: int, padding_idx=None):
-    """Reference scatter-add: ``out[indices[i]] += grad2d[i]`` for every ``i``, repeats included.
-
-    ``indices``: 1-D integer array of length M; ``grad2d``: ``(M, D)``. Returns ``(num_embeddings, D)``;
-    the row ``padding_idx`` (if given) stays zero.
-    """
-    xp = backend.get_array_module(grad2d)
-    out = xp.zeros((num_embeddings, grad2d.shape[1]), dtype=grad2d.dtype)
-    xp.add.at(out, indices, grad2d)
-    if padding_idx is not None:
-        out[padding_idx] = 0
-    return out
-
-
-def _scatter_add(indices, grad2d, num_embeddings, padding_idx):
-    """Use a compiled kernel when minigrad.compute.fast.kernels provides one for these arrays, else the reference."""
-    try:
-        from ..compute.fast import kernels
-    except ImportError:
-        kernels = None
-    fn = getattr(kernels, "embedding_backward", None) if kernels is not None else None
-    if fn is not None:
-        res = fn(indices, grad2d, num_embeddings, padding_idx)
-        if res is not None:
-            return res
-    return scatter_add_rows(indices, grad2d, num_embeddings, padding_idx)
+from .registry import declare, exports
 
 
 class Embedding(Op):
@@ -56,26 +24,17 @@ class Embedding(Op):
     def forward(self, weight, indices):
         self.indices = indices
         self.num = weight.shape[0]
-        # rows gathered into a fresh (indices.shape + (D,)) array; take is ~3x faster than weight[indices]
-        xp = backend.get_array_module(weight)
-        if xp is np and indices.ndim and indices.shape[0] > 1 and parallel.worth_it(indices.size * weight.shape[1]):
-            # a slab of index rows per thread; embedding() checked the range, so mode="clip" (unlike the
-            # default "raise") writes straight into `out` without a buffer
-            out = np.empty(indices.shape + weight.shape[1:], weight.dtype)
-            parallel.rows(
-                lambda i, j: np.take(weight, indices[i:j], axis=0, out=out[i:j], mode="clip"), indices.shape[0]
-            )
-            return out
-        return xp.take(weight, indices, axis=0)
+        return B.embedding_lookup(weight, indices)  # a fresh (indices.shape + (D,)) array
 
     def backward(self, grad):
         if not self.needs_input_grad[0]:
             return None, None
         flat = self.indices.reshape(-1)
         g2 = grad.reshape(flat.shape[0], grad.shape[-1])
-        return _scatter_add(flat, g2, self.num, self.padding_idx), None
+        return B.embedding_backward(flat, g2, self.num, self.padding_idx), None
 
 
+@declare(method=False, functional=True)
 def embedding(
     input: Tensor,
     weight: Tensor,
@@ -120,3 +79,6 @@ def embedding(
     if type(idx) is not type(weight.array):
         raise RuntimeError(f"embedding(): indices are on {input.device} but weight is on {weight.device}")
     return Embedding(padding_idx)(weight, input)
+
+
+__all__ = exports(__name__)

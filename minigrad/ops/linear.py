@@ -10,12 +10,11 @@ of ``x`` flattened into one batch dimension ``M``::
 
 from __future__ import annotations
 
-from .. import amp as _amp
 from ..autograd.graph import Op
+from ..compute import B
 from ..tensor import Tensor
 from ._util import check_same_device
-
-__all__ = ["linear"]
+from .registry import declare, exports
 
 
 class Linear(Op):
@@ -23,40 +22,20 @@ class Linear(Op):
 
     def forward(self, x, w, b=None):
         self.x, self.w = x, w
-        if x.ndim > 2 and x.flags.c_contiguous:
-            # one (M, in) x (in, out) matrix product instead of a batch of small ones
-            y = (x.reshape(-1, x.shape[-1]) @ w.T).reshape(x.shape[:-1] + (w.shape[0],))
-        else:
-            y = x @ w.T
-        if b is not None:
-            y += b  # y is a fresh array, so adding in place saves a copy
-        return y
+        return B.linear(x, w, b)
 
     def backward(self, grad):
-        x, w = self.x, self.w
         needs = self.needs_input_grad
-        gx = gw = gb = None
-        if needs[0]:
-            if grad.ndim > 2 and grad.flags.c_contiguous:
-                gx = (grad.reshape(-1, w.shape[0]) @ w).reshape(grad.shape[:-1] + (w.shape[1],))
-            else:
-                gx = grad @ w
-        if needs[1] or (len(needs) > 2 and needs[2]):
-            g2 = grad.reshape(-1, w.shape[0])  # (M, out)
-            if needs[1]:
-                gw = g2.T @ x.reshape(-1, w.shape[1])  # (out, in)
-            if len(needs) > 2 and needs[2]:
-                gb = g2.sum(axis=0)
+        gx, gw, gb = B.linear_backward(grad, self.x, self.w, needs)
         return (gx, gw) if len(needs) == 2 else (gx, gw, gb)
 
 
+@declare(method=False, functional=True, top_level=False, autocast="lower")
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """Apply ``input @ weight.T + bias`` (torch.nn.functional.linear).
 
     ``input``: ``(*, in_features)``; ``weight``: ``(out_features, in_features)``; ``bias``: ``(out_features,)``.
     """
-    if _amp._active:  # autocast: matmuls run in float16
-        input, weight, bias = _amp.autocast_inputs("lower", input, weight, bias)
     for name, t in (("input", input), ("weight", weight), ("bias", bias)):
         if t is not None and not isinstance(t, Tensor):
             raise TypeError(f"linear(): argument '{name}' must be Tensor, not {type(t).__name__}")
@@ -82,3 +61,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if input.array.dtype.kind != "f":
         raise RuntimeError(f"linear(): expected a floating-point input, got {input.dtype}")
     return Linear()(*tensors)
+
+
+# torch has no top-level ``linear``, but nn.functional imports it from minigrad.ops (as ``from ..ops import linear``)
+__all__ = [*exports(__name__), "linear"]

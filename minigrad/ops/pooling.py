@@ -11,14 +11,11 @@ Adaptive pools choose their bins from the output size, as torch does: bin ``i`` 
 
 from __future__ import annotations
 
-from .. import backend
 from ..autograd.graph import Op
+from ..compute import B
 from ..tensor import Tensor
 from .conv import single
-
-xp_of = backend.get_array_module
-
-__all__ = ["max_pool1d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d"]
+from .registry import declare, exports
 
 
 def _check_input(op: str, input) -> None:
@@ -76,11 +73,10 @@ def _output_length(op, length, k, s, p, d, ceil_mode):
 
 def _padded(x, p, total, fill):
     """``x`` with ``p`` elements of ``fill`` on the left and enough on the right to reach ``total``."""
-    xp = xp_of(x)
     length = x.shape[-1]
     if p == 0 and total == length:
         return x
-    out = xp.empty(x.shape[:-1] + (total,), x.dtype)
+    out = B.empty(x.shape[:-1] + (total,), x.dtype, like=x)
     out[..., :p] = fill
     out[..., p : p + length] = x
     out[..., p + length :] = fill
@@ -94,36 +90,33 @@ class MaxPool1d(Op):
         self.k, self.s, self.p, self.d, self.l_out = k, s, p, d, l_out
 
     def forward(self, x):
-        xp = xp_of(x)
         k, s, p, d, l_out = self.k, self.s, self.p, self.d, self.l_out
         self.length = x.shape[-1]
         self.total = max(self.length + 2 * p, (l_out - 1) * s + d * (k - 1) + 1)
-        xpad = _padded(x, p, self.total, -xp.inf)
+        xpad = _padded(x, p, self.total, -B.inf)
         span = s * (l_out - 1) + 1
         best = xpad[..., 0:span:s].copy()
-        tap = xp.zeros(best.shape, xp.int8 if k < 128 else xp.int64)
+        tap = B.zeros(best.shape, B.int8 if k < 128 else B.int64, like=x)
         for j in range(1, k):
             cand = xpad[..., j * d : j * d + span : s]
-            take = (cand > best) | xp.isnan(cand)  # strict '>' keeps the first maximum; NaN wins, as in torch
-            best = xp.where(take, cand, best)
+            take = (cand > best) | B.isnan(cand)  # strict '>' keeps the first maximum; NaN wins, as in torch
+            best = B.where(take, cand, best)
             tap[take] = j
         self.tap = tap
         return best
 
     def indices(self):
         """Indices of the maxima in the unpadded input (torch's ``return_indices``), as int64."""
-        xp = xp_of(self.tap)
-        start = xp.arange(self.l_out, dtype=xp.int64) * self.s - self.p
-        return start + self.tap.astype(xp.int64) * self.d
+        start = B.arange(self.l_out, dtype=B.int64, like=self.tap) * self.s - self.p
+        return start + self.tap.astype(B.int64) * self.d
 
     def backward(self, grad):
-        xp = xp_of(grad)
         k, s, p, d, l_out = self.k, self.s, self.p, self.d, self.l_out
-        gpad = xp.zeros(grad.shape[:-1] + (self.total,), grad.dtype)
+        gpad = B.zeros(grad.shape[:-1] + (self.total,), grad.dtype, like=grad)
         span = s * (l_out - 1) + 1
-        zero = xp.zeros((), grad.dtype)
+        zero = B.zeros((), grad.dtype, like=grad)
         for j in range(k):
-            gpad[..., j * d : j * d + span : s] += xp.where(self.tap == j, grad, zero)
+            gpad[..., j * d : j * d + span : s] += B.where(self.tap == j, grad, zero)
         return gpad[..., p : p + self.length]
 
 
@@ -134,7 +127,6 @@ class AvgPool1d(Op):
         self.k, self.s, self.p, self.l_out, self.include = k, s, p, l_out, count_include_pad
 
     def forward(self, x):
-        xp = xp_of(x)
         k, s, p, l_out = self.k, self.s, self.p, self.l_out
         length = self.length = x.shape[-1]
         self.total = max(length + 2 * p, (l_out - 1) * s + k)
@@ -144,27 +136,27 @@ class AvgPool1d(Op):
         for j in range(1, k):
             acc += xpad[..., j : j + span : s]
         # window of output i: [i*s - p, i*s - p + k), clipped to the padded input, or to the input itself
-        start = xp.arange(l_out) * s - p
-        end = xp.minimum(start + k, length + p)
+        start = B.arange(l_out, like=x) * s - p
+        end = B.minimum(start + k, length + p)
         if self.include:
             count = end - start
         else:
-            count = xp.minimum(end, length) - xp.maximum(start, 0)
+            count = B.minimum(end, length) - B.maximum(start, 0)
         self.count = count.astype(x.dtype)
         acc /= self.count
         return acc
 
     def backward(self, grad):
-        xp = xp_of(grad)
         k, s, p, l_out = self.k, self.s, self.p, self.l_out
         g = grad / self.count
-        gpad = xp.zeros(grad.shape[:-1] + (self.total,), grad.dtype)
+        gpad = B.zeros(grad.shape[:-1] + (self.total,), grad.dtype, like=grad)
         span = s * (l_out - 1) + 1
         for j in range(k):
             gpad[..., j : j + span : s] += g
         return gpad[..., p : p + self.length]
 
 
+@declare(method=False, functional=True)
 def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """Maximum over sliding windows of ``kernel_size`` elements (``dilation`` apart) along the last axis.
 
@@ -182,6 +174,7 @@ def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
     return out
 
 
+@declare(method=False, functional=True)
 def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
     """Mean over sliding windows of ``kernel_size`` elements along the last axis (zero padding).
 
@@ -196,9 +189,10 @@ def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode=Fal
 
 
 # ------------------------------------------------------------------ adaptive pools
-def _bins(xp, length, out):
-    """Start and end (exclusive) of each of the ``out`` adaptive bins over ``length`` elements."""
-    i = xp.arange(out, dtype=xp.int64)
+def _bins(x, length, out):
+    """Start and end (exclusive) of each of the ``out`` adaptive bins over ``length`` elements (arrays
+    on ``x``'s device)."""
+    i = B.arange(out, dtype=B.int64, like=x)
     start = (i * length) // out
     end = -((-(i + 1) * length) // out)  # ceil((i+1)*L/out) in integer arithmetic
     return start, end
@@ -222,17 +216,16 @@ class AdaptiveAvgPool1d(Op):
         self.out = out
 
     def forward(self, x):
-        xp = xp_of(x)
         length = x.shape[-1]
-        start, end = _bins(xp, length, self.out)
-        pos = xp.arange(length)[:, None]
+        start, end = _bins(x, length, self.out)
+        pos = B.arange(length, like=x)[:, None]
         inside = (pos >= start[None, :]) & (pos < end[None, :])
         self.a = inside / (end - start).astype(x.dtype)
         self.a = self.a.astype(x.dtype, copy=False)
-        return xp.matmul(x, self.a)
+        return B.matmul(x, self.a)
 
     def backward(self, grad):
-        return xp_of(grad).matmul(grad, self.a.T)
+        return B.matmul(grad, self.a.T)
 
 
 class AdaptiveMaxPool1d(Op):
@@ -243,42 +236,41 @@ class AdaptiveMaxPool1d(Op):
         self.out = out
 
     def forward(self, x):
-        xp = xp_of(x)
         length = x.shape[-1]
         self.length = length
-        start, end = _bins(xp, length, self.out)
+        start, end = _bins(x, length, self.out)
         width = int((end - start).max()) if self.out else 0
-        idx = xp.minimum(start[:, None] + xp.arange(width)[None, :], end[:, None] - 1)
+        idx = B.minimum(start[:, None] + B.arange(width, like=x)[None, :], end[:, None] - 1)
         windows = x[..., idx]  # (..., out, width)
-        if width and bool(xp.isnan(windows).any()):
+        if width and bool(B.isnan(windows).any()):
             # torch lets NaN win: the last NaN of each bin becomes its maximum (padded repeats excluded)
-            nan = xp.isnan(windows)
-            last_nan = xp.minimum(width - 1 - xp.argmax(nan[..., ::-1], axis=-1), end - start - 1)
-            arg = xp.where(nan.any(axis=-1), last_nan, xp.argmax(xp.where(nan, 0, windows), axis=-1))
+            nan = B.isnan(windows)
+            last_nan = B.minimum(width - 1 - B.argmax(nan[..., ::-1], axis=-1), end - start - 1)
+            arg = B.where(nan.any(axis=-1), last_nan, B.argmax(B.where(nan, 0, windows), axis=-1))
         else:
-            arg = xp.argmax(windows, axis=-1) if width else xp.zeros(x.shape[:-1] + (0,), xp.int64)
+            arg = B.argmax(windows, axis=-1) if width else B.zeros(x.shape[:-1] + (0,), B.int64, like=x)
         self.index = start + arg  # position of each maximum in the input's last axis
         self.start, self.width = start, end - start
-        return xp.take_along_axis(x, self.index, axis=-1)
+        return B.take_along_axis(x, self.index, axis=-1)
 
     def backward(self, grad):
-        xp = xp_of(grad)
-        gx = xp.zeros(grad.shape[:-1] + (self.length,), grad.dtype)
+        gx = B.zeros(grad.shape[:-1] + (self.length,), grad.dtype, like=grad)
         if self.out <= self.length:
             # bins start at distinct positions, so for a fixed offset j the targets start+j never repeat
             offset = self.index - self.start
-            zero = xp.zeros((), grad.dtype)
+            zero = B.zeros((), grad.dtype, like=grad)
             for j in range(int(offset.max()) + 1 if offset.size else 0):
-                bins = xp.nonzero(self.width > j)[0]  # the bins that are longer than j
-                gx[..., self.start[bins] + j] += xp.where(offset[..., bins] == j, grad[..., bins], zero)
+                bins = B.nonzero(self.width > j)[0]  # the bins that are longer than j
+                gx[..., self.start[bins] + j] += B.where(offset[..., bins] == j, grad[..., bins], zero)
         else:
-            # more bins than elements: several outputs can share one maximum, so add with repeats
+            # more bins than elements: several outputs can share one maximum, so add them all (add.at)
             lead = grad.reshape(-1, self.out)
-            rows = xp.arange(lead.shape[0])[:, None]
-            xp.add.at(gx.reshape(-1, self.length), (rows, self.index.reshape(-1, self.out)), lead)
+            rows = B.arange(lead.shape[0], like=grad)[:, None]
+            B.array_module(gx).add.at(gx.reshape(-1, self.length), (rows, self.index.reshape(-1, self.out)), lead)
         return gx
 
 
+@declare(method=False, functional=True)
 def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
     """Mean over ``output_size`` bins that tile the last axis (torch's bin boundaries)."""
     op = "adaptive_avg_pool1d"
@@ -286,6 +278,7 @@ def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
     return AdaptiveAvgPool1d(_output_size(op, output_size))(input)
 
 
+@declare(method=False, functional=True)
 def adaptive_max_pool1d(input: Tensor, output_size, return_indices=False):
     """Maximum over ``output_size`` bins that tile the last axis; optionally with int64 indices."""
     op = "adaptive_max_pool1d"
@@ -301,3 +294,6 @@ def adaptive_max_pool1d(input: Tensor, output_size, return_indices=False):
     if return_indices:
         return out, Tensor._make(node.index)
     return out
+
+
+__all__ = exports(__name__)

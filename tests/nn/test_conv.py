@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import minigrad as mg
-from minigrad.ops import conv as conv_mod
+from minigrad.compute.fast import conv as conv_mod
 from tests.opcheck import compare
 
 # torch warns that its own 'same' padding with an even kernel copies the input; not our concern here
@@ -107,13 +107,16 @@ def test_conv1d_options(stride, padding, dilation, groups, dtype):
     )
 
 
-def test_conv1d_keeps_float32_and_returns_a_channels_last_view():
+@pytest.mark.parametrize("backend", ["fast", "reference"])
+def test_conv1d_keeps_float32_and_returns_a_channels_last_view(backend):
     x = mg.randn(2, 3, 9)
     w = mg.randn(5, 3, 3, requires_grad=True)
-    out = mg.nn.functional.conv1d(x, w, padding=1)
+    with mg.config.using(backend=backend):
+        out = mg.nn.functional.conv1d(x, w, padding=1)
     assert out.dtype == mg.float32 and out.shape == (2, 5, 9)
-    # computed as (N, L, C_out) and returned transposed: the next layer reads its input channels last
-    assert not out.is_contiguous() and out.transpose(1, 2).is_contiguous()
+    if backend == "fast":
+        # computed as (N, L, C_out) and returned transposed: the next layer reads its input channels last
+        assert not out.is_contiguous() and out.transpose(1, 2).is_contiguous()
     flat = out.view(2, -1)  # minigrad's view copies a layout torch would refuse to view
     np.testing.assert_array_equal(flat.detach().numpy(), out.detach().contiguous().numpy().reshape(2, -1))
     out.backward(mg.ones_like(out))
@@ -136,7 +139,8 @@ def test_conv1d_in_cache_sized_blocks_matches_torch(budget, case):
     old = conv_mod.COLS_BLOCK_BYTES
     conv_mod.COLS_BLOCK_BYTES = budget
     try:
-        _run(*case, np.float64)
+        with mg.config.using(backend="fast"):  # the blocks are the fast backend's
+            _run(*case, np.float64)
     finally:
         conv_mod.COLS_BLOCK_BYTES = old
 
@@ -329,3 +333,30 @@ def test_conv_pool_norm_on_fake_gpu_match_cpu(monkeypatch):
             assert (a is None) == (g is None)
             if a is not None:
                 np.testing.assert_allclose(g, a, rtol=1e-12, atol=1e-14)
+
+
+def test_declarations_follow_torchs_namespaces():
+    """conv1d, the pools, embedding, dropout and linear are declared where torch has them: torch.<name>,
+    torch.nn.functional.<name>, never a Tensor method; convolutions and linear autocast to the lower dtype."""
+    import torch.nn.functional as tF
+
+    from minigrad.ops.registry import REGISTRY
+
+    families = ("conv", "pooling", "embedding", "dropout", "linear")
+    mine = {n: d for n, d in REGISTRY.items() if d.module in {f"minigrad.ops.{f}" for f in families}}
+    assert set(mine) == {
+        "conv1d",
+        "max_pool1d",
+        "avg_pool1d",
+        "adaptive_avg_pool1d",
+        "adaptive_max_pool1d",
+        "embedding",
+        "dropout",
+        "linear",
+    }
+    for name, d in mine.items():
+        assert d.top_level == hasattr(torch, name), f"top_level of {name}"
+        assert d.functional and hasattr(tF, name), f"functional of {name}"
+        assert d.method is None and not hasattr(torch.Tensor, name), f"Tensor.{name}"
+        assert d.autocast == ("lower" if name in ("conv1d", "linear") else None), f"autocast of {name}"
+        assert getattr(mg.nn.functional, name) is d.fn

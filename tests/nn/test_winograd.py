@@ -12,14 +12,21 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import minigrad as mg
+from minigrad.compute.fast import conv as conv_mod
 from minigrad.compute.fast import kernels, winograd
 from minigrad.compute.fast.kernels import cpu
-from minigrad.ops import conv as conv_mod
 from tests.opcheck import compare
 
 KS = list(range(2, winograd.ALPHA))  # every filter size Winograd takes
 # torch warns that its own 'same' padding with an even kernel copies the input; not our concern here
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
+
+
+@pytest.fixture(autouse=True)
+def _fast_backend():
+    """Winograd is the fast backend's: this module tests that backend, whatever MINIGRAD_BACKEND says."""
+    with mg.config.using(backend="fast"):
+        yield
 
 
 # ------------------------------------------------------------------ the matrices
