@@ -21,14 +21,54 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = sorted((ROOT / "lessons").glob("[0-9][0-9]-*.md"))
-BLOCK = re.compile(r"^```(\w+)[^\n]*\n(.*?)^```\s*$", re.S | re.M)
+BLOCK = re.compile(r"^```(\w+)([^\n]*)\n(.*?)^```\s*$", re.S | re.M)
+QUOTE = re.compile(r"^\s*quote\s+((?:minigrad|parity|solubility|benchmarks)/[\w/.-]+\.py)::([\w.]+)\s*$")
 REF = re.compile(r"`((?:minigrad|parity|solubility|benchmarks|lessons|tests)/[\w/.-]+\.py)(?:::([\w.]+))?`")
 LINK = re.compile(r"\]\(((?!https?:|#)[^)#\s]+)(?:#[^)]*)?\)")
 
 
 def _blocks(text):
-    """(language, code) pairs in document order."""
-    return [(m.group(1), m.group(2)) for m in BLOCK.finditer(text)]
+    """(language, code) pairs in document order; a quote block's code is the source it quotes."""
+    blocks = []
+    for m in BLOCK.finditer(text):
+        quote = QUOTE.match(m.group(2))
+        blocks.append(("quote", m.group(3)) if quote else (m.group(1), m.group(3)))
+    return blocks
+
+
+def _source_of(path: str, name: str) -> str:
+    """The source text of ``name`` (a class, function or method) in the module at ``path``."""
+    import inspect
+
+    module = importlib.import_module(path[: -len(".py")].replace("/", "."))
+    obj = module
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    return inspect.getsource(inspect.unwrap(obj))
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_quoted_source_is_the_source(path):
+    """A block opened with ```python quote path::Name shows that object's source, exactly; an empty
+    block is filled in by ``python -m tests.test_lessons --fill`` (so quotes never drift)."""
+    for m in BLOCK.finditer(path.read_text()):
+        quote = QUOTE.match(m.group(2))
+        if quote:
+            want = _source_of(*quote.groups()).rstrip("\n")
+            got = m.group(3).rstrip("\n")
+            assert got == want, f"{path.name}: the quote of {quote.group(1)}::{quote.group(2)} differs from the source"
+
+
+def fill_quotes(path: Path) -> None:
+    """Rewrite every quote block of a lesson with the current source."""
+
+    def fill(m):
+        quote = QUOTE.match(m.group(2))
+        if not quote:
+            return m.group(0)
+        return f"```{m.group(1)}{m.group(2)}\n{_source_of(*quote.groups()).rstrip()}\n```"
+
+    path.write_text(BLOCK.sub(fill, path.read_text()))
 
 
 def test_there_are_lessons():
@@ -106,3 +146,11 @@ def test_readme_links_the_lessons_in_order():
     positions = [readme.find(f"lessons/{p.name}") for p in LESSONS]
     assert all(pos >= 0 for pos in positions), "README must link every lesson"
     assert positions == sorted(positions), "README must list the lessons in order"
+
+
+if __name__ == "__main__":  # python -m tests.test_lessons --fill: refresh every quote block from the source
+    import sys
+
+    if "--fill" in sys.argv:
+        for lesson in LESSONS:
+            fill_quotes(lesson)

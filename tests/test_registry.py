@@ -130,6 +130,12 @@ def test_declared_parameters_are_torchs(name, where, namespace, attr):
     assert not extra, f"{where}.{attr}: minigrad has parameters torch does not: {extra} (torch: {overloads})"
     positional_fits = any(all(p in ours for p, kw in ps if not kw) for ps in overloads)
     assert positional_fits, f"{where}.{attr}: torch's positional parameters {overloads} are not all in {ours}"
+    # and in torch's order: a positional call must put each argument where torch would
+    in_order = any(
+        [p for p in ours if p in {q for q, kw in ps if not kw}] == [q for q, kw in ps if not kw and q in ours]
+        for ps in overloads
+    )
+    assert in_order, f"{where}.{attr}: positional parameters {ours} are not in torch's order {overloads}"
 
 
 def test_every_public_op_is_declared():

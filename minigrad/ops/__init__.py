@@ -1,7 +1,9 @@
 """Every differentiable operation, grouped by family; each family's public functions are re-exported here."""
 
 # each family module lists its public functions in __all__ and is star-imported here
-from . import registry
+import sys
+
+from . import registry  # noqa: F401  (first: every family declares through it)
 from .convert import clone, contiguous, to_device, to_dtype  # noqa: F401
 from .elementwise import *  # noqa: F401,F403
 from .compare import *  # noqa: F401,F403
@@ -25,8 +27,11 @@ from .criteria import *  # noqa: F401,F403
 from .vision import *  # noqa: F401,F403
 
 # what ``from minigrad.ops import *`` gives (the families' public functions; not the family modules themselves)
+# (by module name: ``from .embedding import *`` replaces the attribute ``embedding`` with the function)
 _FAMILIES = [
-    m for name, m in list(globals().items()) if type(m) is type(registry) and name not in ("registry", "_util")
+    sys.modules[name]
+    for name in sorted(sys.modules)
+    if name.startswith(f"{__name__}.") and name.count(".") == 2 and name.rsplit(".", 1)[1] not in ("registry", "_util")
 ]
 __all__ = sorted(
     {"clone", "contiguous", "to_device", "to_dtype"} | {n for m in _FAMILIES for n in getattr(m, "__all__", ())}

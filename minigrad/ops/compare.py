@@ -127,7 +127,7 @@ def _bitwise(name: str, input, other) -> Tensor:
     """Bit by bit on integers (two's complement), logical on bools; floats raise as in torch."""
     a, b = operands(name, input, other)
     if a.array.dtype.kind == "f":
-        raise RuntimeError(f'"{name}_cpu" not implemented for \'{_TYPE_NAMES.get(a.dtype.name, a.dtype.name)}\'')
+        raise RuntimeError(f"\"{name}_cpu\" not implemented for '{_TYPE_NAMES.get(a.dtype.name, a.dtype.name)}'")
     try:
         return Tensor._make(getattr(B, name)(a.array, b.array))
     except ValueError:

@@ -34,7 +34,7 @@ class Embedding(Op):
         return B.embedding_backward(flat, g2, self.num, self.padding_idx), None
 
 
-@declare(method=False, functional=True)
+@declare(method=False, functional=True, top_level=False)  # torch.embedding takes (weight, input): not this
 def embedding(
     input: Tensor,
     weight: Tensor,

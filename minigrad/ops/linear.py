@@ -64,4 +64,4 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 
 # torch has no top-level ``linear``, but nn.functional imports it from minigrad.ops (as ``from ..ops import linear``)
-__all__ = [*exports(__name__), "linear"]
+__all__ = exports(__name__)
