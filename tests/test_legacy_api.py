@@ -88,3 +88,35 @@ def test_default_device_is_used_by_creation_functions():
     finally:
         mg.set_default_device(None)
     assert str(mg.get_default_device()) == "cpu"
+
+
+@pytest.mark.parametrize(
+    "name, make_args",
+    [
+        ("matmul", lambda lib: (lib.ones(2, 3), lib.ones(3, 2))),
+        ("add", lambda lib: (lib.ones(2), lib.tensor([1.0, 2.0]))),
+        ("mul", lambda lib: (lib.ones(2), lib.tensor([3.0, 2.0]))),
+        ("exp", lambda lib: (lib.tensor([0.0, 1.0]),)),
+        ("cat", lambda lib: ([lib.ones(1), lib.zeros(2)],)),
+    ],
+)
+@pytest.mark.parametrize("out_shape", [(0,), "same"])
+def test_out_argument_writes_into_the_given_tensor(name, make_args, out_shape):
+    results = []
+    for lib in (torch, mg):
+        args = make_args(lib)
+        want_shape = tuple(getattr(lib, name)(*args).shape)
+        out = lib.empty(want_shape if out_shape == "same" else out_shape)
+        got = getattr(lib, name)(*args, out=out)
+        assert got is out and tuple(out.shape) == want_shape
+        results.append(out.tolist())
+    np.testing.assert_allclose(results[1], results[0], rtol=1e-6)  # float32: exp may differ in the last bit
+
+
+def test_out_argument_errors_match_torch():
+    for lib in (torch, mg):
+        a = lib.ones(2, requires_grad=True)
+        with pytest.raises(RuntimeError, match="don't support automatic differentiation"):
+            lib.add(a, a, out=lib.empty(2))
+        with pytest.raises(RuntimeError, match="can't be cast to the desired output type Long"):
+            lib.add(lib.ones(2), lib.ones(2), out=lib.empty(2, dtype=lib.int64))

@@ -164,14 +164,14 @@ def _with_alpha(op_cls, alpha):
     return make
 
 
-@declare(dunders=("__add__",), rdunders=("__radd__",))
+@declare(out=True, dunders=("__add__",), rdunders=("__radd__",))
 def add(input, other, *, alpha=1):
     """``input + alpha * other``, broadcast, with torch's type promotion."""
     a, b, alpha = _scaled_operands("add", input, other, alpha)
     return apply_binary(_with_alpha(Add, alpha), "add", a, b)
 
 
-@declare(dunders=("__sub__",), rdunders=("__rsub__",), aliases=("subtract",), method_aliases=("subtract",))
+@declare(out=True, dunders=("__sub__",), rdunders=("__rsub__",), aliases=("subtract",), method_aliases=("subtract",))
 def sub(input, other, *, alpha=1):
     """``input - alpha * other``, broadcast, with torch's type promotion."""
     if _is_bool(input) or _is_bool(other):
@@ -183,7 +183,7 @@ def sub(input, other, *, alpha=1):
     return apply_binary(_with_alpha(Sub, alpha), "sub", a, b)
 
 
-@declare(dunders=("__mul__",), rdunders=("__rmul__",), aliases=("multiply",), method_aliases=("multiply",))
+@declare(out=True, dunders=("__mul__",), rdunders=("__rmul__",), aliases=("multiply",), method_aliases=("multiply",))
 def mul(input, other):
     """``input * other``, broadcast, with torch's type promotion."""
     a, b = operands("mul", input, other)
@@ -203,6 +203,7 @@ def _float_with_same_or_number(a, b) -> bool:
 
 
 @declare(
+    out=True,
     dunders=("__truediv__",),
     rdunders=("__rtruediv__",),
     aliases=("divide",),
@@ -710,12 +711,12 @@ def _numeric_input(op: str, x: Tensor) -> Tensor:
     return x
 
 
-@declare
+@declare(out=True)
 def exp(input):
     return Exp()(_float_input("exp", input))
 
 
-@declare
+@declare(out=True)
 def log(input):
     return Log()(_float_input("log", input))
 
@@ -735,7 +736,7 @@ def log2(input):
     return Log2()(_float_input("log2", input))
 
 
-@declare
+@declare(out=True)
 def sqrt(input):
     return Sqrt()(_float_input("sqrt", input))
 

@@ -66,7 +66,7 @@ def _check_pair(op, a, b):
         )
 
 
-@declare(autocast="lower", dunders=("__matmul__",), rdunders=("__rmatmul__",))
+@declare(autocast="lower", out=True, dunders=("__matmul__",), rdunders=("__rmatmul__",))
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """The matrix product with NumPy/torch's rules: 1-d·1-d is a dot product, a 1-d operand acts as a
     row (left) or column (right) vector, and dims before the last two are batch dims that broadcast."""
@@ -102,7 +102,7 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     return MatMul()(input, other)
 
 
-@declare(autocast="lower")
+@declare(autocast="lower", out=True)
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """Matrix times matrix, both strictly 2-d."""
     _check_pair("mm", input, mat2)
@@ -115,7 +115,7 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
     return MatMul()(input, mat2)
 
 
-@declare(autocast="lower")
+@declare(autocast="lower", out=True)
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Batched matrix product of (b, n, m) and (b, m, p) tensors (no broadcasting)."""
     _check_pair("bmm", input, mat2)

@@ -47,6 +47,11 @@ class Declaration:
     keep_input: bool = True  # the in-place variant copies the old values (the op's backward reads its input)
     functional_inplace: bool = False  # nn.functional's version takes torch's ``inplace=False`` argument
     extras: dict = field(default_factory=dict)
+    method_fn: object = None  # what methods and operators call: ``fn`` without the ``out=`` wrapper
+
+    def __post_init__(self):
+        if self.method_fn is None:
+            self.method_fn = self.fn
 
 
 REGISTRY: dict[str, Declaration] = {}
@@ -73,9 +78,11 @@ def declare(
     """Register ``fn`` as a public op (usable bare, ``@declare``, or with options, ``@declare(...)``)."""
 
     def register(fn):
+        computed = _with_autocast(fn, autocast)
         d = Declaration(
             name=name or fn.__name__,
-            fn=_with_out(_with_autocast(fn, autocast), name or fn.__name__) if out else _with_autocast(fn, autocast),
+            fn=_with_out(computed, name or fn.__name__) if out else computed,
+            method_fn=computed,  # x.add(y) and x + y take no out=, and skip its wrapper
             module=fn.__module__,
             method=(fn.__name__ if method is True else method) or None,
             inplace=((name or fn.__name__) + "_" if inplace is True else inplace) or None,
@@ -91,12 +98,13 @@ def declare(
         _add(d)
         for alias in aliases:  # another public name for the same function, as torch has (multiply = mul)
             other = Declaration(alias, d.fn, d.module, method=alias if d.method else None, top_level=top_level)
+            other.method_fn = d.method_fn
             other.functional = functional
             _add(other)
             _attach(other)
             sys.modules[d.module].__dict__.setdefault(alias, d.fn)
         for alias in method_aliases:
-            setattr(Tensor, alias, _method(d.fn, alias))
+            setattr(Tensor, alias, _method(d.method_fn, alias))
         _attach(d)
         return d.fn
 
@@ -146,11 +154,11 @@ def _add(d: Declaration) -> None:
 def _attach(d: Declaration) -> None:
     """Put the declared names on Tensor: the method, the operators, the in-place variant."""
     if d.method and not _defined_by_class(d.method):
-        setattr(Tensor, d.method, _method(d.fn, d.method))
+        setattr(Tensor, d.method, _method(d.method_fn, d.method))
     for dunder in d.dunders:
-        setattr(Tensor, dunder, _method(d.fn, dunder))
+        setattr(Tensor, dunder, _method(d.method_fn, dunder))
     for dunder in d.rdunders:
-        setattr(Tensor, dunder, _reflected(d.fn, dunder))
+        setattr(Tensor, dunder, _reflected(d.method_fn, dunder))
     if d.inplace:
         fn = _make_inplace(d)
         # a Tensor method, as torch's in-place variants are (few also exist as torch.name_)

@@ -398,7 +398,7 @@ def _promote(tensors):
     return [cast(x, dt) for x in tensors]
 
 
-@declare(method=False, aliases=("concat", "concatenate"))
+@declare(method=False, out=True, aliases=("concat", "concatenate"))
 def cat(tensors, dim: int = 0) -> Tensor:
     """Join tensors along an existing dim; dtypes are promoted to a common one, as in torch.
 
@@ -445,7 +445,7 @@ class Stack(Op):
         return tuple(grad[lead + (i,)] if need else None for i, need in enumerate(self.needs_input_grad))
 
 
-@declare(method=False)
+@declare(method=False, out=True)
 def stack(tensors, dim: int = 0) -> Tensor:
     """Join equally shaped tensors along a new dim ``dim``."""
     tensors = _tensor_list("stack", tensors)
