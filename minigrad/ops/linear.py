@@ -63,5 +63,4 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return Linear()(*tensors)
 
 
-# torch has no top-level ``linear``, but nn.functional imports it from minigrad.ops (as ``from ..ops import linear``)
 __all__ = exports(__name__)

@@ -11,9 +11,10 @@ import warnings
 
 from ... import amp, creation
 from ...autograd import is_grad_enabled
-from ...ops import cat, linear, pad
+from ...ops import cat, pad
 from .. import init
 from .._attention_functional import attention
+from ..functional import linear
 from ..parameter import Parameter
 from .linear import Linear
 from .module import Module

@@ -24,9 +24,10 @@ import numbers
 import warnings
 
 from ... import creation
-from ...ops import cat, dropout, linear, relu, sigmoid, stack, tanh
+from ...ops import cat, dropout, relu, sigmoid, stack, tanh
 from ...tensor import Tensor
 from .. import init
+from ..functional import linear
 from ..parameter import Parameter
 from ..utils.rnn import PackedSequence
 from .module import Module
