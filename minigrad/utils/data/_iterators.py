@@ -26,11 +26,12 @@ class LoaderIter:
         self._index_sampler = loader._index_sampler
         self._collate_fn = loader.collate_fn
         self._num_workers = loader.num_workers
+        self._restart_sampler(loader)
         # one draw per epoch iterator, workers or not (as torch): the workers' seeds are base_seed + worker
         # id, and because the draw also happens without workers, a shuffled order does not depend on
-        # num_workers. It comes before the sampler's own draw, which happens at its first index.
+        # num_workers. Same order of draws as torch: after iter(sampler), before a RandomSampler's first
+        # index (the moment it draws its permutation).
         self._base_seed = int(_random.rng(loader.generator).integers(0, 2**63))
-        self._restart_sampler(loader)
 
     def _restart_sampler(self, loader) -> None:
         self._sampler_iter = iter(self._index_sampler)

@@ -23,9 +23,12 @@ from __future__ import annotations
 import atexit
 import itertools
 import multiprocessing
+import os
 import queue
 import sys
+import time
 import weakref
+from multiprocessing import util as _mp_util  # noqa: F401  (registers multiprocessing's exit hook first)
 
 from ._iterators import LoaderIter
 from ._worker import ResumeEpoch, StreamEnd, WorkerConfig, WorkerFailure, unpack, worker_loop
@@ -37,13 +40,13 @@ _LIVENESS_INTERVAL = 0.2
 # at shutdown, how long to wait for a worker to finish its current task before terminating it
 _JOIN_TIMEOUT = 5.0
 
-_live_iterators: weakref.WeakSet = weakref.WeakSet()
+_live_pools: weakref.WeakSet = weakref.WeakSet()
 
 
-@atexit.register  # registered after multiprocessing's own exit hook, so it runs first
-def _shutdown_live_iterators() -> None:
-    for it in list(_live_iterators):
-        it._shutdown()
+@atexit.register  # registered after multiprocessing's own exit hook, so it runs first: workers stop in order
+def _shutdown_live_pools() -> None:
+    for pool in list(_live_pools):
+        pool.shutdown()
 
 
 def default_context():
@@ -53,20 +56,73 @@ def default_context():
     return multiprocessing.get_context()
 
 
+class _WorkerPool:
+    """The worker processes of one epoch iterator, their index queues and the shared result queue.
+
+    Kept apart from the iterator so that stopping the workers still works when the iterator dies inside a
+    reference cycle (say, an exception kept in a list holds the iterator's frame): the garbage collector then
+    closes the queues that only the iterator reaches before any ``__del__`` could send the workers their
+    stop signal. The pool stays reachable from the iterator's ``weakref.finalize``, which stops it.
+    """
+
+    def __init__(self, ctx, cfg: WorkerConfig):
+        self.owner_pid = os.getpid()
+        self.result_queue = ctx.Queue()
+        self.done = ctx.Event()
+        self.index_queues, self.processes = [], []
+        self.closed = False
+        _live_pools.add(self)
+        try:
+            for worker_id in range(cfg.num_workers):
+                index_queue = ctx.Queue()
+                index_queue.cancel_join_thread()  # a dead worker must not make the main process hang at exit
+                args = (cfg, worker_id, index_queue, self.result_queue, self.done)
+                proc = ctx.Process(target=worker_loop, args=args, daemon=True, name=f"DataLoaderWorker-{worker_id}")
+                proc.start()
+                self.index_queues.append(index_queue)
+                self.processes.append(proc)
+        except BaseException:
+            self.shutdown()
+            raise
+
+    def shutdown(self) -> None:
+        """Stop the workers and wait for them (terminating any that do not stop within ``_JOIN_TIMEOUT``)."""
+        if self.closed or os.getpid() != self.owner_pid:
+            return  # a forked worker holds a copy of this pool: only the process that started them stops them
+        self.closed = True
+        _live_pools.discard(self)
+        try:
+            self.done.set()  # workers skip the tasks still queued
+            for index_queue in self.index_queues:
+                index_queue.put(None)
+            deadline = time.monotonic() + _JOIN_TIMEOUT  # one wait for all of them, not one each
+            for proc in self.processes:
+                proc.join(timeout=max(0.0, deadline - time.monotonic()))
+            for index_queue in self.index_queues:
+                index_queue.close()
+        finally:
+            for proc in self.processes:
+                if proc.is_alive():
+                    proc.terminate()
+                    proc.join(timeout=_JOIN_TIMEOUT)
+            self.result_queue.cancel_join_thread()
+            self.result_queue.close()
+
+
 class MultiProcessIter(LoaderIter):
     """Batches made by ``num_workers`` worker processes (see the module docstring)."""
 
     def __init__(self, loader):
-        self._closed = True  # until the workers exist (``_shutdown`` may run on a half-built iterator)
+        if loader.prefetch_factor <= 0:  # the DataLoader accepts 0; torch refuses it here, with this type
+            raise AssertionError(
+                f"DataLoader: prefetch_factor must be positive with workers, got {loader.prefetch_factor}"
+            )
         super().__init__(loader)
+        self._broken = None  # the error that ended this iterator (a worker died): raised again on every next
         self._prefetch_factor = loader.prefetch_factor
         self._in_order = loader.in_order
         self._persistent = loader.persistent_workers
         self._timeout = loader.timeout
-        self._start_workers(loader, loader.multiprocessing_context or default_context())
-        self._reset(loader, first=True)
-
-    def _start_workers(self, loader, ctx) -> None:
         cfg = WorkerConfig(
             dataset=self._dataset,
             is_iterable=self._is_iterable,
@@ -77,23 +133,16 @@ class MultiProcessIter(LoaderIter):
             worker_init_fn=loader.worker_init_fn,
             num_workers=self._num_workers,
         )
-        self._result_queue = ctx.Queue()
-        self._done = ctx.Event()
-        self._index_queues, self._workers = [], []
-        self._closed = False
-        _live_iterators.add(self)
-        try:
-            for worker_id in range(self._num_workers):
-                index_queue = ctx.Queue()
-                index_queue.cancel_join_thread()  # a dead worker must not make the main process hang at exit
-                args = (cfg, worker_id, index_queue, self._result_queue, self._done)
-                proc = ctx.Process(target=worker_loop, args=args, daemon=True, name=f"DataLoaderWorker-{worker_id}")
-                proc.start()
-                self._index_queues.append(index_queue)
-                self._workers.append(proc)
-        except BaseException:
-            self._shutdown()
-            raise
+        self._pool = _WorkerPool(loader.multiprocessing_context or default_context(), cfg)
+        self._finalizer = weakref.finalize(self, self._pool.shutdown)  # also when the iterator is just dropped
+        self._finalizer.atexit = False  # _shutdown_live_pools does it, in order
+        self._workers, self._index_queues = self._pool.processes, self._pool.index_queues
+        self._result_queue = self._pool.result_queue
+        self._reset(loader, first=True)
+
+    @property
+    def _closed(self) -> bool:
+        return self._pool.closed
 
     def _reset(self, loader, first: bool = False) -> None:
         """Start an epoch: fresh bookkeeping, persistent workers told to start over, the first tasks sent."""
@@ -145,6 +194,8 @@ class MultiProcessIter(LoaderIter):
 
     # ----------------------------------------------------------------------------------- receiving
     def _next_data(self):
+        if self._broken is not None:
+            raise RuntimeError(self._broken)
         while True:
             self._skip_unanswerable()
             if self._rcvd_idx == self._send_idx:  # nothing left in flight: the epoch is over
@@ -205,38 +256,12 @@ class MultiProcessIter(LoaderIter):
                 self._check_workers_alive()
 
     def _check_workers_alive(self) -> None:
-        dead = [w for w, proc in enumerate(self._workers) if self._active[w] and not proc.is_alive()]
+        dead = [proc.pid for w, proc in enumerate(self._workers) if self._active[w] and not proc.is_alive()]
         if dead:
-            for w in dead:
-                self._active[w] = False
-            pids = ", ".join(str(self._workers[w].pid) for w in dead)
-            raise RuntimeError(f"DataLoader worker (pid(s) {pids}) exited unexpectedly")
-
-    # ----------------------------------------------------------------------------------- shutdown
-    def _shutdown(self) -> None:
-        """Stop the workers and wait for them (terminating any that do not stop within ``_JOIN_TIMEOUT``)."""
-        if getattr(self, "_closed", True):
-            return
-        self._closed = True
-        _live_iterators.discard(self)
-        try:
-            self._done.set()  # workers skip the tasks still queued
-            for index_queue in self._index_queues:
-                index_queue.put(None)
-            for proc in self._workers:
-                proc.join(timeout=_JOIN_TIMEOUT)
-            for index_queue in self._index_queues:
-                index_queue.close()
-        finally:
-            for proc in self._workers:
-                if proc.is_alive():
-                    proc.terminate()
-                    proc.join(timeout=_JOIN_TIMEOUT)
-            self._result_queue.cancel_join_thread()
-            self._result_queue.close()
-
-    def __del__(self):
-        try:
+            # its batches are lost: end the epoch here, rather than carry on without them (torch skips them)
+            self._broken = f"DataLoader worker (pid(s) {', '.join(map(str, dead))}) exited unexpectedly"
             self._shutdown()
-        except Exception:
-            pass  # at interpreter exit the modules this needs may already be gone
+            raise RuntimeError(self._broken)
+
+    def _shutdown(self) -> None:
+        self._finalizer()  # runs the pool's shutdown once

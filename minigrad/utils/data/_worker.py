@@ -222,10 +222,10 @@ def _answer(fetcher, index, cfg: WorkerConfig, worker_id: int):
 
 def worker_loop(cfg: WorkerConfig, worker_id: int, index_queue, result_queue, done_event) -> None:
     """Answer tasks until told to stop (``None`` on the index queue) or until the main process is gone."""
+    parent = os.getppid()
     try:
         fetcher, pending_failure = _setup(cfg, worker_id)
         stream_ended = False
-        parent = os.getppid()
         while os.getppid() == parent:
             try:
                 task = index_queue.get(timeout=PARENT_CHECK_INTERVAL)
@@ -249,6 +249,9 @@ def worker_loop(cfg: WorkerConfig, worker_id: int, index_queue, result_queue, do
             result_queue.put((task_id, payload))
     except KeyboardInterrupt:
         pass  # Ctrl-C reaches the whole process group: the main process reports it
-    if done_event.is_set():
-        result_queue.cancel_join_thread()  # the main process stopped reading: do not wait to flush at exit
-        result_queue.close()
+    if done_event.is_set() or os.getppid() != parent:
+        # nobody reads any more: do not wait at exit to flush the queue (a full pipe would hang the exit).
+        # Only then: exiting without the flush can kill the queue's thread while it holds the write lock that
+        # all workers share, which would block every other worker that still answers
+        result_queue.cancel_join_thread()
+    result_queue.close()

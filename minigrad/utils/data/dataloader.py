@@ -232,13 +232,14 @@ class DataLoader:
     def __iter__(self):
         if self.num_workers == 0:
             return SingleProcessIter(self)
-        if not self.persistent_workers:
-            return MultiProcessIter(self)
-        if self._iterator is None or self._iterator._closed:
-            self._iterator = MultiProcessIter(self)
-        else:
-            self._iterator._reset(self)
-        return self._iterator
+        if self.persistent_workers and self._iterator is not None and not self._iterator._closed:
+            self._iterator._reset(self)  # same workers, new epoch
+            return self._iterator
+        self._warn_if_too_many_workers()  # again for every set of workers, as torch
+        it = MultiProcessIter(self)
+        if self.persistent_workers:
+            self._iterator = it
+        return it
 
     def __len__(self) -> int:
         if not self._is_iterable:
