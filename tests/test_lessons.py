@@ -22,7 +22,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = sorted((ROOT / "lessons").glob("[0-9][0-9]-*.md"))
 BLOCK = re.compile(r"^```(\w+)([^\n]*)\n(.*?)^```\s*$", re.S | re.M)
-QUOTE = re.compile(r"^\s*quote\s+((?:minigrad|parity|solubility|benchmarks)/[\w/.-]+\.py)::([\w.]+)\s*$")
+QUOTE = re.compile(r"^\s*quote\s+((?:minigrad|parity|solubility|benchmarks|lessons)/[\w/.-]+\.py)::([\w.]+)\s*$")
 REF = re.compile(r"`((?:minigrad|parity|solubility|benchmarks|lessons|tests)/[\w/.-]+\.py)(?:::([\w.]+))?`")
 LINK = re.compile(r"\]\(((?!https?:|#)[^)#\s]+)(?:#[^)]*)?\)")
 
@@ -66,7 +66,7 @@ def fill_quotes(path: Path) -> None:
         quote = QUOTE.match(m.group(2))
         if not quote:
             return m.group(0)
-        return f"```{m.group(1)}{m.group(2)}\n{_source_of(*quote.groups()).rstrip()}\n```"
+        return f"```{m.group(1)}{m.group(2)}\n{_source_of(*quote.groups()).rstrip()}\n```\n"  # BLOCK ate the newline
 
     path.write_text(BLOCK.sub(fill, path.read_text()))
 
