@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install clean
+.PHONY: run test lint bench install clean tutorials
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -51,3 +51,9 @@ clean:
 fuzz: $(STAMP)
 	$(TESTENV) FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-5000} FUZZ_RANDOM=1 $(PY) -m pytest -q -s -p no:cacheprovider \
 		tests/test_fuzz_torch.py $(ARGS)
+
+# public PyTorch tutorial scripts run unchanged on minigrad via `python -m parity swap` (tests/tutorials/README.md);
+# the same tests are part of make test
+.PHONY: tutorials
+tutorials: $(STAMP)
+	$(TESTENV) MPLBACKEND=Agg $(PY) -m pytest -q -p no:cacheprovider tests/test_tutorials.py $(ARGS)
