@@ -20,7 +20,7 @@ from .compute import B
 from .ops._util import normalize_dim
 from .tensor import Tensor
 
-__all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "inv", "det", "solve"]
+__all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "inv", "det", "solve", "cross"]
 
 
 class LinAlgError(RuntimeError):
@@ -207,3 +207,10 @@ def solve(A, B_, *, left=True):
     rhs_b = rhs.expand(*batch, *rhs.shape[-2:]) if tuple(rhs.shape[:-2]) != batch else rhs
     out = Solve()(A_b, rhs_b)
     return out.squeeze(-1) if vector else out
+
+
+def cross(input, other, *, dim=-1):
+    """The cross product of 3-vectors along ``dim`` (the last by default)."""
+    from .ops.matrices import cross as _cross
+
+    return _cross(input, other, dim)

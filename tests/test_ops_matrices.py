@@ -214,3 +214,19 @@ def test_parameter_list_registers_its_parameters_like_torch():
         pl = lib.nn.ParameterList([lib.nn.Parameter(lib.ones(2)), lib.zeros(3)])
         assert len(pl) == 2 and type(pl[1]).__name__ == "Parameter"
         assert [n for n, _ in pl.named_parameters()] == ["0", "1"]
+
+
+@pytest.mark.parametrize("dim", [1, -2, None])
+def test_cross_matches_torch(dim):
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 3, 4))
+    if dim is None:
+        compare(lambda lib, x, y: lib.linalg.cross(x.transpose(1, 2), y.transpose(1, 2)), a, b)
+    else:
+        compare(lambda lib, x, y: lib.cross(x, y, dim=dim), a, b)
+
+
+def test_cross_needs_length_three():
+    for lib in (torch, mg):
+        with pytest.raises(RuntimeError, match="must have length 3"):
+            lib.cross(lib.ones(2, 3), lib.ones(2, 3), dim=0)

@@ -22,8 +22,8 @@ SCRIPTS = sorted(p.name for p in TUTORIALS.glob("*.py"))
 # script -> the last line it must print on stderr under swap (the torch feature minigrad lacks)
 EXPECTED_GAPS = {
     "forward_ad_usage.py": "parity swap: MissingTorchModule: torch.autograd.forward_ad is not implemented by minigrad",
-    # after torch.cross it would next stop at torch.svd, torch.rand(out=) and Tensor.unsqueeze_
-    "tensors_deeper_tutorial.py": "parity swap: MissingTorchAPI: torch.cross is not implemented by minigrad",
+    # after torch.svd it would next stop at torch.rand(out=) and Tensor.unsqueeze_
+    "tensors_deeper_tutorial.py": "parity swap: MissingTorchAPI: torch.svd is not implemented by minigrad",
     "reasoning_about_shapes.py": "RuntimeError: device: unknown device type 'meta' in 'meta'; use 'cpu' or 'cuda[:N]'",
     # torch.save(model) pickles the whole Module; minigrad saves only tensors and containers of them
     "saving_and_loading_models_for_inference.py": (

@@ -487,4 +487,24 @@ def meshgrid(*tensors, indexing: str | None = None):
     return tuple(grids)
 
 
+@declare
+def cross(input, other, dim=None):
+    """The cross product of 3-vectors along ``dim`` (default: the first dim of size 3, torch's deprecated
+    default; ``linalg.cross`` uses the last): ``roll(a, -1) roll(b, -2) - roll(a, -2) roll(b, -1)``."""
+    if not isinstance(input, Tensor) or not isinstance(other, Tensor):
+        raise TypeError("cross(): argument 'input' and 'other' must be Tensor")
+    check_same_device("cross", input, other)
+    if dim is None:
+        sizes = [d for d, (m, n) in enumerate(zip(input.shape, other.shape)) if m == 3 and n == 3]
+        if not sizes:
+            raise RuntimeError("no dimension of size 3 in input")
+        dim = sizes[0]
+    dim = normalize_dim(dim, input.ndim)
+    if input.shape[dim] != 3 or other.shape[dim] != 3:
+        raise RuntimeError(
+            f"linalg.cross: inputs dimension {dim} must have length 3. Got {input.shape[dim]} and {other.shape[dim]}"
+        )
+    return roll(input, -1, dim) * roll(other, -2, dim) - roll(input, -2, dim) * roll(other, -1, dim)
+
+
 __all__ = exports(__name__)
