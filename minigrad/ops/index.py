@@ -200,10 +200,16 @@ def setitem(input: Tensor, index, value) -> None:
     differentiable :class:`SetItem` and become ``input``'s history (see :func:`minigrad.ops.inplace.commit`).
     A leaf that requires grad cannot be written to while grad mode is on, as in torch.
     """
-    from .inplace import commit, must_record, note_write, old_values, write_error
+    from .inplace import check_copy_overlap, commit, must_record, note_write, old_values, write_error
 
     steps, _ = _convert_index(index, input)
     v = _value_tensor(value, input)
+    if B.may_share_memory(input.array, v.array):  # a value read from the tensor itself: v[1:4] = v[0:3]
+        dest = _view(input.array, steps)[steps[-1]]
+        if B.may_share_memory(dest, input.array):  # basic indexing: a copy into a view
+            check_copy_overlap("setitem", dest, v.array)
+        else:  # advanced indexing: torch's index_put refuses any overlap of the value with the tensor
+            check_copy_overlap("index_put_", input.array, v.array, full_ok=False)
     if must_record(input, v):
         try:
             new = SetItem(steps)(old_values(input, keep=False), v)

@@ -301,6 +301,44 @@ def _check_no_partial_overlap(self: Tensor, other) -> None:
         )
 
 
+def check_copy_overlap(op: str, dest, src, full_ok: bool = True) -> None:
+    """A copy from memory that the destination shares (``x[1:4] = x[0:3]``, ``copy_``).
+
+    torch refuses it when both are dense blocks of memory that partly overlap (with ``full_ok=False``, as
+    its index_put, when they overlap at all), and raises so here too. Where either has gaps and they share
+    elements, torch copies element by element and the result depends on its loop order; minigrad refuses
+    those as well rather than give another answer. Arrays that share no element are fine.
+    """
+    if not B.may_share_memory(dest, src):
+        return
+    (lo_d, hi_d), (lo_s, hi_s) = _extent(dest), _extent(src)
+    dense = hi_d - lo_d == dest.size * dest.itemsize and hi_s - lo_s == src.size * src.itemsize
+    same = dest.shape == src.shape and dest.strides == src.strides and _address(dest) == _address(src)
+    if dense:
+        refuse = not (full_ok and (lo_d, hi_d) == (lo_s, hi_s)) and lo_d < hi_s and lo_s < hi_d
+        message = "unsupported operation: some elements of the input tensor and the written-to tensor refer"
+    else:
+        refuse = not same and B.shares_memory(dest, src)
+        message = "minigrad does not copy between tensors that share some elements but not their layout (torch's"
+        message += " result depends on its loop order); the source and the written-to tensor refer"
+    if refuse:
+        raise RuntimeError(
+            f"{op}: {message} to a single memory location. Please clone() the tensor before performing the operation."
+        )
+
+
+def _extent(array) -> tuple:
+    """The byte range ``[low, high)`` that ``array``'s elements occupy."""
+    low = high = _address(array)
+    for n, stride in zip(array.shape, array.strides):
+        if n > 1:
+            if stride < 0:
+                low += (n - 1) * stride
+            else:
+                high += (n - 1) * stride
+    return low, high + array.itemsize
+
+
 def _address(array) -> int:
     """Where the array's first element lives (NumPy's or CUDA's array interface)."""
     interface = getattr(array, "__array_interface__", None) or array.__cuda_array_interface__
@@ -532,6 +570,7 @@ def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
     s, d = tuple(src.shape), tuple(self.shape)
     if len(s) > len(d) or any(a != b and a != 1 for a, b in zip(s[::-1], d[::-1])):
         raise RuntimeError(f"copy_: the size of src {list(s)} must be broadcastable to the destination shape {list(d)}")
+    check_copy_overlap("copy_", self.array, src.array)
     if must_record(self, src):
         if src.device != self.device:
             src = _ops().to_device(src, self.device)
