@@ -7,6 +7,11 @@
 - :mod:`solubility.model` - the course CNN, defined once for torch and minigrad
 - :mod:`solubility.metrics` - accuracy, precision, recall, F1, ROC-AUC, MCC, confusion (scikit-learn)
 - :mod:`solubility.split` - stratified, partition and homology-aware splits
+- :mod:`solubility.features` - 41 sequence-derived features (length, composition, charge, pI, ...)
+- :mod:`solubility.models` - the stronger models (multi-kernel CNN, Transformer), defined once for both
+- :mod:`solubility.train`, :mod:`solubility.pretrain`, :mod:`solubility.evaluate`,
+  :mod:`solubility.serialize` - training recipes, masked-residue pretraining, evaluation, checkpoints
+- :mod:`solubility.cli` - ``python -m solubility train|predict|evaluate``
 """
 
 from .dataset import LengthBucketSampler, ProteinDataset, make_collate, pad_batch  # noqa: F401

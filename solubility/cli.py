@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--model", default=DEFAULT_RECIPE, choices=sorted(RECIPES), help=f"default {DEFAULT_RECIPE}")
     t.add_argument("--epochs", type=_positive_int("--epochs"), help="default: the recipe's")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--ensemble", type=_positive_int("--ensemble"), default=1, help="seeds to average (default 1)")
+    t.add_argument("--ensemble", type=_positive_int("--ensemble"), help="seeds to average (default: the recipe's)")
     t.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     t.add_argument("--library", default="minigrad", choices=["minigrad", "torch"], help="torch: the twin check")
     t.add_argument("--threads", type=_positive_int("--threads"), help="BLAS threads (default: as the environment)")
@@ -218,7 +218,7 @@ def _prepare_out(path: str, overwrite: bool) -> pathlib.Path:
 
 def cmd_train(args) -> int:
     from . import train as T
-    from .evaluate import bootstrap_metrics, plot_history
+    from .evaluate import bootstrap_metrics, plot_history, scores
     from .serialize import save_member
 
     if not 0 < args.heldout_fraction < 0.5:
@@ -231,9 +231,9 @@ def cmd_train(args) -> int:
         raise UsageError(f"--data: {paths[0]} holds only one class; a model cannot learn from it")
     out = _prepare_out(args.out, args.overwrite)
     lib, device = _library(args.library, args.device, args.threads)
-    cfg = T.train_config(args.model, epochs=args.epochs, seed=args.seed)
-    cfg.update(library=args.library, data=paths, ensemble=args.ensemble, heldout_fraction=args.heldout_fraction)
-    t0 = time.perf_counter()
+    cfg = T.train_config(args.model, epochs=args.epochs, seed=args.seed, ensemble=args.ensemble)
+    cfg.update(library=args.library, data=paths, heldout_fraction=args.heldout_fraction)
+    t0, cpu0 = time.perf_counter(), time.process_time()
     try:
         splits = T.make_splits(sources, heldout_fraction=args.heldout_fraction)
     except ValueError as exc:  # too few proteins of a class to stratify
@@ -241,35 +241,48 @@ def cmd_train(args) -> int:
     batcher = T.Batcher(splits.records, splits.source, max_len=cfg["max_len"], with_features=cfg["features"])
     if cfg["features"]:
         cfg["scaler"] = batcher.fit_scaler(splits.train).to_dict()
-    cfg["heads"] = int(splits.source.max()) + 1
+    cfg["heads"] = 1 if cfg.get("shared_head") else int(splits.source.max()) + 1
     _log(
         f"train {len(splits.train)} proteins ({len(paths)} source(s)), validation {len(splits.valid)}, "
         f"held out {len(splits.heldout)} (auxiliary duplicates of held-out/validation sequences dropped: "
         f"{splits.dropped_aux})"
     )
-    histories, probs = [], []
-    for member in range(args.ensemble):
+    histories, probs, valid_probs = [], [], []
+    for member in range(cfg["ensemble"]):
         member_cfg = {**cfg, "seed": args.seed + member}
-        _log(f"member {member + 1}/{args.ensemble}: {cfg['recipe']} with {args.library}, seed {member_cfg['seed']}")
+        _log(f"member {member + 1}/{cfg['ensemble']}: {cfg['recipe']} with {args.library}, seed {member_cfg['seed']}")
         model, hist = T.train_one(lib, batcher, splits, member_cfg, device=device, progress=_progress, log=_log)
         save_member(out / f"model_{member}.mgt", T.state_arrays(model))
         histories.append(hist)
         probs.append(T.predict_proba(lib, model, batcher, splits.heldout, device=device))
+        valid_probs.append(T.predict_proba(lib, model, batcher, splits.valid, device=device))
+    cfg["threshold"] = T.choose_threshold(batcher.data.labels[splits.valid], np.mean(valid_probs, axis=0))
     wall = time.perf_counter() - t0
     y = batcher.data.labels[splits.heldout]
     p = np.mean(probs, axis=0)
-    heldout = bootstrap_metrics(y, p, threshold=PRED_THRESHOLD, n_boot=200)
+    heldout = bootstrap_metrics(y, p, threshold=cfg["threshold"], n_boot=200)
+    heldout_at_half = scores(y, p, threshold=0.5)
     cfg["arch"] = _arch_of(cfg)
     (out / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
     _write_records(out / "heldout.csv", [splits.records[i] for i in splits.heldout])
-    report = {"wall_seconds": wall, "load_average": os.getloadavg(), "history": histories,
-              "heldout": heldout, "heldout_n": len(y), "members": args.ensemble}  # fmt: skip
+    report = {
+        "wall_seconds": wall,
+        "cpu_seconds": time.process_time() - cpu0,  # all threads; unlike wall time, not inflated by other jobs
+        "load_average": os.getloadavg(),
+        "history": histories,
+        "heldout": heldout,
+        "heldout_at_0.5": heldout_at_half,
+        "threshold": cfg["threshold"],
+        "heldout_n": len(y),
+        "members": cfg["ensemble"],
+    }
     (out / "report.json").write_text(json.dumps(report, indent=1) + "\n")
     plot_history(histories, out / "curves.png")
     h = heldout
     _log(
         f"held-out ({len(y)} proteins of {paths[0]}): accuracy {h['accuracy']['value']:.4f}, MCC "
-        f"{h['mcc']['value']:.4f}, ROC-AUC {h['roc_auc']['value']:.4f}; {wall / 60:.1f} min; wrote {out}"
+        f"{h['mcc']['value']:.4f}, ROC-AUC {h['roc_auc']['value']:.4f} (threshold {cfg['threshold']:.2f}, chosen "
+        f"on the validation part); {wall / 60:.1f} min; wrote {out}"
     )
     return 0
 
@@ -336,6 +349,7 @@ def cmd_predict(args) -> int:
     except (DataFormatError, SequenceError, ValueError) as exc:
         raise UsageError(f"--data: {exc}") from None
     p = _predict(cfg, models, records, args.device)
+    threshold = cfg.get("threshold", PRED_THRESHOLD)
     out = pathlib.Path(args.out)
     if out.is_dir():
         raise UsageError(f"--out: {out} is a directory; give a file name such as preds.csv")
@@ -344,10 +358,13 @@ def cmd_predict(args) -> int:
             w = csv.writer(fh)
             w.writerow(["id", "probability", "label"])
             for r, prob in zip(records, p):
-                w.writerow([r.id, f"{prob:.6f}", int(prob >= PRED_THRESHOLD)])
+                w.writerow([r.id, f"{prob:.6f}", int(prob >= threshold)])
     except OSError as exc:
         raise UsageError(f"--out: cannot write {out}: {exc.strerror or exc}") from None
-    _log(f"wrote {len(records)} predictions to {out} ({int((p >= PRED_THRESHOLD).sum())} predicted soluble)")
+    _log(
+        f"wrote {len(records)} predictions to {out} ({int((p >= threshold).sum())} predicted soluble, threshold "
+        f"{threshold:.2f})"
+    )
     return 0
 
 
@@ -360,19 +377,22 @@ def cmd_evaluate(args) -> int:
     if len(np.unique(y)) < 2:
         raise UsageError(f"--data: {args.data} holds only one class; ROC-AUC and MCC need both")
     p = _predict(cfg, models, records, args.device)
-    result = bootstrap_metrics(y, p, threshold=PRED_THRESHOLD, n_boot=args.bootstrap)
+    threshold = cfg.get("threshold", PRED_THRESHOLD)
+    result = bootstrap_metrics(y, p, threshold=threshold, n_boot=args.bootstrap)
+    print(f"{len(y)} proteins; a protein is predicted soluble when its probability >= {threshold:.2f}")
     print(format_table(result))
     if args.out:
         out = pathlib.Path(args.out)
         if out.exists() and not out.is_dir():
             raise UsageError(f"--out: {out} exists and is not a directory")
         out.mkdir(parents=True, exist_ok=True)
-        (out / "metrics.json").write_text(json.dumps({"n": len(y), "metrics": result}, indent=1) + "\n")
+        summary = {"n": len(y), "threshold": threshold, "metrics": result}
+        (out / "metrics.json").write_text(json.dumps(summary, indent=1) + "\n")
         plot_curves(y, p, out, title=pathlib.Path(args.data).name)
         with open(out / "predictions.csv", "w", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(["id", "probability", "label", "true_label"])
-            w.writerows([r.id, f"{q:.6f}", int(q >= PRED_THRESHOLD), r.label] for r, q in zip(records, p))
+            w.writerows([r.id, f"{q:.6f}", int(q >= threshold), r.label] for r, q in zip(records, p))
         _log(f"wrote metrics.json, roc.png, pr.png and predictions.csv to {out}")
     return 0
 

@@ -27,7 +27,7 @@ attention ignores padded keys (tested in tests/test_solubility_models.py).
 from __future__ import annotations
 
 from .encoding import VOCAB_SIZE
-from .model import _name, is_torch
+from .model import _name
 from .model import model_class as course_class
 
 __all__ = ["MODEL_NAMES", "DEFAULTS", "build", "model_classes"]
@@ -109,7 +109,7 @@ def _make_classes(lib):  # noqa: C901 (three class bodies sharing lib)
             self.embedding = nn.Embedding(VOCAB_SIZE + 1, embed_dim, padding_idx=0)  # +1: the [MASK] token
             self.position = nn.Embedding(max_len, embed_dim)
             layer = nn.TransformerEncoderLayer(embed_dim, nhead, ff, dropout, batch_first=True, norm_first=True)
-            self.encoder = nn.TransformerEncoder(layer, layers)
+            self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
             self.norm = nn.LayerNorm(embed_dim)
             self.features = FeatureMLP(num_features) if num_features else None
             self.head = nn.Linear(embed_dim + (32 if num_features else 0), heads)
@@ -161,8 +161,3 @@ def build(lib, name: str, *, num_features: int = 0, heads: int = 1, dtype=None, 
     if device is not None:
         model = model.to(device)
     return model
-
-
-def uses_torch(lib) -> bool:
-    """True for real PyTorch (re-exported so callers need not import solubility.model)."""
-    return is_torch(lib)

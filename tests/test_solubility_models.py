@@ -1,0 +1,155 @@
+"""The solubility models of solubility/models.py against their torch twins (float64, copied weights).
+
+Each model: forward output, input-independent parameter gradients under a random upstream gradient;
+masking (a protein's prediction does not depend on how much padding its batch adds); a float64
+lockstep of the default model (AdamW, a few steps) within 1e-9; the head selection and the
+masked-residue pretraining step run in both libraries alike.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import minigrad as mg
+from solubility import models
+from solubility.encoding import encode
+from solubility.features import FEATURE_NAMES, NUM_FEATURES, feature_matrix, sequence_features
+from solubility.pretrain import IGNORE, MASK_TOKEN, mask_tokens
+from solubility.synthetic import make_synthetic
+from solubility.train import head_logits
+from tests.nn.twin import check_parameter_grads
+
+# small architectures keep the test fast; the code paths are those of the full-size defaults
+SMALL = {
+    "multicnn": {"embed_dim": 8, "widths": [3, 5, 9], "channels": 6, "hidden": 10},
+    "transformer": {"embed_dim": 8, "layers": 2, "nhead": 2, "ff": 16, "max_len": 64},
+    "course": {"embed_dim": 8, "hidden_dim": 6},
+}
+
+
+def _batch(rng, lengths, width=None):
+    """Tokens (with 0 after each length), float64 mask and standardised-looking features."""
+    L = width or max(lengths)
+    x = np.zeros((len(lengths), L), dtype=np.int64)
+    mask = np.zeros((len(lengths), L))
+    for i, n in enumerate(lengths):
+        x[i, :n] = rng.integers(1, 21, n)
+        mask[i, :n] = 1
+    return x, mask, rng.standard_normal((len(lengths), NUM_FEATURES))
+
+
+def _twins(name, heads=2, dropout=None):
+    nf = 0 if name == "course" else NUM_FEATURES
+    heads = 1 if name == "course" else heads
+    arch = dict(SMALL[name])
+    if dropout is not None:
+        arch["dropout"] = dropout
+    torch.manual_seed(0)
+    t = models.build(torch, name, num_features=nf, heads=heads, dtype=torch.float64, **arch)
+    m = models.build(mg, name, num_features=nf, heads=heads, dtype=mg.float64, **arch)
+    res = m.load_state_dict(t.state_dict())
+    assert not res.missing_keys and not res.unexpected_keys
+    return t, m
+
+
+@pytest.mark.parametrize("name", models.MODEL_NAMES)
+def test_forward_and_gradients_match_torch(name):
+    rng = np.random.default_rng(1)
+    x, mask, f = _batch(rng, [23, 17, 9, 4])
+    t, m = _twins(name)
+    t.eval(), m.eval()  # dropout off: the comparison is of the deterministic computation
+    t_out = t(torch.tensor(x), torch.tensor(mask), torch.tensor(f))
+    m_out = m(mg.tensor(x), mg.tensor(mask), mg.tensor(f))
+    np.testing.assert_allclose(m_out.detach().numpy(), t_out.detach().numpy(), rtol=1e-10, atol=1e-12)
+    up = rng.standard_normal(tuple(t_out.shape))
+    t_out.backward(torch.tensor(up))
+    m_out.backward(mg.tensor(up))
+    check_parameter_grads(t, m, 1e-9, 1e-11)
+
+
+@pytest.mark.parametrize("name", models.MODEL_NAMES)
+def test_prediction_does_not_depend_on_padding(name):
+    rng = np.random.default_rng(2)
+    x, mask, f = _batch(rng, [12, 30, 7])
+    wide_x, wide_mask, _ = _batch(np.random.default_rng(2), [12, 30, 7], width=55)
+    _, m = _twins(name)
+    m.eval()
+    with mg.no_grad():
+        short = m(mg.tensor(x), mg.tensor(mask), mg.tensor(f)).numpy()
+        long = m(mg.tensor(wide_x), mg.tensor(wide_mask), mg.tensor(f)).numpy()
+        alone = m(mg.tensor(x[2:3, :7]), mg.tensor(mask[2:3, :7]), mg.tensor(f[2:3])).numpy()
+    np.testing.assert_allclose(long, short, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(alone, short[2:3], rtol=1e-12, atol=1e-12)
+
+
+def test_lockstep_float64_default_model():
+    """AdamW training of the default model (features, two heads) in both libraries: same losses and weights."""
+    rng = np.random.default_rng(3)
+    t, m = _twins("multicnn", heads=2, dropout=0.0)  # dropout draws differ per library; the rest must agree
+    t.train(), m.train()
+    t_opt = torch.optim.AdamW(t.parameters(), lr=1e-2, weight_decay=1e-2)
+    m_opt = mg.optim.AdamW(m.parameters(), lr=1e-2, weight_decay=1e-2)
+    for step in range(4):
+        x, mask, f = _batch(rng, rng.integers(5, 40, 6).tolist())
+        y = rng.integers(0, 2, 6).astype(np.float64)
+        src = rng.integers(0, 2, 6)
+        losses = []
+        for lib, model, opt in ((torch, t, t_opt), (mg, m, m_opt)):
+            out = model(lib.tensor(x), lib.tensor(mask), lib.tensor(f))
+            loss = lib.nn.functional.binary_cross_entropy_with_logits(head_logits(lib, out, src), lib.tensor(y))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        assert abs(losses[1] - losses[0]) <= 1e-9 * abs(losses[0]), f"step {step}: loss {losses}"
+        t_params = dict(t.named_parameters())
+        for name, p in m.named_parameters():
+            ref = t_params[name].detach().numpy()
+            rel = np.linalg.norm(p.detach().numpy() - ref) / np.linalg.norm(ref)
+            assert rel <= 1e-9, f"step {step}: parameter {name} rel {rel:.2e}"
+
+
+def test_head_logits_picks_each_proteins_head():
+    out = np.array([[1.0, -2.0], [3.0, 4.0], [5.0, 6.0]])
+    src = np.array([1, 0, 1])
+    for lib in (torch, mg):
+        got = head_logits(lib, lib.tensor(out), src).numpy()
+        np.testing.assert_array_equal(got, [-2.0, 3.0, 6.0])
+
+
+def test_masked_residue_pretraining_step_matches_torch():
+    rng = np.random.default_rng(4)
+    x, mask, _ = _batch(rng, [20, 13, 6])
+    inputs, targets = mask_tokens(x, np.random.default_rng(0), mask_rate=0.3)
+    assert (targets[x == 0] == IGNORE).all() and (inputs[x == 0] == 0).all()  # padding never hidden
+    assert (inputs == MASK_TOKEN).any()
+    t, m = _twins("transformer")
+    t.eval(), m.eval()
+    losses = []
+    for lib, model in ((torch, t), (mg, m)):
+        logits = model.mlm_logits(lib.tensor(inputs), lib.tensor(mask))
+        loss = lib.nn.functional.cross_entropy(logits.reshape(-1, 21), lib.tensor(targets).reshape(-1))
+        loss.backward()
+        losses.append(loss.item())
+    assert abs(losses[0] - losses[1]) <= 1e-10
+    check_parameter_grads(t, m, 1e-9, 1e-11)
+
+
+def test_features_follow_their_definitions():
+    seq = "MKKDEWFAAC"
+    v = dict(zip(FEATURE_NAMES, sequence_features(encode(seq))))
+    assert v["log_length"] == pytest.approx(np.log(10))
+    assert v["frac_K"] == pytest.approx(0.2)
+    assert v["net_charge"] == pytest.approx(0.0)  # K, K against D, E
+    assert v["aromaticity"] == pytest.approx(0.2)  # W, F
+    assert 0 < v["pI"] < 1
+    basic = feature_matrix(["KKKKRRRKKK", "DDDEEEDDEE"])
+    assert basic[0, list(v).index("pI")] > basic[1, list(v).index("pI")]  # basic protein, higher pI
+    assert feature_matrix([r.sequence for r in make_synthetic(5)]).shape == (5, NUM_FEATURES)
+
+
+def test_unknown_model_name_is_refused():
+    with pytest.raises(ValueError, match="unknown model 'cnn9'"):
+        models.build(mg, "cnn9")
