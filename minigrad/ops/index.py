@@ -204,7 +204,7 @@ def setitem(input: Tensor, index, value) -> None:
 
     steps, _ = _convert_index(index, input)
     v = _value_tensor(value, input)
-    if B.may_share_memory(input.array, v.array):  # a value read from the tensor itself: v[1:4] = v[0:3]
+    if type(input.array) is type(v.array) and B.may_share_memory(input.array, v.array):  # v[1:4] = v[0:3]
         dest = _view(input.array, steps)[steps[-1]]
         if B.may_share_memory(dest, input.array):  # basic indexing: a copy into a view
             check_copy_overlap("setitem", dest, v.array)

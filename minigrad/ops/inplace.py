@@ -309,7 +309,7 @@ def check_copy_overlap(op: str, dest, src, full_ok: bool = True) -> None:
     elements, torch copies element by element and the result depends on its loop order; minigrad refuses
     those as well rather than give another answer. Arrays that share no element are fine.
     """
-    if not B.may_share_memory(dest, src):
+    if type(dest) is not type(src) or not B.may_share_memory(dest, src):  # other devices share nothing
         return
     (lo_d, hi_d), (lo_s, hi_s) = _extent(dest), _extent(src)
     dense = hi_d - lo_d == dest.size * dest.itemsize and hi_s - lo_s == src.size * src.itemsize
