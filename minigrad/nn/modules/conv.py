@@ -40,16 +40,7 @@ class Conv1d(Module):
         dtype=None,
     ):
         super().__init__()
-        if groups <= 0:
-            raise ValueError("groups must be a positive integer")
-        if in_channels % groups:
-            raise ValueError("in_channels must be divisible by groups")
-        if out_channels % groups:
-            raise ValueError("out_channels must be divisible by groups")
-        if padding_mode not in _PADDING_MODES:
-            raise ValueError(
-                f"padding_mode must be one of {list(_PADDING_MODES)}, but got padding_mode='{padding_mode}'"
-            )
+        _check_channels(in_channels, out_channels, groups, padding_mode)
         k = single(kernel_size, "kernel_size", "Conv1d")
         stride = single(stride, "stride", "Conv1d")
         dilation = single(dilation, "dilation", "Conv1d")
