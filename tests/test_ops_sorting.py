@@ -3,6 +3,7 @@ float64 gradchecks; ties follow torch's rules (stable sorts, cummax's latest ind
 
 import numpy as np
 import pytest
+import torch
 
 import minigrad as mg
 from tests.opcheck import compare
@@ -84,3 +85,30 @@ def test_float16_and_integers():
     compare(lambda lib, x: lib.sort(x, 1), X.astype(np.float16), grad=False)
     compare(lambda lib, x: lib.topk(x, 2), np.array([[4, 1, 7], [0, 2, 2]]), grad=False)
     compare(lambda lib, x: lib.cummax(x, 1), np.array([[4, 1, 7], [0, 2, 2]]), grad=False)
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("seed", range(4))
+def test_mode_matches_torch(dim, keepdim, seed):
+    """Ties in count go to the smallest value, the index is its last occurrence, the gradient goes there."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 4, (5, 7)).astype(np.float64)
+    up = rng.standard_normal((5, 7)).sum(axis=dim, keepdims=keepdim)
+    got, want = {}, {}
+    for lib, out in ((mg, got), (torch, want)):
+        t = lib.tensor(x, requires_grad=True)
+        values, indices = lib.mode(t, dim, keepdim)
+        (values * lib.tensor(up)).sum().backward()
+        out.update(values=values.detach().numpy(), indices=indices.numpy(), grad=t.grad.numpy())
+    for key in ("values", "indices", "grad"):
+        np.testing.assert_array_equal(got[key], want[key], err_msg=key)
+
+
+def test_mode_of_integers_and_scalars_and_nan():
+    for lib in (torch, mg):
+        r = lib.mode(lib.tensor([[1, 2], [3, 4]]), 0, keepdim=True)
+        assert r.values.tolist() == [[1, 2]] and r.indices.tolist() == [[0, 0]]
+        assert lib.tensor(5.0).mode().values.item() == 5.0
+    with pytest.raises(NotImplementedError, match="NaN"):
+        mg.mode(mg.tensor([float("nan"), 1.0]))

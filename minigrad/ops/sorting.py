@@ -28,6 +28,7 @@ sort_result = namedtuple("sort", ["values", "indices"])
 topk_result = namedtuple("topk", ["values", "indices"])
 kthvalue_result = namedtuple("kthvalue", ["values", "indices"])
 median_result = namedtuple("median", ["values", "indices"])
+mode_result = namedtuple("mode", ["values", "indices"])
 cummax_result = namedtuple("cummax", ["values", "indices"])
 cummin_result = namedtuple("cummin", ["values", "indices"])
 
@@ -122,6 +123,25 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     x = _tensor("kthvalue", input)
     values, indices = _select_kth("kthvalue", x, operator.index(k), dim, keepdim)
     return kthvalue_result(values, indices)
+
+
+@declare
+def mode(input, dim=-1, keepdim=False):
+    """``(values, indices)``: the most frequent value along ``dim`` (the smallest of those tied in count) and
+    the index of its last occurrence, as torch gives them; the gradient goes to that element."""
+    x = _tensor("mode", input)
+    if x.ndim == 0:
+        return mode_result(x.clone(), Tensor._make(B.zeros((), B.int64, like=x.array)))
+    axis = normalize_dim(dim, x.ndim, "mode")
+    if x.shape[axis] == 0:
+        raise IndexError(f"mode(): Expected reduction dim {axis} to have non-zero size.")
+    if x.array.dtype.kind == "f" and bool(B.isnan(x.array).any()):
+        raise NotImplementedError("mode(): minigrad does not pick a mode among NaNs (torch's choice there is its own)")
+    idx = B.mode_index(x.array, axis)
+    values = take_along_dim(x, Tensor._make(idx), axis)
+    if keepdim:
+        return mode_result(values, Tensor._make(idx))
+    return mode_result(values.squeeze(axis), Tensor._make(idx.squeeze(axis)))
 
 
 class MedianAll(Op):
