@@ -49,3 +49,16 @@ def test_copy_into_itself_follows_torchs_rule(statement):
         assert _run(torch, statement)[0] == "ok" and _run(mg, statement) == ("error", True)
         return
     assert _run(mg, statement) == _run(torch, statement)
+
+
+@pytest.mark.parametrize("statement", ["x.copy_(x.t())", "x[:] = x.t()", "x.add_(x.t())", "x.add_(x)", "x.mul_(x[0])"])
+def test_the_same_memory_in_another_layout_is_refused_as_torch(statement):
+    def run(lib):
+        x = lib.arange(4.0).reshape(2, 2)
+        try:
+            exec(statement, {"x": x})
+        except RuntimeError as e:
+            return "error", "single memory location" in str(e)
+        return "ok", x.tolist()
+
+    assert run(mg) == run(torch)

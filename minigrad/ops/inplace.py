@@ -281,41 +281,22 @@ def _check_shape(op: str, self: Tensor, other) -> None:
         raise RuntimeError(f"{op}: output with shape {list(a)} doesn't match the broadcast shape {out}")
 
 
-def _check_no_partial_overlap(self: Tensor, other) -> None:
-    """torch refuses ``x.add_(x[0])``: the operand would change while the write reads it, element by element.
-
-    The very same memory (``x.add_(x)``) is fine, and so are views that share no element.
-    """
-    if not isinstance(other, Tensor):
-        return
-    a, b = self.array, other.array
-    if not B.may_share_memory(a, b):
-        return
-    if a.shape == b.shape and a.strides == b.strides and _address(a) == _address(b):
-        return
-    if B.shares_memory(a, b):
-        raise RuntimeError(
-            "unsupported operation: some elements of the input tensor and the written-to tensor "
-            "refer to a single memory location. Please clone() the tensor before performing the "
-            "operation."
-        )
-
-
 def check_copy_overlap(op: str, dest, src, full_ok: bool = True) -> None:
-    """A copy from memory that the destination shares (``x[1:4] = x[0:3]``, ``copy_``).
+    """A write that reads memory the destination shares (``x[1:4] = x[0:3]``, ``copy_``, ``x.add_(x[0])``).
 
-    torch refuses it when both are dense blocks of memory that partly overlap (with ``full_ok=False``, as
-    its index_put, when they overlap at all), and raises so here too. Where either has gaps and they share
-    elements, torch copies element by element and the result depends on its loop order; minigrad refuses
-    those as well rather than give another answer. Arrays that share no element are fine.
+    The very same memory, laid out the same (``x.add_(x)``, ``x.copy_(x)``), is fine. Otherwise torch
+    refuses it when both are dense blocks of memory that overlap (``x.copy_(x.t())`` too; with
+    ``full_ok=False``, as its index_put, even the very same memory), and raises so here too. Where either
+    has gaps and they share elements, torch copies element by element and the result depends on its loop
+    order; minigrad refuses those as well rather than give another answer. Disjoint arrays are fine.
     """
     if type(dest) is not type(src) or not B.may_share_memory(dest, src):  # other devices share nothing
         return
     (lo_d, hi_d), (lo_s, hi_s) = _extent(dest), _extent(src)
     dense = hi_d - lo_d == dest.size * dest.itemsize and hi_s - lo_s == src.size * src.itemsize
-    same = dest.shape == src.shape and dest.strides == src.strides and _address(dest) == _address(src)
+    same = _address(dest) == _address(src) and _layout(dest) == _layout(src)
     if dense:
-        refuse = not (full_ok and (lo_d, hi_d) == (lo_s, hi_s)) and lo_d < hi_s and lo_s < hi_d
+        refuse = not (full_ok and same) and lo_d < hi_s and lo_s < hi_d
         message = "unsupported operation: some elements of the input tensor and the written-to tensor refer"
     else:
         refuse = not same and B.shares_memory(dest, src)
@@ -325,6 +306,12 @@ def check_copy_overlap(op: str, dest, src, full_ok: bool = True) -> None:
         raise RuntimeError(
             f"{op}: {message} to a single memory location. Please clone() the tensor before performing the operation."
         )
+
+
+def _layout(array) -> list:
+    """(size, stride) of each dim longer than 1: what decides which element sits where (``x`` and ``x[None]``
+    have the same)."""
+    return [(n, stride) for n, stride in zip(array.shape, array.strides) if n > 1]
 
 
 def _extent(array) -> tuple:
@@ -397,7 +384,8 @@ def _binary_(op: str, self: Tensor, other, fn_name: str, write, **kwargs) -> Ten
         result = _dt.get_default_dtype()
     _check_cast(op, self, result)
     _check_shape(op, self, other)
-    _check_no_partial_overlap(self, other)
+    if isinstance(other, Tensor):
+        check_copy_overlap(op, self.array, other.array)
     if must_record(self, other):
         old = old_values(self, keep=fn_name in ("mul", "div"))  # their backward reads self's old values
         return commit(self, getattr(_ops(), fn_name)(old, other, **kwargs), op)
