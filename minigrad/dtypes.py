@@ -47,6 +47,26 @@ _NAMES.update(float=float32, double=float64, half=float16, long=int64, int=int32
 _default_float = float32
 
 
+# torch's names for its tensor types (FloatTensor, LongTensor...), which its error messages use
+_TYPE_NAMES = {
+    "bool": "Bool",
+    "uint8": "Byte",
+    "int8": "Char",
+    "int16": "Short",
+    "int32": "Int",
+    "int64": "Long",
+    "float16": "Half",
+    "float32": "Float",
+    "float64": "Double",
+}
+
+
+def type_name(d) -> str:
+    """torch's type name of a dtype (a minigrad or NumPy dtype, or its name): ``float32`` -> ``Float``."""
+    name = str(getattr(d, "name", d))
+    return _TYPE_NAMES.get(name, name)
+
+
 def _by_name(name: str) -> dtype:
     return _NAMES[name]
 

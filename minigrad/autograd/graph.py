@@ -20,6 +20,7 @@ from __future__ import annotations
 import weakref
 
 from .. import tensor as _tensor  # the module, not the class: tensor.py imports this module too
+from ..dtypes import type_name
 from .grad_mode import _state as _grad_state
 
 _FREED_MSG = (
@@ -205,15 +206,7 @@ _FREED = (-1,)  # a node's _versions once release() dropped what its backward re
 
 def _modified_msg(array, now, expected, what) -> str:
     """torch's message, with minigrad's type name: ``[minigrad.FloatTensor [3]] ... is at version 2; ...``."""
-    shape, dt = array.shape, str(array.dtype)
-    kind = {
-        "float16": "Half",
-        "float32": "Float",
-        "float64": "Double",
-        "int64": "Long",
-        "int32": "Int",
-        "bool": "Bool",
-    }.get(dt, dt)
+    shape, kind = array.shape, type_name(array.dtype)
     return (
         f"one of the variables needed for gradient computation has been modified by an inplace operation: "
         f"[minigrad.{kind}Tensor {list(shape)}], which is {what}, is at version {now}; expected version "

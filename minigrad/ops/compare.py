@@ -6,6 +6,7 @@ Operands are promoted to a common dtype first (torch's rules), so ``int_tensor <
 from __future__ import annotations
 
 from ..compute import B
+from ..dtypes import type_name
 from ..tensor import Tensor
 from ._util import broadcast_error, is_scalar, operands
 from .registry import declare, exports
@@ -120,14 +121,11 @@ def logical_xor(input, other):
     return _logical("logical_xor", input, other)
 
 
-_TYPE_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double"}
-
-
 def _bitwise(name: str, input, other) -> Tensor:
     """Bit by bit on integers (two's complement), logical on bools; floats raise as in torch."""
     a, b = operands(name, input, other)
     if a.array.dtype.kind == "f":
-        raise RuntimeError(f"\"{name}_cpu\" not implemented for '{_TYPE_NAMES.get(a.dtype.name, a.dtype.name)}'")
+        raise RuntimeError(f"\"{name}_cpu\" not implemented for '{type_name(a.dtype)}'")
     try:
         return Tensor._make(getattr(B, name)(a.array, b.array))
     except ValueError:

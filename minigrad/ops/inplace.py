@@ -34,17 +34,6 @@ from ._util import check_same_device, is_scalar
 from .registry import REGISTRY, declare_inplace, exports
 
 _LEAF_MSG = "a leaf Variable that requires grad is being used in an in-place operation."
-_TORCH_NAMES = {
-    "bool": "Bool",
-    "uint8": "Byte",
-    "int8": "Char",
-    "int16": "Short",
-    "int32": "Int",
-    "int64": "Long",
-    "float16": "Half",
-    "float32": "Float",
-    "float64": "Double",
-}
 
 
 # ------------------------------------------------------------------ views: shared memory, shared version
@@ -255,8 +244,8 @@ def write_error(op: str) -> RuntimeError:
 def _check_cast(op: str, self: Tensor, result: _dt.dtype) -> None:
     if result._kind > self.dtype._kind:
         raise RuntimeError(
-            f"{op}: result type {_TORCH_NAMES[result.name]} can't be cast to the desired output type "
-            f"{_TORCH_NAMES[self.dtype.name]}"
+            f"{op}: result type {_dt.type_name(result)} can't be cast to the desired output type "
+            f"{_dt.type_name(self.dtype)}"
         )
 
 
@@ -580,7 +569,7 @@ def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator=None) ->
 
     if not self.is_floating_point():
         raise RuntimeError(
-            f"uniform_: not implemented for '{_TORCH_NAMES[self.dtype.name]}' (needs a floating-point tensor)"
+            f"uniform_: not implemented for '{_dt.type_name(self.dtype)}' (needs a floating-point tensor)"
         )
     host = rng(generator).uniform(a, b, size=tuple(self.shape)).astype(self.array.dtype)
     return _fill_with("uniform_", self, backend.to_device(host, self.device))
@@ -593,7 +582,7 @@ def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None
 
     if not self.is_floating_point():
         raise RuntimeError(
-            f"normal_: not implemented for '{_TORCH_NAMES[self.dtype.name]}' (needs a floating-point tensor)"
+            f"normal_: not implemented for '{_dt.type_name(self.dtype)}' (needs a floating-point tensor)"
         )
     host = rng(generator).normal(mean, std, size=tuple(self.shape)).astype(self.array.dtype)
     return _fill_with("normal_", self, backend.to_device(host, self.device))

@@ -24,6 +24,7 @@ import warnings
 from dataclasses import dataclass, field
 
 from .. import amp as _amp
+from ..dtypes import type_name
 from ..tensor import Tensor
 
 __all__ = ["declare", "declare_method", "Declaration", "REGISTRY", "exports", "functional_names"]
@@ -248,9 +249,6 @@ def _with_out(fn, name: str):
     return call
 
 
-_TYPE_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int"}
-
-
 def _write_out(name, fn, args, kwargs, out):
     from ..autograd.grad_mode import is_grad_enabled, no_grad
 
@@ -265,7 +263,7 @@ def _write_out(name, fn, args, kwargs, out):
     with no_grad():
         res = fn(*args, **kwargs)
     if res.dtype._kind > out.dtype._kind:  # float into an integer tensor, say
-        got, want = (_TYPE_NAMES.get(t.name, t.name) for t in (res.dtype, out.dtype))
+        got, want = type_name(res.dtype), type_name(out.dtype)
         raise RuntimeError(f"result type {got} can't be cast to the desired output type {want}")
     if out.shape != res.shape:
         if out.numel():

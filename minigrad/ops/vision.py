@@ -29,6 +29,7 @@ import warnings
 
 from ..autograd.graph import Op
 from ..compute import B
+from ..dtypes import type_name
 from ..tensor import Tensor
 from ._util import check_same_device
 from .dropout import Dropout, draw_mask
@@ -72,15 +73,12 @@ def _check_tensor(op: str, t, name="input") -> None:
         raise TypeError(f"{op}(): argument '{name}' must be Tensor, not {type(t).__name__}")
 
 
-_TORCH_TYPE_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long"}
-
-
 def _check_float(op: str, *tensors, ints: bool = False) -> None:
     """torch's error for a dtype the op has no kernel for: not floating point (``ints``: integers are fine)."""
     for t in tensors:
         kind = t.array.dtype.kind if t is not None else "f"
         if kind != "f" and not (ints and kind in "iu"):
-            name = _TORCH_TYPE_NAMES.get(str(t.array.dtype), str(t.array.dtype))
+            name = type_name(t.array.dtype)
             raise NotImplementedError(f"\"{op}\" not implemented for '{name}'")
 
 
