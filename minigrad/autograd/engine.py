@@ -15,8 +15,11 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from ..backend import get_array_module
 from ..tensor import Tensor
+from .grad_mode import enable_grad
 from .graph import _FREED_MSG, Op, fit, writes
 
 __all__ = ["backward", "grad", "run_backward", "topological_order"]
@@ -245,7 +248,11 @@ def _node_backward(node, g, inputs, tracer) -> tuple:
     return grads
 
 
-def run_backward(roots, root_grads, retain_graph=False, capture=None, tracer=None):
+# the pass that records its own graph (create_graph=True) lives in .recorded, which registers it here
+PASSES: dict = {False: _Pass}
+
+
+def run_backward(roots, root_grads, retain_graph=False, capture=None, tracer=None, create_graph=False):
     """Backpropagate from ``roots`` (tensors) seeded with ``root_grads`` (arrays).
 
     Without ``capture`` the gradients of leaves that require grad accumulate into ``.grad``.
@@ -253,7 +260,7 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, tracer=Non
     of those tensors are returned instead (None where none flowed). ``tracer(node, grad_out,
     grads_in)``, if given, sees every node as it runs (``viz.explain`` uses it).
     """
-    walk = _Pass(retain_graph, capture, tracer)
+    walk = PASSES[bool(create_graph)](retain_graph, capture, tracer)
     starts = walk.seed(roots, root_grads)
     if capture is not None:
         walk.needed = _leading_to(starts, {id(t) for t in capture}, set(walk.captured_nodes))
@@ -284,8 +291,23 @@ def _seed_one(i, out, g, where: str):
     return garr.astype(out.array.dtype, copy=False)
 
 
-def _seed_grads(outputs, grad_outputs, where: str) -> list:
-    return [_seed_one(i, out, g, where) for i, (out, g) in enumerate(zip(outputs, grad_outputs))]
+def _seed_grads(outputs, grad_outputs, where: str, create_graph=False) -> list:
+    seeds = [_seed_one(i, out, g, where) for i, (out, g) in enumerate(zip(outputs, grad_outputs))]
+    if create_graph:  # a seed that requires grad stays a tensor: the gradients are then functions of it
+        seeds = [_tensor_seed(g, s) for g, s in zip(grad_outputs, seeds)]
+    return seeds
+
+
+def _tensor_seed(given, seed):
+    if isinstance(given, Tensor) and given.requires_grad:
+        return given if given.array.dtype == seed.dtype else given.to(_dtype_of(seed))
+    return Tensor._make(seed)
+
+
+def _dtype_of(array):
+    from ..dtypes import from_numpy_dtype
+
+    return from_numpy_dtype(array.dtype)
 
 
 def _ones_like(arr):
@@ -297,23 +319,34 @@ def _as_list(x) -> list:
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None) -> None:
-    """Accumulate into ``.grad`` of the leaves the gradients of ``tensors`` (seeded with ``grad_tensors``)."""
-    if create_graph:
-        raise NotImplementedError(
-            "backward(create_graph=True): minigrad's backward passes work on raw arrays and do not record a graph, "
-            "so higher-order gradients are not supported"
-        )
+    """Accumulate into ``.grad`` of the leaves the gradients of ``tensors`` (seeded with ``grad_tensors``).
+
+    ``create_graph=True`` records the backward pass itself, so that the ``.grad`` it leaves can be
+    differentiated again (and keeps the graph, as ``retain_graph`` defaults to ``create_graph``).
+    """
     tensors = _as_list(tensors)
     grads = _as_list(grad_tensors) if grad_tensors is not None else [None] * len(tensors)
-    seeds = _seed_grads(tensors, grads, "backward")
+    seeds = _seed_grads(tensors, grads, "backward", create_graph)
+    retain = create_graph if retain_graph is None else bool(retain_graph)
     if inputs is None:
-        run_backward(tensors, seeds, retain_graph=bool(retain_graph))
+        with _grad_mode_for(create_graph):
+            run_backward(tensors, seeds, retain_graph=retain, create_graph=create_graph)
         return
     inputs = _as_list(inputs)
-    got = run_backward(tensors, seeds, retain_graph=bool(retain_graph), capture=inputs)
+    with _grad_mode_for(create_graph):
+        got = run_backward(tensors, seeds, retain_graph=retain, capture=inputs, create_graph=create_graph)
     for t, g in zip(inputs, got):
-        if g is not None:
+        if g is None:
+            continue
+        if create_graph:
+            t.grad = g if t.grad is None else t.grad + g
+        else:
             _accumulate_into(t, g, False)
+
+
+def _grad_mode_for(create_graph):
+    """Recording on for a pass that records its graph; the caller's mode otherwise."""
+    return enable_grad() if create_graph else contextlib.nullcontext()
 
 
 def grad(
@@ -325,22 +358,28 @@ def grad(
     allow_unused=None,
     materialize_grads=False,
 ) -> tuple:
-    """Return the gradients of ``outputs`` with respect to ``inputs`` without touching any ``.grad``."""
-    if create_graph:
-        raise NotImplementedError("autograd.grad(create_graph=True): higher-order gradients are not supported")
+    """Return the gradients of ``outputs`` with respect to ``inputs`` without touching any ``.grad``.
+
+    With ``create_graph=True`` the gradients are tensors with a graph: they can be differentiated again.
+    """
     single = isinstance(inputs, Tensor)
     outputs, inputs = _as_list(outputs), _as_list(inputs)
     for i, t in enumerate(inputs):
         if not isinstance(t, Tensor) or not t.requires_grad:
             raise RuntimeError(f"autograd.grad: inputs[{i}] does not require grad")
     gos = _as_list(grad_outputs) if grad_outputs is not None else [None] * len(outputs)
-    seeds = _seed_grads(outputs, gos, "autograd.grad")
-    got = run_backward(outputs, seeds, retain_graph=bool(retain_graph), capture=inputs)
-    result = [_grad_result(i, t, g, allow_unused, materialize_grads) for i, (t, g) in enumerate(zip(inputs, got))]
+    seeds = _seed_grads(outputs, gos, "autograd.grad", create_graph)
+    retain = create_graph if retain_graph is None else bool(retain_graph)
+    with _grad_mode_for(create_graph):
+        got = run_backward(outputs, seeds, retain_graph=retain, capture=inputs, create_graph=create_graph)
+    result = [
+        _grad_result(i, t, g, allow_unused, materialize_grads, create_graph)
+        for i, (t, g) in enumerate(zip(inputs, got))
+    ]
     return tuple(result) if not single else (result[0],)
 
 
-def _grad_result(i, t, g, allow_unused, materialize_grads):
+def _grad_result(i, t, g, allow_unused, materialize_grads, create_graph=False):
     if g is None:
         if materialize_grads:
             return Tensor._make(_ones_like(t.array) * 0)
@@ -350,4 +389,4 @@ def _grad_result(i, t, g, allow_unused, materialize_grads):
                 "to get None for it"
             )
         return None
-    return Tensor._make(g.copy())
+    return g if create_graph else Tensor._make(g.copy())

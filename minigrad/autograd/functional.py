@@ -2,12 +2,13 @@
 
 * ``vjp(func, inputs, v)``: ``v^T J``, one reverse pass;
 * ``jacobian(func, inputs)``: every row of ``J``, one reverse pass per output element;
-* ``jvp(func, inputs, v)``: ``J v``, here computed from the Jacobian (minigrad has no forward mode yet,
-  so this costs one reverse pass per output element; exact, only slower than torch's trick).
+* ``jvp(func, inputs, v)``: ``J v`` by the double-vjp trick: ``g(u) = u^T J`` is linear in ``u``, so its
+  own vjp with ``v`` is ``J v`` (two reverse passes, the second through the recorded first);
+* ``hessian(func, inputs)``: the Jacobian of the gradient; ``vhp`` / ``hvp``: ``v^T H`` and ``H v`` as
+  the gradient of ``<grad func, v>`` (equal, as a Hessian is symmetric).
 
 Inputs and outputs may be one tensor or a tuple of tensors; results keep that structure, as torch's do.
-``hessian``, ``hvp`` and ``vhp`` need the derivative of a backward pass (``create_graph=True``), which
-minigrad does not record yet: they are not offered rather than approximated.
+``create_graph=True`` keeps the results differentiable (connected to the inputs), as in torch.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from ..tensor import Tensor
 from .engine import grad
 from .grad_mode import enable_grad
 
-__all__ = ["vjp", "jvp", "jacobian"]
+__all__ = ["vjp", "jvp", "jacobian", "hessian", "vhp", "hvp"]
 
 
 def _as_tuple(x, what: str, fn: str) -> tuple[bool, tuple]:
@@ -33,16 +34,14 @@ def _as_tuple(x, what: str, fn: str) -> tuple[bool, tuple]:
     return is_tuple, items
 
 
-def _no_create_graph(create_graph: bool, fn: str) -> None:
-    if create_graph:
-        raise NotImplementedError(
-            f"{fn}(create_graph=True) needs the derivative of a backward pass, which minigrad does not record yet"
-        )
+def _prepare(inputs, create_graph: bool = False):
+    """Tensors that require grad, sharing the inputs' memory (as torch's functional API does): fresh
+    leaves, or with ``create_graph`` views that keep an input's own graph, so results stay connected."""
+    return tuple(t.view_as(t) if create_graph and t.requires_grad else t.detach().requires_grad_(True) for t in inputs)
 
 
-def _prepare(inputs):
-    """Fresh leaves that require grad, sharing the inputs' memory (as torch's functional API does)."""
-    return tuple(t.detach().requires_grad_(True) for t in inputs)
+def _post(tensors, create_graph: bool) -> tuple:
+    return tuple(tensors) if create_graph else tuple(t.detach() for t in tensors)
 
 
 def _run(func, inputs, fn: str):
@@ -52,7 +51,7 @@ def _run(func, inputs, fn: str):
     return is_tuple, outputs
 
 
-def _grads(outputs, inputs, grad_outputs, strict: bool, fn: str) -> tuple:
+def _grads(outputs, inputs, grad_outputs, strict: bool, fn: str, create_graph: bool = False) -> tuple:
     """d(sum_k <outputs_k, grad_outputs_k>)/d(inputs), zeros where an input is not used (torch's choice)."""
     pairs = [(o, g) for o, g in zip(outputs, grad_outputs) if o.requires_grad]
     if strict and len(pairs) < len(outputs):
@@ -63,7 +62,14 @@ def _grads(outputs, inputs, grad_outputs, strict: bool, fn: str) -> tuple:
         )
     if not pairs:
         return tuple(zeros(t.shape, dtype=t.dtype, device=t.device) for t in inputs)
-    got = grad([o for o, _ in pairs], inputs, [g for _, g in pairs], retain_graph=True, allow_unused=True)
+    got = grad(
+        [o for o, _ in pairs],
+        inputs,
+        [g for _, g in pairs],
+        retain_graph=True,
+        create_graph=create_graph,
+        allow_unused=True,
+    )
     if strict and any(g is None for g in got):
         i = next(i for i, g in enumerate(got) if g is None)
         raise RuntimeError(
@@ -74,9 +80,8 @@ def _grads(outputs, inputs, grad_outputs, strict: bool, fn: str) -> tuple:
 
 def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     """``(func(inputs), v^T J)``: the outputs and the vector-Jacobian product, one reverse pass."""
-    _no_create_graph(create_graph, "vjp")
     in_tuple, inputs = _as_tuple(inputs, "inputs", "vjp")
-    inputs = _prepare(inputs)
+    inputs = _prepare(inputs, create_graph)
     out_tuple, outputs = _run(func, inputs, "vjp")
     if v is None:
         if len(outputs) != 1 or outputs[0].numel() != 1:
@@ -89,8 +94,8 @@ def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
         _, v = _as_tuple(v, "v", "vjp")
     if len(v) != len(outputs):
         raise RuntimeError(f"v has {len(v)} tensors, but the user-provided function returned {len(outputs)}")
-    result = _grads(outputs, inputs, v, strict, "vjp")
-    outputs = tuple(o.detach() for o in outputs)
+    result = _post(_grads(outputs, inputs, v, strict, "vjp", create_graph), create_graph)
+    outputs = _post(outputs, create_graph)
     return (outputs if out_tuple else outputs[0]), (result if in_tuple else result[0])
 
 
@@ -99,11 +104,10 @@ def jacobian(
 ):
     """The Jacobian of ``func`` at ``inputs``: one tensor of shape ``output.shape + input.shape`` per
     (output, input) pair, nested as torch nests them. ``vectorize`` is accepted and changes nothing."""
-    _no_create_graph(create_graph, "jacobian")
-    if strategy != "reverse-mode":
-        raise NotImplementedError(f"jacobian(strategy={strategy!r}): minigrad has reverse mode only")
+    if strategy not in ("reverse-mode", "forward-mode"):
+        raise ValueError(f'Expected strategy to be either "forward-mode" or "reverse-mode". Got {strategy!r}')
     in_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
-    inputs = _prepare(inputs)
+    inputs = _prepare(inputs, create_graph)
     out_tuple, outputs = _run(func, inputs, "jacobian")
     rows = []
     for out in outputs:
@@ -112,8 +116,8 @@ def jacobian(
         for k in range(flat.numel()):
             seed = zeros(flat.shape, dtype=out.dtype, device=out.device)
             seed[k] = 1
-            grads = _grads((out,), inputs, (seed.reshape(out.shape),), strict, "jacobian")
-            for j, g in enumerate(grads):
+            grads = _grads((out,), inputs, (seed.reshape(out.shape),), strict, "jacobian", create_graph)
+            for j, g in enumerate(_post(grads, create_graph)):
                 per_input[j].append(g)
         rows.append(tuple(_stack_rows(per_input[j], out, t) for j, t in enumerate(inputs)))
     if not out_tuple:
@@ -129,8 +133,7 @@ def _stack_rows(grads, out, inp):
 
 
 def jvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
-    """``(func(inputs), J v)``: the outputs and the Jacobian-vector product."""
-    _no_create_graph(create_graph, "jvp")
+    """``(func(inputs), J v)``: the outputs and the Jacobian-vector product (the double-vjp trick)."""
     in_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
     if v is None:
         if len(inputs) != 1 or inputs[0].numel() != 1:
@@ -143,15 +146,79 @@ def jvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
         _, v = _as_tuple(v, "v", "jvp")
     if len(v) != len(inputs):
         raise RuntimeError(f"v has {len(v)} tensors, but there are {len(inputs)} inputs")
-    out_tuple, outputs = _run(func, _prepare(inputs), "jvp")
-    jac = jacobian(func, tuple(inputs), strict=strict)  # (outputs) x (inputs) blocks
-    jac = jac if out_tuple else (jac,)
-    result = []
-    for i, out in enumerate(outputs):
-        total = zeros(out.shape, dtype=out.dtype, device=out.device)
-        for j, vj in enumerate(v):
-            block = jac[i][j].reshape(out.numel(), vj.numel())
-            total = total + (block @ vj.reshape(-1).to(block.dtype)).reshape(out.shape)
-        result.append(total)
-    outputs = tuple(o.detach() for o in outputs)
-    return (outputs if out_tuple else outputs[0]), (tuple(result) if out_tuple else result[0])
+    inputs = _prepare(inputs, create_graph)
+    out_tuple, outputs = _run(func, inputs, "jvp")
+    # g(u) = u^T J is linear in u; its vjp with v is J v. The u are dummies: their values never matter.
+    us = tuple(zeros(o.shape, dtype=o.dtype, device=o.device).requires_grad_(True) for o in outputs)
+    with enable_grad():
+        g = _grads(outputs, inputs, us, strict, "jvp", create_graph=True)
+        pairs = [(gi, vi) for gi, vi in zip(g, v) if gi.requires_grad]
+        if pairs:
+            got = grad([p for p, _ in pairs], us, [q for _, q in pairs], create_graph=create_graph, allow_unused=True)
+        else:
+            got = (None,) * len(us)
+    result = tuple(zeros(u.shape, dtype=u.dtype, device=u.device) if r is None else r for u, r in zip(us, got))
+    result, outputs = _post(result, create_graph), _post(outputs, create_graph)
+    return (outputs if out_tuple else outputs[0]), (result if out_tuple else result[0])
+
+
+def _scalar_output(func, inputs, fn: str):
+    out_tuple, outputs = _run(func, inputs, fn)
+    if out_tuple or outputs[0].numel() != 1:
+        raise RuntimeError(f"The function given to {fn} should return a single Tensor with a single element.")
+    return outputs[0]
+
+
+def hessian(
+    func,
+    inputs,
+    create_graph: bool = False,
+    strict: bool = False,
+    vectorize: bool = False,
+    outer_jacobian_strategy: str = "reverse-mode",
+):
+    """The Hessian of a scalar ``func``: the Jacobian of its gradient, one block per pair of inputs."""
+    in_tuple, inputs = _as_tuple(inputs, "inputs", "hessian")
+
+    def gradient(*xs):
+        out = _scalar_output(func, xs, "hessian")
+        return _grads((out.reshape(()),), xs, (out.new_ones(()),), strict, "hessian", create_graph=True)
+
+    blocks = jacobian(gradient, inputs, create_graph=create_graph, strict=strict)
+    if in_tuple:
+        return blocks
+    return blocks[0][0]
+
+
+def vhp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
+    """``(func(inputs), v^T H)`` for a scalar ``func``: the gradient of ``<grad func, v>``."""
+    return _hessian_product(func, inputs, v, create_graph, strict, "vhp")
+
+
+def hvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
+    """``(func(inputs), H v)`` for a scalar ``func`` (equal to ``vhp``: a Hessian is symmetric)."""
+    return _hessian_product(func, inputs, v, create_graph, strict, "hvp")
+
+
+def _hessian_product(func, inputs, v, create_graph, strict, fn):
+    in_tuple, inputs = _as_tuple(inputs, "inputs", fn)
+    if v is None:
+        if len(inputs) != 1 or inputs[0].numel() != 1:
+            raise RuntimeError(
+                "The vector v can only be None if the input to the user-provided function is a single Tensor "
+                "with a single element."
+            )
+        v = (inputs[0].new_ones(()).reshape(inputs[0].shape),)
+    else:
+        _, v = _as_tuple(v, "v", fn)
+    if len(v) != len(inputs):
+        raise RuntimeError(f"v has {len(v)} tensors, but there are {len(inputs)} inputs")
+    inputs = _prepare(inputs, create_graph)
+    out = _scalar_output(func, inputs, fn)
+    with enable_grad():
+        g = _grads((out,), inputs, (out.new_ones(out.shape),), strict, fn, create_graph=True)
+        pairs = [(gi, vi) for gi, vi in zip(g, v) if gi.requires_grad]
+        got = _grads(tuple(p for p, _ in pairs), inputs, tuple(q for _, q in pairs), strict, fn, create_graph)
+    result = _post(got, create_graph)
+    out = _post((out,), create_graph)[0]
+    return out, (result if in_tuple else result[0])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from .grad_mode import no_grad
+from .grad_mode import enable_grad, no_grad
 
 
 class GradcheckError(RuntimeError):
@@ -103,3 +103,49 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
                 raise GradcheckError(msg)
             return False
     return True
+
+
+def gradgradcheck(
+    fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, seed=0, **_ignored
+):
+    """Check the *second* derivatives of ``fn`` against central differences, as torch's ``gradgradcheck``.
+
+    The first derivatives ``u^T J`` (for upstream gradients ``u``: ``grad_outputs``, or random ones) are
+    computed with ``create_graph=True``; :func:`gradcheck` then checks that function of the inputs and
+    of ``u`` against its finite differences: a double backward that is wrong anywhere fails here.
+    """
+    from ..tensor import Tensor
+    from . import grad as autograd_grad
+
+    inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    n = len(inputs)
+    diff = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
+    if not diff:
+        raise ValueError("gradgradcheck: no input requires grad")
+    outs = [o for o in _outputs(fn(*inputs)) if o.requires_grad]
+    if grad_outputs is None:
+        rng = np.random.default_rng(seed + 1)
+        ups = [
+            Tensor._make(backend.to_device(rng.standard_normal(o.shape).astype(o.array.dtype), o.device), True)
+            for o in outs
+        ]
+    else:
+        ups = list(grad_outputs) if isinstance(grad_outputs, (tuple, list)) else [grad_outputs]
+
+    def first_derivatives(*args):
+        xs, us = args[:n], args[n:]
+        with enable_grad():  # gradcheck evaluates its function under no_grad: these need their graph
+            ys = [o for o in _outputs(fn(*xs)) if o.requires_grad]
+            wrt = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
+            got = autograd_grad(ys, wrt, us, create_graph=True, allow_unused=True)
+        return tuple(g for g in got if g is not None)
+
+    return gradcheck(
+        first_derivatives,
+        inputs + tuple(ups),
+        eps=eps,
+        atol=atol,
+        rtol=rtol,
+        raise_exception=raise_exception,
+        seed=seed,
+    )

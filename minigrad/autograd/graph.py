@@ -54,6 +54,7 @@ class Op:
     # (writes[0], versions of the saved inputs...) at record time; the first entry is -1 once the node was
     # freed or its output was written, so that backward always looks closer (check_saved)
     _versions: tuple | None = None
+    _input_versions: tuple | None = None  # every input's version at record time, when ``saved`` names fewer
     _out: tuple | None = None  # (version cell, version, array) of the output, when backward reads the output's memory
     _fits: dict | None = None  # after release: {input index: (shape, dtype)} for the gradients that needed reducing
     _hooks = None  # hooks registered on the output tensor (a non-leaf)
@@ -63,6 +64,9 @@ class Op:
     # True where torch cannot run the node again once backward freed the graph, although it saved no
     # tensor (its CopySlices, behind x[i] = v or a write through a view): released like a node that saved
     once_only = False
+    # True for an op whose output is linear in its floating inputs, jointly, and whose backward reads no
+    # input value (indexing, reshaping, padding, sums): create_graph records its backward as a LinearMap
+    linear = False
 
     def forward(self, *arrays):
         raise NotImplementedError
@@ -97,11 +101,18 @@ class Op:
         saved = self.saved
         if saved is None:
             self._versions = (writes[0], *[0 if x._vc is None else x._vc[0] for x in inputs])
-        elif saved:
-            self._versions = (writes[0], *[0 if inputs[i]._vc is None else inputs[i]._vc[0] for i in saved])
+        else:
+            if saved:
+                self._versions = (writes[0], *[0 if inputs[i]._vc is None else inputs[i]._vc[0] for i in saved])
+            # every input's version, for create_graph, which reads them all again (autograd.recorded)
+            self._input_versions = tuple([0 if x._vc is None else x._vc[0] for x in inputs])
 
     def name(self) -> str:
         return type(self).__name__ + "Backward0"
+
+    def recordable(self) -> str | None:
+        """Why ``create_graph=True`` cannot differentiate this node's backward, or None when it can."""
+        return None
 
     def __repr__(self):
         return f"<{self.name()}>"

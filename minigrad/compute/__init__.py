@@ -27,8 +27,10 @@ __all__ = ["B", "backend_names", "table"]
 class _Namespace:
     """``B``: its attributes are the active backend's functions (swapped whole when the setting changes)."""
 
+    fallback = staticmethod(numpy_function)  # recording a backward (autograd.recorded) guards these
+
     def __getattr__(self, name):  # only for names neither backend defines: NumPy's own
-        fn = numpy_function(name)
+        fn = self.fallback(name)
         self.__dict__[name] = fn  # cached until the next switch
         return fn
 

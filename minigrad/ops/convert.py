@@ -10,6 +10,7 @@ from .registry import REGISTRY, declare, exports
 
 
 class Cast(Op):
+    linear = True  # create_graph records its backward as a LinearMap
     saved = ()  # backward reads no input
 
     def __init__(self, dt: _dt.dtype):
@@ -24,6 +25,7 @@ class Cast(Op):
 
 
 class ToDevice(Op):
+    linear = True  # create_graph records its backward as a LinearMap
     saved = ()  # backward reads no input
 
     def __init__(self, dev: backend.Device):
@@ -38,6 +40,7 @@ class ToDevice(Op):
 
 
 class Clone(Op):
+    linear = True  # create_graph records its backward as a LinearMap
     saved = ()  # backward reads no input
 
     def forward(self, x):

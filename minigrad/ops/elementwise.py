@@ -26,6 +26,8 @@ from .registry import REGISTRY, declare, declare_method, exports
 class Add(Op):
     """``a + alpha * b``; ``alpha`` is a number kept on the op, so (as in torch) backward saves nothing."""
 
+    linear = True  # create_graph records its backward as a LinearMap
+
     saved = ()  # backward reads no input
     alpha = 1  # set on the node by add(..., alpha=); the class default keeps plain ``a + b`` free of an __init__
 
@@ -38,6 +40,8 @@ class Add(Op):
 
 class Sub(Op):
     """``a - alpha * b``, saving nothing like :class:`Add`."""
+
+    linear = True  # create_graph records its backward as a LinearMap
 
     saved = ()  # backward reads no input
     alpha = 1
@@ -92,6 +96,7 @@ class FloorDiv(Op):
 
 
 class Neg(Op):
+    linear = True  # create_graph records its backward as a LinearMap
     saved = ()  # backward reads no input
 
     def forward(self, x):
@@ -451,19 +456,12 @@ class Tanh(Op):
         return grad * (1 - self.out * self.out)
 
 
-def _sigmoid(x):
-    """1 / (1 + e^-x) without overflow: e^-|x| never exceeds 1."""
-    e = B.exp(-B.abs(x))
-    d = 1 + e
-    return B.where(x >= 0, 1 / d, e / d)
-
-
 class Sigmoid(Op):
     saved = ()  # backward reads only its output
     saves_output = True
 
     def forward(self, x):
-        self.out = _sigmoid(x)
+        self.out = B.sigmoid(x)
         return self.out
 
     def backward(self, grad):
@@ -558,7 +556,7 @@ class Silu(Op):
     """x * sigmoid(x) (also called swish)."""
 
     def forward(self, x):
-        self.x, self.s = x, _sigmoid(x)
+        self.x, self.s = x, B.sigmoid(x)
         return x * self.s
 
     def backward(self, grad):
@@ -578,7 +576,7 @@ class Softplus(Op):
         return B.where(z > self.threshold, x, B.logaddexp(0, z) / self.beta)
 
     def backward(self, grad):
-        return grad * B.where(self.z > self.threshold, 1, _sigmoid(self.z))
+        return grad * B.where(self.z > self.threshold, 1, B.sigmoid(self.z))
 
 
 class LeakyRelu(Op):
@@ -632,7 +630,7 @@ class LogSigmoid(Op):
         return B.minimum(x, 0) - B.log1p(B.exp(-B.abs(x)))
 
     def backward(self, grad):
-        return grad * _sigmoid(-self.x)
+        return grad * B.sigmoid(-self.x)
 
 
 _SELU_ALPHA = 1.6732632423543772
@@ -649,7 +647,7 @@ class Mish(Op):
 
     def backward(self, grad):
         t = self.t
-        return grad * (t + self.x * _sigmoid(self.x) * (1 - t * t))
+        return grad * (t + self.x * B.sigmoid(self.x) * (1 - t * t))
 
 
 class Softsign(Op):

@@ -18,6 +18,8 @@ from .registry import declare, exports
 class Embedding(Op):
     """Rows of ``weight`` (num_embeddings, D) selected by integer ``indices`` (any shape)."""
 
+    linear = True  # create_graph records its backward as a LinearMap
+
     def __init__(self, padding_idx=None):
         self.padding_idx = padding_idx
 

@@ -118,6 +118,8 @@ def _view(arr, steps):
 class GetItem(ViewOp):
     """``x[index]``. Basic indexes give views; arrays in the index give copies (NumPy's rules)."""
 
+    linear = True  # create_graph records its backward as a LinearMap
+
     def __init__(self, steps, repeats):
         self.steps, self.repeats = steps, repeats
         # only indexes without arrays give views of the input's memory
@@ -150,6 +152,8 @@ def getitem(input: Tensor, index) -> Tensor:
 # ------------------------------------------------------------------ x[index] = value
 class SetItem(Op):
     """Out-of-place ``x[index] = v``: used when the write must be recorded for autograd."""
+
+    linear = True  # create_graph records its backward as a LinearMap
 
     saved = ()  # backward reads neither x nor v
     once_only = True  # as torch's CopySlices: a second backward after release raises
@@ -252,6 +256,8 @@ def _check_bounds(op, idx, n, dim, exc=RuntimeError):
 
 
 class IndexSelect(Op):
+    linear = True  # create_graph records its backward as a LinearMap
+
     def __init__(self, axis, index):
         self.axis, self.index = axis, index
 
@@ -313,6 +319,8 @@ def _check_gather_shapes(op, input, index, dim, src=None):
 
 
 class Gather(Op):
+    linear = True  # create_graph records its backward as a LinearMap
+
     def __init__(self, axis, index):
         self.mesh = _mesh(index, axis)
 
@@ -368,6 +376,8 @@ def take_along_dim(input: Tensor, indices: Tensor, dim=None) -> Tensor:
 class Scatter(Op):
     """``out = x`` except ``out[mesh] = src[:index.shape]`` (or ``+=`` with ``add``)."""
 
+    linear = True  # create_graph records its backward as a LinearMap
+
     def __init__(self, axis, index, add):
         self.mesh, self.add = _mesh(index, axis), add
         self.src_part = tuple(slice(0, n) for n in index.shape)
@@ -397,6 +407,8 @@ class Scatter(Op):
 
 
 class ScatterValue(Op):
+    linear = True  # create_graph records its backward as a LinearMap
+
     def __init__(self, axis, index, value):
         self.mesh, self.value = _mesh(index, axis), value
 

@@ -211,7 +211,7 @@ def _parse_einsum(equation: str, shapes):
         if "..." in s:
             k = len(shape) - (len(s) - 3)
             s = s.replace("...", ell[n_ell - k :] if k else "")
-        if len(s) != len(shape) or not s.isalpha():
+        if len(s) != len(shape) or not (s.isalpha() or s == ""):  # "" is a 0-d operand
             raise RuntimeError(
                 f"einsum(): the number of subscripts in the equation ({len(s)}) does not match the "
                 f"number of dimensions ({len(shape)}) for an operand (equation {equation!r})"

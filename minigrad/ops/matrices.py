@@ -39,6 +39,8 @@ def _all_true(like: Tensor) -> Tensor:
 class Triangle(Op):
     """The lower (``tril``) or upper (``triu``) triangle of the last two dims; the rest set to zero."""
 
+    linear = True  # create_graph records its backward as a LinearMap
+
     saved = ()  # backward reads no input
 
     def __init__(self, lower: bool, diagonal: int):
@@ -81,6 +83,8 @@ def _diagonal_positions(n_rows: int, n_cols: int, offset: int, like):
 class Diagonal(Op):
     """The ``offset`` diagonal of the planes spanned by ``dim1`` and ``dim2``, as the last dim."""
 
+    linear = True  # create_graph records its backward as a LinearMap
+
     saved = ()  # backward reads no input
 
     def __init__(self, offset: int, dim1: int, dim2: int):
@@ -100,6 +104,8 @@ class Diagonal(Op):
 
 class DiagEmbed(Op):
     """Each last-dim vector of ``x`` put on the ``offset`` diagonal of a new matrix in dims ``dim1, dim2``."""
+
+    linear = True  # create_graph records its backward as a LinearMap
 
     saved = ()  # backward reads no input
 
@@ -160,6 +166,8 @@ def trace(input):
 # ------------------------------------------------------------------ roll, repeat_interleave, tile
 class Roll(Op):
     """Elements shifted along ``dims`` by ``shifts``, wrapping around; the gradient is rolled back."""
+
+    linear = True  # create_graph records its backward as a LinearMap
 
     saved = ()  # backward reads no input
 
@@ -298,6 +306,8 @@ def unfold_windows(input, dimension, size, step):
 class IndexAdd(Op):
     """``out = input``, then ``out[..., index[i], ...] += alpha * source[..., i, ...]`` along ``axis``."""
 
+    linear = True  # create_graph records its backward as a LinearMap
+
     saved = ()  # backward reads no input
 
     def __init__(self, axis: int, index, alpha):
@@ -344,6 +354,8 @@ def index_add(input, dim, index, source, *, alpha=1):
 
 class IndexPut(Op):
     """``out = input`` with ``out[indices] = values`` (or ``+= values`` with ``accumulate``)."""
+
+    linear = True  # create_graph records its backward as a LinearMap
 
     saved = ()  # backward reads no input
 

@@ -145,7 +145,6 @@ class BatchNorm(Op):
             mean, var = self.running
             rstd = 1 / B.sqrt(var.reshape(cs) + self.eps)
             xhat = (x - mean.reshape(cs)) * rstd
-        self.running = None
         w = params[0].reshape(cs) if self.has_w else None
         b = params[-1].reshape(cs) if self.has_b else None
         self.xhat, self.rstd, self.w = xhat, rstd, w

@@ -123,6 +123,8 @@ class MaxPool1d(Op):
 class AvgPool1d(Op):
     """Mean of each window; the divisor counts padding or not (``count_include_pad``)."""
 
+    linear = True  # create_graph records its backward as a LinearMap
+
     def __init__(self, k, s, p, l_out, count_include_pad):
         self.k, self.s, self.p, self.l_out, self.include = k, s, p, l_out, count_include_pad
 
@@ -211,6 +213,8 @@ def _output_size(op, output_size) -> int:
 
 class AdaptiveAvgPool1d(Op):
     """Bin means as one matrix product: ``out = x @ A`` with ``A[l, i] = 1/len(bin i)`` for ``l`` in bin i."""
+
+    linear = True  # create_graph records its backward as a LinearMap
 
     def __init__(self, out):
         self.out = out

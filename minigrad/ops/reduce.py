@@ -147,6 +147,7 @@ def _any_half(arrays) -> bool:
 # ------------------------------------------------------------------ sum, mean, var, std
 @float16_math_in_float32
 class Sum(Op):
+    linear = True  # create_graph records its backward as a LinearMap
     saved = ()  # backward needs only the shape (so a second backward works, as in torch)
 
     def __init__(self, axes, keepdim):
@@ -162,6 +163,7 @@ class Sum(Op):
 
 @float16_math_in_float32
 class Mean(Op):
+    linear = True  # create_graph records its backward as a LinearMap
     saved = ()  # backward needs only the shape and the count
 
     def __init__(self, axes, keepdim):
@@ -428,6 +430,12 @@ class Prod(Op):
             self.out_k if self.keepdim else self.out_k.reshape([s for i, s in enumerate(x.shape) if i not in self.axes])
         )
 
+    def recordable(self):
+        """Why create_graph cannot differentiate this node's backward (None: it can)."""
+        if not (self.x == 0).any():
+            return None
+        return "a product over zeros: its backward treats them apart, exact to first order only"
+
     def backward(self, grad):
         x, axes = self.x, self.axes
         g = _keep(grad, x.shape, axes, self.keepdim)
@@ -441,6 +449,7 @@ class Prod(Op):
 
 @float16_math_in_float32
 class CumSum(Op):
+    linear = True  # create_graph records its backward as a LinearMap
     saved = ()  # backward needs only the axis (so cumsum_ may overwrite its input, as in torch)
 
     def __init__(self, axis):

@@ -40,6 +40,8 @@ def _fmt(shape):
 
 # ------------------------------------------------------------------ reshaping (views where NumPy can)
 class Reshape(ViewOp):
+    linear = True  # create_graph records its backward as a LinearMap
+
     def __init__(self, shape):
         self.shape = shape
 
@@ -160,6 +162,8 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
 
 # ------------------------------------------------------------------ permutations
 class Permute(ViewOp):
+    linear = True  # create_graph records its backward as a LinearMap
+
     def __init__(self, axes):
         self.axes = axes
 
@@ -242,6 +246,8 @@ class Expand(ViewOp):
     """A read-only broadcast view; its backward returns the gradient as it is and the engine's
     ``sum_to`` sums it over the broadcast dims."""
 
+    linear = True  # create_graph records its backward as a LinearMap
+
     def __init__(self, shape):
         self.shape = shape
 
@@ -320,6 +326,8 @@ def broadcast_tensors(*tensors):
 class Repeat(Op):
     """Tile the input; the gradient of each input element is the sum over its tiles."""
 
+    linear = True  # create_graph records its backward as a LinearMap
+
     def __init__(self, reps):
         self.reps = reps
 
@@ -355,6 +363,8 @@ def repeat(input: Tensor, repeats, *more) -> Tensor:
 # ------------------------------------------------------------------ joining
 class Cat(Op):
     """Join along ``axis``; inputs flagged in ``skip`` (torch's legacy 1-d empty tensors) are left out."""
+
+    linear = True  # create_graph records its backward as a LinearMap
 
     def __init__(self, axis, skip):
         self.axis, self.skip = axis, skip
@@ -434,6 +444,8 @@ def cat(tensors, dim: int = 0) -> Tensor:
 
 
 class Stack(Op):
+    linear = True  # create_graph records its backward as a LinearMap
+
     def __init__(self, axis):
         self.axis = axis
 
@@ -467,6 +479,8 @@ class Slice(ViewOp):
     (Used by narrow, split, chunk and unbind. Each piece's backward allocates a full-size zero array,
     so unbinding a dim of size k costs k such arrays in the backward pass.)
     """
+
+    linear = True  # create_graph records its backward as a LinearMap
 
     def __init__(self, index):
         self.index = index
@@ -561,6 +575,8 @@ class Flip(Op):
     """Reverse along ``axes``. NumPy could return a view, but torch's flip returns new memory, so writes
     into the result must not reach the input: this op copies."""
 
+    linear = True  # create_graph records its backward as a LinearMap
+
     def __init__(self, axes):
         self.axes = axes
 
@@ -584,6 +600,8 @@ def flip(input: Tensor, dims) -> Tensor:
 # ------------------------------------------------------------------ padding
 class ConstantPad(Op):
     """Pad with a constant; negative amounts crop. ``pads`` holds one ``(before, after)`` per dim."""
+
+    linear = True  # create_graph records its backward as a LinearMap
 
     def __init__(self, pads, value):
         self.pads, self.value = pads, value

@@ -449,6 +449,8 @@ class MaxPool2d(_Pool2d):
 class AvgPool2d(_Pool2d):
     """The sum of each window divided by ``divisor`` (per output position, ``(Ho, Wo)``)."""
 
+    linear = True  # create_graph records its backward as a LinearMap
+
     def __init__(self, k, s, p, out_hw, divisor):
         super().__init__(k, s, p, (1, 1), out_hw)
         self.divisor = divisor
@@ -572,6 +574,8 @@ class AdaptiveAvgPool2d(Op):
     """Means over a grid of rectangular bins; a rectangle's mean is the mean over its rows of the mean
     over its columns, so the bins are taken one axis at a time (columns first, as torch adds them)."""
 
+    linear = True  # create_graph records its backward as a LinearMap
+
     saved = ()
 
     def __init__(self, out_hw):
@@ -673,6 +677,8 @@ def _block_args(op, kernel_size, dilation, padding, stride):
 class Unfold(Op):
     """``F.unfold``: the im2col columns ``(N, C*kh*kw, L)``; its backward is col2im."""
 
+    linear = True  # create_graph records its backward as a LinearMap
+
     saved = ()
 
     def __init__(self, k, d, p, s, out_hw):
@@ -698,6 +704,8 @@ def _fold(cols, k, d, p, s, size, out_hw):
 
 class Fold(Op):
     """``F.fold``: columns summed back into images (col2im); its backward is im2col."""
+
+    linear = True  # create_graph records its backward as a LinearMap
 
     saved = ()
 
@@ -812,6 +820,8 @@ class Resample(Op):
     """Interpolation, one spatial axis at a time (the last first, as torch nests its sums): output
     position ``o`` is ``sum_t x[index_t[o]] * weight_t[o]``; backward sends ``grad[o] * weight_t[o]``
     back to ``index_t[o]`` (a dense ``(out, in)`` matrix of those weights, applied transposed)."""
+
+    linear = True  # create_graph records its backward as a LinearMap
 
     saved = ()
 
@@ -963,6 +973,8 @@ def _source_position(p: int, n: int, mode: str, crop: tuple) -> int:
 class PadNonConstant(Op):
     """Each padded axis gathers positions from the input (reflected, clamped or wrapped); backward adds the
     gradient of every output position back to the position it read."""
+
+    linear = True  # create_graph records its backward as a LinearMap
 
     saved = ()
 

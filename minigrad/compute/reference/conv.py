@@ -60,8 +60,19 @@ def conv1d_backward(grad, x, w, stride, padding, dilation, groups, needs=(True, 
     if needs[0]:
         wg = w.reshape(groups, c_out // groups, c_g * k)
         grad_cols = (wg.transpose(0, 2, 1) @ g).reshape(n, c, k, l_out)
-        grad_xpad = array_module(grad).zeros((n, c, padding[0] + length + padding[1]), grad.dtype)
-        for j in range(k):  # col2im: each tap's gradient goes back where the tap read
-            grad_xpad[:, :, _taps(j, l_out, stride, dilation)] += grad_cols[:, :, j]
-        grad_x = grad_xpad[:, :, padding[0] : padding[0] + length]
+        grad_x = col2im(grad_cols, length, stride, padding, dilation)
     return grad_x, grad_w
+
+
+def im2col(x, k, stride, padding, dilation):
+    """``cols (N, C, K, L_out)`` of ``x (N, C, L)``: every receptive field laid out as a column."""
+    return _im2col(x, k, stride, padding, dilation)
+
+
+def col2im(cols, length, stride, padding, dilation):
+    """The adjoint of :func:`im2col`: each tap's column added back where it was read, padding cut off."""
+    n, c, k, l_out = cols.shape
+    xpad = array_module(cols).zeros((n, c, padding[0] + length + padding[1]), cols.dtype)
+    for j in range(k):
+        xpad[:, :, _taps(j, l_out, stride, dilation)] += cols[:, :, j]
+    return xpad[:, :, padding[0] : padding[0] + length]

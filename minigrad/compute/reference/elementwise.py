@@ -1,4 +1,4 @@
-"""Element-wise math that NumPy does not name: ReLU and its gradient, and the error function.
+"""Element-wise math that NumPy does not name: ReLU and its gradient, the logistic sigmoid, the error function.
 
 Everything else an element-wise op needs is NumPy's own (``B.exp``, ``B.where``, ...).
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 from ... import backend
 from .arrays import array_module
 
-__all__ = ["relu", "relu_backward", "erf"]
+__all__ = ["relu", "relu_backward", "sigmoid", "erf"]
 
 
 def relu(x):
@@ -23,6 +23,14 @@ def relu_backward(grad, out):
     and a NaN output (NaN <= 0 is False) passes its gradient, as in torch.
     """
     return array_module(grad).where(out <= 0, grad.dtype.type(0), grad)
+
+
+def sigmoid(x):
+    """``1 / (1 + e^-x)`` without overflow: ``e^-|x|`` never exceeds 1."""
+    xp = array_module(x)
+    e = xp.exp(-xp.abs(x))
+    d = 1 + e
+    return xp.where(x >= 0, 1 / d, e / d)
 
 
 def erf(x):

@@ -1,0 +1,1078 @@
+"""Backward formulas that record a graph: how ``create_graph=True`` differentiates a backward pass.
+
+Every op writes its backward once, over ``B`` and NumPy-style array methods (``grad * self.b``,
+``g.sum(axis=0)``, ``B.where(mask, grad, 0)``). The plain backward pass runs it on arrays. For a
+higher-order gradient the *same* code runs on :class:`Traced` values instead: a Traced holds a minigrad
+tensor and answers NumPy's array methods with minigrad's own ops, and while it runs, ``B`` answers each
+name with a minigrad op whenever an argument is Traced (:func:`recording`). Whatever the formula computes
+is then a tensor with a graph of its own, which can be differentiated again, to any order.
+
+Only what can carry a gradient is Traced: an input that requires grad, a gradient that does; constants
+(integer indices, masks, inputs that need no gradient) stay plain arrays. Values that ``forward`` saved
+for ``backward`` (a softmax's probabilities, a norm's ``1/std``) depend on the inputs, so a node is run
+again on its Traced inputs first (:func:`recorded_backward`): every saved value is then a function of the
+inputs that the new graph can differentiate. A formula that leaves the Traced world (``np.asarray`` on a
+Traced value, a NumPy function ``B`` does not know how to record) raises instead of dropping the
+gradient: no silent wrong answer.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from contextlib import contextmanager
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..backend import get_array_module
+from ..tensor import Tensor
+from .engine import PASSES, _Pass
+from .grad_mode import enable_grad
+from .graph import Op
+
+
+class NotRecordable(RuntimeError):
+    """A backward formula used something that cannot be recorded (raised as a one-line error)."""
+
+
+def _mg():
+    import minigrad  # the ops are minigrad's public functions; imported late (they import this package)
+
+    return minigrad
+
+
+# ------------------------------------------------------------------------------------------------ Traced
+class Traced:
+    """A minigrad tensor dressed as a NumPy array, for backward formulas written over arrays."""
+
+    __slots__ = ("t", "writable", "base")
+    __array_ufunc__ = None  # numpy defers to our reflected operators, and refuses `array += traced`
+
+    def __init__(self, t: Tensor, writable: bool = True):
+        self.t = t
+        # a write into a view (a slice, a reshape, a transpose) would not reach the value it views, as it
+        # does in NumPy: views are made read-only, so that such a write raises rather than being lost
+        self.writable = writable
+        self.base = None  # (value, index) for a slice of a writable value: writes go through to it
+
+    def __setitem__(self, index, value):
+        if not self.writable:
+            raise NotRecordable("a formula wrote into a view of a recorded value")
+        new = self.t.clone()
+        new[_index(index)] = _tensor(value)
+        self.t = new
+
+    # in-place arithmetic writes into this value, as NumPy's does: refused on a view (see __init__)
+    def __iadd__(self, o):
+        return self._in_place(self + o)
+
+    def __isub__(self, o):
+        return self._in_place(self - o)
+
+    def __imul__(self, o):
+        return self._in_place(self * o)
+
+    def __itruediv__(self, o):
+        return self._in_place(self / o)
+
+    def _in_place(self, result):
+        if self.base is not None:  # a slice: the write lands in the value it slices, as in NumPy
+            value, index = self.base
+            value[index] = result
+        elif not self.writable:
+            raise NotRecordable("a formula wrote in place into a view of a recorded value")
+        self.t = result.t
+        return self
+
+    def argmax(self, axis=None, **kwargs):
+        return self.t.array.argmax(axis=axis, **kwargs)
+
+    def argmin(self, axis=None, **kwargs):
+        return self.t.array.argmin(axis=axis, **kwargs)
+
+    def any(self, *args, **kwargs):
+        return self.t.array.any(*args, **kwargs)
+
+    def all(self, *args, **kwargs):
+        return self.t.array.all(*args, **kwargs)
+
+    def __array__(self, dtype=None, copy=None):
+        raise NotRecordable("a recorded value was turned into a NumPy array, which would drop its gradient")
+
+    # ---- what a formula reads about an array
+    shape = property(lambda self: tuple(self.t.array.shape))
+    ndim = property(lambda self: self.t.array.ndim)
+    size = property(lambda self: self.t.array.size)
+    dtype = property(lambda self: self.t.array.dtype)
+    itemsize = property(lambda self: self.t.array.itemsize)
+    flags = property(lambda self: self.t.array.flags)
+    strides = property(lambda self: self.t.array.strides)
+    T = property(lambda self: self.transpose())
+
+    def __len__(self):
+        return len(self.t.array)
+
+    def __repr__(self):
+        return f"Traced({self.t!r})"
+
+    # ---- arithmetic: minigrad's operators, with NumPy arrays as constants
+    def __add__(self, o):
+        return _binary("add", self, o)
+
+    def __radd__(self, o):
+        return _binary("add", o, self)
+
+    def __sub__(self, o):
+        return _binary("sub", self, o)
+
+    def __rsub__(self, o):
+        return _binary("sub", o, self)
+
+    def __mul__(self, o):
+        return _binary("mul", self, o)
+
+    def __rmul__(self, o):
+        return _binary("mul", o, self)
+
+    def __truediv__(self, o):
+        return _binary("div", self, o)
+
+    def __rtruediv__(self, o):
+        return _binary("div", o, self)
+
+    def __pow__(self, o):
+        return _binary("pow", self, o)
+
+    def __rpow__(self, o):
+        return _binary("pow", o, self)
+
+    def __matmul__(self, o):
+        return _binary("matmul", self, o)
+
+    def __rmatmul__(self, o):
+        return _binary("matmul", o, self)
+
+    def __neg__(self):
+        return Traced(-self.t)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return Traced(self.t.abs())
+
+    # comparisons give constant masks: they have no gradient
+    def __lt__(self, o):
+        return self.t.array < _array(o)
+
+    def __le__(self, o):
+        return self.t.array <= _array(o)
+
+    def __gt__(self, o):
+        return self.t.array > _array(o)
+
+    def __ge__(self, o):
+        return self.t.array >= _array(o)
+
+    def __eq__(self, o):  # type: ignore[override]
+        return self.t.array == _array(o)
+
+    def __ne__(self, o):  # type: ignore[override]
+        return self.t.array != _array(o)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    # ---- NumPy's array methods, each one minigrad op
+    def reshape(self, *shape):
+        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        return _view(self.t.reshape(tuple(shape)))
+
+    def transpose(self, *axes):
+        axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
+        if self.ndim < 2:
+            return self
+        return _view(self.t.permute(*(axes or range(self.ndim - 1, -1, -1))))
+
+    def swapaxes(self, a, b):
+        return _view(self.t.transpose(a, b))
+
+    def sum(self, axis=None, keepdims=False, dtype=None):
+        return Traced(_reduce(self.t, "sum", axis, keepdims, dtype))
+
+    def mean(self, axis=None, keepdims=False, dtype=None):
+        return Traced(_reduce(self.t, "mean", axis, keepdims, dtype))
+
+    def max(self, axis=None, keepdims=False):
+        return Traced(_reduce(self.t, "amax", axis, keepdims))
+
+    def min(self, axis=None, keepdims=False):
+        return Traced(_reduce(self.t, "amin", axis, keepdims))
+
+    def prod(self, axis=None, keepdims=False):
+        if self.ndim == 0:
+            return self
+        if axis is None or not isinstance(axis, int):
+            axes = tuple(range(self.ndim)) if axis is None else tuple(a % self.ndim for a in axis)
+            rest = [a for a in range(self.ndim) if a not in axes]
+            size = math.prod(self.shape[a] for a in axes)
+            t = self.t.permute(*rest, *axes).reshape(*[self.shape[a] for a in rest], size).prod(-1)
+            if keepdims:
+                t = t.reshape([1 if a in axes else n for a, n in enumerate(self.shape)])
+            return Traced(t)
+        return Traced(self.t.prod(axis, keepdim=keepdims))
+
+    def cumsum(self, axis=None):
+        return Traced(self.t.reshape(-1).cumsum(0) if axis is None else self.t.cumsum(axis))
+
+    def cumprod(self, axis=None):
+        return Traced(self.t.reshape(-1).cumprod(0) if axis is None else self.t.cumprod(axis))
+
+    def ravel(self):
+        return _view(self.t.reshape(-1))
+
+    def squeeze(self, axis=None):
+        return _view(self.t.squeeze() if axis is None else self.t.squeeze(axis))
+
+    def astype(self, dtype, copy=True):
+        return Traced(self.t.to(_dt.from_numpy_dtype(np.dtype(dtype))))
+
+    def copy(self):
+        return Traced(self.t.clone())
+
+    def conj(self):
+        return self
+
+    def __getitem__(self, index):
+        out = self.t[_index(index)]
+        if not _is_basic(index):  # advanced indexing copies, in NumPy too
+            return Traced(out)
+        view = _view(out)
+        if self.writable:
+            view.base = (self, index)
+        return view
+
+
+def _is_basic(index) -> bool:
+    """Whether NumPy's indexing with ``index`` gives a view (ints, slices, None, ...) rather than a copy."""
+    items = index if isinstance(index, tuple) else (index,)
+    return all(i is None or i is Ellipsis or isinstance(i, (int, slice, np.integer)) for i in items)
+
+
+def _view(t):
+    return Traced(t, writable=False)
+
+
+def _array(o):
+    return o.t.array if isinstance(o, Traced) else o
+
+
+def _tensor(o):
+    """A Traced's tensor; an array or number as a constant tensor (a number stays a number)."""
+    if isinstance(o, Traced):
+        return o.t
+    if isinstance(o, np.generic):
+        return o.item()
+    if hasattr(o, "shape") and hasattr(o, "dtype"):
+        return Tensor._make(o)
+    return o
+
+
+def _index(index):
+    if isinstance(index, tuple):
+        return tuple(_tensor(i) if isinstance(i, Traced) else i for i in index)
+    return _tensor(index) if isinstance(index, Traced) else index
+
+
+def _binary(name, a, b):
+    mg = _mg()
+    fn = {"add": mg.add, "sub": mg.sub, "mul": mg.mul, "div": mg.div, "pow": mg.pow, "matmul": mg.matmul}[name]
+    a, b = _tensor(a), _tensor(b)
+    if not isinstance(a, Tensor):  # number op tensor: keep the number a number, as NumPy's scalars behave
+        a = _mg().full((), a, dtype=b.dtype) if name in ("pow", "matmul") else a
+        if name in ("add", "mul"):
+            return Traced(fn(b, a))
+        if name == "sub":
+            return Traced(mg.neg(b) + a if a != 0 else mg.neg(b))
+        if name == "div":
+            return Traced(mg.reciprocal(b) * a)
+    return Traced(fn(a, b))
+
+
+def _reduce(t, how, axis, keepdims, dtype=None):
+    if dtype is not None:
+        t = t.to(_dt.from_numpy_dtype(np.dtype(dtype)))
+    if axis is None:
+        axis = tuple(range(t.ndim))
+    if isinstance(axis, int):
+        axis = (axis,)
+    if not axis:
+        return t
+    return getattr(_mg(), how)(t, dim=tuple(axis), keepdim=keepdims)
+
+
+def traced(x):
+    """``x`` as recorded values: a tensor that requires grad becomes Traced; the rest stays as it is."""
+    if isinstance(x, Tensor):
+        return Traced(x) if x.requires_grad else x.array
+    return x
+
+
+def as_tensor(x):
+    """The result of a recorded formula as a tensor: a Traced's tensor, an array as a constant."""
+    if x is None or isinstance(x, Tensor):
+        return x
+    if isinstance(x, Traced):
+        return x.t
+    return Tensor._make(x)
+
+
+# ---------------------------------------------------------------------------- B while recording
+def _any_traced(args, kwargs) -> bool:
+    for a in args:
+        if isinstance(a, Traced) or (type(a) in (tuple, list) and any(isinstance(x, Traced) for x in a)):
+            return True
+    return any(isinstance(v, Traced) for v in kwargs.values())
+
+
+def _plain(fn):
+    """A ``like=`` argument that is Traced means its array (shapes, dtypes and devices are all it gives)."""
+
+    def call(*args, **kwargs):
+        if isinstance(kwargs.get("like"), Traced):
+            kwargs["like"] = kwargs["like"].t.array
+        return fn(*args, **kwargs)
+
+    return call
+
+
+def _dispatch(name, array_fn, recorded_fn):
+    """``B.<name>`` while recording: the minigrad version for Traced arguments, else the array one."""
+
+    def call(*args, **kwargs):
+        like = kwargs.get("like")
+        if isinstance(like, Traced):
+            if name in _BUFFERS:  # a buffer made like a recorded value: writable, and recorded when written
+                return _buffer(array_fn(*args, **{**kwargs, "like": like.t.array}))
+            kwargs["like"] = like.t.array
+        if not _any_traced(args, kwargs):
+            return array_fn(*args, **kwargs)
+        if name in _CONSTANT:  # a mask, an index or a fresh buffer: no gradient flows through it
+            out = array_fn(*[_array(a) for a in args], **kwargs)
+            return _buffer(out) if name in _BUFFERS else out
+        if recorded_fn is None:
+            raise NotRecordable(f"B.{name} has no recorded form, so its result could not be differentiated")
+        return recorded_fn(*args, **kwargs)
+
+    call.__name__ = name
+    return call
+
+
+_STATE = {"depth": 0, "saved": None}
+
+
+@contextmanager
+def recording():
+    """``B`` answers Traced arguments with minigrad ops (and arrays as usual) inside this block."""
+    from ..compute import B
+
+    if _STATE["depth"] == 0:
+        saved = dict(B.__dict__)
+        _STATE["saved"] = saved
+        table = {}
+        names = set(saved) | set(RECORDED)
+        for name in names:
+            array_fn = saved.get(name)
+            if array_fn is None:
+                array_fn = getattr(B, name) if hasattr(np, name) else None
+                saved.setdefault(name, array_fn)
+            if callable(array_fn) and not isinstance(array_fn, type):
+                table[name] = _dispatch(name, _plain(array_fn), RECORDED.get(name))
+            else:
+                table[name] = array_fn
+        B.__dict__.update(table)
+        B.fallback = _guarded_numpy
+    _STATE["depth"] += 1
+    try:
+        yield
+    finally:
+        _STATE["depth"] -= 1
+        if _STATE["depth"] == 0:
+            B.__dict__.clear()
+            B.__dict__.update(_STATE["saved"])
+            B.__dict__.pop("fallback", None)
+            _STATE["saved"] = None
+
+
+def _guarded_numpy(name):
+    """A NumPy name that a formula asked ``B`` for while recording: refuses Traced arguments."""
+    from ..compute.reference.arrays import numpy_function
+
+    fn = numpy_function(name)
+    if isinstance(fn, type) or not callable(fn):
+        return fn
+    return _dispatch(name, _plain(fn), RECORDED.get(name))
+
+
+# B functions that make a fresh array (recorded values may be written into it) and those whose result
+# cannot carry a gradient (masks, indices, rounding): with a Traced argument they compute on its array
+_BUFFERS = frozenset(("zeros", "zeros_like", "empty", "empty_like", "full", "full_like", "ones", "ones_like"))
+_CONSTANT = _BUFFERS | frozenset(
+    (
+        "isfinite",
+        "isnan",
+        "isinf",
+        "isposinf",
+        "isneginf",
+        "signbit",
+        "argsort",
+        "argmax",
+        "argmin",
+        "nonzero",
+        "floor",
+        "ceil",
+        "round",
+        "rint",
+        "trunc",
+        "fix",
+        "sign",
+        "may_share_memory",
+        "shares_memory",
+        "shape",
+        "ndim",
+        "array_module",
+        "floor_divide",
+        "count_nonzero",
+        "unique",
+        "searchsorted",
+        "lexsort",
+        "flatnonzero",
+    )
+)
+
+
+def _buffer(array):
+    if array.dtype.kind not in "fc":  # masks and indices cannot carry a gradient: they stay arrays
+        return array
+    return Traced(Tensor._make(array), writable=True)
+
+
+# ------------------------------------------------------------------- the recorded forms of B's names
+def _t(x):
+    return _tensor(x)
+
+
+def _wrap(fn):
+    """A minigrad function over tensors as a recorded ``B`` function over Traced values and arrays."""
+
+    def call(*args, **kwargs):
+        kwargs.pop("like", None)
+        return Traced(fn(*[_t(a) for a in args], **{k: _t(v) for k, v in kwargs.items()}))
+
+    return call
+
+
+def _where(cond, x, y=None):
+    mg = _mg()
+    return Traced(
+        mg.where(Tensor._make(np.asarray(_array(cond)) if not hasattr(cond, "shape") else _array(cond)), _t(x), _t(y))
+    )
+
+
+def _clip(x, lo, hi, out=None):
+    return Traced(_mg().clamp(_t(x), None if lo is None else _t(lo), None if hi is None else _t(hi)))
+
+
+def _moveaxis(x, src, dst):
+    return _view(_mg().movedim(_t(x), src, dst))
+
+
+def _expand_dims(x, axis):
+    t = _t(x)
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    for a in sorted(a % (t.ndim + len(axes)) for a in axes):
+        t = t.unsqueeze(a)
+    return _view(t)
+
+
+def _broadcast_to(x, shape):
+    return _view(_mg().broadcast_to(_t(x), tuple(shape)))
+
+
+def _flip(x, axis=None):
+    t = _t(x)
+    dims = tuple(range(t.ndim)) if axis is None else ((axis,) if isinstance(axis, int) else tuple(axis))
+    return Traced(_mg().flip(t, dims))
+
+
+def _concatenate(seq, axis=0):
+    return Traced(_mg().cat([_constant_like(s) for s in seq], axis))
+
+
+def _constant_like(s):
+    return _t(s)
+
+
+def _einsum(subscripts, *operands, **kwargs):
+    return Traced(_mg().einsum(subscripts, *[_t(o) for o in operands]))
+
+
+def _accurate(how):
+    def call(x, axes, keepdims=False):
+        return Traced(_reduce(_t(x), how, axes, keepdims))
+
+    return call
+
+
+def _linear(x, w, b):
+    y = _mg().matmul(_t(x), _t(w).transpose(-1, -2))
+    return Traced(y if b is None else y + _t(b))
+
+
+def _linear_backward(grad, x, w, needs):
+    g, xt, wt = _t(grad), _t(x), _t(w)
+    gx = _mg().matmul(g, wt) if needs[0] else None
+    g2, x2 = _rows(g), _rows(xt)
+    gw = _mg().matmul(g2.transpose(0, 1), x2) if needs[1] else None
+    gb = g2.sum(0) if len(needs) > 2 and needs[2] else None
+    return tuple(None if v is None else Traced(v) for v in (gx, gw, gb))
+
+
+def _rows(t):
+    """``t`` as a matrix of its last dim's rows (also when some dim is 0)."""
+    return t.reshape(math.prod(t.shape[:-1]), t.shape[-1])
+
+
+def _relu_backward(grad, out):
+    return Traced(_mg().where(Tensor._make(_array(out) > 0), _t(grad), 0.0))
+
+
+def _shared_matrix_grad(a, grad):
+    a, g = _t(a), _t(grad)
+    a2, g2 = _rows(a), _rows(g)
+    return Traced(_mg().matmul(a2.transpose(0, 1), g2))
+
+
+def _broadcast_gradient(grad, shape):
+    return Traced(_mg().broadcast_to(_t(grad), tuple(shape)))
+
+
+def _add(a, b):
+    return _binary("add", a, b)
+
+
+def _sub(a, b):
+    return _binary("sub", a, b)
+
+
+def _mul(a, b):
+    return _binary("mul", a, b)
+
+
+def _div(a, b):
+    return _binary("div", a, b)
+
+
+def _mul_like(a, b, like):
+    return _binary("mul", a, b)
+
+
+def _unary(name):
+    def call(x, *args, **kwargs):
+        kwargs.pop("out", None)
+        return Traced(getattr(_mg(), name)(_t(x), *args, **kwargs))
+
+    return call
+
+
+def _tril(x, k=0):
+    return Traced(_mg().tril(_t(x), k))
+
+
+def _triu(x, k=0):
+    return Traced(_mg().triu(_t(x), k))
+
+
+def _diagonal(x, offset=0, axis1=0, axis2=1):
+    return _view(_mg().diagonal(_t(x), offset, axis1, axis2))
+
+
+def _swapaxes(x, a, b):
+    return _view(_t(x).transpose(a, b))
+
+
+def _roll(x, shift, axis=None):
+    return Traced(_mg().roll(_t(x), shift, axis))
+
+
+def _matmul(a, b):
+    return _binary("matmul", a, b)
+
+
+def _square(x):
+    return Traced(_t(x) * _t(x))
+
+
+def _power(a, b):
+    return _binary("pow", a, b)
+
+
+def _negative(x):
+    return Traced(-_t(x))
+
+
+def _reciprocal(x):
+    return Traced(_mg().reciprocal(_t(x)))
+
+
+def _sum(x, axis=None, keepdims=False, dtype=None):
+    return Traced(_reduce(_t(x), "sum", axis, keepdims, dtype))
+
+
+RECORDED: dict = {
+    "add": _add,
+    "sub": _sub,
+    "subtract": _sub,
+    "mul": _mul,
+    "multiply": _mul,
+    "div": _div,
+    "divide": _div,
+    "true_divide": _div,
+    "mul_like": _mul_like,
+    "matmul": _matmul,
+    "power": _power,
+    "negative": _negative,
+    "reciprocal": _reciprocal,
+    "square": _square,
+    "where": _where,
+    "clip": _clip,
+    "moveaxis": _moveaxis,
+    "expand_dims": _expand_dims,
+    "broadcast_to": _broadcast_to,
+    "flip": _flip,
+    "concatenate": _concatenate,
+    "einsum": _einsum,
+    "accurate_sum": _accurate("sum"),
+    "accurate_mean": _accurate("mean"),
+    "sum": _sum,
+    "linear": _linear,
+    "linear_backward": _linear_backward,
+    "relu_backward": _relu_backward,
+    "shared_matrix_grad": _shared_matrix_grad,
+    "broadcast_gradient": _broadcast_gradient,
+    "tril": _tril,
+    "triu": _triu,
+    "diagonal": _diagonal,
+    "swapaxes": _swapaxes,
+    "roll": _roll,
+    "maximum": _wrap(lambda a, b: _mg().maximum(a, b) if isinstance(b, Tensor) else _mg().clamp(a, min=b)),
+    "minimum": _wrap(lambda a, b: _mg().minimum(a, b) if isinstance(b, Tensor) else _mg().clamp(a, max=b)),
+    "relu": _unary("relu"),
+    **{
+        name: _unary(name)
+        for name in (
+            "exp",
+            "log",
+            "sqrt",
+            "sin",
+            "cos",
+            "tan",
+            "tanh",
+            "abs",
+            "sign",
+            "floor",
+            "ceil",
+            "log1p",
+            "expm1",
+            "erf",
+            "sinh",
+            "cosh",
+            "arcsin",
+            "arccos",
+            "arctan",
+            "sigmoid",
+        )
+    },
+}
+
+
+def _take(x, index, axis=None):
+    t, idx = _t(x), _tensor(index)
+    if axis is None:
+        return Traced(t.reshape(-1)[idx])
+    return Traced(t[(slice(None),) * (axis % t.ndim) + (idx,)])
+
+
+def _take_along_axis(x, index, axis):
+    t, idx = _t(x), _tensor(index)
+    shape = [max(a, b) for a, b in zip(t.shape, idx.shape)]
+    shape[axis] = idx.shape[axis]
+    return Traced(_mg().gather(t, axis, idx.expand(*shape)))
+
+
+def _add_at(a, index, values):
+    if not isinstance(a, Traced) or not a.writable:
+        raise NotRecordable("B.add_at wrote into a view, or wrote a recorded value into a plain array")
+    t = a.t.clone()
+    index = index if isinstance(index, tuple) else (index,)
+    if all(isinstance(i, slice) and i == slice(None) for i in index[:-1]) and not isinstance(index[-1], slice):
+        dim = len(index) - 1
+        a.t = t.index_add(dim, _tensor(index[-1]).reshape(-1), _t(values)) if _ndim(index[-1]) <= 1 else None
+        if a.t is not None:
+            return
+    if all(not isinstance(i, slice) for i in index):
+        a.t = t.index_put(tuple(_tensor(i) for i in index), _t(values), accumulate=True)
+        return
+    raise NotRecordable("B.add_at with this index has no recorded form")
+
+
+def _ndim(i):
+    return getattr(i, "ndim", 0)
+
+
+def _tile(x, reps):
+    reps = (reps,) if isinstance(reps, int) else tuple(reps)
+    return Traced(_t(x).tile(reps))
+
+
+def _stack(seq, axis=0):
+    return Traced(_mg().stack([_t(s) for s in seq], axis))
+
+
+def _cum(name):
+    def call(x, axis=None, **kwargs):
+        t = _t(x)
+        return Traced(getattr(t.reshape(-1) if axis is None else t, name)(0 if axis is None else axis))
+
+    return call
+
+
+def _pair(name):
+    """A binary minigrad function that wants two tensors: a number becomes a tensor like the other."""
+
+    def call(a, b):
+        a, b = _t(a), _t(b)
+        if not isinstance(a, Tensor):
+            a = _mg().full((), a, dtype=b.dtype)
+        if not isinstance(b, Tensor):
+            b = _mg().full((), b, dtype=a.dtype)
+        return Traced(getattr(_mg(), name)(a, b))
+
+    return call
+
+
+def _conv_columns(x, k, stride, padding, dilation):
+    """im2col of a recorded ``x (N, C, L)``: a LinearMap whose adjoint is col2im."""
+    from ..compute.reference import conv
+
+    length = x.shape[2]
+    return LinearMap(
+        lambda a: conv.im2col(a, k, stride, padding, dilation),
+        lambda g: conv.col2im(g, length, stride, padding, dilation),
+        "Im2Col",
+    )(x)
+
+
+def _conv1d(x, w, b, stride, padding, dilation, groups):
+    x, w = _t(x), _t(w)
+    n, (c_out, c_g, k) = x.shape[0], w.shape
+    cols = _conv_columns(x, k, stride, padding, dilation)
+    l_out = cols.shape[3]
+    out = w.reshape(groups, c_out // groups, c_g * k) @ cols.reshape(n, groups, c_g * k, l_out)
+    out = out.reshape(n, c_out, l_out)
+    return Traced(out if b is None else out + _t(b).reshape(-1, 1))
+
+
+def _conv1d_backward(grad, x, w, stride, padding, dilation, groups, needs=(True, True)):
+    from ..compute.reference import conv
+
+    g, x, w = _t(grad), _t(x), _t(w)
+    (n, c, length), (c_out, c_g, k) = x.shape, w.shape
+    l_out = g.shape[2]
+    g4 = g.reshape(n, groups, c_out // groups, l_out)
+    gx = gw = None
+    if needs[1]:
+        cols = _conv_columns(x, k, stride, padding, dilation).reshape(n, groups, c_g * k, l_out)
+        gw = Traced((g4 @ cols.transpose(-1, -2)).sum(0).reshape(c_out, c_g, k))
+    if needs[0]:
+        wg = w.reshape(groups, c_out // groups, c_g * k)
+        cols_grad = (wg.transpose(-1, -2) @ g4).reshape(n, c, k, l_out)
+        gx = Traced(
+            LinearMap(
+                lambda a: conv.col2im(a, length, stride, padding, dilation),
+                lambda h: conv.im2col(h, k, stride, padding, dilation),
+                "Col2Im",
+            )(cols_grad)
+        )
+    return gx, gw
+
+
+def _shifted_exp_rows(x):
+    """``(z, e, s)`` of rows shifted by their max; the shift is a constant (what uses it does not depend on it)."""
+    x = _t(x)
+    top = x.array.max(axis=1, keepdims=True)
+    top = get_array_module(top).where(get_array_module(top).isfinite(top), top, 0)  # as the array version
+    z = x - Tensor._make(top)
+    e = z.exp()
+    return Traced(z), Traced(e), Traced(e.sum(1, keepdim=True))
+
+
+def _linalg(name):
+    def call(*args):
+        return Traced(getattr(_mg().linalg, name)(*[_t(a) for a in args]))
+
+    return call
+
+
+RECORDED.update(
+    {
+        "arcsin": _unary("asin"),
+        "arccos": _unary("acos"),
+        "arctan": _unary("atan"),
+        "arcsinh": _unary("asinh"),
+        "arccosh": _unary("acosh"),
+        "arctanh": _unary("atanh"),
+        "log2": _unary("log2"),
+        "log10": _unary("log10"),
+        "arctan2": _pair("atan2"),
+        "hypot": _pair("hypot"),
+        "logaddexp": _pair("logaddexp"),
+        "logaddexp2": _pair("logaddexp2"),
+        "remainder": _pair("remainder"),
+        "fmod": _pair("fmod"),
+        "take": _take,
+        "take_along_axis": _take_along_axis,
+        "add_at": _add_at,
+        "tile": _tile,
+        "stack": _stack,
+        "cumsum": _cum("cumsum"),
+        "cumprod": _cum("cumprod"),
+        "asarray": lambda x, *a, **k: x,
+        "ascontiguousarray": lambda x, *a, **k: x,
+        "conv1d": _conv1d,
+        "conv1d_backward": _conv1d_backward,
+        "shifted_exp_rows": _shifted_exp_rows,
+        "inverse": _linalg("inv"),
+        "determinant": _linalg("det"),
+        "solve_linear": _linalg("solve"),
+    }
+)
+
+
+# ------------------------------------------------------------------------------ linear ops
+class LinearMap(Op):
+    """``y = f(x)`` for a linear ``f`` given with its adjoint: the backward of a linear op, recorded.
+
+    A linear op (indexing, reshaping, padding, sums, ...: ``Op.linear``) has a backward that is linear in
+    the gradient and reads no input: ``g -> A^T g``. Recorded, it is this node, whose own backward is
+    ``A`` (the op's forward), and whose recorded backward is a LinearMap again: any order, exactly.
+    """
+
+    saved = ()
+
+    def __init__(self, f, adjoint, label):
+        self.f, self.adjoint, self.label = f, adjoint, label
+
+    def name(self) -> str:
+        return self.label
+
+    def forward(self, x):
+        return self.f(x)
+
+    def backward(self, grad):
+        return self.adjoint(grad)
+
+
+def _linear_backward(node: Op, grad: Tensor, inputs) -> tuple:
+    """The input gradients of a linear node, each a LinearMap of ``grad``."""
+    if isinstance(node, LinearMap):
+        return (LinearMap(node.adjoint, node.f, f"{node.label}Backward")(grad),)
+    out = []
+    for i, edge in enumerate(node.edges):
+        if edge is None:
+            out.append(None)
+            continue
+        part = _Part(node, i, inputs)
+        out.append(LinearMap(part.backward, part.forward, f"{node.name()}Backward")(grad))
+    return tuple(out)
+
+
+class _Part:
+    """One input's share of a linear node: ``g -> (A^T g)_i`` and its adjoint ``h -> A (0, .., h, .., 0)``."""
+
+    def __init__(self, node, i, inputs):
+        self.node, self.i = copy.copy(node), i  # a copy: a later backward may release the node itself
+        self.args = [x.array for x in inputs]
+        self.floats = [k for k, a in enumerate(self.args) if a.dtype.kind in "fc"]
+
+    def backward(self, g):
+        res = copy.copy(self.node).backward(g)
+        return res[self.i] if type(res) is tuple else res
+
+    def forward(self, h):
+        args = [_zeros_like(a) if k in self.floats else a for k, a in enumerate(self.args)]
+        args[self.i] = h.astype(self.args[self.i].dtype, copy=False)
+        out = copy.copy(self.node).forward(*args)
+        if h.size == 0:  # nothing to map (a mean of nothing is NaN, but nothing flows back through it)
+            return get_array_module(out).zeros_like(out)
+        args[self.i] = _zeros_like(h)
+        offset = copy.copy(self.node).forward(*args)  # an affine op (padding with a value) adds a constant
+        return out - offset if offset.any() else out
+
+
+def _zeros_like(a):
+    return a * 0
+
+
+def _check_inputs_unchanged(node: Op, inputs) -> None:
+    """Running ``node`` again needs every input as it was; one written in place since (``x.exp_()`` writes
+    its own input) would silently change the result, so that refuses instead."""
+    versions = node._input_versions
+    if versions is None:
+        return  # saved is None: check_saved compared them all already
+    for i, (x, then) in enumerate(zip(inputs, versions)):
+        if (0 if x._vc is None else x._vc[0]) != then:
+            raise NotRecordable(
+                f"{node.name()} cannot be differentiated twice (create_graph=True): its input {i} was overwritten "
+                "in place after it was used, and its double backward needs it"
+            )
+
+
+# ------------------------------------------------------------------------------ a node, recorded
+def recorded_backward(node: Op, grad: Tensor) -> tuple:
+    """``node``'s input gradients for the output gradient ``grad``, as tensors with a graph of their own."""
+    inputs = node.inputs
+    if inputs is None:
+        raise RuntimeError(
+            f"{node.name()}: its saved values were freed by an earlier backward; call that backward with "
+            "retain_graph=True (or create_graph=True) to differentiate through it again"
+        )
+    node.check_saved()
+    reason = node.recordable()
+    if reason is not None:
+        raise NotRecordable(f"{node.name()} cannot be differentiated twice (create_graph=True): {reason}")
+    if node.linear:
+        with enable_grad():
+            return _linear_backward(node, grad, inputs)
+    twin = node.recorded_twin(inputs) if hasattr(node, "recorded_twin") else _rerun(node, inputs)
+    try:
+        with enable_grad(), recording():
+            grads = twin.backward(traced(grad))
+    except (NotRecordable, AttributeError, TypeError) as e:
+        raise NotRecordable(f"{node.name()} cannot be differentiated twice (create_graph=True): {e}") from None
+    if type(grads) is not tuple:
+        grads = (grads,)
+    return tuple(as_tensor(g) for g in grads)
+
+
+def _rerun(node: Op, inputs) -> Op:
+    """A copy of ``node`` whose forward ran again on its inputs as recorded values: what it saved for
+    backward is then a function of the inputs that the new graph differentiates."""
+    twin = copy.copy(node)
+    if node.saved == () and not node.saves_output:
+        return twin  # backward reads no input, only what forward noted (shapes, axes, numbers)
+    if getattr(node, "random", False):
+        return twin  # forward drew random numbers: running it again would draw others; backward uses the mask
+    _check_inputs_unchanged(node, inputs)
+    try:
+        with enable_grad(), recording():
+            twin.forward(*[traced(x) for x in inputs])
+    except (NotRecordable, AttributeError, TypeError) as e:
+        raise NotRecordable(f"{node.name()} cannot be differentiated twice (create_graph=True): {e}") from None
+    return twin
+
+
+# ------------------------------------------------------------------------------ the pass
+class _RecordedPass(_Pass):
+    """A backward pass that records its own graph (``create_graph=True``): gradients are tensors, each
+    node's formula runs over minigrad's ops (:mod:`.recorded`), so the gradients can be differentiated."""
+
+    def send(self, f, g):
+        g = _as_tensor(g)
+        if isinstance(f, Op):
+            slot = self.node_grads.get(f)
+            self.node_grads[f] = [g if slot is None else slot[0] + g, True]
+        elif id(f) in self.leaf_grads:
+            slot = self.leaf_grads[id(f)][1]
+            slot[0] = slot[0] + g
+        else:
+            self.leaf_grads[id(f)] = (f, [g, True])
+
+    def _run(self, node, slot, inputs, skip) -> tuple:
+        g = slot[0]
+        if node._hooks:
+            g = _call_tensor_hooks(node._hooks, g)
+        if node._retain is not None:
+            out = node._retain()
+            if out is not None:
+                out.grad = g if out.grad is None else out.grad + g
+        for i in self.captured_nodes.get(node, ()):
+            self.results[i] = g
+        if skip:
+            return ()
+        if node._pre_hooks:
+            g = _call_tensor_node_hooks(node._pre_hooks, (g,))[0]
+        grads = recorded_backward(node, g)
+        if self.tracer is not None:
+            self.tracer(node, g.array, tuple(None if x is None else x.array for x in grads))
+        if node._post_hooks:
+            grads = _call_tensor_node_hooks(node._post_hooks, grads, g)
+        return grads
+
+    def route(self, node, grads, inputs) -> dict:
+        for i, f in enumerate(node.edges):
+            gx = grads[i] if i < len(grads) else None
+            if f is None or gx is None:
+                continue
+            x = inputs[i]
+            if tuple(gx.shape) != tuple(x.shape):
+                gx = _sum_to_tensor(gx, tuple(x.shape))
+            if gx.array.dtype != x.array.dtype:
+                gx = gx.to(x.dtype)
+            self.send(f, gx)
+        return {}
+
+    def finish(self):
+        if self.capture is not None:
+            for i, t in enumerate(self.capture):
+                if t.grad_fn is None and id(t) in self.leaf_grads:
+                    leaf, slot = self.leaf_grads[id(t)]
+                    self.results[i] = _call_tensor_hooks(leaf._hooks, slot[0]) if leaf._hooks else slot[0]
+            return self.results
+        for leaf, slot in self.leaf_grads.values():
+            g = _call_tensor_hooks(leaf._hooks, slot[0]) if leaf._hooks else slot[0]
+            if leaf.requires_grad:  # torch adds out of place under create_graph, so the sum keeps its graph
+                leaf.grad = g if leaf.grad is None else leaf.grad + g
+        return None
+
+
+def _as_tensor(g):
+    return g if isinstance(g, Tensor) else Tensor._make(g)
+
+
+def _sum_to_tensor(g, shape):
+    """``graph.sum_to`` over tensors: broadcast dimensions summed away, recorded."""
+    lead = g.ndim - len(shape)
+    dims = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and g.shape[i + lead] != 1)
+    if dims:
+        g = g.sum(dims, keepdim=True)
+    return g.reshape(shape)
+
+
+def _call_tensor_hooks(hooks, g):
+    for hook in hooks:
+        res = hook(g)
+        if res is not None:
+            g = _as_tensor(res)
+    return g
+
+
+def _call_tensor_node_hooks(hooks, grads, *grad_outputs) -> tuple:
+    for hook in hooks:
+        res = hook(grads, *((tuple(grad_outputs),) if grad_outputs else ()))
+        if res is not None:
+            grads = tuple(None if t is None else _as_tensor(t) for t in res)
+    return grads
+
+
+PASSES[True] = _RecordedPass
