@@ -6,11 +6,15 @@ Conventions (see lessons/00-how-to-read-this-repo.md):
   after stripping trailing spaces); so does a ```mermaid block (a graph drawn by ``minigrad.viz``,
   rendered as a picture on GitHub); a block whose first line is ``# no-run`` is shown, not run;
 * `path/to/file.py` and `path/to/file.py::Name.attr` in backticks are references: the file must
-  exist and the name must be importable from it; relative Markdown links must point at files.
+  exist and the name must be importable from it; relative Markdown links must point at files;
+* every module of minigrad/ is *taught*: some lesson quotes one of its symbols or explains one as
+  `path::Symbol` in its prose (a path in a lesson's "Files:" header, or a bare path, does not count);
+  ``python -m tests.test_lessons --untaught`` lists the modules no lesson teaches yet.
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import importlib
 import io
@@ -36,12 +40,17 @@ def _blocks(text):
     return blocks
 
 
+def _module_name(path: str) -> str:
+    """``minigrad/ops/shape.py`` -> ``minigrad.ops.shape``; a package's ``__init__.py`` -> the package."""
+    module = path[: -len(".py")].replace("/", ".")
+    return module[: -len(".__init__")] if module.endswith(".__init__") else module
+
+
 def _source_of(path: str, name: str) -> str:
     """The source text of ``name`` (a class, function or method) in the module at ``path``."""
     import inspect
 
-    module = importlib.import_module(path[: -len(".py")].replace("/", "."))
-    obj = module
+    obj = importlib.import_module(_module_name(path))
     for part in name.split("."):
         obj = getattr(obj, part)
     return inspect.getsource(inspect.unwrap(obj))
@@ -103,10 +112,7 @@ def _resolve(file: str, symbol: str | None):
     assert (ROOT / file).is_file(), f"referenced file {file} does not exist"
     if not symbol:
         return
-    module = file[:-3].replace("/", ".")
-    if module.endswith(".__init__"):
-        module = module[: -len(".__init__")]
-    obj = importlib.import_module(module)
+    obj = importlib.import_module(_module_name(file))
     for part in symbol.split("."):
         assert hasattr(obj, part), f"{file}::{symbol}: {part!r} not found"
         obj = getattr(obj, part)
@@ -129,16 +135,59 @@ def test_lesson_ends_with_exercises(path):
     assert re.search(r"^## Exercises", path.read_text(), re.M), f"{path.name} has no Exercises section"
 
 
-def test_every_minigrad_module_is_taught_somewhere():
-    text = "\n".join(p.read_text() for p in LESSONS)
-    modules = [p.relative_to(ROOT).as_posix() for p in (ROOT / "minigrad").rglob("*.py")]
+SYMBOL_REF = re.compile(r"`((?:minigrad|parity|solubility|benchmarks|lessons|tests)/[\w/.-]+\.py)::([\w.]+)`")
+FILES_HEADER = re.compile(r"^Files:.*?(?:\n[ \t]*\n|\Z)", re.S | re.M)  # the paragraph, up to the blank line
+
+
+def taught_files(text: str) -> set:
+    """The files a lesson teaches: those it quotes (```python quote path::Name) or names with a symbol
+    (`path::Name`) in its prose. A bare path, a path in the "Files:" header or a name inside a code block
+    does not count: a reader learns a module from the code shown or explained, not from its name."""
+    files = {quote.group(1) for m in BLOCK.finditer(text) if (quote := QUOTE.match(m.group(2)))}
+    prose = FILES_HEADER.sub("\n", BLOCK.sub("\n", text))
+    files.update(file for file, _ in SYMBOL_REF.findall(prose))
+    return files
+
+
+def _defines_code(path: Path) -> bool:
+    """Whether a module defines a function or class of its own (a package __init__ may only re-export)."""
+    return any(
+        isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) for n in ast.parse(path.read_text()).body
+    )
+
+
+def untaught_modules(lessons=LESSONS) -> list:
+    """Every module of minigrad/ that no lesson teaches (see :func:`taught_files`). A package's __init__.py
+    that defines nothing of its own counts as taught when a module of its package is."""
+    taught = set().union(*(taught_files(p.read_text()) for p in lessons))
     missing = []
-    for m in modules:
-        pkg_dir = m[: -len("/__init__.py")] if m.endswith("/__init__.py") else None
-        if m in text or (pkg_dir and f"{pkg_dir}/" in text):
+    for path in sorted((ROOT / "minigrad").rglob("*.py")):
+        module = path.relative_to(ROOT).as_posix()
+        if module in taught:
             continue
-        missing.append(m)
-    assert not missing, f"modules no lesson references: {missing}"
+        package = module[: -len("__init__.py")] if path.name == "__init__.py" else None
+        if package and not _defines_code(path) and any(t.startswith(package) for t in taught):
+            continue
+        missing.append(module)
+    return missing
+
+
+def test_taught_counts_quotes_and_symbols_in_prose_only():
+    text = (
+        "Files: `minigrad/a.py`, `minigrad/b.py::B`,\n`minigrad/c.py::C`.\n\n"
+        "Prose names `minigrad/d.py` bare and `minigrad/e.py::E.f` with a symbol.\n\n"
+        "```python quote minigrad/f.py::F\nclass F: ...\n```\n\n"
+        "```python\n# `minigrad/g.py::G` inside code\n```\n"
+    )
+    assert taught_files(text) == {"minigrad/e.py", "minigrad/f.py"}
+
+
+def test_every_minigrad_module_is_taught_somewhere():
+    missing = untaught_modules()
+    assert not missing, (
+        f"{len(missing)} modules no lesson teaches (quote one of their symbols, or explain one as "
+        f"`path::Symbol` outside the Files: header): {', '.join(missing)}"
+    )
 
 
 def test_readme_links_the_lessons_in_order():
@@ -154,3 +203,5 @@ if __name__ == "__main__":  # python -m tests.test_lessons --fill: refresh every
     if "--fill" in sys.argv:
         for lesson in LESSONS:
             fill_quotes(lesson)
+    if "--untaught" in sys.argv:  # the modules no lesson teaches yet
+        print("\n".join(untaught_modules()))

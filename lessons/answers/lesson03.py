@@ -50,3 +50,8 @@ def backward_error(fn, x, seed=0, eps=1e-6):
             return float((fn(minigrad.tensor(v)) * minigrad.tensor(u)).sum().item())
 
     return float(np.abs(xt.grad.numpy() - numerical_gradient(loss, x, eps)).max())
+
+
+def softmax_vjp(s, u, dim=-1):
+    """``s ⊙ (u - u·s)``: the upstream gradient minus its probability-weighted mean, scaled by ``s``."""
+    return s * (u - (u * s).sum(axis=dim, keepdims=True))

@@ -1,4 +1,4 @@
-"""Lesson 03 (checking gradients): finite differences, and a check that cannot be fooled by ``sum()``.
+"""Lesson 03 (checking gradients): finite differences, a check that ``sum()`` cannot fool, softmax's backward.
 
 Grade your work with ``EXERCISES=exercises .venv/bin/pytest -q tests/test_exercises.py -k lesson03``.
 """
@@ -32,3 +32,13 @@ def backward_error(fn, x, seed=0, eps=1e-6):
     a softmax whose backward returns zeros would pass; with a random ``u`` it cannot.
     """
     raise NotImplementedError("exercise: lessons/exercises/lesson03.py::backward_error")
+
+
+def softmax_vjp(s, u, dim=-1):
+    """The backward of softmax along ``dim``: given the probabilities ``s = softmax(x, dim)`` and an upstream
+    gradient ``u`` of the same shape (NumPy arrays), return ``uᵀJ``, the gradient with respect to ``x``.
+
+    Derive it from ``∂s_i/∂x_j = s_i (δ_ij - s_j)`` (lesson 03): the result is ``s * (u - (u * s).sum(dim))``,
+    the sum kept as an axis of size one so that it broadcasts. Work on any number of dimensions.
+    """
+    raise NotImplementedError("exercise: lessons/exercises/lesson03.py::softmax_vjp")

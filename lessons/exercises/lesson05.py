@@ -1,7 +1,8 @@
 """Lesson 05 (losses and numerical stability): stable losses from their formulas, on minigrad tensors.
 
-Use minigrad operations only (``amax``, ``exp``, ``log``, ``sum``, ``abs``, ``clamp``, ``log1p``, indexing), so
-that ``backward()`` works through your code. Grade your work with
+The first three take minigrad tensors: use minigrad operations only (``amax``, ``exp``, ``log``, ``sum``, ``abs``,
+``clamp``, ``log1p``, indexing), so that ``backward()`` works through your code. The last two are backward passes
+on NumPy arrays, as an op's ``backward`` writes them. Grade your work with
 ``EXERCISES=exercises .venv/bin/pytest -q tests/test_exercises.py -k lesson05``.
 """
 
@@ -33,3 +34,22 @@ def cross_entropy(logits, targets):
     pick each row's target entry, negate and average: ``torch.nn.functional.cross_entropy`` without options.
     """
     raise NotImplementedError("exercise: lessons/exercises/lesson05.py::cross_entropy")
+
+
+def softmax_backward(y, grad):
+    """The gradient ``dL/dz`` of ``y = softmax(z)`` over the last axis, given the output ``y`` and ``grad = dL/dy``.
+
+    NumPy arrays of the same shape ``(..., C)``. Do not build the ``(C, C)`` Jacobian ``diag(y) - y y^T``: its
+    vector-Jacobian product is ``y * (grad - <grad, y>)``, with one dot product per row (keep it as ``(..., 1)``).
+    """
+    raise NotImplementedError("exercise: lessons/exercises/lesson05.py::softmax_backward")
+
+
+def amax_backward(x, grad, dim):
+    """The gradient ``dL/dx`` of ``y = x.amax(dim)`` (``dim`` an int, not kept), given ``grad = dL/dy``.
+
+    NumPy arrays: ``x`` of any shape, ``grad`` of ``x``'s shape without axis ``dim``. Each element equal to its
+    slice's maximum receives an equal share of that slice's gradient (two tied maxima get half each, as in
+    torch); every other element gets 0. Return an array of ``x``'s shape.
+    """
+    raise NotImplementedError("exercise: lessons/exercises/lesson05.py::amax_backward")

@@ -1,57 +1,99 @@
-"""Exercise 2: linear learning-rate warm-up, two ways that must agree.
+"""Exercise 2: a linear learning-rate warm-up, 1,000 steps from 1e-7 to 1e-3, inside the training loop.
 
-``LinearLR(start_factor=s, total_iters=T)`` multiplies the base rate by a factor that grows
-linearly from ``s`` to 1 over ``T`` scheduler steps; by hand, set ``param_groups[0]['lr']`` before
-each optimiser step. Both give the same schedule, and the same trained weights.
+The loop is lesson 11's (``lessons/solutions/training_loop.py::train_model``), which calls ``on_step`` after
+every optimizer step. The warm-up is written two ways, as the note's hint offers:
+
+* ``LinearLR(optimizer, start_factor=1e-7 / 1e-3, total_iters=1000)``, stepped after every batch: it
+  multiplies the rate by the ratio of consecutive factors, so it starts at 1e-7 and reaches 1e-3 at step 1000;
+* by hand: before step ``s``, ``param_groups[0]['lr'] = 1e-7 + (1e-3 - 1e-7) * min(s, 1000) / 1000``.
+
+Both feed the optimizer the same rates (to rounding), so with the same seed they train the same weights.
+The rate then stays at 1e-3 until the loop's ``ReduceLROnPlateau`` lowers it. The loop holds the plateau
+schedule and the early-stopping count back until the warm-up is over (``warmup_steps``): halving a rate the
+warm-up is still raising would make both wrong, and a model should be judged once it trains at full rate.
+
+With 320 training proteins in batches of 8 (40 steps per epoch) the warm-up spans the first 25 epochs.
 
 Run: ``python -m lessons.solutions.warmup``
 """
 
 from __future__ import annotations
 
-import numpy as np
+import os
+import tempfile
 
-import minigrad
+import minigrad as torch
+from solubility.model import build_model
 
+from .training_loop import make_loaders, train_model
 
-def scheduled_lrs(target=1e-3, start=1e-7, warmup_steps=10, total_steps=15):
-    w = minigrad.zeros(1, requires_grad=True)
-    opt = minigrad.optim.SGD([w], lr=target)
-    sched = minigrad.optim.lr_scheduler.LinearLR(
-        opt, start_factor=start / target, end_factor=1.0, total_iters=warmup_steps
-    )
-    lrs = []
-    for _ in range(total_steps):
-        lrs.append(opt.param_groups[0]["lr"])
-        opt.step()
-        sched.step()
-    return lrs
+TARGET_LR, START_LR, WARMUP_STEPS = 1e-3, 1e-7, 1000
 
 
-def manual_lrs(target=1e-3, start=1e-7, warmup_steps=10, total_steps=15):
-    return [start + (target - start) * min(step, warmup_steps) / warmup_steps for step in range(total_steps)]
+def scheduler_warmup(optimizer, steps=WARMUP_STEPS, start=START_LR):
+    """The warm-up as a ``LinearLR`` scheduler; returns what to call after every optimizer step."""
+    target = optimizer.param_groups[0]["lr"]
+    scheduler = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=start / target, total_iters=steps)
+    return scheduler.step
 
 
-def train_with_warmup(manual: bool, steps=30, seed=0):
-    """A small regression trained with Adam and a warm-up; returns the final weights."""
-    rng = np.random.default_rng(seed)
-    x = minigrad.tensor(rng.standard_normal((64, 5)))
-    y = x @ minigrad.tensor(rng.standard_normal((5, 1))) + 0.1
-    w = minigrad.tensor(np.zeros((5, 1)), requires_grad=True)
-    opt = minigrad.optim.Adam([w], lr=1e-2)
-    sched = None if manual else minigrad.optim.lr_scheduler.LinearLR(opt, start_factor=1e-5, total_iters=10)
-    for step in range(steps):
-        if manual:
-            opt.param_groups[0]["lr"] = 1e-2 * (1e-5 + (1 - 1e-5) * min(step, 10) / 10)
-        loss = ((x @ w - y) ** 2).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if sched is not None:
-            sched.step()
-    return w.detach().numpy()
+def manual_warmup(optimizer, steps=WARMUP_STEPS, start=START_LR):
+    """The warm-up by hand, writing ``param_groups[...]['lr']``; returns what to call after every step."""
+    target = optimizer.param_groups[0]["lr"]
+    done = 0
+
+    def set_rate():
+        for group in optimizer.param_groups:
+            group["lr"] = start + (target - start) * min(done, steps) / steps
+
+    def after_step():
+        nonlocal done
+        done += 1
+        if done <= steps:  # afterwards the rate is left alone, for the plateau schedule to lower
+            set_rate()
+
+    set_rate()  # the first step already trains at ``start``
+    return after_step
+
+
+WARMUPS = {"LinearLR": scheduler_warmup, "by hand": manual_warmup}
+
+
+def train_with_warmup(
+    method="LinearLR", *, n=400, batch_size=8, epochs=30, patience=4, seed=0, model_kwargs=None, log=print
+):
+    """Train lesson 11's model with a warm-up; returns ``(model, rates, history)``.
+
+    ``rates[s]`` is the learning rate optimizer step ``s`` used. ``model_kwargs`` default to lesson 11's widths.
+    """
+    torch.manual_seed(seed)
+    train_loader, val_loader, _ = make_loaders(n=n, seed=seed, batch_size=batch_size)
+    model = build_model(torch, dtype=torch.float64, **(model_kwargs or {"embed_dim": 16, "hidden_dim": 32}))
+    optimizer = torch.optim.Adam(model.parameters(), lr=TARGET_LR)
+    advance = WARMUPS[method](optimizer)
+    rates = []
+
+    def on_step():
+        rates.append(optimizer.param_groups[0]["lr"])  # the rate the step just taken used
+        advance()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        history = train_model(
+            model,
+            train_loader,
+            val_loader,
+            optimizer=optimizer,
+            epochs=epochs,
+            patience=patience,
+            checkpoint=os.path.join(tmp, "best_model.pt"),
+            on_step=on_step,
+            warmup_steps=WARMUP_STEPS,
+            log=log,
+        )
+    return model, rates, history
 
 
 if __name__ == "__main__":
-    for i, (a, b) in enumerate(zip(scheduled_lrs(), manual_lrs())):
-        print(f"step {i:2d}: LinearLR {a:.3e}   by hand {b:.3e}")
+    model, rates, history = train_with_warmup()
+    for step in (0, 1, 250, 500, 999, 1000, len(rates) - 1):
+        print(f"step {step:4d}: lr {rates[step]:.6e}")

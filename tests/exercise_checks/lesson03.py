@@ -57,3 +57,14 @@ def check_backward_error(ex):
     xt = torch.tensor(x0, requires_grad=True)
     (torch.softmax(xt, -1) * torch.tensor(u)).sum().backward()
     assert err == pytest.approx(np.abs(xt.grad.numpy()).max(), rel=1e-6)
+
+
+@check("lesson03", "softmax_vjp")
+def check_softmax_vjp(ex):
+    rng = np.random.default_rng(6)
+    for shape, dim in (((5,), 0), ((3, 4), -1), ((3, 4), 0), ((2, 3, 4), 1)):
+        x = torch.tensor(rng.normal(size=shape), requires_grad=True)
+        s = torch.softmax(x, dim)
+        for u0 in (np.ones(shape), rng.normal(size=shape)):  # the sum's gradient (zero), then a random one
+            (want,) = torch.autograd.grad(s, x, torch.tensor(u0), retain_graph=True)
+            _close(ex.softmax_vjp(s.detach().numpy(), u0, dim), want)

@@ -46,3 +46,27 @@ def check_cross_entropy(ex):
     out.backward()
     want.backward()
     _close(x.grad, xt.grad)
+
+
+@check("lesson05", "softmax_backward")
+def check_softmax_backward(ex):
+    rng = np.random.default_rng(51)
+    for z0 in (rng.normal(size=(4, 5)), rng.normal(size=(2, 3, 6)) * 5, EXTREME):
+        _, zt = _t(z0, grad=True)
+        yt = torch.softmax(zt, dim=-1)
+        upstream = rng.normal(size=z0.shape)
+        yt.backward(torch.tensor(upstream))
+        _close(ex.softmax_backward(yt.detach().numpy(), upstream), zt.grad)
+    ones = np.ones(5)  # the gradient of a sum of probabilities is zero
+    _close(ex.softmax_backward(np.full(5, 0.2), ones), np.zeros(5))
+
+
+@check("lesson05", "amax_backward")
+def check_amax_backward(ex):
+    rng = np.random.default_rng(52)
+    tied = np.array([[1.0, 3.0, 3.0, 0.0], [2.0, 2.0, 2.0, 2.0], [5.0, -1.0, 4.0, 5.0]])
+    for x0, dim in ((tied, 1), (tied, 0), (rng.integers(0, 3, size=(3, 4, 5)).astype(float), 2)):
+        _, xt = _t(x0, grad=True)
+        upstream = rng.normal(size=tuple(torch.amax(xt, dim).shape))
+        torch.amax(xt, dim).backward(torch.tensor(upstream))
+        _close(ex.amax_backward(x0, upstream, dim), xt.grad)
