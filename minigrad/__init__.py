@@ -34,7 +34,7 @@ from .serialization import load, save  # noqa: F401
 from .tensor import Size, Tensor  # noqa: F401
 
 from . import nn, optim, utils  # noqa: E402,F401  (after Tensor: they build on it)
-from . import amp, backends, cuda, functional, linalg  # noqa: E402,F401
+from . import amp, backends, cuda, func, functional, linalg  # noqa: E402,F401
 from .autograd import functional as _autograd_functional  # noqa: E402,F401  (minigrad.autograd.functional)
 from .amp import autocast  # noqa: E402,F401
 

@@ -177,12 +177,24 @@ def test_third_order_and_backward_create_graph_match_torch():
 
 
 def test_what_cannot_be_recorded_raises_instead_of_answering_wrongly():
-    """A 2-d convolution has no recorded backward yet: create_graph=True says so, naming the node."""
-    x = mg.randn(1, 1, 4, 4, dtype=mg.float64, requires_grad=True)
-    w = mg.randn(1, 1, 3, 3, dtype=mg.float64, requires_grad=True)
-    y = mg.nn.functional.conv2d(x, w).sum()
-    with pytest.raises(mg.autograd.recorded.NotRecordable, match="Conv2dBackward0 cannot be differentiated twice"):
+    """The spectral norm (an SVD) has no recorded backward yet: create_graph=True says so, naming the node."""
+    x = mg.tensor([[1.0, 0.5, 2.0], [3.0, 4.0, 5.0]], dtype=mg.float64, requires_grad=True)
+    y = mg.linalg.matrix_norm(x, ord=2)
+    with pytest.raises(mg.autograd.recorded.NotRecordable, match="SpectralNormBackward0 cannot be differentiated"):
         mg.autograd.grad(y, x, create_graph=True)
+
+
+def test_a_product_over_zeros_is_differentiated_twice_like_torch():
+    """Prod's backward treats zeros apart (exact to first order only); recorded, it multiplies the others."""
+    x0 = np.array([[1.5, 0.0, 2.0, -1.0], [3.0, 0.0, 0.0, 5.0], [0.7, 1.1, -2.0, 0.3]])
+    got = {}
+    for lib in (mg, torch):
+        x = lib.tensor(x0, requires_grad=True)
+        (g,) = lib.autograd.grad((x.prod(1) * lib.tensor([1.0, 2.0, 3.0])).sum(), x, create_graph=True)
+        (h,) = lib.autograd.grad((g * lib.tensor(x0 + 1)).sum(), x)
+        got[lib] = (g, h)
+    _close(got[mg][0], got[torch][0])
+    _close(got[mg][1], got[torch][1])
 
 
 def test_gradgradcheck_catches_a_wrong_double_backward(monkeypatch):

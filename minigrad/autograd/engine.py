@@ -238,6 +238,9 @@ def _node_backward(node, g, inputs, tracer) -> tuple:
     versions = node._versions
     if versions is not None and versions[0] != writes[0]:
         node.check_saved()  # a write happened since the node was recorded (or it was freed): did it matter?
+        packed = node.__dict__.get("_packed")  # saved_tensors_hooks took what backward reads: unpack it
+        if packed is not None:
+            packed.restore(node)
     elif inputs is None and node._fits is None:  # released, and never ran: shapes unknown
         raise RuntimeError(_FREED_MSG)
     grads = node.backward(g)

@@ -103,10 +103,22 @@ def jacobian(
     func, inputs, create_graph: bool = False, strict: bool = False, vectorize: bool = False, strategy="reverse-mode"
 ):
     """The Jacobian of ``func`` at ``inputs``: one tensor of shape ``output.shape + input.shape`` per
-    (output, input) pair, nested as torch nests them. ``vectorize`` is accepted and changes nothing."""
+    (output, input) pair, nested as torch nests them. Reverse mode builds it a row (one output element) per
+    pass; ``strategy="forward-mode"`` a column (one input element) per forward pass with dual tensors,
+    fewer passes when the inputs are the smaller side. ``vectorize`` is accepted and changes nothing."""
     if strategy not in ("reverse-mode", "forward-mode"):
         raise ValueError(f'Expected strategy to be either "forward-mode" or "reverse-mode". Got {strategy!r}')
+    if strategy == "forward-mode" and not vectorize:
+        raise NotImplementedError(
+            'torch.autograd.functional.jacobian: `strategy="forward-mode"` requires `vectorize=True`'
+        )
+    if strategy == "forward-mode" and create_graph:
+        raise NotImplementedError(
+            "torch.autograd.functional.jacobian: `strategy='forward-mode'` does not support `create_graph=True`"
+        )
     in_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
+    if strategy == "forward-mode":
+        return _forward_jacobian(func, inputs, in_tuple)
     inputs = _prepare(inputs, create_graph)
     out_tuple, outputs = _run(func, inputs, "jacobian")
     rows = []
@@ -120,6 +132,36 @@ def jacobian(
             for j, g in enumerate(_post(grads, create_graph)):
                 per_input[j].append(g)
         rows.append(tuple(_stack_rows(per_input[j], out, t) for j, t in enumerate(inputs)))
+    if not out_tuple:
+        return rows[0] if in_tuple else rows[0][0]
+    return tuple(r if in_tuple else r[0] for r in rows)
+
+
+def _forward_jacobian(func, inputs, in_tuple):
+    """The Jacobian a column at a time: input element k moved along e_k in one dual forward pass."""
+    from . import forward_ad
+
+    inputs = tuple(t.detach() for t in inputs)
+    blocks: dict = {}
+    out_tuple = False
+    for j, x in enumerate(inputs):
+        columns = []
+        for k in range(x.numel()):
+            direction = zeros(x.numel(), dtype=x.dtype, device=x.device)
+            direction[k] = 1
+            with forward_ad.dual_level():
+                duals = [
+                    forward_ad.make_dual(t, direction.reshape(t.shape)) if i == j else t for i, t in enumerate(inputs)
+                ]
+                out_tuple, outputs = _as_tuple(func(*duals), "outputs of the user-provided function", "jacobian")
+                unpacked = [forward_ad.unpack_dual(o) for o in outputs]
+                columns.append([u.tangent if u.tangent is not None else u.primal.detach() * 0 for u in unpacked])
+                shapes = [tuple(u.primal.shape) for u in unpacked]
+        for i, shape in enumerate(shapes if x.numel() else []):
+            cols = [c[i].reshape(-1) for c in columns]
+            blocks[i, j] = stack(cols, dim=1).reshape(shape + tuple(x.shape))
+    n_out = 1 + max((i for i, _ in blocks), default=0)
+    rows = [tuple(blocks[i, j] for j in range(len(inputs))) for i in range(n_out)]
     if not out_tuple:
         return rows[0] if in_tuple else rows[0][0]
     return tuple(r if in_tuple else r[0] for r in rows)

@@ -26,16 +26,75 @@ def _outputs(res):
     return [o for o in outs if isinstance(o, Tensor) and o.array.dtype.kind == "f"]
 
 
-def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, seed=0, **_ignored):
-    """Check ``fn``'s backward against central differences, for every input that requires grad.
+def gradcheck(
+    fn,
+    inputs,
+    eps=1e-6,
+    atol=1e-5,
+    rtol=1e-3,
+    raise_exception=True,
+    seed=0,
+    check_forward_ad=False,
+    check_backward_ad=True,
+    **_ignored,
+):
+    """Check ``fn``'s backward (and, with ``check_forward_ad``, its forward-mode tangents) against central
+    differences, for every input that requires grad.
 
     Inputs should be float64 (a float32 check warns: its differences are too noisy to mean much).
     Returns True, or raises :class:`GradcheckError` naming the input, the element, and both values.
     """
+    inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    if check_forward_ad and not _check_tangents(fn, inputs, eps, atol, rtol, raise_exception, seed):
+        return False
+    if not check_backward_ad:
+        return True
+    return _check_backward(fn, inputs, eps, atol, rtol, raise_exception, seed)
+
+
+def _check_tangents(fn, inputs, eps, atol, rtol, raise_exception, seed) -> bool:
+    """Forward mode: for each input, the tangent of the outputs along a random direction ``v`` against
+    ``(f(x + eps v) - f(x - eps v)) / 2 eps``."""
+    from ..tensor import Tensor
+    from . import forward_ad
+
+    rng = np.random.default_rng(seed + 3)
+    for i, x in enumerate(inputs):
+        if not (isinstance(x, Tensor) and x.requires_grad):
+            continue
+        v = rng.standard_normal(x.shape).astype(x.array.dtype)
+        vt = Tensor._make(backend.to_device(v, x.device))
+        with forward_ad.dual_level():
+            args = [forward_ad.make_dual(x.detach(), vt) if k == i else a for k, a in enumerate(inputs)]
+            tangents = [forward_ad.unpack_dual(o).tangent for o in _outputs(fn(*args))]
+
+        def shifted(sign, i=i, x=x, v=v):
+            moved = Tensor._make(x.array + sign * eps * backend.to_device(v, x.device))
+            with no_grad():
+                outs = _outputs(fn(*[moved if k == i else a for k, a in enumerate(inputs)]))
+            return [backend.to_device(o.array, backend.CPU).astype(np.float64) for o in outs]
+
+        for k, (t, up, down) in enumerate(zip(tangents, shifted(1), shifted(-1))):
+            numeric = (up - down) / (2 * eps)
+            got = np.zeros_like(numeric) if t is None else backend.to_device(t.array, backend.CPU)
+            bad = np.abs(got - numeric) > atol + rtol * np.abs(numeric)
+            if bad.any():
+                j = np.flatnonzero(bad)[0]
+                msg = (
+                    f"gradcheck: forward-mode tangent mismatch for output {k} along a direction of input {i}: "
+                    f"{int(bad.sum())} of {bad.size} elements differ (first: {got.reshape(-1)[j]!r} "
+                    f"vs numerical {numeric.reshape(-1)[j]!r})"
+                )
+                if raise_exception:
+                    raise GradcheckError(msg)
+                return False
+    return True
+
+
+def _check_backward(fn, inputs, eps, atol, rtol, raise_exception, seed) -> bool:
     from ..tensor import Tensor
     from . import grad as autograd_grad
 
-    inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input requires grad")

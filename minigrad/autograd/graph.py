@@ -30,6 +30,9 @@ _FREED_MSG = (
 )
 
 
+# [open, call]: while a forward-AD level is open, every op call goes through forward_ad's ``call``
+dual_state: list = [False, None]
+
 # How many in-place writes have happened, anywhere (bumped with every tensor's version): a node recorded
 # when it was k, and backward finds it still k, can skip comparing its saved tensors' versions.
 writes = [0]
@@ -79,6 +82,8 @@ class Op:
         return tuple([e is not None for e in self.edges])
 
     def __call__(self, *inputs):
+        if dual_state[0]:  # inside forward_ad.dual_level(): the result's tangent is computed too
+            return dual_state[1](self, inputs)
         out = self.forward(*[t.array for t in inputs])
         if _grad_state.enabled:  # is_grad_enabled(), inlined: this runs for every op
             for t in inputs:
@@ -93,7 +98,8 @@ class Op:
         return _tensor.Tensor._make(out)
 
     def record(self, inputs):
-        """Make this node the one that produced an output from ``inputs``: fix its edges, note versions."""
+        """Make this node the one that produced an output from ``inputs``: fix its edges, note versions (and
+        inside ``saved_tensors_hooks``, hand what backward reads to the pack hook: :mod:`.saved_hooks`)."""
         self.inputs = inputs
         # the edges are fixed now: an in-place op that later gives an input a new grad_fn must not
         # re-route this node's gradient
@@ -106,6 +112,8 @@ class Op:
                 self._versions = (writes[0], *[0 if inputs[i]._vc is None else inputs[i]._vc[0] for i in saved])
             # every input's version, for create_graph, which reads them all again (autograd.recorded)
             self._input_versions = tuple([0 if x._vc is None else x._vc[0] for x in inputs])
+        if _saved_hooks_open[0]:  # inside autograd.graph.saved_tensors_hooks: pack what backward reads
+            pack_saved(self, _tensor.Tensor)
 
     def name(self) -> str:
         return type(self).__name__ + "Backward0"
@@ -283,7 +291,8 @@ def _next(edge):
 
 def _forget(key: int):
     def drop(_ref) -> None:
-        _ACCUMULATORS.pop(key, None)
+        if _ACCUMULATORS is not None:  # at interpreter exit the module's globals may already be gone
+            _ACCUMULATORS.pop(key, None)
 
     return drop
 
@@ -299,3 +308,8 @@ class _NodeHookHandle:
 
 def attach_retain(node, tensor):
     node._retain = weakref.ref(tensor)
+
+
+# autograd.graph.saved_tensors_hooks lives in its own module; record() checks whether any block is open
+from .saved_hooks import open_blocks as _saved_hooks_open  # noqa: E402
+from .saved_hooks import pack_saved, save_on_cpu, saved_tensors_hooks  # noqa: E402,F401

@@ -25,6 +25,7 @@ import weakref
 
 from .. import backend
 from .. import dtypes as _dt
+from ..autograd import graph as _graph
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..autograd.graph import Op, attach_retain
 from ..compute import B
@@ -108,12 +109,19 @@ class WriteBack(Op):
 
     saved = ()
     once_only = True  # as torch's CopySlices: a second backward after release raises
+    linear = True  # create_graph records its backward as a LinearMap, whose adjoint is linear_forward
 
     def __init__(self, chain):
         self.chain = chain
 
     def forward(self, root, value):
         return root
+
+    def linear_forward(self, root, value):
+        """What ``forward`` stands for (the write already happened in memory): ``root`` with the region set."""
+        out = root.copy()
+        _apply_chain(self.chain, out)[...] = value
+        return out
 
     def backward(self, grad):
         need_root, need_value = self.needs_input_grad
@@ -159,10 +167,15 @@ def old_values(t: Tensor, keep: bool) -> Tensor:
     overwritten values.
     """
     if keep:
-        return Tensor._make(t.array.copy(), t.requires_grad, t.grad_fn)
-    alias = Tensor._make(t.array, t.requires_grad, t.grad_fn)
-    alias._vc = t._shared_vc()
-    return alias
+        old = Tensor._make(t.array.copy(), t.requires_grad, t.grad_fn)
+    else:
+        old = Tensor._make(t.array, t.requires_grad, t.grad_fn)
+        old._vc = t._shared_vc()
+    if _graph.dual_state[0]:  # forward mode: the old values move in t's direction too
+        from ..autograd.forward_ad import take_tangent
+
+        take_tangent(old, t)
+    return old
 
 
 def guard_output(node: Op, array, t: Tensor) -> None:
@@ -199,6 +212,10 @@ def commit(self: Tensor, new: Tensor, op: str) -> Tensor:
         a[...] = array
 
     _write(op, self, put)
+    if _graph.dual_state[0]:
+        from ..autograd.forward_ad import take_tangent
+
+        take_tangent(self, new)
     node = new.grad_fn
     if node is not None:  # e.g. exp_: its node reads its output, which is now self at its new version
         node._out = None
@@ -209,7 +226,11 @@ def commit(self: Tensor, new: Tensor, op: str) -> Tensor:
     else:
         out = WriteBack(self._view[1])(root, new)
         _move_retain(root, root.grad_fn, out.grad_fn)
-        root.grad_fn, root.requires_grad = out.grad_fn, True
+        root.grad_fn, root.requires_grad = out.grad_fn, out.requires_grad
+        if _graph.dual_state[0]:
+            from ..autograd.forward_ad import take_tangent
+
+            take_tangent(root, out)  # the root's tangent, with the view's part replaced
     _refresh_views(root)  # self among them, when it is a view
     return self
 
@@ -223,6 +244,8 @@ def _move_retain(t: Tensor, old: Op, new: Op) -> None:
 
 def must_record(self: Tensor, *others) -> bool:
     """Whether this in-place write must be recorded for autograd; raises where torch forbids the write."""
+    if _graph.dual_state[0] and _carries_tangent(self, others):
+        return True  # forward mode: the op computes the new value's tangent, which commit() hands to self
     if not is_grad_enabled():
         return False
     if not (self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others)):
@@ -231,6 +254,12 @@ def must_record(self: Tensor, *others) -> bool:
             return False
     check_inplace(self)  # a view of a tensor that requires grad: raises when the view cannot be recorded
     return True
+
+
+def _carries_tangent(self: Tensor, others) -> bool:
+    from ..autograd.forward_ad import tangent_of
+
+    return any(tangent_of(t) is not None for t in (self, *others) if isinstance(t, Tensor))
 
 
 def write_error(op: str) -> RuntimeError:

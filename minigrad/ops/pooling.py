@@ -257,20 +257,27 @@ class AdaptiveMaxPool1d(Op):
         self.start, self.width = start, end - start
         return B.take_along_axis(x, self.index, axis=-1)
 
+    def recorded_twin(self, inputs):
+        """For ``create_graph``: backward reads only the (constant) positions of the maxima, so a plain copy."""
+        from ..autograd.recorded_vision import with_saved
+
+        return with_saved(self)
+
     def backward(self, grad):
-        gx = B.zeros(grad.shape[:-1] + (self.length,), grad.dtype, like=grad)
-        if self.out <= self.length:
-            # bins start at distinct positions, so for a fixed offset j the targets start+j never repeat
-            offset = self.index - self.start
-            zero = B.zeros((), grad.dtype, like=grad)
-            for j in range(int(offset.max()) + 1 if offset.size else 0):
-                bins = B.nonzero(self.width > j)[0]  # the bins that are longer than j
-                gx[..., self.start[bins] + j] += B.where(offset[..., bins] == j, grad[..., bins], zero)
-        else:
-            # more bins than elements: several outputs can share one maximum, so add them all (add.at)
+        if self.out > self.length:
+            # more bins than elements: several outputs can share one maximum, so add them all (add_at)
             lead = grad.reshape(-1, self.out)
             rows = B.arange(lead.shape[0], like=grad)[:, None]
-            B.array_module(gx).add.at(gx.reshape(-1, self.length), (rows, self.index.reshape(-1, self.out)), lead)
+            gx = B.zeros((lead.shape[0], self.length), grad.dtype, like=grad)
+            B.add_at(gx, (rows, self.index.reshape(-1, self.out)), lead)
+            return gx.reshape(grad.shape[:-1] + (self.length,))
+        gx = B.zeros(grad.shape[:-1] + (self.length,), grad.dtype, like=grad)
+        # bins start at distinct positions, so for a fixed offset j the targets start+j never repeat
+        offset = self.index - self.start
+        zero = B.zeros((), grad.dtype, like=grad)
+        for j in range(int(offset.max()) + 1 if offset.size else 0):
+            bins = B.nonzero(self.width > j)[0]  # the bins that are longer than j
+            gx[..., self.start[bins] + j] += B.where(offset[..., bins] == j, grad[..., bins], zero)
         return gx
 
 

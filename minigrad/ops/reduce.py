@@ -430,21 +430,42 @@ class Prod(Op):
             self.out_k if self.keepdim else self.out_k.reshape([s for i, s in enumerate(x.shape) if i not in self.axes])
         )
 
-    def recordable(self):
-        """Why create_graph cannot differentiate this node's backward (None: it can)."""
-        if not (self.x == 0).any():
-            return None
-        return "a product over zeros: its backward treats them apart, exact to first order only"
+    exact_at_zeros = False  # set on the node that create_graph runs when x has zeros (recorded_twin)
+
+    def recorded_twin(self, inputs):
+        """For create_graph: the node run again on its input, and over zeros a backward without division."""
+        from ..autograd.recorded import rerun
+
+        twin = rerun(self, inputs)
+        twin.exact_at_zeros = bool((self.x == 0).any())
+        return twin
 
     def backward(self, grad):
         x, axes = self.x, self.axes
         g = _keep(grad, x.shape, axes, self.keepdim)
+        if self.exact_at_zeros:  # the zero-handling below is right to first order only: differentiated, it is not
+            return g * _others_product(x, axes)
         zero = x == 0
         zeros = zero.sum(axis=axes, keepdims=True)
         safe = B.where(zero, 1, x)
         others = safe.prod(axis=axes, keepdims=True)  # product of the non-zero elements
         local = B.where(zeros == 0, self.out_k / safe, B.where((zeros == 1) & zero, others, 0))
         return g * local
+
+
+def _others_product(x, axes):
+    """For each element, the product of the *other* elements of its slice over ``axes``, with no division (so
+    exact at zeros, and differentiable again): each slice repeated n times, its own place set to 1."""
+    rest = [a for a in range(x.ndim) if a not in axes]
+    order = rest + list(axes)
+    moved = x.transpose(order)
+    lead = moved.shape[: len(rest)]
+    n = math.prod(moved.shape[len(rest) :])
+    flat = moved.reshape(*lead, n)
+    own = B.eye(n, dtype=bool)  # row i marks element i's place
+    others = B.where(own, 1.0, flat[..., None, :]).prod(axis=-1)  # (..., n): n x the memory, used only here
+    back = [order.index(a) for a in range(x.ndim)]
+    return others.reshape(moved.shape).transpose(back)
 
 
 @float16_math_in_float32

@@ -16,6 +16,10 @@ col2im; ``conv_transpose2d`` is the gradient of ``conv2d`` with respect to its i
 col2im and its backward an im2col. Nothing ``kh*kw``-times the image is kept for backward: the columns are
 rebuilt from the input when the weight gradient needs them.
 
+Differentiated twice (``create_graph=True``), the same backward code runs on recorded values, and im2col,
+col2im and the padding are recorded as linear maps paired with their adjoints
+(:mod:`minigrad.autograd.recorded_vision`).
+
 Resampling (``interpolate``) works one spatial axis at a time: each output position reads a few input
 positions ("taps") with weights (1 for nearest, ``1 - t, t`` for linear, four cubic weights for bicubic);
 the backward pass sends the gradient back through the same taps.
@@ -127,6 +131,12 @@ class Conv2d(Op):
             out += b.reshape(1, -1, 1, 1)
         self.x, self.w = x, w
         return out
+
+    def recorded_twin(self, inputs):
+        """For ``create_graph``: this node with its input and weight recorded (forward saved nothing else)."""
+        from ..autograd.recorded_vision import with_saved
+
+        return with_saved(self, inputs, x=0, w=1)
 
     def backward(self, grad):
         need = self.needs_input_grad
@@ -254,6 +264,12 @@ class ConvTranspose2d(Op):
             out += b.reshape(1, -1, 1, 1)
         self.x, self.w = x, w
         return out
+
+    def recorded_twin(self, inputs):
+        """For ``create_graph``: this node with its input and weight recorded (forward saved nothing else)."""
+        from ..autograd.recorded_vision import with_saved
+
+        return with_saved(self, inputs, x=0, w=1)
 
     def backward(self, grad):
         need = self.needs_input_grad

@@ -32,6 +32,10 @@ __all__ = [
 class PadSequence(Op):
     """Copy sequences ``(L_i, *)`` into a ``(B, L_max, *)`` block filled with ``value``; backward slices back."""
 
+    linear = True  # create_graph records its backward as a LinearMap (the fill is a constant)
+    saved = ()  # backward reads the lengths only (an input written in place later is fine, as in torch)
+    once_only = True  # torch builds it from CopySlices, which cannot run again once backward freed the graph
+
     def __init__(self, value, batch_first: bool, left: bool):
         self.value, self.batch_first, self.left = value, batch_first, left
 
