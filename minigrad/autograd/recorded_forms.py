@@ -237,8 +237,6 @@ RECORDED: dict = {
     "diagonal": _diagonal,
     "swapaxes": _swapaxes,
     "roll": _roll,
-    "maximum": _wrap(lambda a, b: _mg().maximum(a, b) if isinstance(b, Tensor) else _mg().clamp(a, min=b)),
-    "minimum": _wrap(lambda a, b: _mg().minimum(a, b) if isinstance(b, Tensor) else _mg().clamp(a, max=b)),
     "relu": _unary("relu"),
     **{
         name: _unary(name)
@@ -406,6 +404,9 @@ RECORDED.update(
         "arctanh": _unary("atanh"),
         "log2": _unary("log2"),
         "log10": _unary("log10"),
+        # NumPy's maximum with a number is torch.maximum with a tensor of it: a tie splits the gradient in half
+        "maximum": _pair("maximum"),
+        "minimum": _pair("minimum"),
         "arctan2": _pair("atan2"),
         "hypot": _pair("hypot"),
         "logaddexp": _pair("logaddexp"),

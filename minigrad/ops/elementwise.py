@@ -605,7 +605,9 @@ class Elu(Op):
 
     def backward(self, grad):
         x = self.x
-        return B.where(x <= 0, grad * self.alpha * B.exp(B.minimum(x, 0)), grad)
+        # exp of x < 0 only (no overflow for large x); at x = 0 the constant is taken, so that a second
+        # derivative there is 0, as torch's
+        return B.where(x <= 0, grad * self.alpha * B.exp(B.where(x < 0, x, 0)), grad)
 
 
 class Hardtanh(Op):

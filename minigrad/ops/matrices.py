@@ -258,7 +258,7 @@ class CumProd(Op):
             return B.flip(B.flip(grad * self.out, ax).cumsum(axis=ax), ax) / x
         xs, gs = B.moveaxis(x, ax, 0), B.moveaxis(grad, ax, 0)
         before = B.concatenate([B.ones_like(xs[:1]), xs[:-1]]).cumprod(axis=0)  # prod(x[:k])
-        s = B.zeros_like(gs)
+        s = B.zeros(gs.shape, gs.dtype, like=xs)  # like x: recorded when x is (create_graph)
         s[-1] = gs[-1]
         for k in range(xs.shape[0] - 2, -1, -1):
             s[k] = gs[k] + xs[k + 1] * s[k + 1]
