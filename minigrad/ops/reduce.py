@@ -462,7 +462,7 @@ def _others_product(x, axes):
     lead = moved.shape[: len(rest)]
     n = math.prod(moved.shape[len(rest) :])
     flat = moved.reshape(*lead, n)
-    own = B.eye(n, dtype=bool)  # row i marks element i's place
+    own = B.eye(n, dtype=bool, like=x)  # row i marks element i's place
     others = B.where(own, 1.0, flat[..., None, :]).prod(axis=-1)  # (..., n): n x the memory, used only here
     back = [order.index(a) for a in range(x.ndim)]
     return others.reshape(moved.shape).transpose(back)
