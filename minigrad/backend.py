@@ -1,7 +1,7 @@
 """Devices and array modules: the one place that knows about NumPy versus CuPy.
 
-Op code never imports numpy or cupy; it asks ``xp = get_array_module(array)`` and calls
-``xp.exp``, ``xp.matmul``... so the same code runs on the CPU (NumPy) and the GPU (CuPy).
+Op code never imports numpy or cupy: it calls ``minigrad.compute.B``, whose functions ask
+``get_array_module(array)`` for ``numpy`` or ``cupy``, so the same code runs on the CPU and the GPU.
 This is the only module that imports cupy. When ``MINIGRAD_FAKE_GPU=1`` is set (tests on
 machines without a GPU), the 'cuda' device is served by a strict NumPy-backed stand-in
 (:mod:`minigrad._fakegpu`) whose arrays refuse silent conversion to NumPy, as CuPy's do.

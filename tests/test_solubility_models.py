@@ -3,7 +3,8 @@
 Each model: forward output, input-independent parameter gradients under a random upstream gradient;
 masking (a protein's prediction does not depend on how much padding its batch adds); a float64
 lockstep of the default model (AdamW, a few steps) within 1e-9; the head selection and the
-masked-residue pretraining step run in both libraries alike.
+masked-residue pretraining step run in both libraries alike. ``multicnn-kmax`` is ``multicnn`` with
+k-max pooling, whose pooling is also checked on its own (torch's topk, finite differences).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from solubility.encoding import encode
 from solubility.features import FEATURE_NAMES, NUM_FEATURES, feature_matrix, sequence_features
 from solubility.pretrain import IGNORE, MASK_TOKEN, mask_tokens
 from solubility.synthetic import make_synthetic
-from solubility.train import head_logits
+from solubility.train import head_logits, train_config
 from tests.nn.twin import check_parameter_grads
 
 # small architectures keep the test fast; the code paths are those of the full-size defaults
@@ -27,6 +28,8 @@ SMALL = {
     "transformer": {"embed_dim": 8, "layers": 2, "nhead": 2, "ff": 16, "max_len": 64},
     "course": {"embed_dim": 8, "hidden_dim": 6},
 }
+SMALL["multicnn-kmax"] = {**SMALL["multicnn"], "pool": "kmax", "pool_k": 3}
+VARIANTS = (*models.MODEL_NAMES, "multicnn-kmax")  # a variant is a model name, "-" and what differs
 
 
 def _batch(rng, lengths, width=None):
@@ -40,10 +43,11 @@ def _batch(rng, lengths, width=None):
     return x, mask, rng.standard_normal((len(lengths), NUM_FEATURES))
 
 
-def _twins(name, heads=2, dropout=None):
+def _twins(variant, heads=2, dropout=None):
+    name = variant.split("-")[0]
     nf = 0 if name == "course" else NUM_FEATURES
     heads = 1 if name == "course" else heads
-    arch = dict(SMALL[name])
+    arch = dict(SMALL[variant])
     if dropout is not None:
         arch["dropout"] = dropout
     torch.manual_seed(0)
@@ -54,10 +58,10 @@ def _twins(name, heads=2, dropout=None):
     return t, m
 
 
-@pytest.mark.parametrize("name", models.MODEL_NAMES)
+@pytest.mark.parametrize("name", VARIANTS)
 def test_forward_and_gradients_match_torch(name):
     rng = np.random.default_rng(1)
-    x, mask, f = _batch(rng, [23, 17, 9, 4])
+    x, mask, f = _batch(rng, [23, 17, 9, 4] + ([2, 1] if name == "multicnn-kmax" else []))  # kmax: shorter than k
     t, m = _twins(name)
     t.eval(), m.eval()  # dropout off: the comparison is of the deterministic computation
     t_out = t(torch.tensor(x), torch.tensor(mask), torch.tensor(f))
@@ -69,7 +73,7 @@ def test_forward_and_gradients_match_torch(name):
     check_parameter_grads(t, m, 1e-9, 1e-11)
 
 
-@pytest.mark.parametrize("name", models.MODEL_NAMES)
+@pytest.mark.parametrize("name", VARIANTS)
 def test_prediction_does_not_depend_on_padding(name):
     rng = np.random.default_rng(2)
     x, mask, f = _batch(rng, [12, 30, 7])
@@ -109,6 +113,67 @@ def test_lockstep_float64_default_model():
             ref = t_params[name].detach().numpy()
             rel = np.linalg.norm(p.detach().numpy() - ref) / np.linalg.norm(ref)
             assert rel <= 1e-9, f"step {step}: parameter {name} rel {rel:.2e}"
+
+
+def _kmax_reference(h, mask, k):
+    """The definition in NumPy: per channel, the mean of the min(n, k) largest of the n real values."""
+    out = np.zeros(h.shape[:2])
+    for i, n in enumerate(mask.sum(axis=1).astype(int)):
+        if n:
+            out[i] = -np.sort(-h[i, :, :n], axis=1)[:, : min(n, k)].mean(axis=1)
+    return out
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_kmax_pooling_matches_torch_topk_and_its_definition(k):
+    """Values of both signs, padding that would win if it were not masked, proteins shorter than k and an empty one."""
+    rng = np.random.default_rng(5)
+    lengths = [9, 5, 3, 2, 1, 0]
+    h = rng.standard_normal((len(lengths), 4, 11))
+    mask = (np.arange(11) < np.array(lengths)[:, None]).astype(np.float64)
+    h[mask[:, None, :].repeat(4, axis=1) == 0] = 100.0  # padding larger than every real value
+    up = rng.standard_normal((len(lengths), 4))
+    grads = []
+    for lib in (torch, mg):
+        ht = lib.tensor(h, requires_grad=True)
+        out = models._masked_kmax_mean(lib, ht, lib.tensor(mask).unsqueeze(1), k)
+        np.testing.assert_allclose(out.detach().numpy(), _kmax_reference(h, mask, k), rtol=1e-12, atol=1e-12)
+        out.backward(lib.tensor(up))
+        grads.append(ht.grad.numpy())
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12, atol=1e-12)
+    assert not grads[1][mask[:, None, :].repeat(4, axis=1) == 0].any()  # padding gets no gradient
+    # torch's own topk over the real residues, for the proteins with at least k of them
+    for i, n in enumerate(lengths):
+        if n >= k:
+            want = torch.tensor(h[i, :, :n]).topk(k, dim=1).values.mean(dim=1).numpy()
+            np.testing.assert_allclose(_kmax_reference(h, mask, k)[i], want, rtol=1e-12)
+
+
+def test_kmax_pooling_gradcheck():
+    rng = np.random.default_rng(6)
+    lengths = [8, 4, 2]
+    mask = (np.arange(8) < np.array(lengths)[:, None]).astype(np.float64)
+    h = rng.standard_normal((3, 5, 8))
+    for lib in (torch, mg):
+        m = lib.tensor(mask).unsqueeze(1)
+        ht = lib.tensor(h, requires_grad=True)
+        assert lib.autograd.gradcheck(lambda t, m=m, lib=lib: models._masked_kmax_mean(lib, t, m, 3), (ht,))
+
+
+def test_kmax_recipe_differs_from_the_default_only_in_pooling():
+    kmax, default = train_config("multicnn-kmax"), train_config("multicnn")
+    assert kmax["arch"] == {"pool": "kmax", "pool_k": 3} and default["arch"] == {}
+    assert {k: v for k, v in kmax.items() if k not in ("recipe", "arch")} == {
+        k: v for k, v in default.items() if k not in ("recipe", "arch")
+    }
+    assert models.build(mg, kmax["model"], **kmax["arch"]).pool == "kmax"
+    assert models.build(mg, default["model"], **default["arch"]).pool == "max"
+
+
+@pytest.mark.parametrize(("arch", "message"), [({"pool": "avg"}, "pool must be"), ({"pool_k": 0}, "pool_k must be")])
+def test_bad_pooling_option_is_refused(arch, message):
+    with pytest.raises(ValueError, match=f"multicnn: {message}"):
+        models.build(mg, "multicnn", **arch)
 
 
 def test_head_logits_picks_each_proteins_head():

@@ -571,12 +571,25 @@ def recorded_backward(node: Op, grad: Tensor) -> tuple:
     return tuple(as_tensor(g) for g in grads)
 
 
+def _keeps_floats(node: Op) -> bool:
+    """Whether ``node`` kept a floating array (a softmax, a norm's 1/std) that forward computed from its inputs."""
+    skip = ("inputs", "edges", "_versions", "_input_versions", "_out", "_fits")
+    values = [v for k, v in node.__dict__.items() if k not in skip]
+    while values:
+        v = values.pop()
+        if isinstance(v, (tuple, list)):
+            values.extend(v)
+        elif getattr(v, "dtype", None) is not None and getattr(v.dtype, "kind", "") in "fc" and hasattr(v, "shape"):
+            return True
+    return False
+
+
 def rerun(node: Op, inputs) -> Op:
     """A copy of ``node`` whose forward ran again on its inputs as recorded values: what it saved for
     backward is then a function of the inputs that the new graph differentiates."""
     twin = copy.copy(node)
-    if node.saved == () and not node.saves_output:
-        return twin  # backward reads no input, only what forward noted (shapes, axes, numbers)
+    if node.saved == () and not node.saves_output and not _keeps_floats(node):
+        return twin  # backward reads no input, nor anything computed from one: only shapes, axes, numbers
     if getattr(node, "random", False):
         return twin  # forward drew random numbers: running it again would draw others; backward uses the mask
     _check_inputs_unchanged(node, inputs)

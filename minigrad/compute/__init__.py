@@ -12,7 +12,7 @@ An op states its math against ``B``: ``Mul.forward`` returns ``B.mul(a, b)``. Wh
 Besides the names the two backends define, ``B`` answers NumPy's own names (``B.exp``, ``B.where``,
 ``B.float32``, ...), run by the array module of the arrays passed (NumPy on the CPU, CuPy on a GPU);
 ``like=array`` picks the module when no array is passed (``B.arange(n, like=x)``). The tests hold the
-two backends equal (tests/test_compute_backends.py).
+two backends equal (tests/compute/).
 """
 
 from __future__ import annotations

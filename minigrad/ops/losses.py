@@ -405,6 +405,8 @@ class ClassIndexNLL(Op):
     def __init__(self, target, weight, ignore_index, smoothing, reduction, from_logits):
         self.target, self.weight, self.ignore_index = target, weight, ignore_index
         self.eps, self.reduction, self.from_logits = smoothing, reduction, from_logits
+        if from_logits:  # backward reads the softmax it kept, not the logits: writing into them is allowed (torch)
+            self.saved = ()
 
     def forward(self, x):
         C = x.shape[0] if x.ndim == 1 else x.shape[1]

@@ -530,7 +530,8 @@ class Softmax(Op):
     def forward(self, x):
         m = x.max(axis=self.axis, keepdims=True) if x.size else 0
         e = B.exp(x - B.where(B.isfinite(m), m, 0) if x.size else x)
-        self.out = e / e.sum(axis=self.axis, keepdims=True)
+        with B.errstate(invalid="ignore"):  # a row of -inf only is 0/0 = NaN, as torch gives (without a warning)
+            self.out = e / e.sum(axis=self.axis, keepdims=True)
         return self.out
 
     def backward(self, grad):

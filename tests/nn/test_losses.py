@@ -404,3 +404,17 @@ def test_ce_gradient_is_softmax_minus_onehot():
     p = np.exp(x - x.max(1, keepdims=True))
     p /= p.sum(1, keepdims=True)
     assert_close(xm.grad.numpy(), p - np.eye(4)[y], 1e-12, 1e-14, "softmax - onehot")
+
+
+def test_writing_into_the_logits_after_cross_entropy_is_allowed_as_in_torch():
+    """cross_entropy's backward reads the softmax it kept, not the logits: torch allows the write, so does minigrad."""
+    grads = []
+    for lib in (torch, mg):
+        z = lib.tensor([[2.0, -1.0, 0.5]], dtype=lib.float64, requires_grad=True)
+        h = z * 1
+        loss = lib.nn.functional.cross_entropy(h, lib.tensor([2]))
+        with lib.no_grad():
+            h.add_(1.0)
+        loss.backward()
+        grads.append(z.grad.numpy())
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12)

@@ -5,7 +5,8 @@ any other axis it adds one slice after another, and the error grows with the len
 convolution output summed over its positions is ~1e-6 relative instead of ~1e-7. So a float32 sum
 that does not run along the contiguous axis accumulates in float64 (:func:`_acc`); one long such axis
 is instead split, as a view, into chunks of 64, each chunk summed, then the chunk sums added (error
-~ (64 + n/64) roundings rather than n: as accurate as torch's, and 2x cheaper than float64).
+~ (64 + n/64) roundings rather than n: ~10x closer than a plain float32 sum, though ~10x further than
+torch's, and 2x cheaper than float64).
 
 **Threads.** A long sum that keeps the leading axis is computed a slab of that axis per thread
 (:mod:`.parallel`), with the one-thread result.
@@ -54,8 +55,9 @@ def accurate_sum(x, axes, keepdims=False):
     """``x.sum(axis=axes)`` in x's dtype, accumulated as :func:`_acc` says (``axes``: a tuple or None).
 
     One long float32 axis that is not the contiguous one is summed in two stages instead of in float64
-    (2x cheaper, as accurate as torch's): the axis is split, as a view, into chunks of 64, each chunk is
-    summed, then the chunk sums are added (error ~ (64 + n/64) roundings rather than n).
+    (2x cheaper; ~10x closer than a plain float32 sum, ~10x further than torch's): the axis is split,
+    as a view, into chunks of 64, each chunk is summed, then the chunk sums are added (error ~ (64 + n/64)
+    roundings rather than n).
     """
     if (
         type(x) is np.ndarray

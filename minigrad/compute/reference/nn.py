@@ -61,8 +61,9 @@ def dropout_mask(shape, p, dtype, device, generator=None, like=None):
     Each element takes 32 raw random bits ``u`` and is kept when ``u >= ceil(p * 2**32)``, so
     ``P(keep) = 1 - p`` to within 2**-32 (half the cost of drawing float64 uniforms). ``like``: an array
     whose memory layout the mask copies (a channels-last activation gets a channels-last mask, so that
-    ``x * mask`` walks both arrays in the same order). The numbers are drawn in that memory order, in both
-    backends, so that one seed gives one mask whichever backend runs.
+    ``x * mask`` walks both arrays in the same order). The numbers are drawn in that memory order, so one
+    seed gives one mask for one layout; the fast backend's convolutions return channels-last results where
+    the reference's are contiguous, so after a convolution the two backends draw different masks.
     """
     order = tuple(range(len(shape)))
     if like is not None and like.ndim == len(shape) and not like.flags.c_contiguous:
