@@ -58,6 +58,13 @@ UNARY = {
     "logsumexp": lambda lib, x: lib.logsumexp(x.reshape(3, 4), dim=1),
     "softmax": lambda lib, x: lib.softmax(x.reshape(3, 4), dim=1) * x.reshape(3, 4),
     "max": lambda lib, x: lib.amax(lib.stack([x, -x, lib.zeros_like(x)]), dim=0) * x,
+    "celu": lambda lib, x: _F(lib).celu(x, alpha=0.7),
+    "threshold": lambda lib, x: _F(lib).threshold(x, 1.0, -2.0) * x,
+    "hardshrink": lambda lib, x: _F(lib).hardshrink(x, 1.0) * x,
+    "softshrink": lambda lib, x: _F(lib).softshrink(x, 0.5) * x,
+    "tanhshrink": lambda lib, x: _F(lib).tanhshrink(x),
+    "fmax": lambda lib, x: lib.fmax(x, lib.zeros_like(x)) * x,
+    "fmin": lambda lib, x: lib.fmin(x, lib.ones_like(x)) * x,
 }
 
 

@@ -12,14 +12,18 @@ overflow (sigmoid uses ``exp(-|x|)``, softplus uses ``logaddexp``).
 
 from __future__ import annotations
 
+import inspect
+import struct
+
 from .. import dtypes as _dt
 from ..autograd.graph import Op
 from ..compute import B
+from ..dtypes import type_name
 from ..tensor import Tensor
 from ._util import apply_binary, as_tensor_like, cast, check_same_device, operands
 from .convert import to_dtype
 from .inplace import apply_inplace
-from .registry import REGISTRY, declare, declare_method, exports
+from .registry import REGISTRY, declare, declare_inplace, declare_method, exports
 
 
 # ------------------------------------------------------------------ arithmetic
@@ -1135,6 +1139,169 @@ def masked_fill(input, mask, value):
 def _where_method(self, condition, other):
     """``Tensor.where(condition, other)``: ``where(condition, self, other)`` (torch: self is the first choice)."""
     return where(condition, self, other)
+
+
+# ------------------------------------------------------------------ more activations, fmax / fmin
+# (shrinkage functions, CELU and threshold: each backward is a mask chosen where torch's derivative is
+# taken at the switch points, and is written over ``B`` so that create_graph differentiates it again)
+class Celu(Op):
+    """``max(0, x) + min(0, alpha * (e^(x / alpha) - 1))``; at 0 the gradient is 1 and, as for ELU, the
+    second derivative 0 (the constant branch is taken there)."""
+
+    def __init__(self, alpha):
+        self.alpha = alpha
+        # torch's backward scales by 1 / alpha rounded to float32 first (so its gradient at 0 is 1.00000002
+        # for alpha = 0.7); the same constant here keeps the gradients equal to the last digit
+        self.inv_alpha = 1 / struct.unpack("f", struct.pack("f", alpha))[0]
+
+    def forward(self, x):
+        self.x = x
+        return B.where(x > 0, x, self.alpha * B.expm1(B.minimum(x, 0) / self.alpha))
+
+    def backward(self, grad):
+        x, scale = self.x, self.inv_alpha
+        return B.where(x <= 0, grad * (self.alpha * scale) * B.exp(B.where(x < 0, x, 0) * scale), grad)
+
+
+class MaskedIdentity(Op):
+    """``x`` where ``keep``, else ``fill`` (a number): threshold and hardshrink. The gradient passes where
+    ``keep`` holds; ``keep`` is computed by the caller's rule, so NaN inputs follow torch's comparisons."""
+
+    saved = ()  # backward reads only the mask
+
+    def __init__(self, keep_of, fill):
+        self.keep_of, self.fill = keep_of, fill
+
+    def forward(self, x):
+        self.keep = self.keep_of(x)
+        return B.where(self.keep, x, B.asarray(self.fill, x.dtype, like=x))
+
+    def backward(self, grad):
+        return B.where(self.keep, grad, 0)
+
+
+class Softshrink(Op):
+    """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, 0 between (bounds included, gradient
+    0 there, as in torch)."""
+
+    saved = ()  # backward reads only the mask
+
+    def __init__(self, lambd):
+        self.lambd = lambd
+
+    def forward(self, x):
+        lambd = self.lambd
+        self.inside = (x >= -lambd) & (x <= lambd)
+        return B.where(x > lambd, x - lambd, B.where(x < -lambd, x + lambd, B.where(self.inside, 0, x)))  # NaN stays
+
+    def backward(self, grad):
+        return B.where(self.inside, 0, grad)
+
+
+class Fmax(Op):
+    """Element-wise max that ignores NaN (the other operand wins; NaN only where both are). As in torch, a tie
+    gives the whole gradient to ``input`` (``maximum`` splits it)."""
+
+    saved = ()  # backward reads only the mask
+
+    @staticmethod
+    def input_wins(a, b):
+        return a >= b
+
+    def forward(self, a, b):
+        self.from_a = self.input_wins(a, b) | B.isnan(b)
+        return B.where(self.from_a, a, b)
+
+    def backward(self, grad):
+        ga, gb = self.needs_input_grad
+        return (B.where(self.from_a, grad, 0) if ga else None), (B.where(self.from_a, 0, grad) if gb else None)
+
+
+class Fmin(Fmax):
+    """Element-wise min that ignores NaN; a tie gives the whole gradient to ``input``, as in torch."""
+
+    @staticmethod
+    def input_wins(a, b):
+        return a <= b
+
+
+@declare(method=False, functional=True, functional_inplace=True)
+def celu(input, alpha=1.0):
+    """Continuously differentiable ELU: ``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
+    return Celu(alpha)(_floating_only("celu", input))
+
+
+@declare(method=False, functional=True, functional_inplace=True)
+def threshold(input, threshold, value):
+    """``input`` where it is greater than ``threshold``, else ``value`` (NaN stays NaN, as in torch)."""
+    x = _tensor_arg("threshold", input)
+    if x.array.dtype.kind == "b":
+        raise NotImplementedError("\"threshold\" not implemented for 'Bool'")
+    return MaskedIdentity(lambda a: ~(a <= threshold), value)(x)
+
+
+@declare(functional=True)
+def hardshrink(input, lambd=0.5):
+    """``input`` where ``|input| > lambd``, else 0."""
+    x = _floating_only("hardshrink", input)
+    return MaskedIdentity(lambda a: ~((a >= -lambd) & (a <= lambd)), 0)(x)
+
+
+@declare(method=False, top_level=False, functional=True)
+def softshrink(input, lambd=0.5):
+    """Shrink toward 0 by ``lambd``: ``x - lambd`` above it, ``x + lambd`` below ``-lambd``, 0 between."""
+    x = _floating_only("softshrink", input)
+    top = {"float64": 1.79769e308, "float32": 3.40282e38}.get(x.dtype.name, 65504.0)  # the dtype's largest
+    if not 0 <= lambd <= top:
+        raise RuntimeError(
+            f"lambda must be in range [0, {top:g}] for input dtype {type_name(x.dtype)}, but found {lambd:g}"
+        )
+    return Softshrink(lambd)(x)
+
+
+@declare(method=False, top_level=False, functional=True)
+def tanhshrink(input):
+    """``input - tanh(input)``."""
+    return sub(input, tanh(input))
+
+
+def _floating_only(op: str, x) -> Tensor:
+    """The input of an activation torch computes for floating dtypes only (no promotion of integers)."""
+    if _tensor_arg(op, x).array.dtype.kind != "f":
+        raise NotImplementedError(f"\"{op}\" not implemented for '{type_name(x.dtype)}'")
+    return x
+
+
+def _activation_(name, compute):
+    """``torch.<name>_`` and ``nn.functional.<name>_``: the activation written into its input."""
+
+    def inplace(input, *args, **kwargs):
+        return apply_inplace(name + "_", input, lambda t: compute(t, *args, **kwargs))
+
+    inplace.__name__ = inplace.__qualname__ = name + "_"
+    inplace.__doc__ = f"``{name}`` in place (torch.{name}_)."
+    inplace.__signature__ = inspect.signature(compute)
+    declare_inplace(inplace, method=False)
+    REGISTRY[name + "_"].functional = True  # nn.functional has it too
+    return inplace
+
+
+celu_ = _activation_("celu", celu)
+threshold_ = _activation_("threshold", threshold)
+
+
+@declare
+def fmax(input, other):
+    """Element-wise maximum where a NaN loses to a number (``maximum`` propagates NaN)."""
+    return _pairwise(Fmax, "fmax", input, other)
+
+
+@declare
+def fmin(input, other):
+    """Element-wise minimum where a NaN loses to a number (``minimum`` propagates NaN)."""
+    return _pairwise(Fmin, "fmin", input, other)
 
 
 # torch has these only in nn.functional (declared top_level=False); minigrad.<name> keeps them for existing code,

@@ -10,7 +10,9 @@ the engine.
 from __future__ import annotations
 
 from ..autograd.graph import Op
+from ..backend import get_array_module
 from ..compute import B
+from ..dtypes import type_name
 from ..tensor import Tensor
 from ._util import check_same_device
 from .registry import declare, exports
@@ -307,6 +309,55 @@ def einsum(equation: str, *operands) -> Tensor:
         if c not in sizes:
             raise RuntimeError(f"einsum(): output subscript {c} does not appear in the equation for any input operand")
     return Einsum(subs, out)(*operands)
+
+
+class LogDet(Op):
+    """``log(det A)`` of each square matrix in the last two dims, from ``slogdet`` (no overflow for large
+    matrices): NaN where the determinant is negative, -inf where it is 0, as in torch. The gradient is
+    ``G A^-T`` where the determinant is positive and 0 where the result is NaN (torch's choice)."""
+
+    def forward(self, a):
+        self.a = a
+        self.sign, logabs = get_array_module(a).linalg.slogdet(a)
+        return B.where(self.sign < 0, B.asarray(float("nan"), logabs.dtype, like=logabs), logabs)
+
+    def recorded_twin(self, inputs):
+        """For create_graph: ``a`` as a recorded value; the sign is piecewise constant, so it stays a constant."""
+        from ..autograd.recorded_vision import with_saved
+
+        return with_saved(self, inputs, a=0)
+
+    def backward(self, grad):
+        g = B.where(self.sign < 0, 0, grad)[..., None, None]
+        try:
+            inverse = B.inverse(self.a)
+        except Exception as e:
+            if type(e).__name__ != "LinAlgError":
+                raise
+            # torch returns infinities from its LU here; minigrad says so rather than guess them
+            raise RuntimeError(
+                "logdet backward: a matrix is singular (its logdet is -inf), so minigrad has no gradient for it"
+            ) from None
+        return g * B.swapaxes(inverse, -1, -2)
+
+
+@declare
+def logdet(input: Tensor) -> Tensor:
+    """The log of the determinant of each square matrix in the last two dims (NaN for a negative one)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"logdet(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    if input.ndim < 2:
+        raise RuntimeError("logdet: The input tensor A must have at least 2 dimensions.")
+    rows, cols = input.shape[-2:]
+    if rows != cols:
+        raise RuntimeError(f"logdet: A must be batches of square matrices, but they are {rows} by {cols} matrices")
+    if not input.is_floating_point():
+        raise RuntimeError(
+            f"logdet: Expected a floating point or complex tensor as input. Got {type_name(input.dtype)}"
+        )
+    if input.dtype.itemsize < 4:
+        raise RuntimeError(f"logdet: Low precision dtypes not supported. Got {type_name(input.dtype)}")
+    return LogDet()(input)
 
 
 __all__ = exports(__name__)

@@ -13,10 +13,11 @@ import numbers
 
 from .. import dtypes as _dt
 from ..autograd.graph import Op
+from ..backend import get_array_module
 from ..compute import B
-from ..tensor import Tensor
+from ..tensor import Size, Tensor
 from ._util import cast, check_same_device, normalize_dim
-from .inplace import ViewOp
+from .inplace import ViewOp, _address
 from .registry import REGISTRY, declare, declare_method, exports
 
 
@@ -659,6 +660,220 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
     from .vision import pad_nonconstant  # reflect / replicate / circular, with a formula backward
 
     return pad_nonconstant(input, pad, mode, value)
+
+
+# ------------------------------------------------------------------ broadcast_shapes, strides, as_strided
+@declare(method=False)
+def broadcast_shapes(*shapes):
+    """The shape that tensors of ``shapes`` broadcast to (each an int or a sequence of ints), without tensors."""
+    sizes = [_shape_arg(s) for s in shapes]
+    out = [1] * max((len(s) for s in sizes), default=0)
+    for index, shape in enumerate(sizes):
+        for i in range(-1, -len(shape) - 1, -1):
+            d = shape[i]
+            if d < 0:
+                raise ValueError("Attempting to broadcast a dimension with negative length!")
+            if d == 1 or d == out[i]:
+                continue
+            if out[i] != 1:
+                raise RuntimeError(
+                    f"Attempting to broadcast a dimension of length {d} at {i}! Mismatching argument at index "
+                    f"{index} had {tuple(shape)}; but expected shape should be broadcastable to {list(out)}"
+                )
+            out[i] = d
+    return Size(out)
+
+
+def _shape_arg(shape) -> tuple:
+    """One argument of broadcast_shapes as a tuple of ints (an int ``n`` is the shape ``(n,)``)."""
+    if isinstance(shape, Tensor):
+        raise RuntimeError(f"Input shapes should be of type ints, a tuple of ints, or a list of ints, got {shape}")
+    if isinstance(shape, numbers.Integral):
+        return (int(shape),)
+    items = tuple(shape)
+    for i, d in enumerate(items):
+        if not isinstance(d, numbers.Integral) or isinstance(d, bool):
+            raise TypeError(f"torch.Size() takes an iterable of 'int' (item {i} is '{type(d).__name__}')")
+    return tuple(int(d) for d in items)
+
+
+def _storage(array):
+    """``(owner, offset)``: the array that owns ``array``'s memory (its storage) and where ``array`` starts in
+    it, in elements. It is torch's storage wherever minigrad makes a view where torch does (slices, transposes,
+    expand, reshape of contiguous data); from_numpy of a NumPy view counts the NumPy base as the storage."""
+    owner, link = array, array.base
+    while link is not None:  # through NumPy's stride-tricks wrapper (not an array, but it has a base) too
+        if isinstance(link, type(array)):
+            owner = link
+        link = getattr(link, "base", None)
+    return owner, (_address(array) - _address(owner)) // array.itemsize
+
+
+def _element_strides(array) -> tuple:
+    """torch's strides (in elements) of ``array``. A dim of size 1 that NumPy gives stride 0 (an ``x[:, None]``)
+    gets torch's stride for a new dim: the extent of the dim after it (1 for the last)."""
+    if array.size == 0 and 0 in array.strides:  # NumPy's fresh empty arrays; torch's have contiguous strides
+        return _contiguous_strides(array.shape)
+    strides = [s // array.itemsize for s in array.strides]
+    for d in range(array.ndim - 1, -1, -1):
+        if array.shape[d] == 1 and strides[d] == 0:
+            strides[d] = strides[d + 1] * max(array.shape[d + 1], 1) if d + 1 < array.ndim else 1
+    return tuple(strides)
+
+
+def _contiguous_strides(shape) -> tuple:
+    strides, step = [], 1
+    for n in reversed(shape):
+        strides.append(step)
+        step *= max(n, 1)
+    return tuple(reversed(strides))
+
+
+@declare_method("stride")
+def _stride_method(self, dim=None):
+    """``Tensor.stride(dim=None)``: how many elements apart in memory neighbours along each dim are."""
+    strides = _element_strides(self.array)
+    if dim is None:
+        return strides
+    if self.ndim == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    return strides[normalize_dim(dim, self.ndim, "stride")]
+
+
+@declare_method("storage_offset")
+def _storage_offset_method(self):
+    """``Tensor.storage_offset()``: where the tensor's first element sits in its storage, in elements."""
+    return _storage(self.array)[1]
+
+
+class AsStrided(ViewOp):
+    """A read-only view of the input's memory with the given sizes, strides and storage offset.
+
+    ``in_index``/``out_index`` hold, for each input and output element, its position in the storage. On
+    the input's own memory (or any array laid out alike) forward is a NumPy strided view; on another layout
+    (a gradient, a tangent) it reads the same positions through those indices. The backward adds each
+    output gradient into its storage position and reads the input's positions back; where input elements
+    share a position (an expanded input) they share its gradient equally, as in torch.
+    """
+
+    linear = True  # create_graph records its backward as a LinearMap
+
+    def __init__(self, size, stride, start, layout, in_index, out_index, shared):
+        self.size, self.stride, self.start, self.layout = size, stride, start, layout
+        self.in_index, self.out_index, self.shared = in_index, out_index, shared
+        self.n_store = int(in_index.max()) + 1 if in_index.size else 0
+
+    def forward(self, x):
+        if _layout_of(x) == self.layout:
+            return _strided_view(x, self.start, self.size, self.stride)
+        store = self._to_storage(x)
+        return store[self.out_index]
+
+    def backward(self, grad):
+        store = B.zeros(self.n_store, grad.dtype, like=grad)
+        B.add_at(store, self.out_index.reshape(-1), grad.reshape(-1))
+        if self.shared is not None:
+            store = store / self.shared
+        return store[self.in_index]
+
+    def _to_storage(self, x):
+        """``x``'s values at their storage positions (the mean of the elements that share one)."""
+        store = B.zeros(self.n_store, x.dtype, like=x)
+        if self.shared is None:
+            store[self.in_index.reshape(-1)] = x.reshape(-1)
+            return store
+        B.add_at(store, self.in_index.reshape(-1), x.reshape(-1))
+        return store / self.shared
+
+
+def _layout_of(array) -> list:
+    """What decides which element sits where relative to the first one: (size, stride) of dims longer than 1."""
+    return [(n, s) for n, s in zip(array.shape, array.strides) if n > 1]
+
+
+def _strided_view(x, start: int, size, stride):
+    """A read-only view of ``x``'s memory from ``start`` elements after its first element (maybe before it)."""
+    strided = get_array_module(x).lib.stride_tricks.as_strided
+    item = x.itemsize
+    origin = x[(slice(0, 1),) * x.ndim] if x.size else x  # the first element, as a view (never a copy)
+    if start:  # a 1-d walk from x's first element to the new first element, whose last element starts the view
+        walk = strided(origin, shape=(abs(start) + 1,), strides=(item if start > 0 else -item,))
+        origin = walk[-1:]
+    view = strided(origin, shape=tuple(size), strides=tuple(s * item for s in stride))
+    if hasattr(view, "setflags"):  # NumPy: writes through it raise (CuPy has no read-only arrays)
+        view.setflags(write=False)
+    return view
+
+
+def _positions(xp, shape, strides, offset):
+    """The storage position of every element of a strided layout, as an integer array of ``shape``."""
+    index = xp.full(tuple(shape), offset, dtype=xp.int64)
+    for d, (n, s) in enumerate(zip(shape, strides)):
+        step = xp.arange(n, dtype=xp.int64) * s
+        index = index + step.reshape((n,) + (1,) * (len(shape) - d - 1))
+    return index
+
+
+@declare
+def as_strided(input: Tensor, size, stride, storage_offset=None) -> Tensor:
+    """A view of ``input``'s storage with the given ``size``, ``stride`` and ``storage_offset`` (elements).
+
+    minigrad's is for reading: the view may read only elements of ``input`` itself (not other parts of
+    the storage of a view), and writing into it raises.
+    """
+    size, stride = _int_list("size", 1, size), _int_list("stride", 2, stride)
+    if len(size) != len(stride):
+        raise RuntimeError("mismatch in length of strides and shape")
+    if any(s < 0 for s in stride):
+        raise RuntimeError(f"as_strided: Negative strides are not supported at the moment, got strides: {stride}")
+    if any(n < 0 for n in size):
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={size} and strides={stride}")
+    x = input.array
+    owner, x_offset = _storage(x)
+    offset = x_offset if storage_offset is None else storage_offset
+    if offset < 0:
+        raise RuntimeError(f"Tensor: invalid storage offset {offset}")
+    _check_in_storage(size, stride, offset, x.itemsize, owner.nbytes)
+    xp = get_array_module(x)
+    in_index = _positions(xp, x.shape, _element_strides(x), x_offset)
+    out_index = _positions(xp, size, stride, offset)
+    count = xp.bincount(in_index.reshape(-1), minlength=int(out_index.max()) + 1 if out_index.size else 0)
+    if out_index.size and not (count[out_index] > 0).all():
+        raise RuntimeError(
+            "as_strided: minigrad's view reads only elements of the input itself, and this one reaches other parts "
+            "of its storage (as_strided the tensor that owns the memory instead)"
+        )
+    count = count[: int(in_index.max()) + 1] if in_index.size else count[:0]
+    shared = count.astype(x.dtype) if in_index.size and (count > 1).any() else None
+    op = AsStrided(size, stride, offset - x_offset, _layout_of(x), in_index, out_index, shared)
+    return op(input)
+
+
+def _int_list(name: str, position: int, values) -> list:
+    if not isinstance(values, (tuple, list)):
+        raise TypeError(
+            f"as_strided(): argument '{name}' (position {position}) must be tuple of ints, not {type(values).__name__}"
+        )
+    values = list(values)
+    for i, v in enumerate(values):
+        if not isinstance(v, numbers.Integral) or isinstance(v, bool):
+            raise TypeError(
+                f"as_strided(): argument '{name}' (position {position}) must be tuple of ints, but found element "
+                f"of type {type(v).__name__} at pos {i}"
+            )
+    return [int(v) for v in values]
+
+
+def _check_in_storage(size, stride, offset, item, storage_bytes):
+    """torch's error for a view that reaches past the end of its storage."""
+    if 0 in size:
+        return
+    needed = (offset + 1 + sum((n - 1) * s for n, s in zip(size, stride))) * item
+    if needed > storage_bytes:
+        raise RuntimeError(
+            f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {offset}, and itemsize {item} "
+            f"requiring a storage size of {needed} are out of bounds for storage of size {storage_bytes}"
+        )
 
 
 # names torch has only as methods or in nn.functional: minigrad.<name> keeps them for existing code
