@@ -34,6 +34,20 @@ def _as_tuple(x, what: str, fn: str) -> tuple[bool, tuple]:
     return is_tuple, items
 
 
+def _vectors(v, against, fn: str, single: str, count: str) -> tuple:
+    """``v`` as a tuple matching ``against`` (the outputs for vjp, the inputs otherwise); None means ones,
+    allowed only for one single-element tensor, as in torch. ``single`` and ``count`` (with ``{n}``) word
+    the errors."""
+    if v is None:
+        if len(against) != 1 or against[0].numel() != 1:
+            raise RuntimeError(f"The vector v can only be None if {single} a single Tensor with a single element.")
+        return (against[0].new_ones(()).reshape(against[0].shape),)
+    _, v = _as_tuple(v, "v", fn)
+    if len(v) != len(against):
+        raise RuntimeError(f"v has {len(v)} tensors, but " + count.format(n=len(against)))
+    return v
+
+
 def _prepare(inputs, create_graph: bool = False):
     """Tensors that require grad, sharing the inputs' memory (as torch's functional API does): fresh
     leaves, or with ``create_graph`` views that keep an input's own graph, so results stay connected."""
@@ -83,17 +97,7 @@ def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     in_tuple, inputs = _as_tuple(inputs, "inputs", "vjp")
     inputs = _prepare(inputs, create_graph)
     out_tuple, outputs = _run(func, inputs, "vjp")
-    if v is None:
-        if len(outputs) != 1 or outputs[0].numel() != 1:
-            raise RuntimeError(
-                "The vector v can only be None if the user-provided function returns a single Tensor with a "
-                "single element."
-            )
-        v = (outputs[0].new_ones(()).reshape(outputs[0].shape),)
-    else:
-        _, v = _as_tuple(v, "v", "vjp")
-    if len(v) != len(outputs):
-        raise RuntimeError(f"v has {len(v)} tensors, but the user-provided function returned {len(outputs)}")
+    v = _vectors(v, outputs, "vjp", "the user-provided function returns", "the user-provided function returned {n}")
     result = _post(_grads(outputs, inputs, v, strict, "vjp", create_graph), create_graph)
     outputs = _post(outputs, create_graph)
     return (outputs if out_tuple else outputs[0]), (result if in_tuple else result[0])
@@ -177,17 +181,7 @@ def _stack_rows(grads, out, inp):
 def jvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     """``(func(inputs), J v)``: the outputs and the Jacobian-vector product (the double-vjp trick)."""
     in_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
-    if v is None:
-        if len(inputs) != 1 or inputs[0].numel() != 1:
-            raise RuntimeError(
-                "The vector v can only be None if the input to the user-provided function is a single Tensor "
-                "with a single element."
-            )
-        v = (inputs[0].new_ones(()).reshape(inputs[0].shape),)
-    else:
-        _, v = _as_tuple(v, "v", "jvp")
-    if len(v) != len(inputs):
-        raise RuntimeError(f"v has {len(v)} tensors, but there are {len(inputs)} inputs")
+    v = _vectors(v, inputs, "jvp", "the input to the user-provided function is", "there are {n} inputs")
     inputs = _prepare(inputs, create_graph)
     out_tuple, outputs = _run(func, inputs, "jvp")
     # g(u) = u^T J is linear in u; its vjp with v is J v. The u are dummies: their values never matter.
@@ -244,17 +238,7 @@ def hvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
 
 def _hessian_product(func, inputs, v, create_graph, strict, fn):
     in_tuple, inputs = _as_tuple(inputs, "inputs", fn)
-    if v is None:
-        if len(inputs) != 1 or inputs[0].numel() != 1:
-            raise RuntimeError(
-                "The vector v can only be None if the input to the user-provided function is a single Tensor "
-                "with a single element."
-            )
-        v = (inputs[0].new_ones(()).reshape(inputs[0].shape),)
-    else:
-        _, v = _as_tuple(v, "v", fn)
-    if len(v) != len(inputs):
-        raise RuntimeError(f"v has {len(v)} tensors, but there are {len(inputs)} inputs")
+    v = _vectors(v, inputs, fn, "the input to the user-provided function is", "there are {n} inputs")
     inputs = _prepare(inputs, create_graph)
     out = _scalar_output(func, inputs, fn)
     with enable_grad():
