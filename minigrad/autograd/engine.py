@@ -21,6 +21,7 @@ from ..backend import get_array_module
 from ..tensor import Tensor
 from .grad_mode import enable_grad
 from .graph import _FREED_MSG, Op, fit, writes
+from .saved_hooks import unpack_saved
 
 __all__ = ["backward", "grad", "run_backward", "topological_order"]
 
@@ -238,9 +239,7 @@ def _node_backward(node, g, inputs, tracer) -> tuple:
     versions = node._versions
     if versions is not None and versions[0] != writes[0]:
         node.check_saved()  # a write happened since the node was recorded (or it was freed): did it matter?
-        packed = node.__dict__.get("_packed")  # saved_tensors_hooks took what backward reads: unpack it
-        if packed is not None:
-            packed.restore(node)
+        unpack_saved(node)  # saved_tensors_hooks may have taken what backward reads
     elif inputs is None and node._fits is None:  # released, and never ran: shapes unknown
         raise RuntimeError(_FREED_MSG)
     grads = node.backward(g)

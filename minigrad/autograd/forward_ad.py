@@ -130,16 +130,24 @@ def _set(t: Tensor, tangent: Tensor) -> None:
 
 
 # ---------------------------------------------------------------------------------- propagation
+@contextlib.contextmanager
+def paused():
+    """Inside an open level: ops called in this block carry no tangents (an op's own tangent computation, an
+    autograd.Function's forward, whose tangents come from its jvp)."""
+    graph.dual_state[0] = False
+    try:
+        yield
+    finally:
+        graph.dual_state[0] = True
+
+
 def _dual_call(op, inputs):
     """``op(*inputs)`` inside a level: the plain result, and its tangent when an input carries one."""
-    graph.dual_state[0] = False  # the op itself, and the tangent's own computation, carry no tangents
-    try:
+    with paused():
         out = op(*inputs)
         tangents = [tangent_of(x) for x in inputs]
         if any(t is not None for t in tangents) and out.array.dtype.kind in "fc":
             _set(out, _op_tangent(op, inputs, tangents, out))
-    finally:
-        graph.dual_state[0] = True
     return out
 
 
@@ -166,8 +174,5 @@ def _op_tangent(op, inputs, tangents, out) -> Tensor:
         terms = [(g * t).sum() for g, t in zip(vjps, tangents) if g is not None and t is not None and g.requires_grad]
         if not terms:
             return Tensor._make(out.array * 0)
-        total = terms[0]
-        for term in terms[1:]:
-            total = total + term
-        (jt,) = grad(total, u, allow_unused=True, materialize_grads=True)
+        (jt,) = grad(sum(terms[1:], terms[0]), u, allow_unused=True, materialize_grads=True)
     return jt.detach()

@@ -39,6 +39,7 @@ import functools
 from .. import tensor as _tensor
 from ..backend import get_array_module
 from . import graph
+from .forward_ad import paused, set_tangent, tangent_of
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .graph import _FREED_MSG, Op, _modified_msg
 from .saved_hooks import current_hooks, pack_tensor, unpack_tensor
@@ -347,7 +348,7 @@ class Function:
         tensors = tuple(args[i] for i in positions)
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         tangents = _tangents(args)  # forward mode: None unless a dual level is open and an input is dual
-        with _no_tangents() if tangents is not None else contextlib.nullcontext():
+        with paused() if tangents is not None else contextlib.nullcontext():
             out = cls._forward(ctx, args, kwargs)  # the Function's own jvp gives the tangents, not its ops
         if tangents is not None:
             _give_tangents(cls, ctx, out, tangents)
@@ -377,8 +378,6 @@ def _tangents(args):
     level is open and some argument carries one; else None."""
     if not graph.dual_state[0]:
         return None
-    from .forward_ad import tangent_of
-
     found = [tangent_of(a) if isinstance(a, _tensor.Tensor) else None for a in args]
     if all(t is None for t in found):
         return None
@@ -388,19 +387,8 @@ def _tangents(args):
     ]
 
 
-@contextlib.contextmanager
-def _no_tangents():
-    graph.dual_state[0] = False
-    try:
-        yield
-    finally:
-        graph.dual_state[0] = True
-
-
 def _give_tangents(cls, ctx, out, tangents) -> None:
-    from .forward_ad import set_tangent
-
-    with _no_tangents():
+    with paused():
         res = cls.jvp(ctx, *tangents)
     outs, res = (out, res) if isinstance(out, tuple) else ((out,), (res,) if not isinstance(res, tuple) else res)
     if len(res) != len(outs):

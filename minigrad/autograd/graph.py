@@ -118,10 +118,6 @@ class Op:
     def name(self) -> str:
         return type(self).__name__ + "Backward0"
 
-    def recordable(self) -> str | None:
-        """Why ``create_graph=True`` cannot differentiate this node's backward, or None when it can."""
-        return None
-
     def __repr__(self):
         return f"<{self.name()}>"
 

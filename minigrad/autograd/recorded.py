@@ -29,7 +29,8 @@ from ..backend import get_array_module
 from ..tensor import Tensor
 from .engine import PASSES, _Pass
 from .grad_mode import enable_grad
-from .graph import Op
+from .graph import Op, fit
+from .saved_hooks import unpack_saved
 
 
 class NotRecordable(RuntimeError):
@@ -335,19 +336,9 @@ def _any_traced(args, kwargs) -> bool:
     return any(isinstance(v, Traced) for v in kwargs.values())
 
 
-def _plain(fn):
-    """A ``like=`` argument that is Traced means its array (shapes, dtypes and devices are all it gives)."""
-
-    def call(*args, **kwargs):
-        if isinstance(kwargs.get("like"), Traced):
-            kwargs["like"] = kwargs["like"].t.array
-        return fn(*args, **kwargs)
-
-    return call
-
-
 def _dispatch(name, array_fn, recorded_fn):
-    """``B.<name>`` while recording: the minigrad version for Traced arguments, else the array one."""
+    """``B.<name>`` while recording: the minigrad version for Traced arguments, else the array one (a Traced
+    ``like=`` stands for its array: shapes, dtypes and devices are all it gives)."""
 
     def call(*args, **kwargs):
         like = kwargs.get("like")
@@ -387,7 +378,7 @@ def recording():
                 array_fn = getattr(B, name) if hasattr(np, name) else None
                 saved.setdefault(name, array_fn)
             if callable(array_fn) and not isinstance(array_fn, type):
-                table[name] = _dispatch(name, _plain(array_fn), RECORDED.get(name))
+                table[name] = _dispatch(name, array_fn, RECORDED.get(name))
             else:
                 table[name] = array_fn
         B.__dict__.update(table)
@@ -411,7 +402,7 @@ def _guarded_numpy(name):
     fn = numpy_function(name)
     if isinstance(fn, type) or not callable(fn):
         return fn
-    return _dispatch(name, _plain(fn), RECORDED.get(name))
+    return _dispatch(name, fn, RECORDED.get(name))
 
 
 # B functions that make a fresh array (recorded values may be written into it) and those whose result
@@ -481,11 +472,15 @@ class LinearMap(Op):
     def backward(self, grad):
         return self.adjoint(grad)
 
+    def transposed(self, label: str) -> LinearMap:
+        """The adjoint as a map of its own (forward and adjoint swapped): this node's backward, as a node."""
+        return LinearMap(self.adjoint, self.f, label)
+
 
 def _linear_backward(node: Op, grad: Tensor, inputs) -> tuple:
     """The input gradients of a linear node, each a LinearMap of ``grad``."""
     if isinstance(node, LinearMap):
-        return (LinearMap(node.adjoint, node.f, f"{node.label}Backward")(grad),)
+        return (node.transposed(f"{node.label}Backward")(grad),)
     out = []
     for i, edge in enumerate(node.edges):
         if edge is None:
@@ -551,12 +546,7 @@ def recorded_backward(node: Op, grad: Tensor) -> tuple:
             "retain_graph=True (or create_graph=True) to differentiate through it again"
         )
     node.check_saved()
-    packed = node.__dict__.get("_packed")  # saved_tensors_hooks took what backward reads: unpack it
-    if packed is not None:
-        packed.restore(node)
-    reason = node.recordable()
-    if reason is not None:
-        raise NotRecordable(f"{node.name()} cannot be differentiated twice (create_graph=True): {reason}")
+    unpack_saved(node)  # saved_tensors_hooks may have taken what backward reads
     if node.linear:
         with enable_grad():
             return _linear_backward(node, grad, inputs)
@@ -607,7 +597,7 @@ class _RecordedPass(_Pass):
     node's formula runs over minigrad's ops (:mod:`.recorded`), so the gradients can be differentiated."""
 
     def send(self, f, g):
-        g = _as_tensor(g)
+        g = as_tensor(g)
         if isinstance(f, Op):
             slot = self.node_grads.get(f)
             self.node_grads[f] = [g if slot is None else slot[0] + g, True]
@@ -643,11 +633,9 @@ class _RecordedPass(_Pass):
             gx = grads[i] if i < len(grads) else None
             if f is None or gx is None:
                 continue
-            x = inputs[i]
-            if tuple(gx.shape) != tuple(x.shape):
-                gx = _sum_to_tensor(gx, tuple(x.shape))
-            if gx.array.dtype != x.array.dtype:
-                gx = gx.to(x.dtype)
+            xa = inputs[i].array
+            if gx.shape != xa.shape or gx.array.dtype != xa.dtype:  # graph.fit, the one place for it, on tensors
+                gx = fit(Traced(gx), xa.shape, xa.dtype).t
             self.send(f, gx)
         return {}
 
@@ -665,24 +653,11 @@ class _RecordedPass(_Pass):
         return None
 
 
-def _as_tensor(g):
-    return g if isinstance(g, Tensor) else Tensor._make(g)
-
-
-def _sum_to_tensor(g, shape):
-    """``graph.sum_to`` over tensors: broadcast dimensions summed away, recorded."""
-    lead = g.ndim - len(shape)
-    dims = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and g.shape[i + lead] != 1)
-    if dims:
-        g = g.sum(dims, keepdim=True)
-    return g.reshape(shape)
-
-
 def _call_tensor_hooks(hooks, g):
     for hook in hooks:
         res = hook(g)
         if res is not None:
-            g = _as_tensor(res)
+            g = as_tensor(res)
     return g
 
 
@@ -690,7 +665,7 @@ def _call_tensor_node_hooks(hooks, grads, *grad_outputs) -> tuple:
     for hook in hooks:
         res = hook(grads, *((tuple(grad_outputs),) if grad_outputs else ()))
         if res is not None:
-            grads = tuple(None if t is None else _as_tensor(t) for t in res)
+            grads = tuple(as_tensor(t) for t in res)
     return grads
 
 

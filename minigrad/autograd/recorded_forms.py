@@ -28,20 +28,8 @@ from .recorded import (
     _view,
 )
 
-
 # ------------------------------------------------------------------- the recorded forms of B's names
-def _t(x):
-    return _tensor(x)
-
-
-def _wrap(fn):
-    """A minigrad function over tensors as a recorded ``B`` function over Traced values and arrays."""
-
-    def call(*args, **kwargs):
-        kwargs.pop("like", None)
-        return Traced(fn(*[_t(a) for a in args], **{k: _t(v) for k, v in kwargs.items()}))
-
-    return call
+_t = _tensor  # a Traced's tensor, an array as a constant tensor, a number as it is
 
 
 def _where(cond, x, y=None):
@@ -78,11 +66,7 @@ def _flip(x, axis=None):
 
 
 def _concatenate(seq, axis=0):
-    return Traced(_mg().cat([_constant_like(s) for s in seq], axis))
-
-
-def _constant_like(s):
-    return _t(s)
+    return Traced(_mg().cat([_t(s) for s in seq], axis))
 
 
 def _einsum(subscripts, *operands, **kwargs):
@@ -125,28 +109,13 @@ def _shared_matrix_grad(a, grad):
     return Traced(_mg().matmul(a2.transpose(0, 1), g2))
 
 
-def _broadcast_gradient(grad, shape):
-    return Traced(_mg().broadcast_to(_t(grad), tuple(shape)))
-
-
-def _add(a, b):
-    return _binary("add", a, b)
-
-
-def _sub(a, b):
-    return _binary("sub", a, b)
-
-
-def _mul(a, b):
-    return _binary("mul", a, b)
-
-
-def _div(a, b):
-    return _binary("div", a, b)
+def _arithmetic(name):
+    """NumPy's ``add``, ``multiply``, ... as the Traced operator of the same name (see ``_binary``)."""
+    return lambda a, b: _binary(name, a, b)
 
 
 def _mul_like(a, b, like):
-    return _binary("mul", a, b)
+    return _binary("mul", a, b)  # ``like`` is only a memory layout
 
 
 def _unary(name):
@@ -177,16 +146,8 @@ def _roll(x, shift, axis=None):
     return Traced(_mg().roll(_t(x), shift, axis))
 
 
-def _matmul(a, b):
-    return _binary("matmul", a, b)
-
-
 def _square(x):
     return Traced(_t(x) * _t(x))
-
-
-def _power(a, b):
-    return _binary("pow", a, b)
 
 
 def _negative(x):
@@ -202,17 +163,11 @@ def _sum(x, axis=None, keepdims=False, dtype=None):
 
 
 RECORDED: dict = {
-    "add": _add,
-    "sub": _sub,
-    "subtract": _sub,
-    "mul": _mul,
-    "multiply": _mul,
-    "div": _div,
-    "divide": _div,
-    "true_divide": _div,
+    **{name: _arithmetic(op) for name, op in (("add", "add"), ("sub", "sub"), ("subtract", "sub"))},
+    **{name: _arithmetic(op) for name, op in (("mul", "mul"), ("multiply", "mul"), ("matmul", "matmul"))},
+    **{name: _arithmetic("div") for name in ("div", "divide", "true_divide")},
+    "power": _arithmetic("pow"),
     "mul_like": _mul_like,
-    "matmul": _matmul,
-    "power": _power,
     "negative": _negative,
     "reciprocal": _reciprocal,
     "square": _square,
@@ -231,7 +186,7 @@ RECORDED: dict = {
     "linear_backward": _linear_backward,
     "relu_backward": _relu_backward,
     "shared_matrix_grad": _shared_matrix_grad,
-    "broadcast_gradient": _broadcast_gradient,
+    "broadcast_gradient": _broadcast_to,  # a read-only view, as the reference backend's
     "tril": _tril,
     "triu": _triu,
     "diagonal": _diagonal,
@@ -267,37 +222,36 @@ RECORDED: dict = {
 
 
 def _take(x, index, axis=None):
-    t, idx = _t(x), _tensor(index)
+    t, idx = _t(x), _t(index)
     if axis is None:
         return Traced(t.reshape(-1)[idx])
     return Traced(t[(slice(None),) * (axis % t.ndim) + (idx,)])
 
 
 def _take_along_axis(x, index, axis):
-    t, idx = _t(x), _tensor(index)
+    t, idx = _t(x), _t(index)
     shape = [max(a, b) for a, b in zip(t.shape, idx.shape)]
     shape[axis] = idx.shape[axis]
     return Traced(_mg().gather(t, axis, idx.expand(*shape)))
 
 
 def _add_at(a, index, values):
+    """``a[index] += values`` with repeats adding up, into a writable Traced buffer: index_add along one dim
+    (``(:, ..., :, idx)`` with a 1-d ``idx``) or index_put with accumulation (an index of arrays only)."""
     if not isinstance(a, Traced) or not a.writable:
         raise NotRecordable("B.add_at wrote into a view, or wrote a recorded value into a plain array")
-    t = a.t.clone()
     index = index if isinstance(index, tuple) else (index,)
-    if all(isinstance(i, slice) and i == slice(None) for i in index[:-1]) and not isinstance(index[-1], slice):
-        dim = len(index) - 1
-        a.t = t.index_add(dim, _tensor(index[-1]).reshape(-1), _t(values)) if _ndim(index[-1]) <= 1 else None
-        if a.t is not None:
-            return
-    if all(not isinstance(i, slice) for i in index):
-        a.t = t.index_put(tuple(_tensor(i) for i in index), _t(values), accumulate=True)
-        return
-    raise NotRecordable("B.add_at with this index has no recorded form")
-
-
-def _ndim(i):
-    return getattr(i, "ndim", 0)
+    *lead, last = index
+    if (
+        all(isinstance(i, slice) and i == slice(None) for i in lead)
+        and not isinstance(last, slice)
+        and getattr(last, "ndim", 0) <= 1
+    ):
+        a.t = a.t.index_add(len(lead), _t(last).reshape(-1), _t(values))
+    elif not any(isinstance(i, slice) for i in index):
+        a.t = a.t.index_put(tuple(_t(i) for i in index), _t(values), accumulate=True)
+    else:
+        raise NotRecordable("B.add_at with this index has no recorded form")
 
 
 def _tile(x, reps):
@@ -331,16 +285,24 @@ def _pair(name):
     return call
 
 
-def _conv_columns(x, k, stride, padding, dilation):
-    """im2col of a recorded ``x (N, C, L)``: a LinearMap whose adjoint is col2im."""
+def _columns_map(length, k, stride, padding, dilation, adjoint=False):
+    """im2col of an ``(N, C, length)`` input as a LinearMap with col2im as its adjoint (or, ``adjoint``, the
+    reverse): each is the other's backward, so both are exact to any order."""
     from ..compute.reference import conv
 
-    length = x.shape[2]
-    return LinearMap(
-        lambda a: conv.im2col(a, k, stride, padding, dilation),
-        lambda g: conv.col2im(g, length, stride, padding, dilation),
-        "Im2Col",
-    )(x)
+    def im2col(a):
+        return conv.im2col(a, k, stride, padding, dilation)
+
+    def col2im(c):
+        return conv.col2im(c, length, stride, padding, dilation)
+
+    columns = LinearMap(im2col, col2im, "Im2Col")
+    return columns.transposed("Col2Im") if adjoint else columns
+
+
+def _conv_columns(x, k, stride, padding, dilation):
+    """im2col of a recorded ``x (N, C, L)``."""
+    return _columns_map(x.shape[2], k, stride, padding, dilation)(x)
 
 
 def _conv1d(x, w, b, stride, padding, dilation, groups):
@@ -354,8 +316,6 @@ def _conv1d(x, w, b, stride, padding, dilation, groups):
 
 
 def _conv1d_backward(grad, x, w, stride, padding, dilation, groups, needs=(True, True)):
-    from ..compute.reference import conv
-
     g, x, w = _t(grad), _t(x), _t(w)
     (n, c, length), (c_out, c_g, k) = x.shape, w.shape
     l_out = g.shape[2]
@@ -367,13 +327,7 @@ def _conv1d_backward(grad, x, w, stride, padding, dilation, groups, needs=(True,
     if needs[0]:
         wg = w.reshape(groups, c_out // groups, c_g * k)
         cols_grad = (wg.transpose(-1, -2) @ g4).reshape(n, c, k, l_out)
-        gx = Traced(
-            LinearMap(
-                lambda a: conv.col2im(a, length, stride, padding, dilation),
-                lambda h: conv.im2col(h, k, stride, padding, dilation),
-                "Col2Im",
-            )(cols_grad)
-        )
+        gx = Traced(_columns_map(length, k, stride, padding, dilation, adjoint=True)(cols_grad))
     return gx, gw
 
 

@@ -40,8 +40,7 @@ def _im2col_2d(x, kernel, stride, dilation, out_hw):
 
 def _col2im_2d(cols, size, stride, dilation):
     kernel, out_hw = cols.shape[2:4], cols.shape[4:6]
-    to_columns = _im2col_map(kernel, stride, dilation, out_hw, size)
-    return Traced(LinearMap(to_columns.adjoint, to_columns.f, "Col2Im2d")(_t(cols)))
+    return Traced(_im2col_map(kernel, stride, dilation, out_hw, size).transposed("Col2Im2d")(_t(cols)))
 
 
 def _pad(x, pad_width, mode="constant", constant_values=0, **kwargs):

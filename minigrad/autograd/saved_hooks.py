@@ -135,6 +135,13 @@ def pack_saved(node, tensor_class) -> None:
             node._input_versions = tuple([0 if x._vc is None else x._vc[0] for x in node.inputs])
 
 
+def unpack_saved(node) -> None:
+    """Before ``node``'s backward: put back the arrays the pack hook took from it (nothing if none did)."""
+    packed = node.__dict__.get("_packed")
+    if packed is not None:
+        packed.restore(node)
+
+
 class _Packed:
     """What a node handed to ``pack_hook``; ``restore`` unpacks it onto the node (on every backward)."""
 

@@ -26,6 +26,7 @@ import weakref
 from .. import backend
 from .. import dtypes as _dt
 from ..autograd import graph as _graph
+from ..autograd.forward_ad import take_tangent, tangent_of
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..autograd.graph import Op, attach_retain
 from ..compute import B
@@ -172,8 +173,6 @@ def old_values(t: Tensor, keep: bool) -> Tensor:
         old = Tensor._make(t.array, t.requires_grad, t.grad_fn)
         old._vc = t._shared_vc()
     if _graph.dual_state[0]:  # forward mode: the old values move in t's direction too
-        from ..autograd.forward_ad import take_tangent
-
         take_tangent(old, t)
     return old
 
@@ -213,8 +212,6 @@ def commit(self: Tensor, new: Tensor, op: str) -> Tensor:
 
     _write(op, self, put)
     if _graph.dual_state[0]:
-        from ..autograd.forward_ad import take_tangent
-
         take_tangent(self, new)
     node = new.grad_fn
     if node is not None:  # e.g. exp_: its node reads its output, which is now self at its new version
@@ -228,8 +225,6 @@ def commit(self: Tensor, new: Tensor, op: str) -> Tensor:
         _move_retain(root, root.grad_fn, out.grad_fn)
         root.grad_fn, root.requires_grad = out.grad_fn, out.requires_grad
         if _graph.dual_state[0]:
-            from ..autograd.forward_ad import take_tangent
-
             take_tangent(root, out)  # the root's tangent, with the view's part replaced
     _refresh_views(root)  # self among them, when it is a view
     return self
@@ -257,8 +252,6 @@ def must_record(self: Tensor, *others) -> bool:
 
 
 def _carries_tangent(self: Tensor, others) -> bool:
-    from ..autograd.forward_ad import tangent_of
-
     return any(tangent_of(t) is not None for t in (self, *others) if isinstance(t, Tensor))
 
 
