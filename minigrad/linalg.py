@@ -153,9 +153,24 @@ class Determinant(Op):
         self.out = B.determinant(a)
         return self.out
 
+    def recorded_twin(self, inputs):
+        """For create_graph: refuse a singular matrix, whose second derivative this formula cannot give."""
+        from .autograd.recorded import NotRecordable, rerun
+
+        if (self.out == 0).any():
+            raise NotRecordable(
+                f"{self.name()} cannot be differentiated twice (create_graph=True): a matrix is singular (det 0), "
+                "and its second derivative needs the adjugate, which minigrad does not compute"
+            )
+        return rerun(self, inputs)
+
     def backward(self, grad):
+        # d det(A) / dA = det(A) A^-T. A singular matrix (det exactly 0) has no inverse; there torch's
+        # gradient is 0 (the scale is), so the identity stands in for it to keep the inverse defined.
+        singular = (self.out == 0)[..., None, None]
+        invertible = B.where(singular, B.eye(self.a.shape[-1], dtype=self.a.dtype, like=self.a), self.a)
         scale = (grad * self.out)[..., None, None]
-        return scale * _mT(B.inverse(self.a))
+        return scale * _mT(B.inverse(invertible))
 
 
 class Solve(Op):

@@ -182,6 +182,30 @@ def test_logdet_of_a_singular_matrix_is_minus_infinity():
         mg.logdet(a).backward()
 
 
+# ------------------------------------------------------------------ det at singular matrices
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_det_gradient_at_singular_matrices_follows_torch(dtype):
+    """det exactly 0 (rank n - 1 and lower, in a batch with an invertible one): torch's gradient is 0 there."""
+    rng = np.random.default_rng(0)
+    rank_two = np.array([[1.0, 2.0, 0.0], [3.0, 4.0, 0.0], [5.0, 6.0, 0.0]])
+    a = np.stack([rank_two, np.ones((3, 3)), np.zeros((3, 3)), rng.standard_normal((3, 3))]).astype(dtype)
+    up = rng.standard_normal(4).astype(dtype)
+    grads = []
+    for lib in (torch, mg):
+        x = lib.tensor(a, requires_grad=True)
+        lib.linalg.det(x).backward(lib.tensor(up))
+        grads.append(x.grad.numpy())
+    assert grads[1].dtype == dtype and not grads[1][:3].any()
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-6)
+
+
+def test_det_second_derivative_at_a_singular_matrix_is_refused():
+    """torch's double backward there is the adjugate's derivative; minigrad refuses rather than differ."""
+    x = mg.ones(2, 2, dtype=mg.float64, requires_grad=True)
+    with pytest.raises(RuntimeError, match="cannot be differentiated twice .* a matrix is singular"):
+        mg.autograd.grad(mg.linalg.det(x), x, create_graph=True)
+
+
 @pytest.mark.parametrize(
     ("value", "error"),
     [
