@@ -64,7 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--model", default=DEFAULT_RECIPE, choices=sorted(RECIPES), help=f"default {DEFAULT_RECIPE}")
     t.add_argument("--epochs", type=_positive_int("--epochs"), help="default: the recipe's")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--ensemble", type=_positive_int("--ensemble"), help="seeds to average (default: the recipe's)")
+    t.add_argument("--ensemble", type=_positive_int("--ensemble"),
+                   help="members to average, seeds --seed, --seed + 1, ...; a mixed recipe cycles through its "
+                        "kinds (default: the recipe's)")  # fmt: skip
     t.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     t.add_argument("--library", default="minigrad", choices=["minigrad", "torch"], help="torch: the twin check")
     t.add_argument("--threads", type=_positive_int("--threads"), help="BLAS threads (default: as the environment)")
@@ -238,6 +240,8 @@ def cmd_train(args) -> int:
         splits = T.make_splits(sources, heldout_fraction=args.heldout_fraction)
     except ValueError as exc:  # too few proteins of a class to stratify
         raise UsageError(f"--data: {paths[0]}: cannot split into train, validation and held-out parts: {exc}") from None
+    members = T.member_configs(cfg)
+    cfg["features"] = any(m["features"] for m in members)  # computed once, for the members that use them
     batcher = T.Batcher(splits.records, splits.source, max_len=cfg["max_len"], with_features=cfg["features"])
     if cfg["features"]:
         cfg["scaler"] = batcher.fit_scaler(splits.train).to_dict()
@@ -248,14 +252,16 @@ def cmd_train(args) -> int:
         f"{splits.dropped_aux})"
     )
     histories, probs, valid_probs = [], [], []
-    for member in range(cfg["ensemble"]):
-        member_cfg = {**cfg, "seed": args.seed + member}
-        _log(f"member {member + 1}/{cfg['ensemble']}: {cfg['recipe']} with {args.library}, seed {member_cfg['seed']}")
+    for member, member_cfg in enumerate(members):
+        pool = member_cfg["arch"].get("pool")
+        kind = member_cfg["model"] + (f" ({pool} pooling)" if pool else "")
+        _log(f"member {member + 1}/{len(members)}: {kind} with {args.library}, seed {member_cfg['seed']}")
         model, hist = T.train_one(lib, batcher, splits, member_cfg, device=device, progress=_progress, log=_log)
         save_member(out / f"model_{member}.mgt", T.state_arrays(model))
         histories.append(hist)
         probs.append(T.predict_proba(lib, model, batcher, splits.heldout, device=device))
         valid_probs.append(T.predict_proba(lib, model, batcher, splits.valid, device=device))
+    cfg["members"] = members
     cfg["threshold"] = T.choose_threshold(batcher.data.labels[splits.valid], np.mean(valid_probs, axis=0))
     wall = time.perf_counter() - t0
     y = batcher.data.labels[splits.heldout]
@@ -319,12 +325,13 @@ def load_run(directory: str, device: str = "cpu"):
     except json.JSONDecodeError as exc:
         raise UsageError(f"--checkpoint: {cfg_path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
     lib, dev = _library("minigrad", device, None)
+    members = cfg.get("members") or [cfg] * int(cfg.get("ensemble", 1))  # runs written before members existed
     models = []
-    for member in range(int(cfg.get("ensemble", 1))):
+    for member, member_cfg in enumerate(members):
         path = run / f"model_{member}.mgt"
         if not path.is_file():
-            raise UsageError(f"--checkpoint: {path} is missing (config.json lists {cfg.get('ensemble', 1)} members)")
-        models.append(load_member(lib, cfg, path, dev))
+            raise UsageError(f"--checkpoint: {path} is missing (config.json lists {len(members)} members)")
+        models.append(load_member(lib, {**cfg, **member_cfg}, path, dev))
     return cfg, models
 
 

@@ -26,7 +26,7 @@ from sklearn.model_selection import train_test_split
 from .dataset import LengthBucketSampler, ProteinDataset, pad_batch
 from .features import FeatureScaler, feature_matrix
 from .model import is_torch
-from .models import build
+from .models import DEFAULTS, build
 
 __all__ = [
     "RECIPES",
@@ -36,18 +36,30 @@ __all__ = [
     "train_one",
     "predict_proba",
     "train_config",
+    "member_configs",
     "choose_threshold",
     "head_logits",
     "state_arrays",
 ]
 
-# the recipes --model chooses between; "multicnn" is the default (the best measured, see the README's results table)
+# the recipes --model chooses between; "ensemble" is the default (the best measured, see the README's results table)
 _BASE = {"features": True, "lr": 2e-3, "batch_size": 32, "max_len": 1000, "ensemble": 1}
+# the k-mer model: a wide linear model wants a larger step and much stronger decay than the networks
+_KMER = {"model": "kmer", "features": False, "lr": 1e-2, "weight_decay": 0.3}
 RECIPES = {
+    # three different models averaged: multicnn with max pooling, with k-max pooling, and the k-mer model
+    "ensemble": {
+        **_BASE,
+        "model": "multicnn",
+        "epochs": 6,
+        "ensemble": 3,
+        "members": [{}, {"arch": {"pool": "kmax", "pool_k": 3}}, _KMER],
+    },
     "multicnn": {**_BASE, "model": "multicnn", "epochs": 6, "ensemble": 2},
     "multicnn-nofeat": {**_BASE, "model": "multicnn", "epochs": 6, "features": False},
-    # the default with k-max pooling (mean of the 3 largest per channel) in place of max pooling
+    # multicnn with k-max pooling (mean of the 3 largest per channel) in place of max pooling
     "multicnn-kmax": {**_BASE, "model": "multicnn", "epochs": 6, "ensemble": 2, "arch": {"pool": "kmax", "pool_k": 3}},
+    "kmer": {**_BASE, **_KMER, "epochs": 6},
     "transformer": {**_BASE, "model": "transformer", "epochs": 4, "lr": 1e-3, "max_len": 512},
     "transformer-pretrained": {
         **_BASE,
@@ -60,7 +72,7 @@ RECIPES = {
     # the course's recipe: one head for all sources (labels pooled), as the course trains it
     "course": {**_BASE, "model": "course", "epochs": 3, "lr": 1e-3, "features": False, "shared_head": True},
 }
-DEFAULT_RECIPE = "multicnn"
+DEFAULT_RECIPE = "ensemble"
 HELDOUT_SEED = 0  # fixed: every run, every --seed and every library holds out the same proteins
 
 
@@ -176,12 +188,42 @@ def _lr_at(step: int, total: int, base: float, warmup: int) -> float:
 
 
 def train_config(recipe: str, **overrides) -> dict:
-    """The full config of a run: the recipe's values with the given (non-None) overrides."""
+    """The full config of a run: the recipe's values with the given (non-None) overrides.
+
+    An override also replaces the value a recipe's ``members`` entry sets (``--epochs 3`` trains every member
+    for 3 epochs).
+    """
     if recipe not in RECIPES:
         raise ValueError(f"unknown model {recipe!r}; choose one of {', '.join(RECIPES)}")
     cfg = {"recipe": recipe, "arch": {}, **RECIPES[recipe], "seed": 0, "weight_decay": 1e-2, "patience": 3}
-    cfg.update({k: v for k, v in overrides.items() if v is not None})
+    given = {k: v for k, v in overrides.items() if v is not None}
+    cfg.update(given)
+    if "members" in cfg:
+        cfg["members"] = [{**kind, **{k: v for k, v in given.items() if k in kind}} for kind in cfg["members"]]
     return cfg
+
+
+def member_configs(cfg: dict) -> list[dict]:
+    """One full config per ensemble member, seeds ``seed, seed + 1, ...``.
+
+    A recipe with ``members`` (a list of partial configs) cycles through them: member i is the recipe with
+    ``members[i % len(members)]`` laid over it, so ``--ensemble 1`` keeps just the first kind. Without
+    ``members`` every member is the recipe itself. A kind that names another ``model`` starts from that
+    model's defaults, not the recipe's ``arch``. ``arch`` comes out complete (the defaults filled in). All
+    members read the same batches, so a kind may not change ``max_len`` or ``batch_size``.
+    """
+    kinds = cfg.get("members") or [{}]
+    for kind in kinds:
+        if {"max_len", "batch_size"} & kind.keys():
+            raise ValueError(f"recipe {cfg['recipe']!r}: a member may not set max_len or batch_size ({kind})")
+    base = {k: v for k, v in cfg.items() if k not in ("members", "ensemble", "scaler")}
+    out = []
+    for i in range(cfg["ensemble"]):
+        kind = kinds[i % len(kinds)]
+        member = {**base, **({"arch": {}} if "model" in kind else {}), **kind, "seed": cfg["seed"] + i}
+        member["arch"] = {**DEFAULTS[member["model"]], **member.get("arch", {})}
+        out.append(member)
+    return out
 
 
 def _epoch(lib, model, opt, batcher, sampler, cfg, state, device, progress):

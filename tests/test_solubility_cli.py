@@ -40,8 +40,7 @@ def data(tmp_path_factory):
 @pytest.fixture(scope="module")
 def run_dir(data):
     out = data["dir"] / "run"
-    rc = main(["train", "--data", f"{data['target']},{data['aux']}", "--out", str(out), "--epochs", "1",
-               "--ensemble", "2"])  # fmt: skip
+    rc = main(["train", "--data", f"{data['target']},{data['aux']}", "--out", str(out), "--epochs", "1"])
     assert rc == 0
     return out
 
@@ -88,11 +87,14 @@ def test_bad_sequence_names_file_and_line(data, run_dir, capsys, tmp_path):
 
 def test_train_writes_checkpoint_config_report(run_dir):
     names = {p.name for p in run_dir.iterdir()}
-    assert {"config.json", "model_0.mgt", "model_1.mgt", "report.json", "curves.png", "heldout.csv"} <= names
+    assert {"config.json", "model_0.mgt", "model_2.mgt", "report.json", "curves.png", "heldout.csv"} <= names
     cfg = json.loads((run_dir / "config.json").read_text())
-    assert cfg["recipe"] == "multicnn" and cfg["ensemble"] == 2 and cfg["heads"] == 2 and cfg["epochs"] == 1
+    assert cfg["recipe"] == "ensemble" and cfg["ensemble"] == 3 and cfg["heads"] == 2 and cfg["epochs"] == 1
+    # the default's three members: multicnn with max pooling, with k-max pooling, the k-mer model
+    members = [(m["model"], m["arch"].get("pool"), m["seed"], m["epochs"]) for m in cfg["members"]]
+    assert members == [("multicnn", "max", 0, 1), ("multicnn", "kmax", 1, 1), ("kmer", None, 2, 1)]
     report = json.loads((run_dir / "report.json").read_text())
-    assert report["heldout_n"] == 24 and len(report["history"]) == 2  # 20 % of 120, one history per member
+    assert report["heldout_n"] == 24 and len(report["history"]) == 3  # 20 % of 120, one history per member
     heldout_ids = {r.id for r in read_sequences(run_dir / "heldout.csv")}
     assert len(heldout_ids) == 24 and not any(i.startswith("aux_") for i in heldout_ids)
 
@@ -161,3 +163,25 @@ def test_threshold_is_chosen_on_validation_accuracy_nearest_half_on_ties():
     y = np.array([0, 0, 1, 1])
     assert choose_threshold(y, np.array([0.1, 0.2, 0.3, 0.4])) == pytest.approx(0.3)  # 0.21..0.30 tie: take 0.30
     assert choose_threshold(y, np.array([0.1, 0.2, 0.8, 0.9])) == pytest.approx(0.5)
+
+
+def test_member_configs_cycle_through_a_recipes_kinds(monkeypatch):
+    from solubility.models import DEFAULTS
+    from solubility.train import _KMER as KMER_KIND
+    from solubility.train import RECIPES, member_configs, train_config
+
+    recipe = {"recipe": "r", "model": "multicnn", "arch": {"pool": "kmax"}, "features": True, "epochs": 6,
+              "lr": 2e-3, "seed": 4, "ensemble": 3, "max_len": 100, "batch_size": 8,
+              "members": [{}, {"model": "kmer", "features": False, "lr": 1e-2}]}  # fmt: skip
+    cnn, kmer, cnn_again = member_configs(recipe)
+    assert [m["seed"] for m in (cnn, kmer, cnn_again)] == [4, 5, 6]
+    assert cnn["arch"] == {**DEFAULTS["multicnn"], "pool": "kmax"} and cnn["features"] and cnn["lr"] == 2e-3
+    # another model starts from its own defaults, not the recipe's multicnn options
+    assert kmer["model"] == "kmer" and kmer["arch"] == DEFAULTS["kmer"] and not kmer["features"] and kmer["lr"] == 1e-2
+    assert cnn_again == {**cnn, "seed": 6} and "members" not in cnn and "ensemble" not in cnn
+    with pytest.raises(ValueError, match="may not set max_len"):
+        member_configs({**recipe, "members": [{"max_len": 50}]})
+    # a command-line override reaches every member, also one whose kind sets the value itself
+    monkeypatch.setitem(RECIPES, "mixed", {**RECIPES["ensemble"], "members": [{}, {**KMER_KIND, "epochs": 9}]})
+    assert [m["epochs"] for m in member_configs(train_config("mixed"))] == [6, 9, 6]
+    assert [m["epochs"] for m in member_configs(train_config("mixed", epochs=2))] == [2, 2, 2]

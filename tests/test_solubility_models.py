@@ -2,7 +2,7 @@
 
 Each model: forward output, input-independent parameter gradients under a random upstream gradient;
 masking (a protein's prediction does not depend on how much padding its batch adds); a float64
-lockstep of the default model (AdamW, a few steps) within 1e-9; the head selection and the
+lockstep of each of the default ensemble's members (AdamW, a few steps) within 1e-9; the head selection and the
 masked-residue pretraining step run in both libraries alike. ``multicnn-kmax`` is ``multicnn`` with
 k-max pooling, whose pooling is also checked on its own (torch's topk, finite differences).
 """
@@ -27,6 +27,7 @@ SMALL = {
     "multicnn": {"embed_dim": 8, "widths": [3, 5, 9], "channels": 6, "hidden": 10},
     "transformer": {"embed_dim": 8, "layers": 2, "nhead": 2, "ff": 16, "max_len": 64},
     "course": {"embed_dim": 8, "hidden_dim": 6},
+    "kmer": {"ks": [1, 3]},
 }
 SMALL["multicnn-kmax"] = {**SMALL["multicnn"], "pool": "kmax", "pool_k": 3}
 VARIANTS = (*models.MODEL_NAMES, "multicnn-kmax")  # a variant is a model name, "-" and what differs
@@ -45,13 +46,17 @@ def _batch(rng, lengths, width=None):
 
 def _twins(variant, heads=2, dropout=None):
     name = variant.split("-")[0]
-    nf = 0 if name == "course" else NUM_FEATURES
+    nf = 0 if name in ("course", "kmer") else NUM_FEATURES
     heads = 1 if name == "course" else heads
     arch = dict(SMALL[variant])
     if dropout is not None:
         arch["dropout"] = dropout
     torch.manual_seed(0)
     t = models.build(torch, name, num_features=nf, heads=heads, dtype=torch.float64, **arch)
+    if name == "kmer":  # its weights start at zero, which would make every comparison trivial
+        with torch.no_grad():
+            for p in t.parameters():
+                p.normal_()
     m = models.build(mg, name, num_features=nf, heads=heads, dtype=mg.float64, **arch)
     res = m.load_state_dict(t.state_dict())
     assert not res.missing_keys and not res.unexpected_keys
@@ -88,20 +93,23 @@ def test_prediction_does_not_depend_on_padding(name):
     np.testing.assert_allclose(alone, short[2:3], rtol=1e-12, atol=1e-12)
 
 
-def test_lockstep_float64_default_model():
-    """AdamW training of the default model (features, two heads) in both libraries: same losses and weights."""
+@pytest.mark.parametrize("name", ["multicnn", "multicnn-kmax", "kmer"])  # the default ensemble's three members
+def test_lockstep_float64_default_members(name):
+    """AdamW training of each member of the default recipe in both libraries: same losses and weights."""
     rng = np.random.default_rng(3)
-    t, m = _twins("multicnn", heads=2, dropout=0.0)  # dropout draws differ per library; the rest must agree
+    t, m = _twins(name, heads=2, dropout=None if name == "kmer" else 0.0)  # dropout draws differ per library
+    nf = 0 if name == "kmer" else NUM_FEATURES
     t.train(), m.train()
     t_opt = torch.optim.AdamW(t.parameters(), lr=1e-2, weight_decay=1e-2)
     m_opt = mg.optim.AdamW(m.parameters(), lr=1e-2, weight_decay=1e-2)
     for step in range(4):
         x, mask, f = _batch(rng, rng.integers(5, 40, 6).tolist())
+        f = f[:, :nf] if nf else None
         y = rng.integers(0, 2, 6).astype(np.float64)
         src = rng.integers(0, 2, 6)
         losses = []
         for lib, model, opt in ((torch, t, t_opt), (mg, m, m_opt)):
-            out = model(lib.tensor(x), lib.tensor(mask), lib.tensor(f))
+            out = model(lib.tensor(x), lib.tensor(mask), None if f is None else lib.tensor(f))
             loss = lib.nn.functional.binary_cross_entropy_with_logits(head_logits(lib, out, src), lib.tensor(y))
             opt.zero_grad()
             loss.backward()
@@ -109,10 +117,40 @@ def test_lockstep_float64_default_model():
             losses.append(loss.item())
         assert abs(losses[1] - losses[0]) <= 1e-9 * abs(losses[0]), f"step {step}: loss {losses}"
         t_params = dict(t.named_parameters())
-        for name, p in m.named_parameters():
-            ref = t_params[name].detach().numpy()
+        for pname, p in m.named_parameters():
+            ref = t_params[pname].detach().numpy()
             rel = np.linalg.norm(p.detach().numpy() - ref) / np.linalg.norm(ref)
-            assert rel <= 1e-9, f"step {step}: parameter {name} rel {rel:.2e}"
+            assert rel <= 1e-9, f"step {step}: parameter {pname} rel {rel:.2e}"
+
+
+def _kmer_reference(model, x):
+    """The definition in NumPy: per k, the weights of every k-mer of real residues over sqrt(their count)."""
+    out = np.tile(model.bias.detach().numpy(), (len(x), 1))
+    for k, table in zip(model.ks, model.tables):
+        w = table.weight.detach().numpy()
+        for i, row in enumerate(x):
+            windows = [row[j : j + k] for j in range(len(row) - k + 1)]
+            ids = [int(sum(t * 21 ** (k - 1 - d) for d, t in enumerate(win))) for win in windows if (win > 0).all()]
+            if ids:
+                out[i] += w[ids].sum(axis=0) / np.sqrt(len(ids))
+    return out
+
+
+def test_kmer_model_is_its_definition():
+    """Repeated k-mers, an unknown residue (token 0 inside the protein), proteins shorter than k, an empty one."""
+    x = np.array([[1, 2, 1, 2, 1, 2, 3], [5, 6, 0, 7, 8, 9, 0], [4, 4, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0]])
+    mask = np.array([[1] * 7, [1] * 6 + [0], [1, 1] + [0] * 5, [0] * 7], dtype=np.float64)
+    _, m = _twins("kmer", heads=2)
+    with mg.no_grad():
+        got = m(mg.tensor(x), mg.tensor(mask)).numpy()
+    np.testing.assert_allclose(got, _kmer_reference(m, x), rtol=1e-12, atol=1e-12)
+
+
+def test_kmer_model_refuses_features_and_bad_k():
+    with pytest.raises(ValueError, match="kmer: the k-mer model takes no features"):
+        models.build(mg, "kmer", num_features=3)
+    with pytest.raises(ValueError, match="kmer: ks must be ints from 1 to 5"):
+        models.build(mg, "kmer", ks=[3, 6])
 
 
 def _kmax_reference(h, mask, k):
