@@ -210,12 +210,12 @@ def member_configs(cfg: dict) -> list[dict]:
     ``members[i % len(members)]`` laid over it, so ``--ensemble 1`` keeps just the first kind. Without
     ``members`` every member is the recipe itself. A kind that names another ``model`` starts from that
     model's defaults, not the recipe's ``arch``. ``arch`` comes out complete (the defaults filled in). All
-    members read the same batches, so a kind may not change ``max_len`` or ``batch_size``.
+    members read sequences cut by one :class:`Batcher`, so a kind may not change ``max_len``.
     """
     kinds = cfg.get("members") or [{}]
     for kind in kinds:
-        if {"max_len", "batch_size"} & kind.keys():
-            raise ValueError(f"recipe {cfg['recipe']!r}: a member may not set max_len or batch_size ({kind})")
+        if "max_len" in kind:
+            raise ValueError(f"recipe {cfg['recipe']!r}: a member may not set max_len ({kind})")
     base = {k: v for k, v in cfg.items() if k not in ("members", "ensemble", "scaler")}
     out = []
     for i in range(cfg["ensemble"]):
