@@ -1,4 +1,5 @@
-"""The course CNN (from :mod:`solubility.model`): one training step and one inference batch on real data."""
+"""The course CNN (from :mod:`solubility.model`): one training step and one inference batch on real data; and
+one training step of the solubility CLI's ``multicnn`` (:mod:`solubility.models`, five wide convolutions)."""
 
 from __future__ import annotations
 
@@ -76,6 +77,37 @@ def make_inference(lib, ctx, batches=None):
     return fn
 
 
+def make_multicnn_step(lib, ctx, batches):
+    """``fn(i)``: one AdamW step of ``multicnn`` (max pooling, 41 features, two heads) as the CLI trains it."""
+    from solubility.features import NUM_FEATURES
+    from solubility.models import build as build_solubility_model
+    from solubility.train import head_logits
+
+    rng = np.random.default_rng(ctx.seed)
+    data = []
+    for b in batches:
+        n = b["sequence"].shape[0]
+        features = rng.standard_normal((n, NUM_FEATURES)).astype(np.float32)  # standardised, as the CLI feeds them
+        source = rng.integers(0, 2, n)  # which head (label source) each protein trains
+        data.append((tensor(lib, b["sequence"], ctx), tensor(lib, b["mask"], ctx), tensor(lib, features, ctx),
+                     tensor(lib, b["label"].astype(np.float32), ctx), source))  # fmt: skip
+    lib.manual_seed(ctx.seed)
+    device = None if ctx.device == "cpu" else ctx.device
+    model = build_solubility_model(lib, "multicnn", num_features=NUM_FEATURES, heads=2, device=device)
+    model.train()
+    opt = lib.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-2)
+    bce = lib.nn.functional.binary_cross_entropy_with_logits
+
+    def fn(i):
+        x, mask, features, y, source = data[i % len(data)]
+        opt.zero_grad()
+        loss = bce(head_logits(lib, model(x, mask, features), source, device), y)
+        loss.backward()
+        opt.step()
+
+    return fn
+
+
 def describe(batches) -> str:
     lengths = [b["sequence"].shape[1] for b in batches]
     real = sum(float(b["mask"].sum()) for b in batches)
@@ -91,4 +123,5 @@ def cases(ctx) -> list:
     return [
         Case("cnn", "CNN training step", describe(train), lambda lib, c: make_train_step(lib, c, train)),
         Case("cnn", "CNN inference (no_grad)", describe(infer), lambda lib, c: make_inference(lib, c, infer)),
+        Case("cnn", "multicnn training step", describe(train), lambda lib, c: make_multicnn_step(lib, c, train)),
     ]

@@ -130,6 +130,7 @@ def _make_classes(lib):  # noqa: C901 (the class bodies share lib)
         def forward(self, x, mask, features=None):
             e = self.embedding(x).transpose(1, 2)  # (N, E, L)
             m = mask.unsqueeze(1)  # (N, 1, L)
+            residues = m.sum(dim=2).clamp(min=1)  # (N, 1)
             pooled = []
             for conv in self.convs:
                 h = F.relu(conv(e)) * m  # padded positions -> 0; real ones are >= 0
@@ -137,7 +138,7 @@ def _make_classes(lib):  # noqa: C901 (the class bodies share lib)
                     pooled.append(_masked_kmax_mean(lib, h, m, self.pool_k))
                 else:
                     pooled.append(h.amax(dim=2))
-                pooled.append(_masked_mean(lib, h, m))
+                pooled.append(h.sum(dim=2) / residues)  # the mean over real residues: h is 0 on padding
             z = lib.cat(pooled, dim=1)
             if self.features is not None:
                 z = lib.cat([z, self.features(features)], dim=1)
