@@ -117,6 +117,27 @@ def test_predict_writes_id_probability_label(run_dir, data, tmp_path):
     np.testing.assert_allclose(p2, p, atol=2e-6)
 
 
+def test_a_run_written_before_member_kinds_still_loads(run_dir, tmp_path):
+    """Older config.json files have no ``members``: every member is the recipe's model."""
+    import shutil
+
+    from solubility.cli import load_run
+
+    old = tmp_path / "old_run"
+    shutil.copytree(run_dir, old)
+    cfg = json.loads((old / "config.json").read_text())
+    first = cfg.pop("members")[0]
+    cfg.update(ensemble=1, arch=first["arch"])  # a one-member multicnn run, as the CLI used to write it
+    (old / "config.json").write_text(json.dumps(cfg))
+    _, (model,) = load_run(str(old))
+    _, models = load_run(str(run_dir))  # the new kind: each member rebuilt from its own config
+    assert [type(m).__name__ for m in models] == ["MultiKernelCNN", "MultiKernelCNN", "KmerBag"]
+    assert (models[0].pool, models[1].pool) == ("max", "kmax")
+    assert type(model).__name__ == "MultiKernelCNN" and model.pool == "max"
+    for (name, a), (_, b) in zip(model.state_dict().items(), models[0].state_dict().items()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
+
+
 def test_evaluate_reports_metrics_with_intervals(run_dir, tmp_path, capsys):
     out = tmp_path / "eval"
     argv = ["evaluate", "--checkpoint", str(run_dir), "--data", str(run_dir / "heldout.csv"), "--out", str(out)]
