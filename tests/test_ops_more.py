@@ -352,12 +352,14 @@ def test_as_strided_refuses_what_minigrad_does_not_support():
     assert torch.arange(10.0)[2:].as_strided((2,), (1,), 0).tolist() == [0.0, 1.0]
     with pytest.raises(RuntimeError, match="reads only elements of the input"):
         mg.arange(10.0)[2:].as_strided((2,), (1,), 0)
-    # writes through the view (torch allows them): refused
+    # writes through the view (torch allows them): refused, saying why (not the expanded-view message)
     y = mg.arange(10.0).as_strided((3,), (2,))
-    with pytest.raises(RuntimeError, match="read-only"):
+    with pytest.raises(RuntimeError, match="add_: the written-to tensor's memory is read-only: it is an as_strided"):
         y.add_(1)
-    with pytest.raises(RuntimeError, match="read-only"):
+    with pytest.raises(RuntimeError, match="setitem: the written-to tensor's memory is read-only: it is an as_strided"):
         y[0] = 5.0
+    with pytest.raises(RuntimeError, match=r"mul_: unsupported operation: .*\(it is an expanded, read-only view\)"):
+        mg.zeros(1).expand(3).mul_(2)
 
 
 def test_as_strided_follows_a_recorded_write_into_its_input_like_torch():

@@ -225,7 +225,7 @@ def setitem(input: Tensor, index, value) -> None:
         _view(input.array, steps)[steps[-1]] = v.array
     except ValueError as e:
         if not getattr(input.array.flags, "writeable", True):
-            raise write_error("setitem") from None
+            raise write_error("setitem", input.array) from None
         raise _shape_error(e, input, steps, v) from None
     note_write(input)
 

@@ -255,7 +255,15 @@ def _carries_tangent(self: Tensor, others) -> bool:
     return any(tangent_of(t) is not None for t in (self, *others) if isinstance(t, Tensor))
 
 
-def write_error(op: str) -> RuntimeError:
+def write_error(op: str, array) -> RuntimeError:
+    """The error for a write into a read-only array: an expanded view (a stride of 0), as torch words it;
+    otherwise an ``as_strided`` view (minigrad keeps them read-only) or a read-only NumPy array."""
+    if 0 not in array.strides:
+        return RuntimeError(
+            f"{op}: the written-to tensor's memory is read-only: it is an as_strided view (minigrad's are "
+            "read-only) or a read-only NumPy array given to from_numpy. Please clone() the tensor before "
+            "performing the operation."
+        )
     return RuntimeError(
         f"{op}: unsupported operation: more than one element of the written-to tensor refers to a "
         "single memory location (it is an expanded, read-only view). Please clone() the tensor "
@@ -350,7 +358,7 @@ def _write(op: str, self: Tensor, fn) -> Tensor:
         fn(self.array)
     except ValueError:
         if not getattr(self.array.flags, "writeable", True):
-            raise write_error(op) from None
+            raise write_error(op, self.array) from None
         raise
     return note_write(self)
 
