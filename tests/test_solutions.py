@@ -16,6 +16,7 @@ from lessons.solutions import (
     warmup,
 )
 from solubility.metrics import classification_metrics
+from tests.exercise_checks.lesson11 import scheduled_rates
 
 
 def _quiet(*args, **kwargs):
@@ -67,15 +68,10 @@ def test_evaluate_records_no_graph_and_leaves_grad_mode_on():
 
 
 def _torch_linear_lr(steps, target=warmup.TARGET_LR, start=warmup.START_LR, total=warmup.WARMUP_STEPS):
-    w = torch.zeros(1, requires_grad=True)
-    opt = torch.optim.Adam([w], lr=target)
-    sched = torch.optim.lr_scheduler.LinearLR(opt, start_factor=start / target, total_iters=total)
-    rates = []
-    for _ in range(steps):
-        rates.append(opt.param_groups[0]["lr"])
-        opt.step()
-        sched.step()
-    return np.array(rates)
+    def linear_lr(opt):
+        return torch.optim.lr_scheduler.LinearLR(opt, start_factor=start / target, total_iters=total)
+
+    return scheduled_rates(linear_lr, torch, target, steps)
 
 
 def test_warmup_is_1000_steps_from_1e7_to_1e3_inside_the_loop_both_ways():

@@ -14,7 +14,7 @@ from solubility.synthetic import make_synthetic
 from tests.exercise_checks import check
 
 
-def _lrs_of(make_scheduler, lib, lr, steps):
+def scheduled_rates(make_scheduler, lib, lr, steps):
     """The rate each of ``steps`` batches is trained with, when ``scheduler.step()`` follows every step."""
     w = lib.zeros(1, requires_grad=True)
     opt = lib.optim.SGD([w], lr=lr)
@@ -30,8 +30,8 @@ def _lrs_of(make_scheduler, lib, lr, steps):
 @check("lesson11", "linear_warmup")
 def check_linear_warmup(ex):
     for lr, warmup, start, steps in ((1e-3, 1000, 1e-7, 1200), (0.1, 7, 0.02, 12)):
-        mine = _lrs_of(lambda opt: ex.linear_warmup(opt, warmup, start), minigrad, lr, steps)  # noqa: B023
-        theirs = _lrs_of(
+        mine = scheduled_rates(lambda opt: ex.linear_warmup(opt, warmup, start), minigrad, lr, steps)  # noqa: B023
+        theirs = scheduled_rates(
             lambda opt: torch.optim.lr_scheduler.LinearLR(opt, start_factor=start / lr, total_iters=warmup),  # noqa: B023
             torch,
             lr,
